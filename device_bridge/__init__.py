@@ -1,0 +1,1 @@
+"""device_bridge: the only part of voicebot that speaks MQTT to devices."""

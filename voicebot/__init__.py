@@ -1,0 +1,3 @@
+"""voicebot: a local-first voice support assistant for smart homes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Channels: where audio comes from and goes to (speaker, phone, feedback clips, files)."""

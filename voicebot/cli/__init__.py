@@ -1,0 +1,51 @@
+"""The `voicebot` command. Each module in this package adds its own commands
+through a ``register(app)`` function, so a stage's CLI lives beside nobody else's."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicebot.config import ConfigError, load_settings
+
+app = typer.Typer(
+    name="voicebot",
+    help="Local-first voice support assistant for smart homes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Configuration file (YAML or TOML).")
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output.")] = 0,
+) -> None:
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        load_settings(config)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _register_commands() -> None:
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    app()

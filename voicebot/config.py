@@ -1,0 +1,150 @@
+"""Configuration: defaults, then a YAML/TOML file, then environment variables.
+
+Environment variables use the prefix ``VOICEBOT_`` and ``__`` between nested
+sections, e.g. ``VOICEBOT_TRANSCRIBE__MODEL=/srv/models/whisper-small``.
+The file is named by ``VOICEBOT_CONFIG`` or ``--config`` (YAML or TOML).
+Each stage owns one section; a stage reads only its own section.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ListenSettings(BaseModel):
+    """Endpointing (voicebot.listen)."""
+
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    frame_ms: Literal[10, 20, 30] = 30
+    start_ms: int = 120  # voiced audio needed before a turn starts
+    preroll_ms: int = 300  # audio kept from before the start, so the first syllable survives
+    end_silence_ms: int = 600  # trailing silence that ends a turn
+    max_utterance_s: float = 15.0
+    min_speech_ms: int = 250  # shorter bursts (clicks, coughs) are dropped
+
+
+class TranscribeSettings(BaseModel):
+    """Speech recognition (voicebot.transcribe)."""
+
+    model: str = "tiny.en"  # a bundled name (tiny.en, base) or a faster-whisper model directory
+    language: str | None = None  # None: the model's own (English for .en models) or detected
+    threads: int = 2
+    window_s: float = 10.0  # encoder window for short turns (see README: Transcribing)
+
+
+class SpeakSettings(BaseModel):
+    """Speech synthesis (voicebot.speak)."""
+
+    voice: str = "joe"  # the bundled voice, or a path to a Piper .onnx voice
+    voice_config: str | None = None  # the voice's .onnx.json when not beside it
+    length_scale: float = 1.0
+
+
+class MqttSettings(BaseModel):
+    """The device bridge's broker; empty means an embedded broker on loopback."""
+
+    broker: str | None = None  # mqtt://host:port or mqtts://host:port
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VOICEBOT_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "voicebot"
+    listen: ListenSettings = ListenSettings()
+    transcribe: TranscribeSettings = TranscribeSettings()
+    speak: SpeakSettings = SpeakSettings()
+    mqtt: MqttSettings = MqttSettings()
+    # Sections added by later stages (dialogue, phone, feedback, llm) live in their own models
+    # and are read from the same file through ``section()``.
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Reads the file named by VOICEBOT_CONFIG (YAML, or TOML by extension)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return read_config_file(os.environ.get("VOICEBOT_CONFIG"))
+
+
+def read_config_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {p}: {exc.strerror}") from exc
+    try:
+        if p.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:  # yaml and toml raise their own error types
+        raise ConfigError(f"configuration file {p} is not valid: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file {p} must hold a mapping of sections")
+    known = set(Settings.model_fields) - {"extra"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    out = {k: v for k, v in data.items() if k in known}
+    out["extra"] = extra
+    return out
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ConfigError(RuntimeError):
+    """A configuration problem, with a message meant for the user."""
+
+
+_settings: Settings | None = None
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None) -> Settings:
+    """Load settings once; ``config_file`` overrides VOICEBOT_CONFIG."""
+    global _settings
+    if config_file is not None:
+        os.environ["VOICEBOT_CONFIG"] = str(config_file)
+        _settings = None
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def section(model: type[T], name: str, settings: Settings | None = None) -> T:
+    """A stage's own section, from the config file's top-level key ``name`` and
+    environment variables ``VOICEBOT_<NAME>__<FIELD>``."""
+    s = settings or load_settings()
+    data = dict(s.extra.get(name) or {})
+    prefix = f"VOICEBOT_{name.upper()}__"
+    for key, value in os.environ.items():
+        if key.startswith(prefix):
+            data[key[len(prefix) :].lower()] = value
+    return model.model_validate(data)

@@ -1,0 +1,1 @@
+"""Dialogue: conversation state, device control, troubleshooting, escalation."""

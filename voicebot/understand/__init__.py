@@ -1,0 +1,1 @@
+"""Understanding: text → intent, slots, devices, sentiment."""
