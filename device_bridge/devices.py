@@ -30,6 +30,13 @@ class DeviceType(StrEnum):
 
 
 @dataclass
+class Area:
+    name: str
+    floor: str | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Device:
     """A device as the registry knows it."""
 
@@ -100,6 +107,8 @@ class DeviceControl(Protocol):
     callers on an event loop run it in a worker thread."""
 
     def devices(self) -> list[Device]: ...
+
+    def areas(self) -> list[Area]: ...
 
     def get(self, device_id: str, refresh: bool = False) -> DeviceState: ...
 
