@@ -1,0 +1,203 @@
+"""The one place that assembles a running voicebot from settings.
+
+``voicebot demo``, ``listen``, ``phone`` and ``chat`` all start here: a broker (the configured
+one, or an embedded one on loopback), the device bridge, optionally a simulated home, the store,
+the dialogue engine, and the shared, warmed-up speech models. Closing the runtime stops what it
+started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voicebot.config import Settings, load_settings, section
+from voicebot.speak import Synthesizer
+from voicebot.transcribe import Transcriber
+
+log = logging.getLogger(__name__)
+
+WARMUP_PHRASE = "Hello, how can I help?"
+
+
+class StartupError(RuntimeError):
+    """Something the runtime could not start; the message says what and how to fix it."""
+
+
+@dataclass
+class Runtime:
+    """Everything one process needs to hold conversations."""
+
+    settings: Settings
+    broker_url: str
+    bridge: Any  # device_bridge.DeviceBridge (DeviceControl)
+    store: Any  # voicebot.store.Store
+    engine: Any  # voicebot.dialogue.engine.DialogueEngine
+    simulator: Any | None = None  # device_bridge.Simulator when a home is simulated
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _transcriber: Transcriber | None = field(default=None, repr=False)
+    _synthesizer: Synthesizer | None = field(default=None, repr=False)
+
+    @property
+    def transcriber(self) -> Transcriber:
+        self.load_models()
+        assert self._transcriber is not None
+        return self._transcriber
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        self.load_models()
+        assert self._synthesizer is not None
+        return self._synthesizer
+
+    def load_models(self, warm: bool = True) -> None:
+        """Load Whisper and Piper once (shared by every session of this process) and run one
+        warm-up call through each, so the first real turn pays no first-call cost."""
+        with self._models_lock:
+            if self._transcriber is None:
+                self._transcriber, self._synthesizer = load_speech_models(self.settings, warm=warm)
+
+    def conversation(
+        self,
+        channel: str,
+        customer_id: str | None = None,
+        caller: str | None = None,
+        speaker_area: str | None = None,
+    ) -> Any:
+        """A new dialogue Conversation (voicebot.dialogue.types.Conversation)."""
+        return self.engine.conversation(
+            channel=channel, customer_id=customer_id, caller=caller, speaker_area=speaker_area
+        )
+
+    def close(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:  # one part failing to stop must not keep the others running
+                log.exception("error while shutting down %r", closer)
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_warmed: set[int] = set()
+_warm_lock = threading.Lock()
+
+
+def load_speech_models(settings: Settings | None = None, warm: bool = True) -> tuple[Transcriber, Synthesizer]:
+    """The process-wide transcriber and synthesizer (voicebot.models caches them), warmed once:
+    a phrase is synthesized and transcribed back, which runs every code path a turn uses."""
+    from voicebot.models import load_synthesizer, load_transcriber
+
+    s = settings or load_settings()
+    transcriber = load_transcriber(s)
+    synthesizer = load_synthesizer(s)
+    if warm:
+        with _warm_lock:
+            if id(transcriber) not in _warmed:
+                pcm = np.concatenate([c.pcm for c in synthesizer.synthesize(WARMUP_PHRASE, 16000)])
+                transcriber.transcribe(pcm)
+                _warmed.add(id(transcriber))
+    return transcriber, synthesizer
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    broker: str | None = None,
+    home: str | Path | None = None,
+    simulate: bool = False,
+    store_path: str | Path | None = None,
+    models: bool = True,
+) -> Runtime:
+    """Start the stack.
+
+    ``broker``: an mqtt:// or mqtts:// URL; default ``mqtt.broker`` from the settings, and when
+    that is empty an embedded broker on a free loopback port. ``home``: a home file; the bridge
+    learns the devices from it, and with ``simulate`` a simulated home obeys on the broker.
+    ``store_path``: the SQLite file (``dialogue.store`` or <data_dir>/voicebot.sqlite3 by default;
+    ":memory:" for a throw-away store). ``models``: load and warm Whisper and Piper now.
+    """
+    from voicebot.dialogue.settings import DialogueSettings
+
+    s = settings or load_settings()
+    closers: list[Callable[[], None]] = []
+    try:
+        url = broker or s.mqtt.broker
+        if not url:
+            url, stop = _embedded_broker()
+            closers.append(stop)
+        home_path = Path(home) if home else None
+        if home_path is not None and not home_path.is_file():
+            raise StartupError(f"home file {home_path} does not exist")
+
+        simulator = None
+        if simulate:
+            if home_path is None:
+                raise StartupError("a simulated home needs a home file (--home FILE)")
+            simulator = _start_simulator(url, home_path, s)
+            closers.append(simulator.stop)
+
+        bridge = _start_bridge(url, home_path, s)
+        closers.append(bridge.close)
+
+        from voicebot.store import Store
+
+        dialogue = section(DialogueSettings, "dialogue", s)
+        if store_path is None:
+            store_path = dialogue.store or (s.data_dir / "voicebot.sqlite3")
+        if str(store_path) != ":memory:":
+            Path(store_path).parent.mkdir(parents=True, exist_ok=True)
+        store = Store(store_path)
+        closers.append(store.close)
+
+        from voicebot.dialogue.engine import DialogueEngine
+
+        engine = DialogueEngine(bridge, store, s)
+        rt = Runtime(s, url, bridge, store, engine, simulator, closers)
+    except BaseException:
+        for closer in reversed(closers):
+            with contextlib.suppress(Exception):
+                closer()
+        raise
+    if models:
+        try:
+            rt.load_models()
+        except BaseException:
+            rt.close()
+            raise
+    return rt
+
+
+def _embedded_broker() -> tuple[str, Callable[[], None]]:
+    from device_bridge import broker as broker_mod
+
+    embedded = broker_mod.start_embedded()
+    return embedded.url, embedded.stop
+
+
+def _start_simulator(url: str, home: Path, settings: Settings) -> Any:
+    from device_bridge.simulator import Simulator
+
+    sim = Simulator.from_home_file(home, broker=url)
+    sim.start()
+    return sim
+
+
+def _start_bridge(url: str, home: Path | None, settings: Settings) -> Any:
+    from device_bridge import DeviceBridge
+
+    bridge = DeviceBridge.connect(url, home=home, mqtt=settings.mqtt)
+    return bridge
