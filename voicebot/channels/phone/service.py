@@ -1,0 +1,125 @@
+"""The phone line as a service: shared models and pools, the AudioSocket and Twilio servers and
+the HTTP outcome endpoint, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from voicebot.channels.phone.audiosocket import AudioSocketServer
+from voicebot.channels.phone.call import Endpointer, PhoneCall, PhoneServices
+from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
+from voicebot.channels.phone.leg import Leg
+from voicebot.channels.phone.pool import TranscriptionPool
+from voicebot.channels.phone.twilio import TwilioServer
+from voicebot.dialogue.types import Conversation
+from voicebot.speak import Synthesizer
+from voicebot.transcribe import Transcriber
+
+log = logging.getLogger(__name__)
+
+
+class PhoneSettings(BaseModel):
+    """The ``phone`` section of the configuration file (``VOICEBOT_PHONE__*``)."""
+
+    audiosocket: str | None = "127.0.0.1:9092"  # HOST:PORT, or empty to disable
+    twilio: str | None = None  # HOST:PORT of the Media Streams WebSocket
+    http: str | None = "127.0.0.1:9093"  # HOST:PORT of GET /calls/{uuid}
+    transcribe_workers: int = 1  # threads taking turns from the shared transcription queue
+    max_batch: int = 8  # turns decoded together when the transcriber supports batches
+    worker_threads: int = 4  # dialogue turns and speech synthesis
+    uuid_timeout_s: float = 5.0  # an AudioSocket peer must send its UUID within this
+    idle_timeout_s: float = 3.0  # an AudioSocket peer silent this long has gone
+    start_timeout_s: float = 5.0  # a Media Streams peer must send "start" within this
+    greet: bool = True
+
+
+def parse_hostport(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{what}: expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def identify_caller(record: CallRecord, store: Any) -> None:
+    """Fill in the customer from the caller's number when the dialplan or stream did not."""
+    if record.customer_id or not record.caller or store is None:
+        return
+    customer = store.customer_by_phone(record.caller)
+    if customer is not None:
+        record.customer_id = customer.customer_id
+        log.info("call %s: caller %s is customer %s", record.call_id, record.caller, customer.customer_id)
+
+
+@dataclass
+class PhoneLine:
+    transcriber: Transcriber
+    synthesizer: Synthesizer
+    conversation: Callable[..., Conversation]  # (channel=, customer_id=, caller=) → Conversation
+    new_endpointer: Callable[[], Endpointer]
+    endpointer_frame_ms: int
+    store: Any = None  # voicebot.store.Store, for caller identity
+    settings: PhoneSettings = field(default_factory=PhoneSettings)
+    registry: CallRegistry = field(default_factory=CallRegistry)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers, max_batch=s.max_batch)
+        self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
+        self.services = PhoneServices(
+            registry=self.registry,
+            pool=self.pool,
+            synthesizer=self.synthesizer,
+            new_conversation=self._new_conversation,
+            new_endpointer=self.new_endpointer,
+            endpointer_frame_ms=self.endpointer_frame_ms,
+            executor=self.executor,
+            greet=s.greet,
+        )
+        self.audiosocket: AudioSocketServer | None = None
+        self.twilio: TwilioServer | None = None
+        self._http: web.AppRunner | None = None
+        self.addresses: dict[str, tuple[str, int]] = {}
+
+    def _new_conversation(self, record: CallRecord) -> Conversation:
+        identify_caller(record, self.store)
+        return self.conversation(channel="phone", customer_id=record.customer_id, caller=record.caller)
+
+    def new_call(self, leg: Leg, record: CallRecord) -> PhoneCall:
+        return PhoneCall(leg, record, self.services)
+
+    async def start(
+        self,
+        audiosocket: tuple[str, int] | None = None,
+        twilio: tuple[str, int] | None = None,
+        http: tuple[str, int] | None = None,
+    ) -> dict[str, tuple[str, int]]:
+        s = self.settings
+        if audiosocket is not None:
+            self.audiosocket = AudioSocketServer(
+                self.registry, self.new_call, uuid_timeout_s=s.uuid_timeout_s, idle_timeout_s=s.idle_timeout_s
+            )
+            self.addresses["audiosocket"] = await self.audiosocket.start(*audiosocket)
+        if twilio is not None:
+            self.twilio = TwilioServer(self.registry, self.new_call, start_timeout_s=s.start_timeout_s)
+            self.addresses["twilio"] = await self.twilio.start(*twilio)
+        if http is not None:
+            self._http = await start_http(self.registry, *http)
+            server = self._http.addresses[0]
+            self.addresses["http"] = (server[0], server[1])
+        return self.addresses
+
+    async def close(self) -> None:
+        for server in (self.audiosocket, self.twilio):
+            if server is not None:
+                await server.close()
+        if self._http is not None:
+            await self._http.cleanup()
+        self.pool.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
