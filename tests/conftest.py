@@ -35,3 +35,32 @@ def own_mosquitto() -> Iterator[MosquittoBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+# --- audio core (voicebot.models): real models, loaded once per test session ---
+
+
+@pytest.fixture(scope="session")
+def transcriber():  # -> voicebot.transcribe.FasterWhisperTranscriber
+    """The bundled Whisper tiny.en, shared by the whole test session (thread-safe)."""
+    from voicebot.config import Settings
+    from voicebot.models import load_transcriber
+
+    return load_transcriber(Settings())
+
+
+@pytest.fixture(scope="session")
+def synthesizer():  # -> voicebot.speak.PiperSynthesizer
+    """The bundled Piper voice (joe), shared by the whole test session (thread-safe)."""
+    from voicebot.config import Settings
+    from voicebot.models import load_synthesizer
+
+    return load_synthesizer(Settings())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path() -> Path:
+    """The CTranslate2 directory of the bundled Whisper tiny.en."""
+    from voicebot.models import resolve_whisper
+
+    return resolve_whisper("tiny.en")

@@ -18,15 +18,18 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 
 class ListenSettings(BaseModel):
-    """Endpointing (voicebot.listen)."""
+    """Endpointing (voicebot.listen). Defaults and their reasons: docs/audio.md."""
 
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     frame_ms: Literal[10, 20, 30] = 30
-    start_ms: int = 120  # voiced audio needed before a turn starts
+    start_ms: int = 210  # voiced audio needed before a turn starts; shorter bursts (clicks, knocks) are dropped
     preroll_ms: int = 300  # audio kept from before the start, so the first syllable survives
-    end_silence_ms: int = 600  # trailing silence that ends a turn
+    pause_ms: int = 180  # trailing silence that fires SpeechPaused (a session may transcribe speculatively)
+    end_silence_ms: int = 500  # trailing silence that ends a turn (must exceed pauses inside a sentence)
     max_utterance_s: float = 15.0
-    min_speech_ms: int = 250  # shorter bursts (clicks, coughs) are dropped
+    min_snr_db: float = 9.0  # a voiced frame must be this much louder than the background noise floor
+    min_level_dbfs: float = -55.0  # and at least this loud
+    max_flatness: float = 0.5  # spectral flatness above this is broadband noise (hiss, rain, fans), not voice
 
 
 class TranscribeSettings(BaseModel):
@@ -34,8 +37,9 @@ class TranscribeSettings(BaseModel):
 
     model: str = "tiny.en"  # a bundled name (tiny.en, base) or a faster-whisper model directory
     language: str | None = None  # None: the model's own (English for .en models) or detected
-    threads: int = 2
-    window_s: float = 10.0  # encoder window for short turns (see README: Transcribing)
+    threads: int = 2  # CTranslate2 intra-op threads per transcription
+    workers: int = 1  # model replicas that run in parallel when several threads transcribe at once
+    window_s: float = 10.0  # encoder window for short turns (docs/audio.md); longer audio uses 30 s
 
 
 class SpeakSettings(BaseModel):

