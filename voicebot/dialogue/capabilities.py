@@ -1,0 +1,409 @@
+"""Everything the dialogue can do, as plain typed methods: the rules policy calls them, and the
+LLM policy offers them as tools. Policies (forbidden devices, confirmation of sensitive
+commands, tracing, ticket publishing) live here, so no policy can go around them.
+
+One ``Capabilities`` object belongs to one conversation (it knows whom it is talking to, for
+the trace and for tickets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from rapidfuzz import fuzz, process
+
+from device_bridge.devices import CommandResult, Device, DeviceControl, DeviceType, Outcome
+from voicebot.dialogue.checks import CHECKS, Finding, run_check
+from voicebot.dialogue.describe import describe_state, device_label
+from voicebot.dialogue.escalation import what_happens_next
+from voicebot.dialogue.playbook import Playbook, select_playbook
+from voicebot.dialogue.replies import Replies
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.dialogue.troubleshoot import PlaybookRun, RunOutput
+from voicebot.dialogue.types import Action
+from voicebot.store import Store, Ticket
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    """Where tickets go for agent tools (an MQTT connection)."""
+
+    def publish(self, topic: str, payload: str, qos: int = 1, retain: bool = False) -> Any: ...
+
+
+@dataclass
+class CommandOutcome:
+    """What came of a request to change a device."""
+
+    status: str  # an Outcome value, or "needs_confirmation" | "forbidden"
+    device: Device
+    changes: dict[str, Any]
+    text: str  # the sentence for the customer
+    action: Action | None = None  # set when a command was actually sent
+    observed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Outcome.CONFIRMED.value
+
+
+@dataclass
+class DeviceReport:
+    device: Device
+    state: dict[str, Any]
+    telemetry: dict[str, Any]
+    findings: list[Finding]
+    text: str  # "The kitchen light is on at 40%."
+
+
+@dataclass
+class Escalation:
+    ticket: Ticket
+    transfer: bool  # hand the call to an agent now
+    text: str  # what happens next, honestly
+
+
+@dataclass
+class ConversationFacts:
+    """What a ticket needs from the conversation around the capabilities."""
+
+    transcript: list[dict[str, str]] = field(default_factory=list)  # {"user": redacted, "bot": reply}
+    sentiments: list[float] = field(default_factory=list)
+    frustrated: bool = False
+
+
+class Capabilities:
+    def __init__(
+        self,
+        bridge: DeviceControl,
+        store: Store,
+        settings: DialogueSettings,
+        playbooks: dict[str, Playbook],
+        replies: Replies,
+        publisher: Publisher | None,
+        conversation_id: str,
+        customer_id: str | None = None,
+        channel: str = "chat",
+        caller: str | None = None,
+        language: str = "en",
+    ) -> None:
+        self.bridge = bridge
+        self.store = store
+        self.settings = settings
+        self.playbooks = playbooks
+        self.replies = replies
+        self.publisher = publisher
+        self.conversation_id = conversation_id
+        self.customer_id = customer_id
+        self.channel = channel
+        self.caller = caller
+        self.language = language
+        self.facts = ConversationFacts()
+        self.run: PlaybookRun | None = None  # the troubleshooting in progress
+        self.finished_runs: list[PlaybookRun] = []
+
+    # finding devices ------------------------------------------------------------------
+    def find_devices(
+        self, name: str | None = None, area: str | None = None, domain: str | None = None
+    ) -> list[Device]:
+        """Devices matching a spoken name (fuzzy, for misheard names), an area and a domain."""
+        devices = self.bridge.devices()
+        if domain:
+            devices = [d for d in devices if d.type.value == domain]
+        if area:
+            a = area.lower()
+            devices = [d for d in devices if (d.area or "").lower() == a]
+        if not name:
+            return devices
+        labels = {d.id: [d.name.lower(), *(x.lower() for x in d.aliases)] for d in devices}
+        choices = {f"{i}\x00{n}": n for i, names in labels.items() for n in names}
+        hits = process.extract(name.lower(), choices, scorer=fuzz.WRatio, limit=10, score_cutoff=80)
+        best: dict[str, float] = {}
+        for _, score, key in hits:
+            did = key.split("\x00", 1)[0]
+            best[did] = max(best.get(did, 0.0), score)
+        if not best:
+            return []
+        top = max(best.values())
+        by_id = {d.id: d for d in devices}
+        return [by_id[i] for i, s in sorted(best.items(), key=lambda kv: -kv[1]) if s >= top - 2]
+
+    def device(self, device_id: str) -> Device:
+        for d in self.bridge.devices():
+            if d.id == device_id:
+                return d
+        raise KeyError(f"no device {device_id!r}")
+
+    # reading -------------------------------------------------------------------------
+    def device_report(self, device_id: str, checks: bool = True) -> DeviceReport:
+        """The device's state and telemetry, with the health checks that apply to it."""
+        st = self.bridge.get(device_id)
+        device = st.device
+        findings: list[Finding] = []
+        if checks:
+            for name in ("available", "recently_seen", "link_quality", "battery"):
+                findings.append(CHECKS[name].fn(self.bridge, device, st, {}))
+            if device.type is DeviceType.SENSOR:
+                findings.append(run_check("plausible", self.bridge, device, {}))
+        label = device_label(device)
+        if st.telemetry.available is False:
+            text = self.replies.say("state_offline", self.language, device=label)
+        else:
+            text = self.replies.say("state_is", self.language, device=label, state=describe_state(device, st.state))
+        return DeviceReport(device, dict(st.state), asdict(st.telemetry), findings, _cap(text))
+
+    # changing ------------------------------------------------------------------------
+    def sensitive(self, device: Device, changes: dict[str, Any]) -> bool:
+        want = str(changes.get("state", "")).lower()
+        if device.type is DeviceType.COVER and not want and float(changes.get("position", 0) or 0) > 0:
+            want = "open"  # opening a garage door part way is still opening it
+        return any(
+            rule.domain == device.type.value
+            and (rule.device_class is None or rule.device_class == device.device_class)
+            and rule.state == want
+            for rule in self.settings.sensitive_commands
+        )
+
+    def forbidden(self, device: Device) -> bool:
+        names = {device.id.lower(), device.name.lower(), *(a.lower() for a in device.aliases)}
+        return any(f.lower() in names for f in self.settings.forbidden_devices)
+
+    def set_state(
+        self, device_id: str, changes: dict[str, Any], why: str, confirmed: bool = False
+    ) -> CommandOutcome:
+        """Change a device and wait for it to confirm. ``why`` goes into the trace ("you asked: ...").
+        Sensitive commands return "needs_confirmation" until called again with ``confirmed=True``
+        after the customer said yes; forbidden devices and sensitive commands under the "forbid"
+        policy are refused without sending anything."""
+        device = self.device(device_id)
+        label = device_label(device)
+        if self.forbidden(device):
+            self._trace("refused", device, {"changes": changes, "why": why, "rule": "forbidden_devices"})
+            return CommandOutcome("forbidden", device, changes, self.replies.say("forbidden_device", self.language, device=label))
+        if self.sensitive(device, changes):
+            if self.settings.sensitive_policy == "forbid":
+                self._trace("refused", device, {"changes": changes, "why": why, "rule": "sensitive_policy"})
+                return CommandOutcome(
+                    "forbidden", device, changes, self.replies.say("sensitive_forbidden", self.language, device=label)
+                )
+            if not confirmed:
+                return CommandOutcome(
+                    "needs_confirmation",
+                    device,
+                    changes,
+                    self.replies.say("confirm_sensitive", self.language, device=label, change=_spoken_change(device, changes)),
+                )
+        result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s)
+        action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason)
+        self._trace(
+            "command",
+            device,
+            {
+                "changes": changes,
+                "why": why,
+                "outcome": result.outcome.value,
+                "observed": result.observed,
+                "confirmed_by_customer": confirmed,
+            },
+        )
+        return CommandOutcome(result.outcome.value, device, changes, self._command_text(device, result), action, dict(result.observed))
+
+    def _command_text(self, device: Device, result: CommandResult) -> str:
+        label = device_label(device)
+        key = {
+            Outcome.CONFIRMED: "command_done",
+            Outcome.NOT_CONFIRMED: "command_not_confirmed",
+            Outcome.OFFLINE: "command_offline",
+            Outcome.REJECTED: "command_rejected",
+            Outcome.BROKER_DOWN: "command_broker_down",
+        }[result.outcome]
+        state = describe_state(device, {**result.requested, **result.observed})
+        return self.replies.say(key, self.language, device=label, state=state, reason=result.reason)
+
+    # troubleshooting -----------------------------------------------------------------
+    def start_playbook(self, device_id: str | None, symptom: str, playbook_id: str | None = None) -> RunOutput | None:
+        """Start the playbook that fits (or the one named); None when none fits."""
+        device = self.device(device_id) if device_id else None
+        if playbook_id:
+            book = self.playbooks.get(playbook_id)
+        else:
+            book = select_playbook(
+                self.playbooks, device.type.value if device else None, device.device_class if device else None, symptom
+            )
+        if book is None or (book.applies_to.needs_device and device is None):
+            return None
+        self.run = PlaybookRun(
+            self.playbooks, book, self.bridge, device, self._playbook_command, self.language, self.settings.max_playbook_steps
+        )
+        self._trace("playbook", device, {"playbook": book.id, "event": "start", "symptom": symptom})
+        return self._after_run(self.run.start())
+
+    def continue_playbook(self, answer: str, text: str = "") -> RunOutput:
+        """Give the running playbook the customer's answer: yes, no, done, unclear (or a choice in ``text``)."""
+        if self.run is None:
+            raise RuntimeError("no troubleshooting is in progress")
+        return self._after_run(self.run.answer(answer, text))
+
+    def stop_playbook(self) -> None:
+        if self.run is not None:
+            self._trace("playbook", self.run.device, {"playbook": self.run.book.id, "event": "stopped"})
+            self.finished_runs.append(self.run)
+            self.run = None
+
+    def _after_run(self, out: RunOutput) -> RunOutput:
+        run = self.run
+        if run is not None and out.finished:
+            self._trace(
+                "playbook", run.device, {"playbook": run.book.id, "event": out.finished, "steps": [h.as_dict() for h in run.history]}
+            )
+            self.finished_runs.append(run)
+            self.run = None
+        return out
+
+    def _playbook_command(self, device: Device, changes: dict[str, Any], why: str) -> tuple[str, Action | None, str]:
+        out = self.set_state(device.id, changes, why)
+        return out.status, out.action, out.text
+
+    # escalation and tickets ----------------------------------------------------------
+    def escalate(self, reason: str, problem: str, device_ids: list[str] | None = None, urgent: bool = False) -> Escalation:
+        """Open a ticket an agent can act on, publish it, and say honestly what happens next."""
+        runs = [*self.finished_runs, *([self.run] if self.run else [])]
+        devices = list(dict.fromkeys([*(device_ids or []), *(r.device.id for r in runs if r.device)]))
+        telemetry = {}
+        for did in devices:
+            try:
+                st = self.bridge.get(did)
+                telemetry[did] = {"name": st.device.name, "area": st.device.area, "state": st.state, **asdict(st.telemetry)}
+            except Exception as exc:  # the ticket still goes out without this device's readings
+                telemetry[did] = {"error": str(exc)}
+        sentiments = self.facts.sentiments
+        summary: dict[str, Any] = {
+            "problem": problem,
+            "reason": reason,
+            "urgent": urgent,
+            "customer_id": self.customer_id,
+            "caller": self.caller,
+            "channel": self.channel,
+            "conversation_id": self.conversation_id,
+            "steps": [h.as_dict() for r in runs for h in r.history],
+            "playbooks": [r.book.id for r in runs],
+            "devices": telemetry,
+            "sentiment": {
+                "last": sentiments[-1] if sentiments else None,
+                "average": round(sum(sentiments) / len(sentiments), 3) if sentiments else None,
+                "frustrated": self.facts.frustrated,
+            },
+            "transcript": list(self.facts.transcript),
+        }
+        ticket = self.store.create_ticket(self.conversation_id, self.customer_id, reason, problem, summary)
+        self.stop_playbook()
+        self._trace("escalation", None, {"ticket": ticket.id, "reason": reason, "problem": problem})
+        self._publish(self.settings.ticket_topic, {"ticket": ticket.id, "created_at": ticket.created_at, **summary})
+        nxt = what_happens_next(
+            self.settings, ticket.id, self.channel == "phone", self._have_number(), self.replies, self.language
+        )
+        return Escalation(ticket, nxt.transfer, nxt.text)
+
+    def _have_number(self) -> bool:
+        if self.caller:
+            return True
+        if self.customer_id:
+            customer = self.store.customer(self.customer_id)
+            return bool(customer and customer.phones)
+        return False
+
+    def ticket_status(self, ticket_id: str | None = None) -> str:
+        """The status of a ticket: the one named, else this customer's latest (across conversations)."""
+        ticket: Ticket | None = None
+        if ticket_id:
+            ticket = self.store.ticket(ticket_id)
+            # A ticket number alone is not proof of identity: only the owner hears the details.
+            if ticket is not None and ticket.customer_id not in (None, self.customer_id):
+                ticket = None
+        else:
+            tickets = self.store.tickets_for_customer(self.customer_id) if self.customer_id else []
+            tickets = tickets or self.store.tickets_for_conversation(self.conversation_id)
+            ticket = tickets[0] if tickets else None
+        if ticket is None:
+            key = "ticket_unknown" if ticket_id else ("ticket_none" if self.customer_id else "ticket_none_anonymous")
+            return self.replies.say(key, self.language, ticket=ticket_id or "")
+        when = time.strftime("%d %B at %H:%M", time.localtime(ticket.created_at))
+        status = {
+            "open": "open and waiting for an agent",
+            "in_progress": "being worked on by an agent",
+            "waiting_for_customer": "waiting for an answer from you",
+            "closed": "closed",
+        }.get(ticket.status, ticket.status)
+        text = self.replies.say("ticket_status", self.language, ticket=ticket.id, when=when, problem=ticket.problem, status=status)
+        if ticket.note:
+            text += " " + self.replies.say("ticket_note", self.language, note=ticket.note)
+        return text
+
+    # explaining ----------------------------------------------------------------------
+    def explain(self, device_id: str | None = None, state: str | None = None) -> str:
+        """Why a device was changed, from this bot's own trace (this conversation, then this customer's)."""
+        entries = self.store.trace(self.conversation_id, self.customer_id, kind="command", limit=100)
+        for e in entries:
+            if device_id and e.device_id != device_id:
+                continue
+            want = str(e.data.get("changes", {}).get("state", "")).lower()
+            if state and want and want != state.lower():
+                continue
+            try:
+                label = device_label(self.device(e.device_id or ""))
+            except KeyError:
+                label = e.device_id or "a device"
+            try:
+                change = _spoken_change(self.device(e.device_id or ""), e.data.get("changes", {}))
+            except KeyError:
+                change = f"changed {e.device_id}"
+            at = time.strftime("%H:%M", time.localtime(e.at))
+            why = str(e.data.get("why", ""))
+            if why.startswith("playbook"):
+                because = self.replies.say("why_playbook", self.language)
+            else:
+                because = self.replies.say("why_asked", self.language, request=why)
+            return self.replies.say("why_answer", self.language, change=change, device=label, at=at, because=because)
+        return self.replies.say("why_nothing", self.language)
+
+    # tracing -------------------------------------------------------------------------
+    def _trace(self, kind: str, device: Device | None, data: dict[str, Any]) -> None:
+        self.store.add_trace(self.conversation_id, self.customer_id, kind, device.id if device else None, data)
+
+    def _publish(self, topic: str, payload: dict[str, Any]) -> None:
+        if self.publisher is None:
+            log.warning("no publisher: ticket not published on %s", topic)
+            return
+        try:
+            self.publisher.publish(topic, json.dumps(payload, default=str), qos=1, retain=False)
+        except Exception:  # the ticket is stored; agent tools also read the store
+            log.exception("could not publish the ticket on %s", topic)
+
+
+def _spoken_change(device: Device, changes: dict[str, Any]) -> str:
+    """ "unlock the front door", "open the garage door", "turn off the kitchen light"."""
+    label = device_label(device)
+    state = str(changes.get("state", "")).lower()
+    verbs = {
+        "unlocked": "unlock", "locked": "lock", "open": "open", "closed": "close", "on": "turn on", "off": "turn off",
+        "disarmed": "disarm", "armed_away": "arm", "cleaning": "start", "docked": "send back to its dock",
+        "paused": "pause", "playing": "resume",
+    }
+    if state in verbs:
+        return f"{verbs[state]} {label}"
+    if "brightness" in changes:
+        return f"set {label} to {round(float(changes['brightness']) * 100 / 255)}%"
+    if "temperature" in changes:
+        return f"set {label} to {changes['temperature']} degrees"
+    if "position" in changes:
+        return f"set {label} to {changes['position']}%"
+    return f"change {label}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,139 @@
+"""The dialogue engine: builds conversations over one device bridge, store and set of playbooks.
+
+    engine = DialogueEngine(bridge, store)
+    conv = engine.conversation("phone", customer_id="c-17", caller="+4930123456")
+    conv.greet().text; conv.handle("the hallway light won't come on").text
+
+Shared by every conversation of a process and thread-safe; each Conversation is used by
+one session at a time (from a worker thread, as it blocks on device confirmations).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from device_bridge.devices import Device, DeviceControl
+from voicebot.config import Settings, section
+from voicebot.dialogue.capabilities import Capabilities, Publisher
+from voicebot.dialogue.playbook import Playbook, load_playbooks
+from voicebot.dialogue.replies import Replies, default_replies
+from voicebot.dialogue.rules import RulesConversation
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.store import Store
+from voicebot.understand.types import Understanding
+
+
+class DialogueEngine:
+    def __init__(
+        self,
+        bridge: DeviceControl,
+        store: Store,
+        settings: DialogueSettings | Settings | None = None,
+        understander: Any = None,
+        publisher: Publisher | None = None,
+        replies: Replies | None = None,
+    ) -> None:
+        if isinstance(settings, Settings):
+            settings = section(DialogueSettings, "dialogue", settings)
+        self.settings = settings or section(DialogueSettings, "dialogue")
+        self.bridge = bridge
+        self.store = store
+        self.replies = replies or default_replies()
+        self.playbooks: dict[str, Playbook] = load_playbooks(self.settings.playbook_dirs)
+        self.publisher = publisher if publisher is not None else _bridge_publisher(bridge)
+        self._understander = understander
+        self._understander_key: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def conversation(
+        self,
+        channel: str,
+        customer_id: str | None = None,
+        caller: str | None = None,
+        speaker_area: str | None = None,
+        language: str = "en",
+    ) -> RulesConversation:
+        customer = self.store.customer(customer_id) if customer_id else None
+        if customer is None and caller:
+            customer = self.store.customer_by_phone(caller)
+            customer_id = customer.customer_id if customer else customer_id
+        if customer is not None:
+            speaker_area = speaker_area or customer.default_area
+            language = customer.language if language == "en" else language
+        if language not in self.replies.languages:
+            language = "en"
+        conversation_id = self.store.start_conversation(channel, customer_id, caller, language)
+        caps = self.capabilities(conversation_id, customer_id, channel, caller, language)
+        return RulesConversation(self, caps, speaker_area, customer.name if customer else None)
+
+    def capabilities(
+        self,
+        conversation_id: str,
+        customer_id: str | None = None,
+        channel: str = "chat",
+        caller: str | None = None,
+        language: str = "en",
+    ) -> Capabilities:
+        """The tool set for one conversation (what the LLM policy calls)."""
+        return Capabilities(
+            self.bridge,
+            self.store,
+            self.settings,
+            self.playbooks,
+            self.replies,
+            self.publisher,
+            conversation_id,
+            customer_id,
+            channel,
+            caller,
+            language,
+        )
+
+    # the understanding stage, as the conversations use it ----------------------------------
+    def understander(self) -> Any:
+        """The understander over the bridge's current devices (rebuilt when the registry changes)."""
+        devices = self.bridge.devices()
+        key = tuple(sorted(f"{d.id}|{d.name}|{d.area}" for d in devices))
+        with self._lock:
+            if self._understander is None or (key != self._understander_key and self._understander_key):
+                from voicebot.understand import Understander
+
+                self._understander = Understander(devices, self.bridge.areas())
+            self._understander_key = key
+            return self._understander
+
+    def understand(self, text: str, context: Any, speaker_area: str | None) -> Understanding:
+        return self.understander().understand(text, context, speaker_area)
+
+    def new_context(self) -> Any:
+        from voicebot.understand.context import ConversationContext
+
+        return ConversationContext()
+
+    def new_frustration_tracker(self) -> Any:
+        from voicebot.understand.sentiment import FrustrationTracker
+
+        return FrustrationTracker()
+
+    @staticmethod
+    def update_frustration(tracker: Any, u: Understanding) -> bool:
+        """Feed one turn to the frustration signal; True when frustration is sustained."""
+        tracker.update(u.sentiment, understood=u.intent is not None)
+        return bool(tracker.frustrated)
+
+    @staticmethod
+    def note_device(context: Any, device: Device) -> None:
+        """Tell the understanding context which device the dialogue just acted on ("turn it off")."""
+        context.last_device_ids = [device.id]
+        if device.area:
+            context.last_area = device.area
+
+
+def _bridge_publisher(bridge: Any) -> Publisher | None:
+    """The bridge's own MQTT connection, when it offers one, carries the tickets."""
+    for name in ("connection", "client", "mqtt"):
+        conn = getattr(bridge, name, None)
+        if conn is not None and callable(getattr(conn, "publish", None)):
+            return conn
+    return None

@@ -1,0 +1,435 @@
+"""The rules policy: maps each understood turn to a capability, deterministically.
+
+State kept between turns is small and explicit: a pending confirmation of a sensitive
+command, a pending offer (troubleshoot this device? talk to a person?), a pending
+clarification (which device?), the troubleshooting run in progress, and counters for
+misunderstanding and frustration. Nothing is ever done to a device on a turn that was not
+understood with enough confidence and resolved to exactly one device.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from device_bridge.devices import Device
+from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
+from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
+from voicebot.dialogue.describe import device_label
+from voicebot.dialogue.safety import detect_danger
+from voicebot.dialogue.troubleshoot import RunOutput
+from voicebot.dialogue.types import Action, Reply
+from voicebot.understand.types import DEVICE_INTENTS, Understanding
+
+log = logging.getLogger(__name__)
+
+READ_INTENTS = ("HassGetState", "HassClimateGetTemperature")
+DTMF = {"1": "yes", "2": "no", "0": "human", "*": "repeat", "#": "repeat"}
+
+
+@dataclass
+class Pending:
+    kind: str  # confirm | troubleshoot | human | which_device
+    device_id: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    why: str = ""
+    symptom: str = ""
+    intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    candidates: list[str] = field(default_factory=list)
+
+
+class RulesConversation:
+    """One conversation under the rules policy (implements voicebot.dialogue.types.Conversation)."""
+
+    def __init__(self, engine: Any, caps: Capabilities, speaker_area: str | None, customer_name: str | None) -> None:
+        from voicebot.privacy.redact import redact
+
+        self._redact = redact
+        self.engine = engine
+        self.caps = caps
+        self.id = caps.conversation_id
+        self.language = caps.language
+        self.speaker_area = speaker_area
+        self.customer_name = customer_name
+        self.context = engine.new_context()
+        self.frustration = engine.new_frustration_tracker()
+        self.pending: Pending | None = None
+        self.misunderstood = 0
+        self.last_reply = ""
+        self.escalated = False
+        self.outcome: str | None = None  # resolved | escalated | transfer | abandoned
+        self.turns = 0
+        self.ended = False
+        self._current = ""  # this turn's user text, redacted
+
+    @property
+    def replies(self) -> Any:
+        return self.caps.replies
+
+    def say(self, key: str, **values: Any) -> str:
+        return self.caps.replies.say(key, self.language, **values)
+
+    # the Conversation protocol ---------------------------------------------------------
+    def greet(self) -> Reply:
+        name = f", {self.customer_name}" if self.customer_name else ""
+        text = self.say("greeting", name=name)
+        self.last_reply = text
+        return Reply(text=text, language=self.language)
+
+    def handle(self, text: str) -> Reply:
+        started = time.perf_counter()
+        text = (text or "").strip()
+        if self.ended:
+            return Reply(text=self.say("conversation_over"), end_conversation=True, outcome=self.outcome, language=self.language)
+        if not text:
+            reply = Reply(text=self.say("heard_nothing"), language=self.language)
+            self.last_reply = reply.text
+            return reply
+        self.turns += 1
+        self._current = self._redact(text)
+        u = self.engine.understand(text, self.context, self.speaker_area)
+        understood_s = time.perf_counter() - started
+        if u.sentiment is not None:
+            self.caps.facts.sentiments.append(u.sentiment.compound)
+        frustrated = self._note_frustration(u)
+        try:
+            reply = self._route(text, u, frustrated)
+        except Exception:  # a bug or a dead bridge must not end the call with silence
+            log.exception("dialogue failed on %r", text)
+            reply = Reply(text=self.say("internal_error"))
+        reply.intent = reply.intent if reply.intent is not None else u.intent
+        reply.slots = reply.slots or dict(u.slots)
+        reply.sentiment = u.sentiment.compound if u.sentiment else None
+        reply.language = self.language
+        reply.escalated = reply.escalated or False
+        self._sync_context(u)
+        self._record(text, reply, {"understand_s": understood_s, "total_s": time.perf_counter() - started})
+        return reply
+
+    def handle_dtmf(self, digit: str) -> Reply:
+        meaning = DTMF.get(digit)
+        text = {"yes": "yes", "no": "no", "human": "I want to talk to a person", "repeat": "can you repeat that"}.get(
+            meaning or "", ""
+        )
+        if not text:
+            return Reply(text=self.say("dtmf_unknown"), language=self.language)
+        return self.handle(text)
+
+    def end(self, outcome: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.caps.stop_playbook()
+        final = self.outcome or outcome
+        self.caps.store.end_conversation(self.id, final)
+
+    # routing ------------------------------------------------------------------------
+    def _route(self, text: str, u: Understanding, frustrated: bool) -> Reply:
+        danger = detect_danger(text)
+        if danger is not None:
+            return self._safety(danger.kind, danger.advice, text)
+        if u.intent == "AskHuman":
+            return self._escalate("asked", self._problem_so_far(text), prefix=self.say("escalate_asked"))
+        if frustrated and self.caps.settings.escalate_on_frustration and not self.escalated:
+            return self._escalate("frustration", self._problem_so_far(text), prefix=self.say("escalate_frustration"))
+
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            reply = self._resolve_pending(pending, text, u)
+            if reply is not None:
+                return reply
+        if self.caps.run is not None:
+            reply = self._answer_playbook(text, u)
+            if reply is not None:
+                return reply
+        return self._intent(text, u)
+
+    def _resolve_pending(self, p: Pending, text: str, u: Understanding) -> Reply | None:
+        if p.kind == "confirm":
+            assert p.device_id is not None
+            if u.intent == "Yes":
+                out = self.caps.set_state(p.device_id, p.changes, p.why, confirmed=True)
+                return self._command_reply(out, u)
+            label = device_label(self.caps.device(p.device_id))
+            self.caps._trace("confirmation", self.caps.device(p.device_id), {"changes": p.changes, "answer": u.intent or text})
+            cancelled = self.say("sensitive_cancelled", device=label)
+            if u.intent in ("No", "Cancel", None) or u.intent not in DEVICE_INTENTS:
+                return Reply(text=cancelled)
+            return None  # a new request: the sensitive one is dropped, the new one is handled
+        if p.kind == "troubleshoot":
+            if u.intent == "Yes":
+                return self._start_playbook(p.device_id, p.symptom or "not responding")
+            if u.intent in ("No", "Cancel"):
+                return Reply(text=self.say("ok_anything_else"))
+            return None
+        if p.kind == "human":
+            if u.intent == "Yes":
+                return self._escalate("misunderstanding", self._problem_so_far(text))
+            if u.intent in ("No", "Cancel"):
+                self.misunderstood = 0
+                return Reply(text=self.say("ok_try_again"))
+            return None
+        if p.kind == "which_device":
+            ids = [d for d in u.device_ids if d in p.candidates] if p.candidates else list(u.device_ids)
+            if not ids and p.candidates:
+                ids = self._pick_candidate(text, p.candidates)
+            if len(ids) == 1:
+                if p.intent == "ReportProblem":
+                    return self._start_playbook(ids[0], p.symptom)
+                if p.intent:
+                    return self._device_intent(p.intent, {**p.slots, **{k: v for k, v in u.slots.items() if k not in ("name",)}}, ids[0], p.why)
+            if u.intent in ("No", "Cancel"):
+                return Reply(text=self.say("ok_anything_else"))
+            if u.intent is None or u.intent in ("Yes",):
+                self.pending = p  # ask once more, the same question
+                return Reply(text=self.say("which_device_again"))
+            return None
+        return None
+
+    def _pick_candidate(self, text: str, candidates: list[str]) -> list[str]:
+        """ "the first one", "the one in the kitchen": match against the offered devices."""
+        t = text.lower()
+        ordinals = {"first": 0, "second": 1, "third": 2, "last": len(candidates) - 1}
+        for word, i in ordinals.items():
+            if word in t and i < len(candidates):
+                return [candidates[i]]
+        hits = []
+        for did in candidates:
+            d = self.caps.device(did)
+            if (d.area and d.area.lower() in t) or d.name.lower() in t:
+                hits.append(did)
+        return hits
+
+    def _answer_playbook(self, text: str, u: Understanding) -> Reply | None:
+        intent = u.intent
+        if intent == "Cancel":
+            self.caps.stop_playbook()
+            return Reply(text=self.say("troubleshoot_stopped"))
+        if intent == "Repeat":
+            return self._run_reply(self.caps.run.repeat()) if self.caps.run else None
+        if intent in DEVICE_INTENTS and u.confidence >= self.caps.settings.min_confidence and u.device_ids:
+            # A device request in the middle of troubleshooting: do it, then come back to the question.
+            reply = self._intent(text, u)
+            assert self.caps.run is not None
+            reply.text = f"{reply.text} {self.say('back_to_troubleshooting')} {self.caps.run.last_prompt}"
+            return reply
+        answer = {"Yes": "yes", "No": "no", "Thanks": "done"}.get(intent or "", "unclear")
+        return self._run_reply(self.caps.continue_playbook(answer, text))
+
+    def _intent(self, text: str, u: Understanding) -> Reply:
+        intent = u.intent
+        settings = self.caps.settings
+        if intent is None or u.confidence < settings.min_confidence:
+            return self._not_understood(text)
+        self.misunderstood = 0
+        if intent in DEVICE_INTENTS:
+            return self._device_request(text, u)
+        if intent == "ReportProblem":
+            return self._report_problem(text, u)
+        if intent == "TicketStatus":
+            return Reply(text=self.caps.ticket_status(u.slots.get("ticket")))
+        if intent == "AskIfBot":
+            return Reply(text=self.say("i_am_a_bot"))
+        if intent == "AskWhy":
+            device_id = u.device_ids[0] if len(u.device_ids) == 1 else None
+            return Reply(text=self.caps.explain(device_id, u.slots.get("state")))
+        if intent == "Help":
+            return Reply(text=self.say("help"))
+        if intent == "Greeting":
+            return Reply(text=self.say("greeting_back"))
+        if intent == "Thanks":
+            return Reply(text=self.say("thanks"))
+        if intent == "Goodbye":
+            self.outcome = self.outcome or ("escalated" if self.escalated else "resolved")
+            return Reply(text=self.say("goodbye"), end_conversation=True, outcome=self.outcome)
+        if intent == "Repeat":
+            return Reply(text=self.last_reply or self.say("help"))
+        if intent == "Cancel":
+            return Reply(text=self.say("ok_anything_else"))
+        if intent == "GiveFeedback":
+            self.caps._trace("feedback", None, {"feedback": self._redact(str(u.slots.get("feedback") or text))})
+            return Reply(text=self.say("feedback_thanks"))
+        if intent in ("Yes", "No"):
+            return Reply(text=self.say("yes_no_out_of_context"))
+        return self._not_understood(text)
+
+    # device requests ----------------------------------------------------------------
+    def _device_request(self, text: str, u: Understanding) -> Reply:
+        assert u.intent is not None
+        ids = list(u.device_ids)
+        wanted = domains_for(u.intent)
+        if wanted and len(ids) > 1:
+            narrowed = [i for i in ids if self.caps.device(i).type.value in wanted]
+            ids = narrowed or ids
+        if u.candidates and len(ids) != 1:
+            return self._which_device(u.intent, u.slots, u.candidates, text)
+        if not ids:
+            name = u.slots.get("name") or u.slots.get("area") or ""
+            return Reply(text=self.say("no_such_device", name=name) if name else self.say("which_device_plain"))
+        if u.intent in READ_INTENTS:
+            return self._read(ids, u)
+        if len(ids) > 1:
+            # "turn off the lights in the kitchen": every light there, each confirmed by the device.
+            outs = [self._device_intent(u.intent, u.slots, i, text) for i in ids]
+            return Reply(text=" ".join(o.text for o in outs), actions=[a for o in outs for a in o.actions])
+        return self._device_intent(u.intent, u.slots, ids[0], text)
+
+    def _device_intent(self, intent: str, slots: dict[str, Any], device_id: str, why: str) -> Reply:
+        device = self.caps.device(device_id)
+        if intent in READ_INTENTS:
+            return Reply(text=self.caps.device_report(device_id, checks=False).text)
+        try:
+            current = self.caps.bridge.get(device_id).state
+            changes = changes_for(intent, slots, device, current)
+        except NotApplicable as exc:
+            return Reply(text=self.say("not_applicable", device=device_label(device), reason=str(exc)))
+        out = self.caps.set_state(device_id, changes, f"you asked: {self._redact(why)}")
+        return self._command_reply(out, None)
+
+    def _command_reply(self, out: CommandOutcome, u: Understanding | None) -> Reply:
+        actions: list[Action] = [out.action] if out.action else []
+        if out.status == "needs_confirmation":
+            self.pending = Pending("confirm", out.device.id, out.changes, why=f"you asked and confirmed: {self._current}")
+            return Reply(text=out.text)
+        self._note_context(out.device)
+        if out.status in ("not_confirmed", "offline"):
+            self.pending = Pending("troubleshoot", out.device.id, symptom="not responding")
+            return Reply(text=f"{out.text} {self.say('offer_troubleshoot')}", actions=actions)
+        return Reply(text=out.text, actions=actions)
+
+    def _read(self, ids: list[str], u: Understanding) -> Reply:
+        texts = [self.caps.device_report(i, checks=False).text for i in ids[:4]]
+        self._note_context(self.caps.device(ids[0]))
+        return Reply(text=" ".join(texts))
+
+    def _which_device(self, intent: str | None, slots: dict[str, Any], candidates: list[str], why: str, symptom: str = "") -> Reply:
+        labels = [self._label_with_area(self.caps.device(c)) for c in candidates[:4]]
+        self.pending = Pending("which_device", intent=intent, slots=dict(slots), candidates=list(candidates), why=why, symptom=symptom)
+        return Reply(text=self.say("which_device", options=" or ".join(labels)))
+
+    def _label_with_area(self, d: Device) -> str:
+        label = device_label(d)
+        if d.area and d.area.lower() not in label:
+            label += f" in the {d.area.lower()}"
+        return label
+
+    # troubleshooting ---------------------------------------------------------------
+    def _report_problem(self, text: str, u: Understanding) -> Reply:
+        symptom = str(u.slots.get("symptom") or text)
+        if u.candidates and len(u.device_ids) != 1:
+            return self._which_device("ReportProblem", u.slots, u.candidates, text, symptom=symptom)
+        if len(u.device_ids) == 1:
+            return self._start_playbook(u.device_ids[0], symptom)
+        general = self.caps.start_playbook(None, f"{symptom} {text}")
+        if general is not None:
+            return self._run_reply(general)
+        self.pending = Pending("which_device", intent="ReportProblem", symptom=symptom, why=text)
+        return Reply(text=self.say("which_device_problem"))
+
+    def _start_playbook(self, device_id: str | None, symptom: str) -> Reply:
+        out = self.caps.start_playbook(device_id, symptom)
+        if out is None:
+            label = device_label(self.caps.device(device_id)) if device_id else "that"
+            return self._escalate(
+                "no_playbook", f"customer reports a problem with {label}: {self._redact(symptom)}", prefix=self.say("no_playbook", device=label)
+            )
+        if device_id:
+            self._note_context(self.caps.device(device_id))
+        return self._run_reply(out)
+
+    def _run_reply(self, out: RunOutput) -> Reply:
+        if out.finished == "escalated":
+            return self._escalate("playbook_exhausted", out.problem or "troubleshooting did not solve it", prefix=out.text, actions=out.actions)
+        reply = Reply(text=out.text, actions=list(out.actions))
+        if out.finished == "resolved":
+            self.outcome = "resolved"
+            reply.outcome = "resolved"
+            reply.text = f"{reply.text} {self.say('anything_else')}".strip()
+        return reply
+
+    # escalation --------------------------------------------------------------------
+    def _escalate(self, reason: str, problem: str, prefix: str = "", actions: list[Action] | None = None, urgent: bool = False) -> Reply:
+        device_ids = [self.caps.run.device.id] if self.caps.run and self.caps.run.device else []
+        esc = self.caps.escalate(reason, problem, device_ids, urgent=urgent)
+        self.escalated = True
+        self.pending = None
+        self.outcome = "transfer" if esc.transfer else "escalated"
+        return Reply(
+            text=f"{prefix} {esc.text}".strip(),
+            actions=list(actions or []),
+            escalated=True,
+            ticket_id=esc.ticket.id,
+            end_conversation=esc.transfer,
+            outcome=self.outcome,
+        )
+
+    def _safety(self, kind: str, advice: str, text: str) -> Reply:
+        emergency = self.caps.settings.emergency_number or self.say("local_emergency_number")
+        advice_text = advice.format(emergency=emergency)
+        problem = f"SAFETY ({kind}): {self._redact(text)}"
+        reply = self._escalate("safety", problem, prefix=advice_text, urgent=True)
+        if kind in ("gas", "fire"):
+            reply.end_conversation = True
+        return reply
+
+    def _not_understood(self, text: str) -> Reply:
+        self.misunderstood += 1
+        if self.misunderstood >= self.caps.settings.escalate_after_misunderstandings:
+            self.pending = Pending("human")
+            return Reply(text=self.say("offer_human"))
+        return Reply(text=self.say("not_understood" if self.misunderstood == 1 else "not_understood_again"))
+
+    def _problem_so_far(self, text: str) -> str:
+        run = self.caps.run or (self.caps.finished_runs[-1] if self.caps.finished_runs else None)
+        if run is not None:
+            what = device_label(run.device) if run.device else "their devices"
+            return f"{run.book.title} ({what}); customer said: {self._redact(text)}"
+        users = [t["user"] for t in self.caps.facts.transcript][-3:]
+        return "customer said: " + " / ".join([*users, self._redact(text)])
+
+    # bookkeeping --------------------------------------------------------------------
+    def _note_frustration(self, u: Understanding) -> bool:
+        if self.frustration is None or u.sentiment is None:
+            return False
+        frustrated = bool(self.engine.update_frustration(self.frustration, u))
+        self.caps.facts.frustrated = self.caps.facts.frustrated or frustrated
+        return frustrated
+
+    def _sync_context(self, u: Understanding) -> None:
+        """Tell the understanding context what this turn did and which question is now open,
+        so that "yes", "the second one" or "turn it off" are read against it."""
+        self.context.update(u)
+        p = self.pending
+        if p is not None and p.kind == "which_device":
+            self.context.ask_which(p.candidates, p.intent, p.slots)
+        elif p is not None:
+            self.context.ask_yes_no(topic=p.kind, intent=p.intent)
+        elif self.caps.run is not None and self.caps.run.step.kind == "ask" and self.caps.run.step.expect == "yes_no":
+            self.context.ask_yes_no(topic="playbook")
+        else:
+            self.context.clear_pending()
+
+    def _note_context(self, device: Device) -> None:
+        self.engine.note_device(self.context, device)
+
+    def _record(self, text: str, reply: Reply, timings: dict[str, float]) -> None:
+        redacted = self._redact(text)
+        self.caps.facts.transcript.append({"user": redacted, "bot": reply.text})
+        self.last_reply = reply.text
+        self.caps.store.add_turn(
+            self.id,
+            redacted,
+            reply.text,
+            reply.intent,
+            reply.slots,
+            [a.__dict__ for a in reply.actions],
+            reply.sentiment,
+            reply.language,
+            reply.handled_by,
+            timings,
+        )
+        if reply.end_conversation:
+            self.end(reply.outcome or "resolved")

@@ -1,0 +1,40 @@
+"""Danger words that stop everything: gas, fire or smoke, water leaks, being locked out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+SAFETY_FILE = Path(__file__).with_name("safety.yaml")
+
+
+@dataclass(frozen=True)
+class Danger:
+    kind: str  # gas | fire | water | locked_out
+    advice: str  # with {emergency} still to fill
+
+
+@cache
+def _rules() -> dict[str, dict[str, object]]:
+    data = yaml.safe_load(SAFETY_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _has(text: str, phrase: str) -> bool:
+    return re.search(rf"\b{re.escape(phrase.lower())}\b", text) is not None
+
+
+def detect_danger(text: str) -> Danger | None:
+    t = " ".join(text.lower().replace("’", "'").split())
+    for kind, rule in _rules().items():
+        words = rule.get("words") or []
+        unless = rule.get("unless") or []
+        assert isinstance(words, list) and isinstance(unless, list)
+        if any(_has(t, w) for w in words) and not any(_has(t, u) for u in unless):
+            return Danger(kind, str(rule.get("advice", "")).strip())
+    return None

@@ -1,0 +1,90 @@
+"""The "dialogue" configuration section: escalation, callback promises, device policies.
+
+Everything the bot may promise a customer comes from here; with nothing configured it
+promises nothing it cannot keep (no callback time, no live transfer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Window(BaseModel):
+    """A weekly time window, e.g. Monday to Friday 08:00-18:00, in the section's timezone."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: dt.time
+    end: dt.time
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: dt.time, info: object) -> dt.time:
+        start = getattr(info, "data", {}).get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"window end {end} must be after its start {start}")
+        return end
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return WEEKDAYS[moment.weekday()] in self.days and self.start <= moment.time() < self.end
+
+
+class SensitiveRule(BaseModel):
+    """A command that needs explicit spoken confirmation (or is refused when policy is "forbid")."""
+
+    domain: str  # Home Assistant domain: lock, cover, alarm_control_panel
+    device_class: str | None = None  # e.g. garage, gate; None: any device of the domain
+    state: str  # the requested state that is sensitive: unlocked, open, disarmed
+
+
+DEFAULT_SENSITIVE = [
+    SensitiveRule(domain="lock", state="unlocked"),
+    SensitiveRule(domain="cover", device_class="garage", state="open"),
+    SensitiveRule(domain="cover", device_class="gate", state="open"),
+    SensitiveRule(domain="alarm_control_panel", state="disarmed"),
+]
+
+
+class DialogueSettings(BaseModel):
+    """voicebot.dialogue (config section "dialogue", env VOICEBOT_DIALOGUE__<FIELD>)."""
+
+    store: str | None = None  # SQLite file; None: <data_dir>/voicebot.sqlite3
+    playbook_dirs: list[Path] = Field(default_factory=list)  # more playbooks beside the bundled ones
+    command_timeout_s: float = Field(3.0, gt=0)
+    min_confidence: float = Field(0.5, ge=0, le=1)  # below this nothing is done to a device
+    # Devices (names, aliases or ids) the bot must never operate, whoever asks.
+    forbidden_devices: list[str] = Field(default_factory=list)
+    sensitive_commands: list[SensitiveRule] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE))
+    sensitive_policy: Literal["confirm", "forbid"] = "confirm"
+    escalate_after_misunderstandings: int = Field(3, ge=1)  # consecutive turns not understood
+    escalate_on_frustration: bool = True  # the understanding stage's frustration signal
+    ticket_topic: str = "voicebot/tickets/new"
+    ticket_status_topic: str = "voicebot/tickets/status"
+    timezone: str = "UTC"
+    # When agents call customers back. Empty: the bot gives no callback time at all.
+    callback_windows: list[Window] = Field(default_factory=list)
+    callback_within_hours: float | None = None  # promised only when set
+    # Live transfer to an agent during agent_hours, on channels that can transfer (phone).
+    live_transfer: bool = False
+    agent_hours: list[Window] = Field(default_factory=list)
+    emergency_number: str | None = None  # said in safety replies; None: "your local emergency number"
+    max_playbook_steps: int = Field(40, ge=5)  # a loop guard for playbooks written in a circle
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(ZoneInfo(self.timezone))

@@ -1,0 +1,411 @@
+"""What voicebot remembers: customers, conversations, turns, tickets and the action trace.
+
+SQLite through the standard library. One connection shared by the threads of one process,
+serialised by a lock (sessions call the dialogue from worker threads). User text arrives
+here already redacted; the store never sees raw transcripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    customer_id TEXT PRIMARY KEY,
+    name TEXT,
+    phones TEXT NOT NULL DEFAULT '[]',
+    home_file TEXT,
+    default_area TEXT,
+    language TEXT NOT NULL DEFAULT 'en'
+);
+CREATE TABLE IF NOT EXISTS customer_phones (
+    phone TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    customer_id TEXT,
+    caller TEXT,
+    language TEXT NOT NULL DEFAULT 'en',
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    at REAL NOT NULL,
+    user_text TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    intent TEXT,
+    slots TEXT NOT NULL DEFAULT '{}',
+    actions TEXT NOT NULL DEFAULT '[]',
+    sentiment REAL,
+    language TEXT,
+    handled_by TEXT,
+    timings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS turns_conversation ON turns(conversation_id);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT,
+    customer_id TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    reason TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS tickets_customer ON tickets(customer_id);
+CREATE TABLE IF NOT EXISTS trace (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT,
+    customer_id TEXT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    device_id TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS trace_conversation ON trace(conversation_id);
+CREATE INDEX IF NOT EXISTS trace_customer ON trace(customer_id);
+"""
+
+TICKET_STATUSES = ("open", "in_progress", "waiting_for_customer", "closed")
+
+
+@dataclass
+class Customer:
+    customer_id: str
+    name: str | None = None
+    phones: list[str] = field(default_factory=list)  # E.164 or as the carrier presents them
+    home_file: str | None = None
+    default_area: str | None = None
+    language: str = "en"
+
+
+@dataclass
+class Ticket:
+    id: str
+    conversation_id: str | None
+    customer_id: str | None
+    created_at: float
+    updated_at: float
+    status: str
+    reason: str  # asked | playbook_exhausted | frustration | misunderstanding | safety | command_failed
+    problem: str
+    summary: dict[str, Any]
+    note: str = ""  # the agent's latest note, read out on a status request
+
+
+@dataclass
+class TraceEntry:
+    id: int
+    conversation_id: str | None
+    customer_id: str | None
+    at: float
+    kind: str  # command | check | playbook | escalation | confirmation
+    device_id: str | None
+    data: dict[str, Any]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message is meant for the user."""
+
+
+class Store:
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for the store {self.path}: {exc.strerror}") from exc
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # customers -------------------------------------------------------------------------
+    def save_customer(self, customer: Customer) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO customers (customer_id, name, phones, home_file, default_area, language) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET name=excluded.name, "
+                "phones=excluded.phones, home_file=excluded.home_file, "
+                "default_area=excluded.default_area, language=excluded.language",
+                (
+                    customer.customer_id,
+                    customer.name,
+                    json.dumps(customer.phones),
+                    customer.home_file,
+                    customer.default_area,
+                    customer.language,
+                ),
+            )
+            db.execute("DELETE FROM customer_phones WHERE customer_id = ?", (customer.customer_id,))
+            for phone in customer.phones:
+                db.execute(
+                    "INSERT OR REPLACE INTO customer_phones (phone, customer_id) VALUES (?, ?)",
+                    (normalise_phone(phone), customer.customer_id),
+                )
+
+    def customer(self, customer_id: str) -> Customer | None:
+        rows = self._all("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
+        return _customer(rows[0]) if rows else None
+
+    def customer_by_phone(self, phone: str) -> Customer | None:
+        rows = self._all(
+            "SELECT c.* FROM customers c JOIN customer_phones p ON p.customer_id = c.customer_id "
+            "WHERE p.phone = ?",
+            (normalise_phone(phone),),
+        )
+        return _customer(rows[0]) if rows else None
+
+    def customers(self) -> list[Customer]:
+        return [_customer(r) for r in self._all("SELECT * FROM customers ORDER BY customer_id")]
+
+    # conversations and turns -----------------------------------------------------------
+    def start_conversation(
+        self, channel: str, customer_id: str | None, caller: str | None, language: str = "en"
+    ) -> str:
+        conversation_id = uuid.uuid4().hex[:16]
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO conversations (id, channel, customer_id, caller, language, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, channel, customer_id, caller, language, time.time()),
+            )
+        return conversation_id
+
+    def end_conversation(self, conversation_id: str, outcome: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE conversations SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
+                (time.time(), outcome, conversation_id),
+            )
+
+    def conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        rows = self._all("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return dict(rows[0]) if rows else None
+
+    def add_turn(
+        self,
+        conversation_id: str,
+        user_text: str,
+        reply: str,
+        intent: str | None = None,
+        slots: dict[str, Any] | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        sentiment: float | None = None,
+        language: str | None = None,
+        handled_by: str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO turns (conversation_id, at, user_text, reply, intent, slots, actions, "
+                "sentiment, language, handled_by, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    time.time(),
+                    user_text,
+                    reply,
+                    intent,
+                    json.dumps(slots or {}, default=str),
+                    json.dumps(actions or [], default=str),
+                    sentiment,
+                    language,
+                    handled_by,
+                    json.dumps(timings or {}),
+                ),
+            )
+
+    def turns(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self._all("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+        out = []
+        for r in rows:
+            d = dict(r)
+            for key in ("slots", "actions", "timings"):
+                d[key] = json.loads(d[key])
+            out.append(d)
+        return out
+
+    # tickets ---------------------------------------------------------------------------
+    def create_ticket(
+        self,
+        conversation_id: str | None,
+        customer_id: str | None,
+        reason: str,
+        problem: str,
+        summary: dict[str, Any],
+    ) -> Ticket:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO tickets (conversation_id, customer_id, created_at, updated_at, status, "
+                "reason, problem, summary) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
+                (conversation_id, customer_id, now, now, reason, problem, json.dumps(summary, default=str)),
+            )
+            ticket_id = str(cur.lastrowid)
+        ticket = self.ticket(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    def ticket(self, ticket_id: str) -> Ticket | None:
+        rows = self._all("SELECT * FROM tickets WHERE id = ?", (_ticket_number(ticket_id),))
+        return _ticket(rows[0]) if rows else None
+
+    def tickets_for_customer(self, customer_id: str) -> list[Ticket]:
+        """Newest first."""
+        rows = self._all("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
+        return [_ticket(r) for r in rows]
+
+    def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
+        rows = self._all(
+            "SELECT * FROM tickets WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)
+        )
+        return [_ticket(r) for r in rows]
+
+    def update_ticket(self, ticket_id: str, status: str, note: str | None = None) -> Ticket:
+        if status not in TICKET_STATUSES:
+            raise ValueError(f"unknown ticket status {status!r}; use one of {', '.join(TICKET_STATUSES)}")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE tickets SET status = ?, updated_at = ?, note = COALESCE(?, note) WHERE id = ?",
+                (status, time.time(), note, _ticket_number(ticket_id)),
+            )
+            if cur.rowcount == 0:
+                raise KeyError(f"no ticket {ticket_id}")
+        ticket = self.ticket(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    # trace -----------------------------------------------------------------------------
+    def add_trace(
+        self,
+        conversation_id: str | None,
+        customer_id: str | None,
+        kind: str,
+        device_id: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO trace (conversation_id, customer_id, at, kind, device_id, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, customer_id, time.time(), kind, device_id, json.dumps(data, default=str)),
+            )
+
+    def trace(
+        self,
+        conversation_id: str | None = None,
+        customer_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 200,
+    ) -> list[TraceEntry]:
+        """Newest first. Either key selects: this conversation, or everything for this customer."""
+        where, args = [], []
+        if conversation_id is not None and customer_id is not None:
+            where.append("(conversation_id = ? OR customer_id = ?)")
+            args += [conversation_id, customer_id]
+        elif conversation_id is not None:
+            where.append("conversation_id = ?")
+            args.append(conversation_id)
+        elif customer_id is not None:
+            where.append("customer_id = ?")
+            args.append(customer_id)
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        sql = "SELECT * FROM trace" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._all(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [
+            TraceEntry(
+                id=r["id"],
+                conversation_id=r["conversation_id"],
+                customer_id=r["customer_id"],
+                at=r["at"],
+                kind=r["kind"],
+                device_id=r["device_id"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]
+
+
+def normalise_phone(phone: str) -> str:
+    """Digits and a leading plus, so "+49 (30) 1234-56" and "+4930123456" are one number."""
+    phone = phone.strip()
+    if phone.lower().startswith(("sip:", "tel:")):
+        phone = phone.split(":", 1)[1].split("@", 1)[0]
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" + digits) if phone.startswith("+") else digits
+
+
+def _ticket_number(ticket_id: str) -> int:
+    digits = "".join(ch for ch in str(ticket_id) if ch.isdigit())
+    return int(digits) if digits else -1
+
+
+def _customer(row: sqlite3.Row) -> Customer:
+    return Customer(
+        customer_id=row["customer_id"],
+        name=row["name"],
+        phones=json.loads(row["phones"]),
+        home_file=row["home_file"],
+        default_area=row["default_area"],
+        language=row["language"],
+    )
+
+
+def _ticket(row: sqlite3.Row) -> Ticket:
+    return Ticket(
+        id=str(row["id"]),
+        conversation_id=row["conversation_id"],
+        customer_id=row["customer_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+        reason=row["reason"],
+        problem=row["problem"],
+        summary=json.loads(row["summary"]),
+        note=row["note"],
+    )
