@@ -1,0 +1,61 @@
+"""Which device domains an intent or a symptom can be about (Home Assistant domain names)."""
+
+from __future__ import annotations
+
+ALL = frozenset(
+    {"light", "switch", "fan", "cover", "climate", "lock", "sensor", "binary_sensor", "media_player", "vacuum"}
+)
+ON_OFF = frozenset({"light", "switch", "fan", "media_player", "climate"})
+
+INTENT_DOMAINS: dict[str, frozenset[str]] = {
+    "HassTurnOn": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum"}),
+    "HassTurnOff": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum"}),
+    "HassToggle": frozenset({"light", "switch", "fan", "cover", "media_player"}),
+    "HassLightSet": frozenset({"light"}),
+    "HassClimateSetTemperature": frozenset({"climate"}),
+    "HassClimateGetTemperature": frozenset({"climate", "sensor"}),
+    "HassGetState": ALL,
+    "HassSetPosition": frozenset({"cover"}),
+    "HassMediaPause": frozenset({"media_player"}),
+    "HassMediaUnpause": frozenset({"media_player"}),
+    "HassMediaNext": frozenset({"media_player"}),
+    "HassMediaPrevious": frozenset({"media_player"}),
+    "HassSetVolume": frozenset({"media_player"}),
+    "HassVacuumStart": frozenset({"vacuum"}),
+    "HassVacuumReturnToBase": frozenset({"vacuum"}),
+    "ReportProblem": ALL,
+}
+
+# When only a room is named ("turn off the kitchen"), the kinds of device meant, best first.
+# Locks, garage doors and gates are never chosen this way: they need to be named.
+IMPLICIT_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "HassTurnOn": ("light", "switch", "fan"),
+    "HassTurnOff": ("light", "switch", "fan", "media_player"),
+    "HassToggle": ("light", "switch", "fan"),
+    "HassClimateGetTemperature": ("climate", "sensor"),
+    "HassGetState": ("light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum", "sensor", "binary_sensor"),
+    "ReportProblem": (
+        "light", "switch", "fan", "climate", "lock", "cover", "media_player", "vacuum", "sensor", "binary_sensor",
+    ),
+}
+
+SYMPTOM_DOMAINS: dict[str, frozenset[str]] = {
+    "wont_turn_on": ON_OFF | {"vacuum"},
+    "wont_turn_off": ON_OFF | {"vacuum"},
+    "turns_off_by_itself": ON_OFF,
+    "turns_on_by_itself": ON_OFF,
+    "flickering": frozenset({"light"}),
+    "unlock_failed": frozenset({"lock"}),
+    "lock_failed": frozenset({"lock"}),
+    "wrong_reading": frozenset({"sensor", "binary_sensor", "climate"}),
+    "stuck": frozenset({"cover", "lock", "vacuum"}),
+    "battery": frozenset({"lock", "sensor", "binary_sensor", "vacuum", "cover"}),
+    "leaking": frozenset({"binary_sensor", "switch", "climate"}),
+}
+
+# Sensitive: never picked unless named, called by kind ("the garage door") or carried by context.
+SENSITIVE_CLASSES = frozenset({"garage", "gate", "door"})
+
+
+def is_sensitive(domain: str, device_class: str | None) -> bool:
+    return domain == "lock" or (domain == "cover" and device_class in SENSITIVE_CLASSES)

@@ -1,0 +1,234 @@
+"""Finding what an utterance names: devices, areas, floors, kinds of device, and references
+("it", "the other one", "in here"), against the live registry's names and aliases.
+
+Names are matched exactly first (longest phrase wins, devices before areas before kinds);
+what is left unexplained is compared with rapidfuzz to catch misheard names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from device_bridge.devices import Area, Device
+from voicebot.understand.normalize import normalize
+from voicebot.understand.vocabulary import DomainWord, Vocabulary
+
+# A misheard name is taken as the device only at or above ACCEPT, with a clear margin over the
+# next device; between ASK and ACCEPT the devices are offered as candidates (a question), never acted on.
+FUZZY_ACCEPT = 86.0
+FUZZY_ASK = 72.0
+FUZZY_MARGIN = 8.0
+_FUNCTION_WORDS = frozenset(
+    ["a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those", "to", "in", "on", "at", "of", "for", "with", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "its", "i", "me", "we", "you", "he", "she", "they", "them", "please", "can", "could", "would", "will", "should", "do", "does", "did", "just", "now", "again", "still", "some", "any", "all", "there", "here", "what", "which", "who", "how", "why", "when", "where", "so", "very", "really", "too", "also", "not", "no", "yes", "up", "down", "off", "by", "from", "into", "about", "as", "if", "then", "than"]
+)
+
+
+@dataclass
+class NameHit:
+    """A device named in the text (exactly or fuzzily)."""
+
+    phrase: str
+    device_ids: list[str]  # devices sharing this name or alias
+    start: int
+    end: int
+    score: float = 100.0  # 100 for exact
+
+
+@dataclass
+class Mentions:
+    tokens: list[str]
+    names: list[NameHit] = field(default_factory=list)
+    fuzzy: list[NameHit] = field(default_factory=list)  # below FUZZY_ACCEPT: only to ask about
+    areas: list[str] = field(default_factory=list)  # canonical area names
+    floors: list[str] = field(default_factory=list)  # canonical floor names
+    kinds: list[DomainWord] = field(default_factory=list)
+    generic: bool = False  # "the hallway thing"
+    plural: bool = False  # "lights", "blinds"
+    here: bool = False
+    all: bool = False
+    pronoun: bool = False
+    other: bool = False
+    both: bool = False
+    ordinal: int | None = None
+    covered: set[int] = field(default_factory=set)  # token positions that named something
+
+    @property
+    def any_target(self) -> bool:
+        return bool(self.names or self.areas or self.floors or self.kinds or self.here or self.generic)
+
+
+class HomeIndex:
+    """Phrase tables for one snapshot of the registry; rebuilt when the registry changes."""
+
+    def __init__(self, devices: Sequence[Device], areas: Sequence[Area], vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.devices = {d.id: d for d in devices}
+        self.areas = {a.name: a for a in areas}
+        # areas that devices name but the area list lacks still count as areas
+        for d in devices:
+            if d.area and d.area not in self.areas:
+                self.areas[d.area] = Area(d.area)
+        self.phrases: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+        self.device_phrases: dict[str, list[str]] = {}  # device id → its normalised names and aliases
+        area_phrases = {self._plain(n) for a in self.areas.values() for n in [a.name, *a.aliases]}
+        for d in devices:
+            names = [d.name, *d.aliases]
+            plain = [self._plain(n) for n in names if n]
+            plain = [p for p in plain if p]
+            self.device_phrases[d.id] = plain
+            for p in plain:
+                self._add(p, "device", d.id)
+            # "Front Door Lock" is also "front door": its name without a trailing kind word
+            for p in plain:
+                words = p.split()
+                for cut in (1, 2):
+                    rest = words[:-cut]
+                    if (
+                        len(rest) >= 2 and " ".join(words[-cut:]) in vocab.domain_words
+                        and " ".join(rest) not in area_phrases
+                    ):
+                        self._add(" ".join(rest), "device_derived", d.id)
+        for area in self.areas.values():
+            for n in [area.name, *area.aliases]:
+                if self._plain(n):
+                    self._add(self._plain(n), "area", area.name)
+        floors = {a.floor for a in self.areas.values() if a.floor}
+        for floor in floors:
+            self._add(self._plain(floor), "floor", floor)
+            for words in vocab.floor_words.values():
+                if self._plain(floor) in words:
+                    for w in words:
+                        self._add(w, "floor", floor)
+        for word, kind in vocab.domain_words.items():
+            self._add(word, "kind", kind)
+        for word in vocab.generic_words:
+            self._add(word, "generic", word)
+        self.max_len = max((len(k) for k in self.phrases), default=1)
+        self.known_words = _FUNCTION_WORDS | _rule_words(vocab)
+
+    def _plain(self, name: str) -> str:
+        return normalize(name, self.vocab.rewrites)
+
+    def _add(self, phrase: str, kind: str, payload: object) -> None:
+        key = tuple(phrase.split())
+        if key:
+            self.phrases.setdefault(key, []).append((kind, payload))
+
+    def area_of(self, device_id: str) -> str | None:
+        return self.devices[device_id].area
+
+    def floor_of(self, area: str | None) -> str | None:
+        return self.areas[area].floor if area in self.areas else None
+
+    # ------------------------------------------------------------------ finding mentions
+    def find(self, text: str) -> Mentions:
+        tokens = text.split()
+        m = Mentions(tokens=tokens)
+        covered: set[int] = set()
+        i = 0
+        order = {"device": 0, "device_derived": 1, "area": 2, "floor": 3, "kind": 4, "generic": 5}
+        while i < len(tokens):
+            hit = None
+            for length in range(min(self.max_len, len(tokens) - i), 0, -1):
+                key = tuple(tokens[i : i + length])
+                if key in self.phrases:
+                    hit = (length, sorted(self.phrases[key], key=lambda e: order[e[0]]))
+                    break
+            if hit is None:
+                i += 1
+                continue
+            length, entries = hit
+            kind = entries[0][0]
+            phrase = " ".join(tokens[i : i + length])
+            if kind in ("device", "device_derived"):
+                ids = [str(p) for k, p in entries if k == kind]
+                m.names.append(NameHit(phrase, list(dict.fromkeys(ids)), i, i + length))
+            elif kind == "area":
+                m.areas.append(str(entries[0][1]))
+            elif kind == "floor":
+                m.floors.append(str(entries[0][1]))
+            elif kind == "kind":
+                word = entries[0][1]
+                assert isinstance(word, DomainWord)
+                m.kinds.append(word)
+                m.plural = m.plural or tokens[i + length - 1].endswith("s")
+            else:
+                m.generic = True
+                m.plural = m.plural or tokens[i + length - 1] in ("things", "devices", "ones")
+            covered.update(range(i, i + length))
+            i += length
+        v = self.vocab
+        m.here = v.any_match(v.here, text)
+        m.all = v.any_match(v.all_words, text)
+        m.other = v.any_match(v.other, text)
+        m.both = v.any_match(v.both, text)
+        m.pronoun = v.any_match(v.pronouns, text)
+        for index, patterns in v.ordinals.items():
+            if v.any_match(patterns, text):
+                m.ordinal = index
+                break
+        m.covered = covered
+        if not m.names:
+            self._fuzzy(tokens, covered, m)
+        return m
+
+    def _fuzzy(self, tokens: list[str], covered: set[int], m: Mentions) -> None:
+        unexplained = {
+            i for i, t in enumerate(tokens)
+            if t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
+        }
+        # tokens that are exactly an area or kind word may still be part of a misheard name
+        # ("flour lamp"), but a window must contain at least one unexplained word
+        if not unexplained:
+            return
+        best: dict[str, tuple[float, str, int, int]] = {}
+        for device_id, phrases in self.device_phrases.items():
+            for phrase in phrases:
+                size = len(phrase.split())
+                for n in range(max(1, size - 1), size + 2):
+                    for start in range(0, len(tokens) - n + 1):
+                        span = set(range(start, start + n))
+                        if not span & unexplained:
+                            continue
+                        window = " ".join(tokens[start : start + n])
+                        if len(window) < 4:
+                            continue
+                        score = fuzz.ratio(window, phrase)
+                        if score > best.get(device_id, (0.0, "", 0, 0))[0]:
+                            best[device_id] = (score, phrase, start, start + n)
+        if not best:
+            return
+        ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)
+        top_score, top_phrase, start, end = ranked[0][1]
+        if top_score < FUZZY_ASK:
+            return
+        # devices sharing the best phrase are one name ("Ceiling Light" in two rooms)
+        same = [d for d, (s, p, _, _) in ranked if p == top_phrase and s == top_score]
+        rivals = [s for d, (s, p, _, _) in ranked if p != top_phrase]
+        margin_ok = not rivals or top_score - rivals[0] >= FUZZY_MARGIN
+        if top_score >= FUZZY_ACCEPT and margin_ok:
+            m.names.append(NameHit(top_phrase, same, start, end, top_score))
+            return
+        close = [d for d, (s, _, _, _) in ranked if s >= FUZZY_ASK and top_score - s < FUZZY_MARGIN]
+        m.fuzzy.append(NameHit(top_phrase, close, start, end, top_score))
+
+
+def _rule_words(vocab: Vocabulary) -> frozenset[str]:
+    """Every literal word in the intent rules and lexicon: such words are explained by the
+    intent, so they are never taken for a misheard device name."""
+    words: set[str] = set()
+    sources = [p.pattern for r in vocab.rules for p in r.patterns]
+    for table in (vocab.symptoms, vocab.safety, vocab.emotions, vocab.magnitude):
+        sources += [p.pattern for ps in table.values() for p in ps]
+    for patterns in (vocab.here, vocab.all_words, vocab.pronouns, vocab.other, vocab.both, vocab.follow_up):
+        sources += [p.pattern for p in patterns]
+    for source in sources:
+        cleaned = re.sub(r"\\[bdswBDSW]", " ", source)
+        words.update(w for w in re.findall(r"[a-z']+", cleaned) if len(w) > 1)
+    words.update(vocab.states)
+    words.update(w for c in vocab.colors for w in c.split())
+    return frozenset(words)

@@ -1,0 +1,181 @@
+"""A language's understanding data (data/<lang>.yaml and data/<lang>_intents.yaml), compiled.
+
+Nothing here decides anything: it turns the YAML into compiled patterns and lookup tables so
+that the rules stay data a user can edit without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(str(resources.files("voicebot.understand") / "data"))
+
+
+class VocabularyError(ValueError):
+    """A data file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class DomainWord:
+    domain: str
+    device_class: str | None = None
+
+
+@dataclass
+class Rule:
+    """One intent rule (see the header of data/en_intents.yaml)."""
+
+    patterns: list[re.Pattern[str]]
+    intent: str | None = None
+    action: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    target: bool = False
+    values: tuple[str, ...] = ()
+    weak: bool = False
+    sign: int = 1
+    fixed_values: dict[str, Any] = field(default_factory=dict)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found:
+                return found
+        return None
+
+
+@dataclass
+class Vocabulary:
+    language: str
+    fillers: tuple[str, ...]
+    rewrites: list[tuple[re.Pattern[str], str]]
+    domain_words: dict[str, DomainWord]
+    generic_words: frozenset[str]
+    floor_words: dict[str, list[str]]
+    here: list[re.Pattern[str]]
+    all_words: list[re.Pattern[str]]
+    pronouns: list[re.Pattern[str]]
+    other: list[re.Pattern[str]]
+    both: list[re.Pattern[str]]
+    ordinals: dict[int, list[re.Pattern[str]]]
+    follow_up: list[re.Pattern[str]]
+    colors: list[str]
+    states: dict[str, str]  # spoken word → state value
+    magnitude: dict[str, list[re.Pattern[str]]]
+    steps: dict[str, dict[str, float]]
+    actions: dict[str, dict[str, Any]]
+    symptoms: dict[str, list[re.Pattern[str]]]
+    safety: dict[str, list[re.Pattern[str]]]
+    emotions: dict[str, list[re.Pattern[str]]]
+    rules: list[Rule]
+
+    @staticmethod
+    def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
+        return any(p.search(text) for p in patterns)
+
+    def first_key(self, table: dict[str, list[re.Pattern[str]]], text: str) -> str | None:
+        for key, patterns in table.items():
+            if self.any_match(patterns, text):
+                return key
+        return None
+
+
+def _compile(source: str, items: list[str]) -> list[re.Pattern[str]]:
+    compiled = []
+    for item in items:
+        try:
+            compiled.append(re.compile(str(item)))
+        except re.error as exc:
+            raise VocabularyError(f"{source}: bad pattern {item!r}: {exc}") from exc
+    return compiled
+
+
+def _table(source: str, raw: dict[str, list[str]] | None) -> dict[str, list[re.Pattern[str]]]:
+    return {str(k): _compile(f"{source}.{k}", v) for k, v in (raw or {}).items()}
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise VocabularyError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise VocabularyError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _rules(path: Path, raw: list[dict[str, Any]], lexicon: dict[str, Any]) -> list[Rule]:
+    rules = []
+    for i, entry in enumerate(raw):
+        where = f"{path.name} rule {i + 1} ({entry.get('intent') or entry.get('action')})"
+        if not entry.get("intent") and not entry.get("action"):
+            raise VocabularyError(f"{where}: needs `intent` or `action`")
+        patterns: list[str] = []
+        for p in entry.get("patterns", []):
+            if p == "@symptoms":
+                patterns += [q for qs in lexicon.get("symptoms", {}).values() for q in qs]
+            elif p == "@colors":
+                words = sorted(lexicon.get("colors", []), key=len, reverse=True)
+                patterns.append(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+            else:
+                patterns.append(p)
+        rules.append(
+            Rule(
+                patterns=_compile(where, patterns),
+                intent=entry.get("intent"),
+                action=entry.get("action"),
+                slots=dict(entry.get("slots") or {}),
+                target=entry.get("target", "none") == "device",
+                values=tuple(entry.get("values") or ()),
+                weak=bool(entry.get("weak", False)),
+                sign=int(entry.get("sign", 1)),
+                fixed_values=dict(entry.get("fixed_values") or {}),
+            )
+        )
+    return rules
+
+
+@cache
+def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
+    """The compiled data for ``language`` (cached: the files are read once per process)."""
+    lex_path = folder / f"{language}.yaml"
+    rules_path = folder / f"{language}_intents.yaml"
+    if not lex_path.is_file() or not rules_path.is_file():
+        raise VocabularyError(f"no understanding data for language {language!r} in {folder}")
+    lex = _load_yaml(lex_path)
+    rules_raw = _load_yaml(rules_path).get("rules") or []
+    domain_words: dict[str, DomainWord] = {}
+    for entry in lex.get("domains", []):
+        for word in entry["words"]:
+            domain_words[str(word)] = DomainWord(entry["domain"], entry.get("device_class"))
+    states = {str(w): str(state) for state, words in (lex.get("states") or {}).items() for w in words}
+    return Vocabulary(
+        language=language,
+        fillers=tuple(lex.get("fillers") or ()),
+        rewrites=[(re.compile(p), r) for p, r in lex.get("rewrites") or []],
+        domain_words=domain_words,
+        generic_words=frozenset(lex.get("generic") or ()),
+        floor_words={k: list(v) for k, v in (lex.get("floor_words") or {}).items()},
+        here=_compile("here", lex.get("here") or []),
+        all_words=_compile("all", lex.get("all") or []),
+        pronouns=_compile("pronouns", lex.get("pronouns") or []),
+        other=_compile("other", lex.get("other") or []),
+        both=_compile("both", lex.get("both") or []),
+        ordinals={int(k): _compile(f"ordinals.{k}", v) for k, v in (lex.get("ordinals") or {}).items()},
+        follow_up=_compile("follow_up", lex.get("follow_up") or []),
+        colors=list(lex.get("colors") or []),
+        states=states,
+        magnitude=_table("magnitude", lex.get("magnitude")),
+        steps={k: {kk: float(vv) for kk, vv in v.items()} for k, v in (lex.get("step") or {}).items()},
+        actions=dict(lex.get("actions") or {}),
+        symptoms=_table("symptoms", lex.get("symptoms")),
+        safety=_table("safety", lex.get("safety")),
+        emotions=_table("emotions", lex.get("emotions")),
+        rules=_rules(rules_path, rules_raw, lex),
+    )
