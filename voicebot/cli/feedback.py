@@ -1,0 +1,95 @@
+"""``voicebot feedback`` (a feedback worker) and ``voicebot report`` (the insights report)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicebot.config import load_settings
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _parse_day(value: str | None, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def feedback(
+        broker: Annotated[
+            str | None, typer.Option(help="mqtt://host:port or mqtts://…; default mqtt.broker from the config.")
+        ] = None,
+        worker_id: Annotated[
+            str | None,
+            typer.Option(
+                "--worker-id",
+                help="Stable id of this worker (e.g. %H-%i under systemd): a restarted worker then "
+                "receives what it had not finished. Without it the session is not kept.",
+            ),
+        ] = None,
+    ) -> None:
+        """Run a feedback worker: receive spoken feedback clips over MQTT, analyse, store, acknowledge.
+        Start as many as you like, on any machines: they share the clips."""
+        from voicebot.feedback.store import FeedbackStoreError
+        from voicebot.feedback.worker import build_worker
+        from voicebot.models import ModelError
+
+        settings = load_settings()
+        url = broker or settings.mqtt.broker
+        if not url:
+            raise _fail("feedback workers need a broker that all of them and the devices reach: --broker mqtt://HOST:PORT or mqtt.broker in the config")
+        try:
+            worker = build_worker(settings, url, worker_id)
+        except (ModelError, FeedbackStoreError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        channel = worker.channel
+        typer.echo(
+            f"feedback worker {channel.worker_id} on {url}, listening on {channel.topic_filter}",  # type: ignore[attr-defined]
+            err=True,
+        )
+        worker.run(stop)
+
+    @app.command()
+    def report(
+        out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the PNG charts.")],
+        start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC); default 30 days ago.")] = None,
+        end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive (YYYY-MM-DD, UTC); default today.")] = None,
+        store: Annotated[Path | None, typer.Option(help="SQLite store; default as the feedback workers use.")] = None,
+    ) -> None:
+        """Write a self-contained HTML report of feedback and conversation sentiment for a time range."""
+        from voicebot.feedback.report import build_report
+        from voicebot.feedback.settings import feedback_settings, store_path
+
+        settings = load_settings()
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        first = _parse_day(start, today - timedelta(days=30))
+        last = _parse_day(end, today)
+        if end and len(end) <= 10:
+            last = last + timedelta(days=1)  # a day given as --to includes the whole day
+        if last <= first:
+            raise _fail(f"--to ({end}) must be after --from ({start})")
+        path = store or store_path(feedback_settings(settings), settings)
+        if str(path) != ":memory:" and not Path(path).exists():
+            raise _fail(f"no store at {path}: run feedback workers first, or give --store")
+        result = build_report(path, first.timestamp(), last.timestamp(), out)
+        typer.echo(
+            f"report: {result.html} ({result.feedback_count} feedback clips, {result.turn_count} conversation turns)"
+        )

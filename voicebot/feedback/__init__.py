@@ -1,0 +1,1 @@
+"""Spoken feedback from in-home devices: ingestion over MQTT, analysis, storage and reports."""

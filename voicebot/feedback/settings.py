@@ -1,0 +1,54 @@
+"""The ``feedback`` configuration section (read with ``voicebot.config.section``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebot.config import Settings, section
+
+
+class FeedbackSettings(BaseModel):
+    """Feedback workers, their limits, what they keep and what a fault report triggers."""
+
+    topic_prefix: str = "voicebot/feedback"  # devices publish under <prefix>/<device_id>/clip…
+    share_group: str = "voicebot"  # MQTT 5 shared subscription group: $share/<group>/…
+    store: str | None = None  # SQLite file; default: the dialogue store (one database file)
+    keep_audio: bool = False  # keep the clip's original bytes beside the transcript
+    max_bytes: int = Field(16 * 1024 * 1024, gt=0)  # larger clips are refused (too_large)
+    max_seconds: float = Field(120.0, gt=0)  # longer clips are refused (too_long)
+    min_seconds: float = 0.3  # shorter audio counts as empty
+    silence_dbfs: float = -55.0  # a clip whose loudest second stays below this is silent
+    chunk_wait_s: float = 3.0  # how long an `end` waits for chunks still being stored by other workers
+    claim_lease_s: float = 300.0  # a worker's claim on a clip expires after this (a dead worker's clip is retried)
+    upload_ttl_s: float = 3600.0  # unfinished streamed uploads are forgotten after this
+    session_expiry_s: int = 86400  # the broker keeps a stopped worker's queue this long
+    receive_maximum: int = Field(16, ge=1)  # unacknowledged messages the broker may hand one worker
+    multilingual_model: str = "base"  # Whisper model for clips whose locale is not English
+    on_fault: Literal["none", "ticket", "contact", "both"] = "ticket"
+    contact_topic: str = "voicebot/support/contact"  # where proactive-contact requests are published
+    contact_min_urgency: Literal["normal", "high", "critical"] = "high"
+
+
+class _DialogueStore(BaseModel):
+    """The one key of the dialogue's section that says where its database is."""
+
+    model_config = ConfigDict(extra="ignore")
+    store: str | None = None
+
+
+def feedback_settings(settings: Settings | None = None) -> FeedbackSettings:
+    return section(FeedbackSettings, "feedback", settings)
+
+
+def store_path(fs: FeedbackSettings, settings: Settings) -> Path | str:
+    """The feedback tables live in the same SQLite file as conversations and tickets
+    (``dialogue.store`` or <data_dir>/voicebot.sqlite3), unless ``feedback.store`` says otherwise."""
+    if fs.store:
+        return fs.store if fs.store == ":memory:" else Path(fs.store).expanduser()
+    dialogue_store = section(_DialogueStore, "dialogue", settings).store
+    if dialogue_store:
+        return dialogue_store if dialogue_store == ":memory:" else Path(dialogue_store).expanduser()
+    return settings.data_dir / "voicebot.sqlite3"

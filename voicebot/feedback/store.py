@@ -1,0 +1,316 @@
+"""The feedback tables: stored clips with their analysis, streamed uploads in progress,
+their chunks, and the claims that keep two workers from processing one clip.
+
+They live in the same SQLite file as conversations and tickets (voicebot.store). Every worker
+process opens its own connection; SQLite's locking (WAL, a busy timeout) makes the workers on
+one machine share it safely, which is what lets chunks of one clip arrive at different workers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    clip_id TEXT NOT NULL,
+    audio_sha256 TEXT NOT NULL,
+    model TEXT NOT NULL,
+    firmware TEXT NOT NULL,
+    locale TEXT,
+    recorded_at REAL NOT NULL,
+    received_at REAL NOT NULL,
+    stored_at REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    audio_format TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    language TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    sentiment REAL NOT NULL,
+    label TEXT NOT NULL,
+    emotions TEXT NOT NULL DEFAULT '[]',
+    topics TEXT NOT NULL DEFAULT '{}',
+    urgency TEXT NOT NULL,
+    urgency_reasons TEXT NOT NULL DEFAULT '[]',
+    ticket_id TEXT,
+    contacted INTEGER NOT NULL DEFAULT 0,
+    worker TEXT,
+    audio BLOB,
+    UNIQUE (device_id, clip_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_content ON feedback(device_id, audio_sha256);
+CREATE INDEX IF NOT EXISTS feedback_time ON feedback(recorded_at);
+CREATE TABLE IF NOT EXISTS feedback_uploads (
+    device_id TEXT NOT NULL,
+    clip_id TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (device_id, clip_id)
+);
+CREATE TABLE IF NOT EXISTS feedback_chunks (
+    device_id TEXT NOT NULL,
+    clip_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (device_id, clip_id, seq)
+);
+CREATE TABLE IF NOT EXISTS feedback_claims (
+    device_id TEXT NOT NULL,
+    clip_id TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (device_id, clip_id)
+);
+"""
+
+
+class FeedbackStoreError(RuntimeError):
+    """The feedback store cannot be opened or written; the message is for the user."""
+
+
+@dataclass
+class StoredFeedback:
+    """One row of the feedback table as the report and the tests read it."""
+
+    id: int
+    device_id: str
+    clip_id: str
+    model: str
+    firmware: str
+    locale: str | None
+    recorded_at: float
+    received_at: float
+    duration_s: float
+    transcript: str
+    language: str
+    confidence: float
+    sentiment: float
+    label: str
+    emotions: list[str]
+    topics: dict[str, list[str]]
+    urgency: str
+    urgency_reasons: list[str]
+    ticket_id: str | None
+    contacted: bool
+    worker: str | None
+    has_audio: bool
+
+
+class FeedbackStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Several worker processes write this file: wait for each other's locks, don't fail.
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise FeedbackStoreError(f"cannot open the feedback store {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # stored clips ----------------------------------------------------------------------
+    def find(self, device_id: str, clip_id: str, sha256: str | None = None) -> int | None:
+        """The feedback id of a clip already stored under this clip id or with these bytes."""
+        rows = self._rows(
+            "SELECT id FROM feedback WHERE device_id = ? AND (clip_id = ? OR audio_sha256 = ?)",
+            (device_id, clip_id, sha256 or ""),
+        )
+        return int(rows[0]["id"]) if rows else None
+
+    def add(self, row: dict[str, Any]) -> tuple[int, bool]:
+        """Insert a clip's row; returns (feedback id, True) or the existing id and False when a
+        retry raced us to it. The streamed upload's chunks and the claim go in the same transaction."""
+        cols = list(row)
+        values = [json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()]
+        with self._tx() as db:
+            existing = db.execute(
+                "SELECT id FROM feedback WHERE device_id = ? AND (clip_id = ? OR audio_sha256 = ?)",
+                (row["device_id"], row["clip_id"], row["audio_sha256"]),
+            ).fetchone()
+            if existing:
+                return int(existing["id"]), False
+            cur = db.execute(
+                f"INSERT INTO feedback ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values
+            )
+            self._forget_upload(db, row["device_id"], row["clip_id"])
+            return int(cur.lastrowid or 0), True
+
+    def set_followup(self, feedback_id: int, ticket_id: str | None, contacted: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE feedback SET ticket_id = ?, contacted = ? WHERE id = ?",
+                (ticket_id, int(contacted), feedback_id),
+            )
+
+    def get(self, feedback_id: int) -> StoredFeedback | None:
+        rows = self._rows("SELECT *, audio IS NOT NULL AS has_audio FROM feedback WHERE id = ?", (feedback_id,))
+        return _feedback(rows[0]) if rows else None
+
+    def audio(self, feedback_id: int) -> bytes | None:
+        rows = self._rows("SELECT audio FROM feedback WHERE id = ?", (feedback_id,))
+        return bytes(rows[0]["audio"]) if rows and rows[0]["audio"] is not None else None
+
+    def between(self, start: float, end: float) -> list[StoredFeedback]:
+        rows = self._rows(
+            "SELECT *, audio IS NOT NULL AS has_audio FROM feedback "
+            "WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at",
+            (start, end),
+        )
+        return [_feedback(r) for r in rows]
+
+    def all(self) -> list[StoredFeedback]:
+        return self.between(float("-inf"), float("inf"))
+
+    # streamed uploads ------------------------------------------------------------------
+    def start_upload(self, device_id: str, clip_id: str, meta: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO feedback_uploads (device_id, clip_id, meta, started_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (device_id, clip_id) DO UPDATE SET meta = excluded.meta",
+                (device_id, clip_id, json.dumps(meta), time.time()),
+            )
+
+    def upload_meta(self, device_id: str, clip_id: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            "SELECT meta FROM feedback_uploads WHERE device_id = ? AND clip_id = ?", (device_id, clip_id)
+        )
+        return json.loads(rows[0]["meta"]) if rows else None
+
+    def add_chunk(self, device_id: str, clip_id: str, seq: int, data: bytes) -> int:
+        """Keep one chunk (a repeated chunk replaces nothing); returns the upload's byte count so far."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO feedback_chunks (device_id, clip_id, seq, data, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (device_id, clip_id, seq, data, time.time()),
+            )
+            total = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM feedback_chunks WHERE device_id = ? AND clip_id = ?",
+                (device_id, clip_id),
+            ).fetchone()[0]
+        return int(total)
+
+    def chunk_numbers(self, device_id: str, clip_id: str) -> set[int]:
+        rows = self._rows(
+            "SELECT seq FROM feedback_chunks WHERE device_id = ? AND clip_id = ?", (device_id, clip_id)
+        )
+        return {int(r["seq"]) for r in rows}
+
+    def assemble(self, device_id: str, clip_id: str, count: int) -> bytes:
+        rows = self._rows(
+            "SELECT data FROM feedback_chunks WHERE device_id = ? AND clip_id = ? AND seq < ? ORDER BY seq",
+            (device_id, clip_id, count),
+        )
+        return b"".join(bytes(r["data"]) for r in rows)
+
+    def forget_upload(self, device_id: str, clip_id: str) -> None:
+        with self._tx() as db:
+            self._forget_upload(db, device_id, clip_id)
+
+    @staticmethod
+    def _forget_upload(db: sqlite3.Connection, device_id: str, clip_id: str) -> None:
+        db.execute("DELETE FROM feedback_chunks WHERE device_id = ? AND clip_id = ?", (device_id, clip_id))
+        db.execute("DELETE FROM feedback_uploads WHERE device_id = ? AND clip_id = ?", (device_id, clip_id))
+
+    def expire_uploads(self, older_than_s: float) -> int:
+        """Forget streamed uploads that never finished; returns how many."""
+        cutoff = time.time() - older_than_s
+        with self._tx() as db:
+            stale = db.execute(
+                "SELECT device_id, clip_id FROM feedback_chunks GROUP BY device_id, clip_id "
+                "HAVING MAX(received_at) < ? "
+                "UNION SELECT device_id, clip_id FROM feedback_uploads WHERE started_at < ?",
+                (cutoff, cutoff),
+            ).fetchall()
+            for r in stale:
+                self._forget_upload(db, r["device_id"], r["clip_id"])
+            db.execute("DELETE FROM feedback_claims WHERE expires_at < ?", (time.time(),))
+        return len(stale)
+
+    # claims ----------------------------------------------------------------------------
+    def claim(self, device_id: str, clip_id: str, worker: str, lease_s: float) -> str | None:
+        """Take the clip for ``worker``; returns None on success, else the worker holding it.
+        An expired claim (its worker died) is taken over."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT worker, expires_at FROM feedback_claims WHERE device_id = ? AND clip_id = ?",
+                (device_id, clip_id),
+            ).fetchone()
+            if row and row["worker"] != worker and row["expires_at"] > now:
+                return str(row["worker"])
+            db.execute(
+                "INSERT INTO feedback_claims (device_id, clip_id, worker, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (device_id, clip_id) DO UPDATE SET worker = excluded.worker, "
+                "expires_at = excluded.expires_at",
+                (device_id, clip_id, worker, now + lease_s),
+            )
+        return None
+
+    def release(self, device_id: str, clip_id: str, worker: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM feedback_claims WHERE device_id = ? AND clip_id = ? AND worker = ?",
+                (device_id, clip_id, worker),
+            )
+
+
+def _feedback(r: sqlite3.Row) -> StoredFeedback:
+    return StoredFeedback(
+        id=int(r["id"]),
+        device_id=r["device_id"],
+        clip_id=r["clip_id"],
+        model=r["model"],
+        firmware=r["firmware"],
+        locale=r["locale"],
+        recorded_at=float(r["recorded_at"]),
+        received_at=float(r["received_at"]),
+        duration_s=float(r["duration_s"]),
+        transcript=r["transcript"],
+        language=r["language"],
+        confidence=float(r["confidence"]),
+        sentiment=float(r["sentiment"]),
+        label=r["label"],
+        emotions=json.loads(r["emotions"]),
+        topics=json.loads(r["topics"]),
+        urgency=r["urgency"],
+        urgency_reasons=json.loads(r["urgency_reasons"]),
+        ticket_id=r["ticket_id"],
+        contacted=bool(r["contacted"]),
+        worker=r["worker"],
+        has_audio=bool(r["has_audio"]),
+    )

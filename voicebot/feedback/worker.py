@@ -1,0 +1,65 @@
+"""A running feedback worker: settings → store, models, follow-ups and the MQTT channel."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from voicebot.config import Settings
+from voicebot.feedback.followup import FollowUp
+from voicebot.feedback.ingest import FeedbackIngest
+from voicebot.feedback.recognise import transcriber_picker
+from voicebot.feedback.settings import FeedbackSettings, feedback_settings, store_path
+from voicebot.feedback.store import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedbackWorker:
+    channel: object  # voicebot.channels.feedback.FeedbackChannel
+    store: FeedbackStore
+    followup: FollowUp
+
+    def run(self, stop: threading.Event, housekeeping_s: float = 60.0) -> None:
+        """Serve until ``stop`` is set; forgets abandoned streamed uploads now and then."""
+        fs: FeedbackSettings = self.channel.fs  # type: ignore[attr-defined]
+        self.channel.start()  # type: ignore[attr-defined]
+        try:
+            next_sweep = 0.0
+            while not stop.wait(0.5):
+                if time.monotonic() >= next_sweep:
+                    gone = self.store.expire_uploads(fs.upload_ttl_s)
+                    if gone:
+                        log.info("forgot %d unfinished streamed uploads older than %.0f s", gone, fs.upload_ttl_s)
+                    next_sweep = time.monotonic() + housekeeping_s
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.channel.stop()  # type: ignore[attr-defined]
+        self.followup.close()
+        self.store.close()
+
+
+def build_worker(settings: Settings, broker: str, worker_id: str | None, warm: bool = True) -> FeedbackWorker:
+    from voicebot.channels.feedback import FeedbackChannel
+
+    fs = feedback_settings(settings)
+    path = store_path(fs, settings)
+    store = FeedbackStore(path)
+    pick = transcriber_picker(settings, fs)
+    if warm:
+        pick(None)  # load the default model now, not on the first clip
+    channel_box: list[FeedbackChannel] = []
+    followup = FollowUp(fs, path, publish=lambda topic, payload: channel_box[0].publish(topic, payload))
+    ingest = FeedbackIngest(fs, store, pick, followup, worker_id or "")
+    m = settings.mqtt
+    channel = FeedbackChannel(
+        broker, ingest, worker_id, m.username, m.password, m.ca_file, m.cert_file, m.key_file
+    )
+    ingest.worker = channel.worker_id
+    channel_box.append(channel)
+    return FeedbackWorker(channel, store, followup)
