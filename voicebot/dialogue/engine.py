@@ -43,7 +43,6 @@ class DialogueEngine:
         self.playbooks: dict[str, Playbook] = load_playbooks(self.settings.playbook_dirs)
         self.publisher = publisher if publisher is not None else _bridge_publisher(bridge)
         self._understander = understander
-        self._understander_key: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def conversation(
@@ -92,15 +91,12 @@ class DialogueEngine:
 
     # the understanding stage, as the conversations use it ----------------------------------
     def understander(self) -> Any:
-        """The understander over the bridge's current devices (rebuilt when the registry changes)."""
-        devices = self.bridge.devices()
-        key = tuple(sorted(f"{d.id}|{d.name}|{d.area}" for d in devices))
+        """The understander over the bridge's live registry (it re-reads devices every turn)."""
         with self._lock:
-            if self._understander is None or (key != self._understander_key and self._understander_key):
-                from voicebot.understand import Understander
+            if self._understander is None:
+                from voicebot.understand.understander import Understander
 
-                self._understander = Understander(devices, self.bridge.areas())
-            self._understander_key = key
+                self._understander = Understander(self.bridge.devices, self.bridge.areas)
             return self._understander
 
     def understand(self, text: str, context: Any, speaker_area: str | None) -> Understanding:

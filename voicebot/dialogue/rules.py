@@ -18,7 +18,7 @@ from device_bridge.devices import Device
 from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
 from voicebot.dialogue.describe import device_label
-from voicebot.dialogue.safety import detect_danger
+from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
 from voicebot.understand.types import DEVICE_INTENTS, Understanding
@@ -128,7 +128,8 @@ class RulesConversation:
 
     # routing ------------------------------------------------------------------------
     def _route(self, text: str, u: Understanding, frustrated: bool) -> Reply:
-        danger = detect_danger(text)
+        # The understander's danger label first, our own word list as a second line of defence.
+        danger = danger_of_kind(str(u.slots["safety"])) if u.slots.get("safety") else detect_danger(text)
         if danger is not None:
             return self._safety(danger.kind, danger.advice, text)
         if u.intent == "AskHuman":

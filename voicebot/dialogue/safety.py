@@ -38,3 +38,14 @@ def detect_danger(text: str) -> Danger | None:
         if any(_has(t, w) for w in words) and not any(_has(t, u) for u in unless):
             return Danger(kind, str(rule.get("advice", "")).strip())
     return None
+
+
+# The understanding stage's own danger labels, mapped to the advice above.
+UNDERSTANDING_KINDS = {"carbon_monoxide": "gas", "gas": "gas", "fire": "fire", "smoke": "fire",
+                       "water_leak": "water", "locked_out": "locked_out"}
+
+
+def danger_of_kind(label: str) -> Danger:
+    kind = UNDERSTANDING_KINDS.get(label, "fire" if "smoke" in label else label)
+    rule = _rules().get(kind) or _rules()["fire"]
+    return Danger(kind, str(rule.get("advice", "")).strip())

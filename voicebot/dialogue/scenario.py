@@ -1,0 +1,326 @@
+"""Scripted customer conversations against a simulated home: the scenario format and runner.
+
+A scenario file (YAML) holds a list of scenarios. Each one injects faults, plays the
+customer's turns (and things the customer does at home between turns, such as a power
+cycle), and checks the replies, the outcome, the device states afterwards and the MQTT
+traffic. The runner takes an engine factory, so the same scenarios run the rules policy
+and the LLM policy:
+
+    result = run_scenario(scenario, home, lambda settings, store: DialogueEngine(home.bridge, store, settings))
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.dialogue.types import Reply
+from voicebot.store import Customer, Store
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    intent: str | None = None
+    reply_has: list[str] = Field(default_factory=list)  # each: substrings joined by "|", any may match
+    reply_not_has: list[str] = Field(default_factory=list)
+    actions: int | None = None  # how many device commands this turn sent
+    escalated: bool | None = None
+    ends: bool | None = None
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    say: str | None = None
+    dtmf: str | None = None
+    customer_action: dict[str, str] | None = None  # {device: name, action: power_cycle}
+    inject: dict[str, str] | None = None  # {device: name, fault: offline}
+    new_conversation: bool = False  # hang up and call again (same customer)
+    expect: Expect = Field(default_factory=Expect)
+
+
+class MqttExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str  # MQTT filter (+ and # allowed)
+    payload_has: dict[str, Any] = Field(default_factory=dict)  # JSON payload subset (strings case-insensitive)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    covers: list[str] = Field(default_factory=list)  # labels: fault:offline, playbook:lock_problem, safety ...
+    customer: str | None = "alice"
+    channel: str = "chat"
+    speaker_area: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)  # DialogueSettings overrides
+    faults: dict[str, str | list[str]] = Field(default_factory=dict)  # device name: fault(s)
+    state: dict[str, dict[str, Any]] = Field(default_factory=dict)  # device name: changes to make first
+    turns: list[Turn]
+    outcome: str | None = None  # resolved | escalated | transfer | None (still open)
+    ticket_reason: str | None = None
+    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)  # device name: state afterwards
+    published: list[MqttExpect] = Field(default_factory=list)
+    not_published: list[MqttExpect] = Field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    failures: list[str]
+    outcome: str | None
+    turns: int  # customer turns spoken
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_scenarios(paths: list[Path]) -> list[Scenario]:
+    out: list[Scenario] = []
+    for path in paths:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: a scenario file holds a list of scenarios")
+        for i, item in enumerate(data):
+            try:
+                out.append(Scenario.model_validate(item))
+            except Exception as exc:
+                raise ValueError(f"{path}: scenario {i + 1}: {exc}") from exc
+    names = [s.name for s in out]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"duplicate scenario names: {', '.join(sorted(dupes))}")
+    return out
+
+
+class TrafficRecorder:
+    """Every MQTT message on the broker while a scenario runs (a real subscriber on '#')."""
+
+    def __init__(self, broker_url: str) -> None:
+        from device_bridge.client import MqttConnection
+
+        self.messages: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._conn = MqttConnection(broker_url, client_id=f"scenario-recorder-{time.monotonic_ns()}")
+        if not self._conn.start(wait=5.0):
+            raise RuntimeError(f"the traffic recorder cannot connect to {broker_url}")
+        self._conn.subscribe("#", self._on_message)
+
+    def _on_message(self, msg: Any) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, msg.text))
+
+    def clear(self) -> None:
+        time.sleep(0.05)  # let messages still in flight from the previous scenario land first
+        with self._lock:
+            self.messages.clear()
+
+    def snapshot(self) -> list[tuple[str, str]]:
+        time.sleep(0.1)
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        self._conn.stop()
+
+
+@dataclass
+class Home:
+    """What scenarios run against: a simulated home on a real broker, a bridge to it, and a recorder."""
+
+    broker_url: str
+    simulator: Any  # device_bridge.simulator.Simulator
+    bridge: Any  # device_bridge DeviceBridge (DeviceControl)
+    recorder: TrafficRecorder
+
+    def device_id(self, name: str) -> str:
+        for d in self.bridge.devices():
+            if d.name.lower() == name.lower() or d.id == name:
+                return str(d.id)
+        raise KeyError(f"the home has no device {name!r}")
+
+    def reset(self, baseline: dict[str, dict[str, Any]]) -> None:
+        """Clear all faults and put every device back in its initial state."""
+        self.simulator.reset()
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if all(_same(self.bridge.get(did).state, st) for did, st in baseline.items()):
+                return
+            time.sleep(0.05)
+
+
+EngineFactory = Callable[[DialogueSettings, Store], Any]
+
+
+def standard_customers(store: Store) -> None:
+    store.save_customer(Customer("alice", "Alice Example", ["+4930111111"], default_area="Living Room"))
+    store.save_customer(Customer("bob", "Bob Example", [], default_area="Kitchen"))
+
+
+def run_scenario(scenario: Scenario, home: Home, engine_factory: EngineFactory, check_replies: bool = True) -> ScenarioResult:
+    """Run one scenario on a fresh store. ``check_replies=False`` checks only what the customer
+    gets (outcome, device states, MQTT traffic), for policies whose wording differs (LLM)."""
+    started = time.monotonic()
+    failures: list[str] = []
+    store = Store(":memory:")
+    standard_customers(store)
+    settings = DialogueSettings.model_validate(scenario.settings)
+    engine = engine_factory(settings, store)
+    for name, changes in scenario.state.items():
+        res = home.bridge.set(home.device_id(name), changes, timeout=3.0)
+        if not res.ok:
+            failures.append(f"setup: could not set {name} to {changes}: {res.reason}")
+    for name, faults in scenario.faults.items():
+        for fault in [faults] if isinstance(faults, str) else faults:
+            home.simulator.inject(home.device_id(name), fault)
+    _settle(home, scenario)
+    home.recorder.clear()
+
+    def new_conv() -> Any:
+        return engine.conversation(scenario.channel, customer_id=scenario.customer, speaker_area=scenario.speaker_area)
+
+    conv = new_conv()
+    conv.greet()
+    transcript: list[dict[str, Any]] = []
+    outcome: str | None = None
+    spoken = 0
+    last: Reply | None = None
+    for i, turn in enumerate(scenario.turns, 1):
+        where = f"turn {i}"
+        if turn.new_conversation:
+            conv.end(outcome or "abandoned")
+            conv = new_conv()
+            conv.greet()
+        if turn.customer_action:
+            home.simulator.customer_action(home.device_id(turn.customer_action["device"]), turn.customer_action["action"])
+            _settle(home, scenario)
+        if turn.inject:
+            home.simulator.inject(home.device_id(turn.inject["device"]), turn.inject["fault"])
+            _settle(home, scenario)
+        if turn.say is None and turn.dtmf is None:
+            continue
+        spoken += 1
+        reply = conv.handle(turn.say) if turn.say is not None else conv.handle_dtmf(turn.dtmf or "")
+        last = reply
+        transcript.append({"user": turn.say or f"<dtmf {turn.dtmf}>", "bot": reply.text, "intent": reply.intent,
+                           "actions": [a.__dict__ for a in reply.actions], "escalated": reply.escalated})
+        if reply.outcome:
+            outcome = reply.outcome
+        failures += _check_turn(where, turn.expect, reply, check_replies)
+        if reply.end_conversation:
+            break
+    conv.end(outcome or "abandoned")
+    final = outcome
+    if scenario.outcome is not None and final != scenario.outcome:
+        failures.append(f"outcome: expected {scenario.outcome}, got {final}")
+    if scenario.ticket_reason is not None:
+        tickets = store.tickets_for_customer(scenario.customer) if scenario.customer else []
+        reasons = [t.reason for t in tickets]
+        if scenario.ticket_reason not in reasons:
+            failures.append(f"ticket: expected one with reason {scenario.ticket_reason}, have {reasons}")
+    for name, want in scenario.devices.items():
+        have = home.bridge.get(home.device_id(name)).state
+        if not _same(have, want):
+            failures.append(f"device {name}: expected {want}, have {have}")
+    traffic = home.recorder.snapshot()
+    for exp in scenario.published:
+        if not any(_matches(exp, t, p) for t, p in traffic):
+            failures.append(f"mqtt: nothing published on {exp.topic} with {exp.payload_has}")
+    for exp in scenario.not_published:
+        bad = [(t, p) for t, p in traffic if _matches(exp, t, p)]
+        if bad:
+            failures.append(f"mqtt: unexpected publish {bad[0][0]} {bad[0][1][:120]}")
+    _ = last
+    store.close()
+    return ScenarioResult(scenario.name, failures, final, spoken, transcript, time.monotonic() - started)
+
+
+def _settle(home: Home, scenario: Scenario) -> None:
+    """Give the simulator's retained state and availability messages time to reach the bridge."""
+    time.sleep(0.15)
+
+
+def _check_turn(where: str, e: Expect, r: Reply, check_replies: bool) -> list[str]:
+    out = []
+    text = r.text.lower()
+    if check_replies:
+        if e.intent is not None and r.intent != e.intent:
+            out.append(f"{where}: intent {r.intent}, expected {e.intent} (reply: {r.text!r})")
+        for want in e.reply_has:
+            if not any(alt.strip().lower() in text for alt in want.split("|")):
+                out.append(f"{where}: reply lacks {want!r}: {r.text!r}")
+        for unwanted in e.reply_not_has:
+            if unwanted.lower() in text:
+                out.append(f"{where}: reply has {unwanted!r}: {r.text!r}")
+    if e.actions is not None and len(r.actions) != e.actions:
+        out.append(f"{where}: {len(r.actions)} device commands, expected {e.actions} (reply: {r.text!r})")
+    if e.escalated is not None and r.escalated != e.escalated:
+        out.append(f"{where}: escalated {r.escalated}, expected {e.escalated} (reply: {r.text!r})")
+    if e.ends is not None and r.end_conversation != e.ends:
+        out.append(f"{where}: end_conversation {r.end_conversation}, expected {e.ends}")
+    return out
+
+
+def _same(have: dict[str, Any], want: dict[str, Any]) -> bool:
+    for k, v in want.items():
+        h = have.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                if abs(float(h) - float(v)) > 1e-6 * max(1.0, abs(float(v))) + (1 if k == "brightness" else 0):  # type: ignore[arg-type]
+                    return False
+            except (TypeError, ValueError):
+                return False
+        elif str(h).lower() != str(v).lower():
+            return False
+    return True
+
+
+def _topic_matches(flt: str, topic: str) -> bool:
+    f, t = flt.split("/"), topic.split("/")
+    for i, part in enumerate(f):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+def _matches(exp: MqttExpect, topic: str, payload: str) -> bool:
+    if not _topic_matches(exp.topic, topic):
+        return False
+    if not exp.payload_has:
+        return True
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and _subset(exp.payload_has, data)
+
+
+def _subset(want: dict[str, Any], have: dict[str, Any]) -> bool:
+    for k, v in want.items():
+        if k not in have:
+            return False
+        if isinstance(v, dict):
+            if not isinstance(have[k], dict) or not _subset(v, have[k]):
+                return False
+        elif isinstance(v, str):
+            if str(have[k]).lower() != v.lower():
+                return False
+        elif have[k] != v:
+            return False
+    return True
