@@ -151,7 +151,7 @@ def build_runtime(
             closers.append(simulator.stop)
 
         bridge = _start_bridge(url, home_path, s)
-        closers.append(bridge.close)
+        closers.append(bridge.stop)
 
         from voicebot.store import Store
 
@@ -197,7 +197,20 @@ def _start_simulator(url: str, home: Path, settings: Settings) -> Any:
 
 
 def _start_bridge(url: str, home: Path | None, settings: Settings) -> Any:
-    from device_bridge import DeviceBridge
+    from device_bridge.bridge import DeviceBridge
 
-    bridge = DeviceBridge.connect(url, home=home, mqtt=settings.mqtt)
+    m = settings.mqtt
+    bridge = DeviceBridge(
+        url,
+        home,
+        username=m.username,
+        password=m.password,
+        ca_file=m.ca_file,
+        cert_file=m.cert_file,
+        key_file=m.key_file,
+    )
+    try:
+        bridge.start()
+    except ConnectionError as exc:
+        raise StartupError(str(exc)) from exc
     return bridge

@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from voicebot.bargein import ECHO_HISTORY_MS, BargeInDetector, EchoCanceller
 from voicebot.config import ListenSettings, Settings, load_settings, section
 from voicebot.dialogue.types import Conversation, Reply
-from voicebot.listen import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
+from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from voicebot.metrics import Metrics, default_metrics
 from voicebot.speak import Synthesizer
 from voicebot.transcribe import Transcriber, Transcript
@@ -48,6 +48,7 @@ RATE = 16000
 class SessionSettings(BaseModel):
     """The "session" section (env VOICEBOT_SESSION__<FIELD>)."""
 
+    pause_ms: int = Field(120, ge=30)  # silence after which a speculative transcription starts
     quick_end_ms: int = Field(300, ge=90)  # silence that ends a turn whose transcript reads as finished
     end_silence_ms: int = Field(1100, ge=300)  # silence that ends any other turn
     barge_in: bool = True
@@ -147,10 +148,11 @@ SessionEvent = TurnRecord | BargeIn | Greeting
 @dataclass
 class SessionResult:
     conversation_id: str
-    outcome: str  # the conversation's outcome: resolved | transfer | abandoned | timeout
+    outcome: str  # the conversation's outcome: resolved | transfer | abandoned
     turns: list[TurnRecord]
     barge_ins: list[BargeIn]
     greeting: str = ""
+    ended_by: str = "channel"  # "dialogue" (goodbye or handover), "channel" (line closed) or "timeout"
 
 
 # Words after which a sentence cannot be over: a pause here is the speaker thinking.
@@ -199,7 +201,7 @@ class Session:
         self.opts = session_settings or section(SessionSettings, "session", s)
         # The endpointer waits the long silence; finished-sounding turns end earlier (see module doc).
         self.listen_settings: ListenSettings = s.listen.model_copy(
-            update={"end_silence_ms": self.opts.end_silence_ms}
+            update={"end_silence_ms": self.opts.end_silence_ms, "pause_ms": self.opts.pause_ms}
         )
         self.metrics = metrics or default_metrics()
         self.store = store
@@ -208,8 +210,7 @@ class Session:
         self.barge_ins: list[BargeIn] = []
         self.language = s.transcribe.language
 
-        self._endpointer = _new_endpointer(self.listen_settings)
-        self._clock_offset = 0.0  # audio time at which the current endpointer started
+        self._endpointer = Endpointer(self.listen_settings)
         self._audio_t = 0.0  # audio time at the end of the last frame
         self._wall_t = time.monotonic()  # when that frame arrived
         self._canceller = EchoCanceller()
@@ -225,6 +226,7 @@ class Session:
         self._current: TurnRecord | None = None
         self._done = asyncio.Event()
         self._outcome = "abandoned"
+        self._ended_by = "channel"
         self._awake_until = -1.0
         self._last_activity = 0.0
         self._greeting = ""
@@ -261,7 +263,9 @@ class Session:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._speaking
             await asyncio.to_thread(self.conversation.end, self._outcome)
-        return SessionResult(self.conversation.id, self._outcome, self.turns, self.barge_ins, self._greeting)
+        return SessionResult(
+            self.conversation.id, self._outcome, self.turns, self.barge_ins, self._greeting, self._ended_by
+        )
 
     def bot_speaking(self) -> bool:
         return self.channel.pending_s() > 0 or (self._speaking is not None and not self._speaking.done())
@@ -302,13 +306,12 @@ class Session:
                 and self._queue.empty()
                 and self._audio_t - self._last_activity > self.opts.idle_timeout_s
             ):
-                self._outcome = "timeout"
+                self._ended_by = "timeout"
                 return
 
     def _on_listen_event(self, event: Any, speaking: bool) -> None:
-        off = self._clock_offset
         if isinstance(event, SpeechStarted):
-            self._utterance_start = event.time + off
+            self._utterance_start = event.time
             self._over_bot = speaking
             self._last_activity = self._audio_t
         elif isinstance(event, SpeechPaused):
@@ -319,29 +322,28 @@ class Session:
             self._pause = None
             self._drop_speculation("discarded")
         elif isinstance(event, TurnEnded):
-            start = event.start + off
+            start = event.start
             spec = self._speculative if self._pause is not None else None
             self._speculative = None
             self._pause = None
-            self._end_turn(start, event.end + off, event.pcm, spec, event.reason)
+            self._end_turn(start, event.end, event.pcm, spec, event.reason)
 
     def _check_quick_end(self) -> None:
         """End the turn early when the speculative transcript reads as a finished sentence."""
         spec, pause = self._speculative, self._pause
         if spec is None or pause is None or not spec.done() or spec.cancelled():
             return
-        silence = self._audio_t - (pause.time + self._clock_offset)
+        silence = self._audio_t - pause.time
         if silence * 1000 < self.opts.quick_end_ms or spec.exception() is not None:
             return
         if not sounds_finished(spec.result().text):
             return
-        end = pause.time + self._clock_offset
+        end = pause.time
         start = self._utterance_start if self._utterance_start is not None else end
         self._speculative = None
         self._pause = None
-        # A fresh endpointer for the next utterance; its clock starts now.
-        self._endpointer = _new_endpointer(self.listen_settings)
-        self._clock_offset = self._audio_t
+        # The endpointer forgets this turn (its clock runs on) and listens for the next one.
+        self._endpointer.reset()
         self._end_turn(start, end, pause.pcm, spec, "quick")
 
     def _end_turn(
@@ -445,6 +447,7 @@ class Session:
         self._finish(record)
         if reply.end_conversation:
             self._outcome = reply.outcome or ("transfer" if reply.escalated else "resolved")
+            self._ended_by = "dialogue"
             await self._wait_played()
             self._done.set()
 
@@ -552,6 +555,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 def reply_sentences(reply: Reply) -> Iterator[str]:
     """A reply's text as sentences. A reply may carry ``text_stream`` (an iterator of text
     pieces, e.g. LLM tokens): sentences are cut from it as they complete."""
+    first = True
+    for sentence in _whole_sentences(reply):
+        if first:
+            # The first words are what the user waits for: a long first sentence is spoken
+            # clause by clause, so its opening clause is synthesized (and heard) sooner.
+            yield from _clauses(sentence)
+            first = False
+        else:
+            yield sentence
+
+
+def _whole_sentences(reply: Reply) -> Iterator[str]:
     stream = getattr(reply, "text_stream", None)
     if stream is None:
         text = reply.text.strip()
@@ -568,6 +583,22 @@ def reply_sentences(reply: Reply) -> Iterator[str]:
         buf = parts[-1]
     if buf.strip():
         yield buf.strip()
+
+
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+
+
+def _clauses(sentence: str, min_words: int = 3, min_rest: int = 4) -> Iterator[str]:
+    parts = _CLAUSE_END.split(sentence)
+    head = parts[0]
+    for i, part in enumerate(parts[1:], start=1):
+        rest = " ".join(parts[i:])
+        if len(head.split()) >= min_words and len(rest.split()) >= min_rest:
+            yield head
+            yield rest
+            return
+        head = f"{head} {part}"
+    yield sentence
 
 
 def strip_wake_word(text: str, phrase: str) -> str | None:
@@ -602,7 +633,3 @@ def _resample(pcm: np.ndarray, rate: int) -> np.ndarray:
     return resample(pcm, rate, RATE)
 
 
-def _new_endpointer(settings: ListenSettings) -> Any:
-    from voicebot.listen import Endpointer
-
-    return Endpointer(settings)

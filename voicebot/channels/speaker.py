@@ -1,0 +1,205 @@
+"""The smart-speaker channel: a live microphone and loudspeaker through PortAudio (sounddevice).
+
+Capture and playback run in two threads with blocking streams, frame by frame. Each thread also
+keeps to the wall clock, so a device without a clock of its own (an ALSA ``file`` PCM, used by
+the tests) runs at real-time pace like a sound card. The playback thread always writes: reply
+audio when there is some, silence otherwise, so the device never underruns and the reference
+of what was played lines up with what the microphone hears (for echo cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from voicebot.bargein import ECHO_HISTORY_MS
+from voicebot.session import InFrame
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+
+
+class AudioDeviceError(RuntimeError):
+    """A sound device that cannot be opened; the message names it and lists what exists."""
+
+
+def list_devices() -> str:
+    import sounddevice as sd
+
+    return str(sd.query_devices())
+
+
+def _device(spec: str | None) -> int | str | None:
+    if spec is None or spec == "":
+        return None
+    return int(spec) if spec.isdigit() else spec
+
+
+class SpeakerChannel:
+    """Full duplex on a sound card; ``input``/``output`` are device names or numbers
+    (``voicebot listen --list-devices``), default the system's default device."""
+
+    name = "speaker"
+
+    def __init__(self, input: str | None = None, output: str | None = None, frame_ms: int = 30) -> None:
+        self.input = _device(input)
+        self.output = _device(output)
+        self.frame = RATE * frame_ms // 1000
+        self._lock = threading.Lock()
+        self._queue: deque[np.ndarray] = deque()
+        self._head_pos = 0
+        self._pending = 0
+        history = RATE * ECHO_HISTORY_MS // 1000
+        self._played = np.zeros(history + self.frame, np.int16)  # the reference for echo cancellation
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.rates: tuple[int, int] = (RATE, RATE)
+
+    # ------------------------------------------------------------------ AudioChannel
+    async def play(self, pcm: np.ndarray) -> None:
+        with self._lock:
+            self._queue.append(pcm.astype(np.int16, copy=False))
+            self._pending += pcm.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._head_pos = 0
+            self._pending = 0
+
+    def pending_s(self) -> float:
+        return self._pending / RATE
+
+    def close(self) -> None:
+        self._stop.set()
+
+    async def frames(self) -> AsyncIterator[InFrame]:
+        import sounddevice as sd
+
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[InFrame | BaseException | None] = asyncio.Queue()
+        try:
+            istream, irate = _open(sd.InputStream, self.input, self.frame)
+            ostream, orate = _open(sd.OutputStream, self.output, self.frame)
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(
+                f"cannot open the sound device ({exc}); devices present:\n{list_devices()}"
+            ) from exc
+        self.rates = (irate, orate)
+        self._stop.clear()
+        started = time.monotonic()
+
+        def deliver(item: InFrame | BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def capture() -> None:
+            resampler = _resampler(irate, RATE)
+            need = self.frame * irate // RATE
+            n = 0
+            try:
+                with istream:
+                    while not self._stop.is_set():
+                        data, overflowed = istream.read(need)
+                        if overflowed:
+                            log.warning("microphone overflow: audio was lost")
+                        pcm = np.asarray(data[:, 0], dtype=np.int16)
+                        if resampler is not None:
+                            pcm = resampler.resample_chunk(pcm)
+                        n += 1
+                        _keep_time(started, n * self.frame / RATE)
+                        with self._lock:
+                            ref = self._played.copy()
+                        deliver(InFrame(pcm, ref))
+            except BaseException as exc:
+                deliver(exc)
+            deliver(None)
+
+        def playback() -> None:
+            resampler = _resampler(RATE, orate)
+            n = 0
+            try:
+                with ostream:
+                    while not self._stop.is_set():
+                        frame = self._next_out()
+                        out = resampler.resample_chunk(frame) if resampler is not None else frame
+                        ostream.write(out.reshape(-1, 1))
+                        n += 1
+                        _keep_time(started, n * self.frame / RATE)
+            except BaseException:
+                log.exception("playback stopped")
+
+        self._threads = [
+            threading.Thread(target=capture, name="speaker-capture", daemon=True),
+            threading.Thread(target=playback, name="speaker-playback", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise AudioDeviceError(f"the microphone stopped: {item}") from item
+                yield item
+        finally:
+            self._stop.set()
+            for t in self._threads:
+                await asyncio.to_thread(t.join, 2.0)
+
+    # ------------------------------------------------------------------ helpers
+    def _next_out(self) -> np.ndarray:
+        n = self.frame
+        frame = np.zeros(n, np.int16)
+        with self._lock:
+            filled = 0
+            while filled < n and self._queue:
+                head = self._queue[0]
+                part = head[self._head_pos : self._head_pos + n - filled]
+                frame[filled : filled + part.size] = part
+                filled += part.size
+                self._head_pos += part.size
+                if self._head_pos >= head.size:
+                    self._queue.popleft()
+                    self._head_pos = 0
+            self._pending -= filled
+            self._played = np.concatenate([self._played[n:], frame])
+        return frame
+
+
+def _open(kind: type, device: int | str | None, frame: int) -> tuple[object, int]:
+    """Open at 16 kHz when the device allows it, else at its own default rate (resampled)."""
+    import sounddevice as sd
+
+    try:
+        return kind(samplerate=RATE, channels=1, dtype="int16", blocksize=frame, device=device), RATE
+    except sd.PortAudioError:
+        info = sd.query_devices(device, "input" if kind is sd.InputStream else "output")
+        rate = int(info["default_samplerate"])
+        block = frame * rate // RATE
+        return kind(samplerate=rate, channels=1, dtype="int16", blocksize=block, device=device), rate
+
+
+def _resampler(src: int, dst: int) -> object | None:
+    if src == dst:
+        return None
+    import soxr
+
+    return soxr.ResampleStream(src, dst, 1, dtype="int16")
+
+
+def _keep_time(started: float, due: float) -> None:
+    """Sleep until ``due`` seconds after ``started`` when ahead of the wall clock (a device
+    without a clock); a real device's blocking read/write keeps us behind it anyway."""
+    ahead = started + due - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)

@@ -1,0 +1,122 @@
+"""`voicebot listen` (the smart speaker) and `voicebot demo` (a spoken call end to end)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def listen(
+        input: Annotated[str | None, typer.Option("--input", "-i", help="Microphone: device name or number.")] = None,
+        output: Annotated[str | None, typer.Option("--output", "-o", help="Speaker: device name or number.")] = None,
+        list_devices: Annotated[bool, typer.Option("--list-devices", help="List sound devices and exit.")] = False,
+        wake_word: Annotated[
+            str | None, typer.Option(help='Answer only turns that start with this phrase, e.g. "hey voicebot".')
+        ] = None,
+        timeout: Annotated[
+            float | None, typer.Option(help="End a conversation after this many seconds without speech.")
+        ] = None,
+        once: Annotated[bool, typer.Option("--once", help="Stop after one conversation.")] = False,
+        home: Annotated[Path | None, typer.Option(help="Home file: areas and devices.")] = None,
+        broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default: configured or embedded.")] = None,
+        simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
+        area: Annotated[str | None, typer.Option(help="The area the speaker stands in (for 'the light').")] = None,
+        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port.")] = None,
+    ) -> None:
+        """Hold spoken conversations through the microphone and speaker (sounddevice)."""
+        from rich.console import Console
+
+        from voicebot.channels.speaker import AudioDeviceError, SpeakerChannel
+        from voicebot.channels.speaker import list_devices as devices
+        from voicebot.config import load_settings, section
+        from voicebot.metrics import default_metrics
+        from voicebot.runtime import StartupError, build_runtime
+        from voicebot.session import Session, SessionSettings, TurnRecord
+
+        con = Console(stderr=True)
+        if list_devices:
+            print(devices())
+            return
+        settings = load_settings()
+        opts = section(SessionSettings, "session", settings)
+        updates: dict[str, object] = {}
+        if wake_word:
+            updates["wake_word"] = wake_word
+        if timeout:
+            updates["idle_timeout_s"] = timeout
+        opts = opts.model_copy(update=updates)
+        metrics = default_metrics()
+        if metrics_port:
+            metrics.serve(metrics_port)
+        try:
+            rt = build_runtime(settings, broker=broker, home=home, simulate=simulate, store_path=store)
+        except (StartupError, OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+        def show(event: object) -> None:
+            if isinstance(event, TurnRecord):
+                con.print(f"[green]you[/green] {event.user_text}")
+                if event.ignored:
+                    con.print(f"[dim]    ({event.ignored})[/dim]")
+                else:
+                    first = event.timings.get("first_audio")
+                    ms = f" [dim]({first * 1000:.0f} ms)[/dim]" if isinstance(first, float) else ""
+                    con.print(f"[cyan]bot[/cyan] {event.reply_text}{ms}")
+
+        channel = SpeakerChannel(input, output, frame_ms=settings.listen.frame_ms)
+        con.print(
+            "listening"
+            + (f' for "{opts.wake_word}"' if opts.wake_word else "")
+            + " (Ctrl-C to stop)"
+        )
+        greet = opts.greet and not opts.wake_word
+        try:
+            while True:
+                session = Session(
+                    channel,
+                    rt.conversation(channel="speaker", speaker_area=area),
+                    rt.transcriber,
+                    rt.synthesizer,
+                    settings,
+                    metrics=metrics,
+                    store=rt.store,
+                    on_event=show,
+                    session_settings=opts.model_copy(update={"greet": greet}),
+                )
+                result = asyncio.run(session.run())
+                con.print(f"[dim]conversation {result.conversation_id} ended: {result.outcome}[/dim]")
+                greet = False  # a speaker greets once; later conversations start when someone speaks
+                if once or result.ended_by == "channel":
+                    break
+        except AudioDeviceError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        except KeyboardInterrupt:
+            pass
+        finally:
+            channel.close()
+            rt.close()
+
+    @app.command()
+    def demo(
+        out: Annotated[Path, typer.Option("--out", help="Folder for the audio, MQTT traffic and JSON log.")] = Path(
+            "voicebot-demo"
+        ),
+        home: Annotated[Path | None, typer.Option(help="Home file (default: the bundled demo home).")] = None,
+        speed: Annotated[float, typer.Option(help="Audio pace relative to real time.")] = 1.0,
+        metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port.")] = None,
+    ) -> None:
+        """A spoken troubleshooting call on embedded defaults: no configuration, no network."""
+        from voicebot.demo import run_demo
+
+        if speed <= 0:
+            raise typer.BadParameter("--speed must be positive")
+        run_demo(out, home=home, speed=speed, metrics_port=metrics_port)
