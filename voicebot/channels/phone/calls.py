@@ -126,5 +126,6 @@ async def start_http(registry: CallRegistry, host: str, port: int) -> web.AppRun
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("call outcomes on http://%s:%d/calls/{uuid}", host, port)
+    bound = runner.addresses[0]
+    log.info("call outcomes on http://%s:%d/calls/{uuid}", bound[0], bound[1])
     return runner

@@ -3,7 +3,8 @@
 Asterisk forwards the bot's audio with no jitter buffer, so audio must leave at the rate it is
 played. The pacer keeps an absolute schedule (no drift from sleep overshoot), sends silence
 when nothing is queued if the leg needs traffic to stay up (AudioSocket's 2-second rule), and
-counts underruns: ticks where a reply was still being produced but its next frame was not ready.
+counts underruns: ticks where a reply had started playing and was still being produced, but its
+next frame was not ready, so the caller heard a hole in the middle of the bot's speech.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ class PacerStats:
 
 
 class Pacer:
-    """Sends queued audio frames through ``send`` in real time.
+    """Sends queued audio through ``send`` in real time, one ``frame_ms`` frame per tick.
 
-    ``enqueue`` adds a reply's audio (any length, at ``rate``); ``finish_reply`` says no more
-    audio follows for the current reply, so an empty queue after it is the end of playback, not
-    an underrun. ``flush`` drops everything queued (barge-in)."""
+    ``producing`` says whether more audio of the current reply is on its way (synthesis still
+    running); an empty queue then is an underrun, otherwise the reply is simply over."""
 
     def __init__(
         self,
@@ -52,60 +52,37 @@ class Pacer:
         self._send = send
         self._fill_silence = fill_silence
         self._frames: deque[np.ndarray] = deque()
-        self._tail = np.zeros(0, dtype=np.int16)
-        self._reply_open = False
         self._silence = np.zeros(self.frame_len, dtype=np.int16)
-        self._drained = asyncio.Event()
-        self._drained.set()
-        self._first_audio: asyncio.Future[float] | None = None
+        self._in_reply = False
+        self.producing: Callable[[], bool] = lambda: False
         self.stats = PacerStats()
+        self.last_speech_sent_at = 0.0  # loop time of the last audio frame sent
         self._task: asyncio.Task[None] | None = None
 
-    # -- producer side ---------------------------------------------------------------------
-    def start_reply(self) -> asyncio.Future[float]:
-        """A reply begins; the future resolves with the loop time its first frame was sent."""
-        self._reply_open = True
-        self._drained.clear()
-        self._first_audio = asyncio.get_running_loop().create_future()
-        return self._first_audio
-
     def enqueue(self, pcm: np.ndarray) -> None:
-        data = np.concatenate([self._tail, pcm.astype(np.int16, copy=False)]) if len(self._tail) else pcm
-        full = len(data) // self.frame_len
-        for i in range(full):
-            self._frames.append(np.ascontiguousarray(data[i * self.frame_len : (i + 1) * self.frame_len]))
-        self._tail = np.array(data[full * self.frame_len :], dtype=np.int16)
-        self._drained.clear()
-
-    def finish_reply(self) -> None:
-        if len(self._tail):
-            pad = np.zeros(self.frame_len - len(self._tail), dtype=np.int16)
-            self._frames.append(np.concatenate([self._tail, pad]))
-            self._tail = np.zeros(0, dtype=np.int16)
-        self._reply_open = False
-        if not self._frames:
-            self._drained.set()
+        """Queue audio at ``rate``; a partial last frame is padded with silence."""
+        pcm = pcm.astype(np.int16, copy=False)
+        for i in range(0, len(pcm), self.frame_len):
+            frame = pcm[i : i + self.frame_len]
+            if len(frame) < self.frame_len:
+                frame = np.concatenate([frame, np.zeros(self.frame_len - len(frame), dtype=np.int16)])
+            self._frames.append(np.ascontiguousarray(frame))
 
     def flush(self) -> int:
-        """Drop all queued audio; returns the number of frames dropped."""
+        """Drop all queued audio (barge-in); returns the number of frames dropped."""
         dropped = len(self._frames)
         self._frames.clear()
-        self._tail = np.zeros(0, dtype=np.int16)
-        self._reply_open = False
-        self._drained.set()
-        if self._first_audio is not None and not self._first_audio.done():
-            self._first_audio.cancel()
+        self._in_reply = False
         return dropped
 
     @property
+    def queued_s(self) -> float:
+        return len(self._frames) * self.frame_s
+
+    @property
     def playing(self) -> bool:
-        return bool(self._frames) or self._reply_open
+        return bool(self._frames)
 
-    async def drained(self) -> None:
-        """Wait until every queued frame of the finished reply has been sent."""
-        await self._drained.wait()
-
-    # -- the clock -------------------------------------------------------------------------
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="pacer")
 
@@ -136,16 +113,17 @@ class Pacer:
 
     def _next_frame(self) -> np.ndarray | None:
         if self._frames:
-            frame = self._frames.popleft()
+            self._in_reply = True
             self.stats.frames_sent += 1
             self.stats.speech_frames_sent += 1
-            if self._first_audio is not None and not self._first_audio.done():
-                self._first_audio.set_result(asyncio.get_running_loop().time())
-            if not self._frames and not self._reply_open:
-                self._drained.set()
-            return frame
-        if self._reply_open:
-            self.stats.underruns += 1
+            self.last_speech_sent_at = asyncio.get_running_loop().time()
+            return self._frames.popleft()
+        if self._in_reply:
+            if self.producing():
+                # Silence before a reply's first frame is thinking time; a hole after it is not.
+                self.stats.underruns += 1
+            else:
+                self._in_reply = False
         if self._fill_silence:
             self.stats.frames_sent += 1
             self.stats.silence_frames_sent += 1

@@ -61,10 +61,17 @@ class TranscriptionPool:
         for t in self._threads:
             t.start()
 
-    async def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
+    def submit(self, pcm: np.ndarray, language: str | None = None) -> Future[Transcript]:
         job = _Job(pcm, language, Future(), time.perf_counter())
         self._queue.put(job)
-        return await asyncio.wrap_future(job.future)
+        return job.future
+
+    def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
+        """The Transcriber protocol: blocks the calling (worker) thread until a pool worker is done."""
+        return self.submit(pcm, language).result()
+
+    async def transcribe_async(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
+        return await asyncio.wrap_future(self.submit(pcm, language))
 
     def close(self) -> None:
         for _ in self._threads:

@@ -13,11 +13,12 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from voicebot.channels.phone.audiosocket import AudioSocketServer
-from voicebot.channels.phone.call import Endpointer, PhoneCall, PhoneServices
+from voicebot.channels.phone.call import PhoneCall, PhoneServices
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
+from voicebot.config import Settings
 from voicebot.dialogue.types import Conversation
 from voicebot.speak import Synthesizer
 from voicebot.transcribe import Transcriber
@@ -37,7 +38,6 @@ class PhoneSettings(BaseModel):
     uuid_timeout_s: float = 5.0  # an AudioSocket peer must send its UUID within this
     idle_timeout_s: float = 3.0  # an AudioSocket peer silent this long has gone
     start_timeout_s: float = 5.0  # a Media Streams peer must send "start" within this
-    greet: bool = True
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
@@ -62,9 +62,8 @@ class PhoneLine:
     transcriber: Transcriber
     synthesizer: Synthesizer
     conversation: Callable[..., Conversation]  # (channel=, customer_id=, caller=) → Conversation
-    new_endpointer: Callable[[], Endpointer]
-    endpointer_frame_ms: int
-    store: Any = None  # voicebot.store.Store, for caller identity
+    voicebot_settings: Settings
+    store: Any = None  # voicebot.store.Store: caller identity, turn timings
     settings: PhoneSettings = field(default_factory=PhoneSettings)
     registry: CallRegistry = field(default_factory=CallRegistry)
 
@@ -77,10 +76,10 @@ class PhoneLine:
             pool=self.pool,
             synthesizer=self.synthesizer,
             new_conversation=self._new_conversation,
-            new_endpointer=self.new_endpointer,
-            endpointer_frame_ms=self.endpointer_frame_ms,
+            settings=self.voicebot_settings,
+            frame_ms=self.voicebot_settings.listen.frame_ms,
             executor=self.executor,
-            greet=s.greet,
+            store=self.store,
         )
         self.audiosocket: AudioSocketServer | None = None
         self.twilio: TwilioServer | None = None
@@ -123,3 +122,15 @@ class PhoneLine:
             await self._http.cleanup()
         self.pool.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def build_phone_line(runtime: Any, settings: PhoneSettings | None = None) -> PhoneLine:
+    """A phone line on a voicebot.runtime.Runtime: its models, dialogue engine and store."""
+    return PhoneLine(
+        transcriber=runtime.transcriber,
+        synthesizer=runtime.synthesizer,
+        conversation=runtime.conversation,
+        voicebot_settings=runtime.settings,
+        store=runtime.store,
+        settings=settings or PhoneSettings(),
+    )

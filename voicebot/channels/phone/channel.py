@@ -1,0 +1,89 @@
+"""A phone leg as the live session's ``AudioChannel``.
+
+The session works at 16 kHz in whole frames; a call runs at its own rate (8 kHz on Twilio and
+AudioSocket's default, 16 kHz with ``slin16``). This adapter resamples at the edge, re-frames the
+caller's audio to the endpointer's frame length, and sends the bot's audio through the real-time
+``Pacer``. Barge-in (``clear``) empties the pacer and, on Twilio, the far end's buffer too.
+
+Replies the phone call speaks itself (DTMF answers, "#" repeats) go through ``play_own``; while
+one plays, audio still arriving from a reply the session had under way is dropped (``hold``),
+until the session starts its next reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import numpy as np
+import soxr
+
+from voicebot.audio import SAMPLE_RATE, FrameBuffer, resample
+from voicebot.channels.phone.leg import Leg
+from voicebot.channels.phone.pacing import Pacer
+from voicebot.session import InFrame
+
+log = logging.getLogger(__name__)
+
+
+class PhoneChannel:
+    name = "phone"
+
+    def __init__(self, leg: Leg, frame_ms: int) -> None:
+        self.leg = leg
+        self.pacer = Pacer(leg.rate, leg.send_audio, fill_silence=leg.fill_silence)
+        self._in: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
+        self._framer = FrameBuffer(SAMPLE_RATE * frame_ms // 1000)
+        self._streams: dict[int, soxr.ResampleStream] = {}
+        self._closed = False
+        self.holding = False  # drop the session's audio (a reply of the call's own is playing)
+        self.received_s = 0.0  # seconds of caller audio so far
+        self.generation = 0  # bumped by every clear(), so a reply being produced knows it was cut
+
+    # -- caller side (from the transport) ---------------------------------------------------------
+    def push(self, pcm: np.ndarray, rate: int) -> None:
+        if self._closed:
+            return
+        self.received_s += len(pcm) / rate
+        if rate != SAMPLE_RATE:
+            stream = self._streams.get(rate)
+            if stream is None:  # one stream per rate keeps the filter state across frames
+                stream = self._streams[rate] = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16")
+            pcm = stream.resample_chunk(pcm)
+        for frame in self._framer.push(pcm):
+            self._in.put_nowait(frame)
+
+    def close_input(self) -> None:
+        """The caller's audio has ended (hang-up, bad input, or the call is over)."""
+        if not self._closed:
+            self._closed = True
+            self._in.put_nowait(None)
+
+    # -- AudioChannel ---------------------------------------------------------------------------
+    async def frames(self) -> AsyncIterator[InFrame]:
+        while (frame := await self._in.get()) is not None:
+            yield InFrame(frame)
+
+    async def play(self, pcm: np.ndarray) -> None:
+        if self.holding:
+            return
+        self._enqueue(pcm)
+
+    def clear(self) -> None:
+        self.generation += 1
+        dropped = self.pacer.flush()
+        if self.leg.confirms_playback:
+            # Twilio may hold audio already sent; ``clear`` empties its buffer.
+            asyncio.get_running_loop().create_task(self.leg.clear())
+        log.debug("playback cleared (%d frames dropped)", dropped)
+
+    def pending_s(self) -> float:
+        return self.pacer.queued_s
+
+    # -- the call's own replies ----------------------------------------------------------------
+    def play_own(self, pcm: np.ndarray) -> None:
+        self._enqueue(pcm)
+
+    def _enqueue(self, pcm: np.ndarray) -> None:
+        self.pacer.enqueue(resample(pcm, SAMPLE_RATE, self.leg.rate))

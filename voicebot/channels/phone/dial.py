@@ -1,0 +1,65 @@
+"""Place a test call to a running phone line: greet, then say each recording once the bot has
+finished its previous reply, and report what came back and how fast."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from voicebot.audio import read_audio
+from voicebot.channels.phone.peers import AudioSocketCaller, TwilioCaller, Utterance, _Caller
+from voicebot.channels.phone.service import parse_hostport
+
+
+async def wait_reply(caller: _Caller, after: float = 0.0, quiet_s: float = 0.8, timeout: float = 15.0) -> list[Utterance]:
+    """Wait until the bot has started speaking after loop time ``after`` and then been quiet for
+    ``quiet_s``; returns what it said since ``after`` (empty if it said nothing in time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        spoken = [u for u in caller.utterances() if u.start > after]
+        if spoken and (loop.time() - spoken[-1].end > quiet_s or caller.closed.is_set()):
+            return spoken
+        if caller.closed.is_set():
+            return spoken
+        await asyncio.sleep(0.05)
+    return [u for u in caller.utterances() if u.start > after]
+
+
+async def place_call(
+    files: list[Path],
+    audiosocket: str | None,
+    twilio: str | None,
+    rate: int,
+    caller_number: str | None,
+    customer: str | None,
+    wait: float,
+) -> dict[str, Any]:
+    if audiosocket:
+        host, port = parse_hostport(audiosocket, "--audiosocket")
+        caller: AudioSocketCaller | TwilioCaller = AudioSocketCaller(host, port, rate=rate)
+        call_id = caller.call_id
+    else:
+        params = {k: v for k, v in (("caller", caller_number), ("customer_id", customer)) if v}
+        caller = TwilioCaller(str(twilio), custom_parameters=params)
+        call_id = caller.call_sid
+    await caller.connect()
+    turns: list[dict[str, Any]] = []
+    try:
+        await wait_reply(caller, timeout=wait)
+        for path in files:
+            said = await caller.say(read_audio(path, caller.rate))
+            first = await caller.wait_audio_after(said.sent_end - 0.5, wait)
+            turns.append(
+                {
+                    "file": str(path),
+                    "end_of_speech_to_first_audio_s": round(first - said.speech_end, 3) if first else None,
+                }
+            )
+            await wait_reply(caller, after=said.speech_end, timeout=wait)
+            if caller.closed.is_set():
+                break
+    finally:
+        await caller.close()
+    return {"call": call_id, "turns": turns, "bot_utterances": len(caller.utterances())}

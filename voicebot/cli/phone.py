@@ -1,0 +1,108 @@
+"""``voicebot phone``: answer calls from Asterisk (AudioSocket) and Twilio (Media Streams);
+``voicebot phone dial``: place a test call to a running line with recorded speech."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from voicebot.config import Settings, load_settings, section
+
+if TYPE_CHECKING:
+    from voicebot.channels.phone.service import PhoneSettings
+
+
+def register(app: typer.Typer) -> None:
+    phone = typer.Typer(help="The phone support line (Asterisk AudioSocket, Twilio Media Streams).")
+    app.add_typer(phone, name="phone")
+
+    @phone.callback(invoke_without_command=True)
+    def serve(
+        ctx: typer.Context,
+        audiosocket: Annotated[
+            str | None, typer.Option(help="HOST:PORT for Asterisk AudioSocket (default from config: 127.0.0.1:9092).")
+        ] = None,
+        twilio: Annotated[str | None, typer.Option(help="HOST:PORT for the Twilio Media Streams WebSocket.")] = None,
+        http: Annotated[
+            str | None, typer.Option(help="HOST:PORT for GET /calls/{uuid} (default from config: 127.0.0.1:9093).")
+        ] = None,
+        home: Annotated[Path | None, typer.Option(help="Home file: areas and devices.")] = None,
+        broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default: an embedded broker.")] = None,
+        simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
+        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+    ) -> None:
+        """Answer phone calls until interrupted."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from voicebot.channels.phone.service import PhoneSettings, parse_hostport
+
+        settings = load_settings()
+        ps = section(PhoneSettings, "phone", settings)
+        try:
+            addrs = {
+                "audiosocket": parse_hostport(audiosocket or ps.audiosocket or "", "--audiosocket")
+                if (audiosocket or ps.audiosocket)
+                else None,
+                "twilio": parse_hostport(twilio or ps.twilio or "", "--twilio") if (twilio or ps.twilio) else None,
+                "http": parse_hostport(http or ps.http or "", "--http") if (http or ps.http) else None,
+            }
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        if addrs["audiosocket"] is None and addrs["twilio"] is None:
+            raise typer.BadParameter("nothing to answer: give --audiosocket and/or --twilio")
+        asyncio.run(_serve(settings, ps, addrs, home, broker, simulate, store))
+
+    @phone.command("dial")
+    def dial(
+        files: Annotated[list[Path], typer.Argument(help="Recordings: one caller turn each, said in order.")],
+        audiosocket: Annotated[str | None, typer.Option(help="HOST:PORT of an AudioSocket line.")] = None,
+        twilio: Annotated[str | None, typer.Option(help="ws://HOST:PORT/ of a Media Streams line.")] = None,
+        rate: Annotated[int, typer.Option(help="AudioSocket audio rate: 8000 or 16000.")] = 8000,
+        caller: Annotated[str | None, typer.Option(help="Caller number (Twilio custom parameter).")] = None,
+        customer: Annotated[str | None, typer.Option(help="Customer id (Twilio custom parameter).")] = None,
+        wait: Annotated[float, typer.Option(help="Longest wait for each reply, seconds.")] = 15.0,
+    ) -> None:
+        """Place a test call: say each recording after the bot has answered, print timings as JSON."""
+        from voicebot.channels.phone.dial import place_call
+
+        if (audiosocket is None) == (twilio is None):
+            raise typer.BadParameter("give exactly one of --audiosocket HOST:PORT or --twilio URL")
+        result = asyncio.run(place_call(files, audiosocket, twilio, rate, caller, customer, wait))
+        typer.echo(json.dumps(result, indent=2))
+
+
+async def _serve(
+    settings: Settings,
+    ps: PhoneSettings,
+    addrs: dict[str, tuple[str, int] | None],
+    home: Path | None,
+    broker: str | None,
+    simulate: bool,
+    store: Path | None,
+) -> None:
+    from voicebot.channels.phone.service import build_phone_line
+    from voicebot.runtime import build_runtime
+
+    rt = await asyncio.to_thread(
+        build_runtime, settings, broker=broker, home=home, simulate=simulate, store_path=store
+    )
+    line = build_phone_line(rt, ps)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        bound = await line.start(addrs["audiosocket"], addrs["twilio"], addrs["http"])
+        for name, (host, port) in bound.items():
+            typer.echo(f"{name}: {host}:{port}")
+        await stop.wait()
+    finally:
+        await line.close()
+        rt.close()
