@@ -55,6 +55,15 @@ class Mentions:
     both: bool = False
     ordinal: int | None = None
     covered: set[int] = field(default_factory=set)  # token positions that named something
+    spans: list[tuple[str, object, int, int]] = field(default_factory=list)  # (kind, value, start, end)
+
+    def drop_overlapping(self, start: int, end: int) -> None:
+        """A misheard device name swallowed these words: they no longer name an area or kind."""
+        keep = [(k, v, s, e) for k, v, s, e in self.spans if e <= start or s >= end]
+        self.spans = keep
+        self.areas = [str(v) for k, v, _, _ in keep if k == "area"]
+        self.floors = [str(v) for k, v, _, _ in keep if k == "floor"]
+        self.kinds = [v for k, v, _, _ in keep if k == "kind" and isinstance(v, DomainWord)]
 
     @property
     def any_target(self) -> bool:
@@ -149,12 +158,15 @@ class HomeIndex:
                 m.names.append(NameHit(phrase, list(dict.fromkeys(ids)), i, i + length))
             elif kind == "area":
                 m.areas.append(str(entries[0][1]))
+                m.spans.append(("area", entries[0][1], i, i + length))
             elif kind == "floor":
                 m.floors.append(str(entries[0][1]))
+                m.spans.append(("floor", entries[0][1], i, i + length))
             elif kind == "kind":
                 word = entries[0][1]
                 assert isinstance(word, DomainWord)
                 m.kinds.append(word)
+                m.spans.append(("kind", word, i, i + length))
                 m.plural = m.plural or tokens[i + length - 1].endswith("s")
             else:
                 m.generic = True
@@ -212,6 +224,7 @@ class HomeIndex:
         margin_ok = not rivals or top_score - rivals[0] >= FUZZY_MARGIN
         if top_score >= FUZZY_ACCEPT and margin_ok:
             m.names.append(NameHit(top_phrase, same, start, end, top_score))
+            m.drop_overlapping(start, end)
             return
         close = [d for d, (s, _, _, _) in ranked if s >= FUZZY_ASK and top_score - s < FUZZY_MARGIN]
         m.fuzzy.append(NameHit(top_phrase, close, start, end, top_score))

@@ -100,7 +100,7 @@ class Resolver:
 
         # 4. a group: a kind of device and/or a room ("kitchen lights", "the hallway thing")
         if kind_domains or areas or m.generic:
-            return self._group(m, intent, domains, device_class, areas, allowed)
+            return self._group(m, intent, domains, device_class, areas, allowed, speaker_area)
 
         # 5. nothing named: the devices of the previous turn ("turn it off", "make it warmer")
         if context and context.last_device_ids:
@@ -208,10 +208,16 @@ class Resolver:
 
     def _group(
         self, m: Mentions, intent: str | None, domains: set[str] | None, device_class: str | None,
-        areas: set[str] | None, allowed: set[str],
+        areas: set[str] | None, allowed: set[str], speaker_area: str | None = None,
     ) -> Target:
         devs = self.index.devices
-        explicit_kind = bool(m.kinds)
+        explicit_kind = bool(m.kinds) or domains is not None
+        # "turn on the lamp": the ones in the speaker's room, when there are any
+        if (
+            areas is None and speaker_area and not m.all and domains is not None
+            and self._pool(domains, device_class, {speaker_area})
+        ):
+            areas = {speaker_area}
         if domains is None:
             # only a room: the kinds of device the intent usually means there
             order = caps.IMPLICIT_PREFERENCE.get(intent or "", ())
