@@ -5,12 +5,35 @@ binary is installed (MQTT 5, shared subscriptions), otherwise amqtt in-process
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedBroker(Protocol):
+    """A broker the project started itself."""
+
+    kind: str  # "mosquitto" or "amqtt"
+    protocols: tuple[str, ...]  # MQTT versions it speaks
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> EmbeddedBroker: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -33,7 +56,12 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
 
 class MosquittoBroker:
     """A Mosquitto process on a loopback port; stop() and start() again keep the port,
-    so clients can be shown to reconnect after a broker outage."""
+    so clients can be shown to reconnect after a broker outage. Its temporary folder
+    (configuration, log) is removed by close(), on leaving the ``with`` block, or when
+    the object is collected."""
+
+    kind = "mosquitto"
+    protocols = ("5", "3.1.1")
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", extra_conf: str = "") -> None:
         binary = shutil.which("mosquitto") or (
@@ -52,6 +80,22 @@ class MosquittoBroker:
         )
         self._log = self._dir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
+
+    @staticmethod
+    def available() -> bool:
+        return bool(shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists())
+
+    def close(self) -> None:
+        self.stop()
+        self._cleanup()
+
+    @property
+    def log_text(self) -> str:
+        try:
+            return self._log.read_text(errors="replace")
+        except OSError:
+            return ""
 
     @property
     def url(self) -> str:
@@ -88,4 +132,84 @@ class MosquittoBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AmqttBroker:
+    """amqtt (pure Python, MQTT 3.1.1 only, no shared subscriptions) in a child
+    process, for machines without Mosquitto. A child process rather than a thread so
+    that its asyncio loop never competes with the caller's and stop() is clean."""
+
+    kind = "amqtt"
+    protocols = ("3.1.1",)
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._dir = Path(tempfile.mkdtemp(prefix="voicebot-amqtt-"))
+        self._conf = self._dir / "amqtt.yaml"
+        self._conf.write_text(
+            f"listeners:\n  default:\n    type: tcp\n    bind: {host}:{self.port}\n"
+            "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n    allow_anonymous: true\n"
+        )
+        self._log = self._dir / "amqtt.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> AmqttBroker:
+        with self._log.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(self._conf)],
+                stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        try:
+            wait_for_port(self.host, self.port, timeout=20)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"amqtt did not start on port {self.port}: {self._log.read_text(errors='replace')[-500:]}") from None
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def close(self) -> None:
         self.stop()
+        self._cleanup()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> AmqttBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_embedded(prefer: str = "auto") -> MosquittoBroker | AmqttBroker:
+    """Start a broker on a free loopback port: Mosquitto when its binary is installed
+    (MQTT 5, shared subscriptions, fast), otherwise amqtt (MQTT 3.1.1 only).
+    ``prefer`` = "mosquitto" or "amqtt" forces one. The result has ``.url``,
+    ``.kind`` and ``.stop()``."""
+    if prefer not in ("auto", "mosquitto", "amqtt"):
+        raise ValueError("prefer must be auto, mosquitto or amqtt")
+    if prefer != "amqtt" and MosquittoBroker.available():
+        broker: MosquittoBroker | AmqttBroker = MosquittoBroker().start()
+    elif prefer == "mosquitto":
+        raise FileNotFoundError("mosquitto is not installed (Debian package: mosquitto)")
+    else:
+        broker = AmqttBroker().start()
+    log.info("embedded %s broker on %s", broker.kind, broker.url)
+    return broker

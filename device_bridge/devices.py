@@ -52,6 +52,12 @@ class Device:
     manufacturer: str | None = None
     source: str = "home"  # home | discovery | zigbee2mqtt
     topics: dict[str, Any] = field(default_factory=dict)  # convention-specific topics and payload options
+    # Settable attributes this device supports; empty means every attribute of its type
+    # (see CAPABILITIES). A light without colour lists ["state", "brightness"].
+    features: list[str] = field(default_factory=list)
+    # Per-device ranges that narrow the type's defaults, e.g. {"temperature": (5, 30)}.
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    hub: str | None = None  # id of the hub/bridge the device talks through (Zigbee2MQTT), if any
 
 
 @dataclass
@@ -113,3 +119,319 @@ class DeviceControl(Protocol):
     def get(self, device_id: str, refresh: bool = False) -> DeviceState: ...
 
     def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0) -> CommandResult: ...
+
+
+# ---------------------------------------------------------------------------
+# Capabilities and command validation
+
+
+class InvalidCommand(ValueError):
+    """A command a device cannot carry out; the message is a sentence to say aloud."""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One state attribute of a device type, in Home Assistant's name and units."""
+
+    name: str
+    kind: str  # enum | int | float | bool | hs (hue 0-360, saturation 0-100) | any
+    settable: bool = True
+    values: tuple[str, ...] = ()  # for enum
+    low: float | None = None
+    high: float | None = None
+    spoken: str = ""  # how the dialogue names it: "brightness", "target temperature"
+    tolerance: float = 0.0  # how far a reported value may differ and still confirm a command
+
+
+_ONOFF = ("on", "off")
+
+
+def _attrs(*items: Attribute) -> dict[str, Attribute]:
+    return {a.name: a for a in items}
+
+
+CAPABILITIES: dict[DeviceType, dict[str, Attribute]] = {
+    DeviceType.LIGHT: _attrs(
+        Attribute("state", "enum", values=_ONOFF, spoken="power"),
+        Attribute("brightness", "int", low=0, high=255, spoken="brightness", tolerance=3),
+        Attribute("color_temp", "int", low=153, high=500, spoken="colour temperature", tolerance=6),
+        Attribute("hs_color", "hs", spoken="colour", tolerance=3),
+    ),
+    DeviceType.SWITCH: _attrs(Attribute("state", "enum", values=_ONOFF, spoken="power")),
+    DeviceType.FAN: _attrs(
+        Attribute("state", "enum", values=_ONOFF, spoken="power"),
+        Attribute("percentage", "int", low=0, high=100, spoken="speed", tolerance=17),
+        Attribute("preset_mode", "enum", values=("low", "medium", "high", "auto"), spoken="mode"),
+    ),
+    DeviceType.COVER: _attrs(
+        Attribute("state", "enum", values=("open", "closed", "stopped"), spoken="position"),
+        Attribute("position", "int", low=0, high=100, spoken="position", tolerance=1),
+    ),
+    DeviceType.CLIMATE: _attrs(
+        Attribute(
+            "hvac_mode", "enum", values=("off", "heat", "cool", "auto", "dry", "fan_only"), spoken="mode"
+        ),
+        Attribute("temperature", "float", low=5, high=35, spoken="target temperature", tolerance=0.26),
+        Attribute("current_temperature", "float", settable=False, spoken="temperature"),
+        Attribute("fan_mode", "enum", values=("auto", "low", "medium", "high"), spoken="fan mode"),
+    ),
+    DeviceType.LOCK: _attrs(Attribute("state", "enum", values=("locked", "unlocked"), spoken="lock")),
+    DeviceType.SENSOR: _attrs(Attribute("state", "any", settable=False, spoken="reading")),
+    DeviceType.BINARY_SENSOR: _attrs(Attribute("state", "enum", settable=False, values=_ONOFF)),
+    DeviceType.MEDIA_PLAYER: _attrs(
+        Attribute("state", "enum", values=("on", "off", "playing", "paused", "idle"), spoken="playback"),
+        Attribute("volume_level", "float", low=0, high=1, spoken="volume", tolerance=0.02),
+        Attribute("is_volume_muted", "bool", spoken="mute"),
+    ),
+    DeviceType.VACUUM: _attrs(
+        Attribute("state", "enum", values=("cleaning", "docked", "paused", "idle"), spoken="activity"),
+        Attribute("fan_speed", "enum", values=("quiet", "standard", "max"), spoken="suction"),
+    ),
+}
+
+# Spoken or service-style words accepted for a state and what they mean.
+_STATE_SYNONYMS: dict[DeviceType, dict[str, str]] = {
+    DeviceType.LOCK: {"lock": "locked", "unlock": "unlocked"},
+    DeviceType.COVER: {"close": "closed", "stop": "stopped", "opened": "open"},
+    DeviceType.MEDIA_PLAYER: {"play": "playing", "pause": "paused", "stop": "idle"},
+    DeviceType.VACUUM: {
+        "start": "cleaning",
+        "clean": "cleaning",
+        "return_to_base": "docked",
+        "dock": "docked",
+        "pause": "paused",
+        "stop": "idle",
+    },
+}
+
+_TRUE = {"on", "true", "yes", "1"}
+_FALSE = {"off", "false", "no", "0"}
+
+
+def supported(device: Device) -> dict[str, Attribute]:
+    """The attributes of a device: its type's, narrowed by its features and ranges."""
+    table = CAPABILITIES.get(device.type, {})
+    out: dict[str, Attribute] = {}
+    for name, attr in table.items():
+        if attr.settable and device.features and name not in device.features:
+            continue
+        if name in device.ranges:
+            low, high = device.ranges[name]
+            attr = Attribute(**{**attr.__dict__, "low": low, "high": high})
+        out[name] = attr
+    return out
+
+
+def _number(device: Device, attr: Attribute, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number") from None
+    if number != number:  # NaN
+        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number")
+    if (attr.low is not None and number < attr.low) or (attr.high is not None and number > attr.high):
+        raise InvalidCommand(
+            f"the {device.name}'s {attr.spoken or attr.name} can be set between "
+            f"{_fmt(attr.low)} and {_fmt(attr.high)}, not {_fmt(number)}"
+        )
+    return number
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _color_to_hs(device: Device, key: str, value: Any) -> list[float]:
+    """rgb_color, hs_color, xy_color or color_name to [hue 0-360, saturation 0-100]."""
+    import colorsys
+
+    try:
+        if key == "hs_color":
+            h, s = (float(v) for v in value)
+            if not (0 <= h <= 360 and 0 <= s <= 100):
+                raise ValueError
+            return [round(h % 360, 1), round(s, 1)]
+        if key == "rgb_color":
+            r, g, b = (float(v) for v in value)
+            if not all(0 <= c <= 255 for c in (r, g, b)):
+                raise ValueError
+        elif key == "color_name":
+            from device_bridge.colors import named_rgb
+
+            r, g, b = named_rgb(str(value))
+        else:
+            raise ValueError
+    except InvalidCommand:
+        raise
+    except (TypeError, ValueError):
+        raise InvalidCommand(f"I don't understand the colour {value!r} for the {device.name}") from None
+    hue, sat, _v = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+    return [round(hue * 360, 1), round(sat * 100, 1)]
+
+
+def validate_changes(device: Device, changes: dict[str, Any], current: dict[str, Any] | None = None) -> dict:
+    """Check a command against the device's capabilities and ranges and return it
+    normalised (Home Assistant names and units, lower-case states, toggle resolved,
+    colours as hs_color). Raises InvalidCommand with a sentence to say aloud."""
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidCommand(f"there is nothing to change on the {device.name}")
+    attrs = supported(device)
+    settable = {k for k, a in attrs.items() if a.settable}
+    if not settable:
+        raise InvalidCommand(f"the {device.name} is a {device.type.value.replace('_', ' ')}; it can only be read")
+    current = current or {}
+    out: dict[str, Any] = {}
+    for given, value in changes.items():
+        key = {
+            "current_position": "position",
+            "color_temp_kelvin": "color_temp",
+            "volume": "volume_level",
+            "hvac": "hvac_mode",
+            "target_temperature": "temperature",
+        }.get(given, given)
+        if key in ("rgb_color", "color_name", "xy_color"):
+            key, value = "hs_color", _color_to_hs(device, key, value)
+        elif key == "brightness_pct":
+            pct = _number(device, Attribute("brightness_pct", "int", low=0, high=100, spoken="brightness"), value)
+            key, value = "brightness", round(pct * 255 / 100)
+        if given == "color_temp_kelvin":
+            kelvin = _number(device, Attribute("k", "int", low=1000, high=10000, spoken="colour temperature"), value)
+            value = round(1_000_000 / kelvin)
+        attr = attrs.get(key)
+        if attr is None or not attr.settable:
+            what = (CAPABILITIES.get(device.type, {}).get(key) or Attribute(key, "any")).spoken or key.replace("_", " ")
+            if key == "hs_color":
+                what = "colour"
+            raise InvalidCommand(f"the {device.name} cannot change its {what}")
+        if attr.kind == "enum":
+            word = str(value).strip().lower().replace(" ", "_") if not isinstance(value, bool) else (
+                "on" if value else "off"
+            )
+            word = _STATE_SYNONYMS.get(device.type, {}).get(word, word)
+            if attr.values == _ONOFF and word == "toggle":
+                word = "off" if str(current.get("state", "off")).lower() == "on" else "on"
+            if attr.values == _ONOFF and word in _TRUE:
+                word = "on"
+            if attr.values == _ONOFF and word in _FALSE:
+                word = "off"
+            if word not in attr.values:
+                raise InvalidCommand(
+                    f"the {device.name} cannot be set to {str(value).replace('_', ' ')}; "
+                    f"it can be {', '.join(v.replace('_', ' ') for v in attr.values)}"
+                )
+            value = word
+        elif attr.kind in ("int", "float"):
+            number = _number(device, attr, value)
+            value = round(number) if attr.kind == "int" else round(number, 2)
+        elif attr.kind == "bool":
+            word = str(value).strip().lower()
+            if isinstance(value, bool):
+                pass
+            elif word in _TRUE:
+                value = True
+            elif word in _FALSE:
+                value = False
+            else:
+                raise InvalidCommand(f"{attr.spoken} for the {device.name} must be on or off")
+        elif attr.kind == "hs":
+            value = _color_to_hs(device, "hs_color", value)
+        out[key] = value
+    if device.type is DeviceType.LIGHT:
+        if out.get("brightness") == 0:
+            out.pop("brightness")
+            out["state"] = "off"
+        elif any(k in out for k in ("brightness", "color_temp", "hs_color")):
+            out.setdefault("state", "on")
+        if out.get("state") == "off":
+            for k in ("brightness", "color_temp", "hs_color"):
+                out.pop(k, None)
+    if device.type is DeviceType.FAN and ("percentage" in out or "preset_mode" in out):
+        if out.get("percentage") == 0:
+            out.pop("percentage")
+            out["state"] = "off"
+        else:
+            out.setdefault("state", "on")
+    if device.type is DeviceType.COVER and "position" in out and "state" in out:
+        raise InvalidCommand(f"tell the {device.name} either to open or close, or a position, not both")
+    if device.type is DeviceType.COVER and out.get("state") == "stopped" and "stopped" not in attrs["state"].values:
+        raise InvalidCommand(f"the {device.name} cannot be stopped half way")
+    return out
+
+
+def confirms(device: Device, requested: dict[str, Any], observed: dict[str, Any]) -> bool:
+    """Whether an observed state shows every requested change (within each attribute's tolerance)."""
+    attrs = CAPABILITIES.get(device.type, {})
+    for key, want in requested.items():
+        if device.type is DeviceType.COVER:
+            if key == "position":
+                got = observed.get("current_position")
+                if got is None or abs(float(got) - want) > 1:
+                    return False
+                continue
+            if key == "state" and want == "stopped":
+                if observed.get("state") in ("opening", "closing", None):
+                    return False
+                continue
+        got = observed.get(key)
+        if device.type is DeviceType.CLIMATE and key == "hvac_mode" and got is None:
+            got = observed.get("state")
+        if got is None:
+            return False
+        attr = attrs.get(key)
+        tol = attr.tolerance if attr else 0.0
+        if isinstance(want, list):
+            if not isinstance(got, (list, tuple)) or len(got) != len(want):
+                return False
+            # hue wraps around at 360; saturation does not
+            dh = abs(float(got[0]) - want[0]) % 360
+            if min(dh, 360 - dh) > max(tol, 3) or abs(float(got[1]) - want[1]) > max(tol, 3):
+                return False
+        elif isinstance(want, (int, float)) and not isinstance(want, bool):
+            try:
+                if abs(float(got) - want) > tol:
+                    return False
+            except (TypeError, ValueError):
+                return False
+        elif isinstance(want, str):
+            if str(got).lower() != want:
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+def default_state(device_type: DeviceType) -> dict[str, Any]:
+    """The state a simulated device starts in when the home file gives none."""
+    return {
+        DeviceType.LIGHT: {"state": "off", "brightness": 200, "color_temp": 370},
+        DeviceType.SWITCH: {"state": "off"},
+        DeviceType.FAN: {"state": "off", "percentage": 33, "preset_mode": "low"},
+        DeviceType.COVER: {"state": "closed", "current_position": 0},
+        DeviceType.CLIMATE: {"hvac_mode": "heat", "temperature": 20.0, "current_temperature": 19.5, "fan_mode": "auto"},
+        DeviceType.LOCK: {"state": "locked"},
+        DeviceType.SENSOR: {"state": 21.0},
+        DeviceType.BINARY_SENSOR: {"state": "off"},
+        DeviceType.MEDIA_PLAYER: {"state": "idle", "volume_level": 0.3, "is_volume_muted": False},
+        DeviceType.VACUUM: {"state": "docked", "fan_speed": "standard"},
+    }[device_type].copy()
+
+
+@dataclass
+class DeviceEvent:
+    """What a change listener receives (DeviceBridge.add_listener).
+
+    kind: "state" (state or telemetry changed), "availability" (online/offline changed),
+    "added", "changed" (registry entry changed: name, area, capabilities), "removed",
+    "bridge" (the bridge's own connection to the broker: device is None, state holds
+    {"connected": bool}).
+    """
+
+    kind: str
+    device: Device | None
+    state: DeviceState | None = None
+    changed: dict[str, Any] = field(default_factory=dict)  # the keys that changed, with their new values
+    at: float = 0.0  # wall-clock seconds

@@ -1,0 +1,479 @@
+"""DeviceBridge: the DeviceControl the dialogue engine and LLM tools use.
+
+Blocking and thread-safe: call it from worker threads. It keeps one MQTT
+connection, the device registry and the last state and telemetry of every device,
+and turns ``set`` into publish-and-wait-for-confirmation::
+
+    with DeviceBridge("mqtt://127.0.0.1:1883", home=Path("home.yaml")) as bridge:
+        result = bridge.set("kitchen_light", {"state": "on", "brightness": 102})
+        result.outcome   # confirmed | not_confirmed | offline | rejected | broker_down
+        result.reason    # "the Kitchen Light is on at 40 percent"
+
+Without a broker URL an embedded broker is started (device_bridge.broker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from device_bridge.broker import EmbeddedBroker, start_embedded
+from device_bridge.client import Message, MqttConnection, Subscription
+from device_bridge.conventions import PayloadError
+from device_bridge.conventions import get as convention
+from device_bridge.devices import (
+    Area,
+    CommandResult,
+    Device,
+    DeviceEvent,
+    DeviceState,
+    DeviceType,
+    InvalidCommand,
+    Outcome,
+    Telemetry,
+    confirms,
+    validate_changes,
+)
+from device_bridge.home import Home, load_home
+from device_bridge.registry import Change, Registry
+
+log = logging.getLogger(__name__)
+
+
+class UnknownDevice(LookupError):
+    """No device with that id, name or alias."""
+
+    def __str__(self) -> str:
+        return f"there is no device called {self.args[0]!r}"
+
+
+@dataclass
+class _Entry:
+    device: Device
+    state: dict[str, Any] = field(default_factory=dict)
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    updated_at: float | None = None
+    subs: list[Subscription] = field(default_factory=list)
+    recent: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=20))
+    version: int = 0  # bumped on every message from the device
+
+
+class DeviceBridge:
+    def __init__(
+        self,
+        broker_url: str | None = None,
+        home: Path | str | dict | Home | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        client_id: str | None = None,
+        discovery: bool = True,
+        discovery_prefix: str = "homeassistant",
+        z2m_base_topics: tuple[str, ...] = ("zigbee2mqtt",),
+        status_topic: str = "voicebot/bridge/status",
+        protocol: str = "auto",
+    ) -> None:
+        self.broker_url = broker_url
+        self._conn_options = dict(username=username, password=password, ca_file=ca_file, cert_file=cert_file,
+                                  key_file=key_file, client_id=client_id, protocol=protocol)
+        self.discovery = discovery
+        self.discovery_prefix = discovery_prefix
+        self.z2m_base_topics = tuple(z2m_base_topics)
+        self.status_topic = status_topic
+        self.registry = Registry()
+        self._home = home if isinstance(home, Home) or home is None else load_home(home)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._entries: dict[str, _Entry] = {}
+        self._by_topic: dict[str, set[str]] = {}
+        self._listeners: list[Callable[[DeviceEvent], None]] = []
+        self._events: queue.Queue[DeviceEvent | None] = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
+        self._embedded: EmbeddedBroker | None = None
+        self.conn: MqttConnection | None = None
+        self.messages_handled = 0
+        self.messages_skipped = 0
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> DeviceBridge:
+        """Connect (starting an embedded broker when no URL was given) and subscribe.
+        Returns once connected; raises ConnectionError if the broker stays away."""
+        if self.broker_url is None:
+            self._embedded = start_embedded()
+            self.broker_url = self._embedded.url
+        self._dispatcher = threading.Thread(target=self._dispatch, name="device-bridge-events", daemon=True)
+        self._dispatcher.start()
+        self.conn = MqttConnection(
+            self.broker_url,
+            will=Message(self.status_topic, "offline", retain=True),
+            birth=Message(self.status_topic, "online", retain=True),
+            **self._conn_options,  # type: ignore[arg-type]
+        )
+        self.conn.add_connection_listener(self._on_connection)
+        if self._home is not None:
+            self._apply(self.registry.load_home(self._home))
+        for base in self.z2m_base_topics:
+            change = self.registry.add_hub(base)
+            if change:
+                self._apply([change])
+        if self.discovery:
+            p = self.discovery_prefix
+            self.conn.subscribe_many([f"{p}/+/+/config", f"{p}/+/+/+/config"], self._on_discovery)
+            self.conn.subscribe_many([f"{b}/bridge/devices" for b in self.z2m_base_topics], self._on_z2m_devices)
+        if not self.conn.start(wait=timeout):
+            err = self.conn.last_error or "no answer"
+            self.stop()
+            raise ConnectionError(f"cannot connect to the MQTT broker at {self.broker_url}: {err}")
+        self._query_tasmota()
+        return self
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.stop()
+        if self._dispatcher is not None:
+            self._events.put(None)
+            self._dispatcher.join(timeout=2)
+            self._dispatcher = None
+        if self._embedded is not None:
+            self._embedded.close()
+            self._embedded = None
+
+    def __enter__(self) -> DeviceBridge:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.conn is not None and self.conn.connected
+
+    # -- DeviceControl ------------------------------------------------------------
+
+    def devices(self) -> list[Device]:
+        return self.registry.devices()
+
+    def areas(self) -> list[Area]:
+        return self.registry.areas()
+
+    def find(self, name: str | None = None, area: str | None = None, type: str | None = None) -> list[Device]:
+        """Devices by exact name/alias (case-insensitive), area and/or type."""
+        return self.registry.find(name, area, type)
+
+    def device(self, key: str) -> Device:
+        dev = self.registry.resolve(key)
+        if dev is None:
+            raise UnknownDevice(key)
+        return dev
+
+    def get(self, device_id: str, refresh: bool = False, timeout: float = 2.0) -> DeviceState:
+        """Cached state with its age; with refresh=True, ask the device first where
+        the convention allows (Z2M /get, Tasmota queries) and wait up to timeout."""
+        dev = self.device(device_id)
+        if refresh and self.connected:
+            requests = convention(dev.convention).query(dev)
+            if requests:
+                with self._lock:
+                    before = self._entry(dev.id).version
+                for out in requests:
+                    self.conn.publish(out.topic, out.payload, out.qos, out.retain)  # type: ignore[union-attr]
+                deadline = time.monotonic() + timeout
+                with self._changed:
+                    while self._entry(dev.id).version == before:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._changed.wait(left)
+        return self.snapshot(dev.id)
+
+    def snapshot(self, device_id: str) -> DeviceState:
+        with self._lock:
+            e = self._entry(self.device(device_id).id)
+            tel = replace(e.telemetry)
+            if e.device.hub and e.device.hub in self._entries:
+                hub = self._entries[e.device.hub].telemetry.available
+                if hub is False:
+                    tel.available = False
+            return DeviceState(e.device, dict(e.state), tel, e.updated_at)
+
+    def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0) -> CommandResult:
+        """Validate, publish, and wait for the device to report the requested state."""
+        started = time.monotonic()
+        dev = self.device(device_id)
+        with self._lock:
+            current = dict(self._entry(dev.id).state)
+
+        def result(outcome: Outcome, reason: str, requested: dict, evidence: list[str] | None = None) -> CommandResult:
+            return CommandResult(outcome, dev, requested, self.snapshot(dev.id).state, reason, evidence or [],
+                                 round(time.monotonic() - started, 4))
+
+        try:
+            wanted = validate_changes(dev, changes, current)
+        except InvalidCommand as exc:
+            return result(Outcome.REJECTED, str(exc), dict(changes) if isinstance(changes, dict) else {})
+        if self.conn is None:
+            return result(Outcome.BROKER_DOWN, "the device bridge is not started", wanted)
+        deadline = started + timeout
+        if not self.conn.connected:
+            # the broker is away: hold the command until it is back or the deadline passes
+            log.warning("broker away; holding the command for %s until it returns (%.1f s)", dev.id, timeout)
+            if not self.conn.wait_connected(max(0.0, deadline - time.monotonic())):
+                return result(Outcome.BROKER_DOWN,
+                              f"I can't reach your home's hub right now, so nothing was sent to the {dev.name}",
+                              wanted, [f"broker {self.broker_url} unreachable for {timeout:g} s; command not sent"])
+            time.sleep(0.05)  # let retained availability arrive after the reconnect
+        state = self.snapshot(dev.id)
+        if state.telemetry.available is False:
+            return result(Outcome.OFFLINE, self._offline_reason(dev, state), wanted,
+                          [f"availability of {dev.id}: offline; command not sent"])
+        if confirms(dev, wanted, state.state) and dev.type is not DeviceType.COVER:
+            pass  # already so; still send it, since the cached state may be stale
+        outgoing = convention(dev.convention).command(dev, wanted, current)
+        evidence: list[str] = []
+        with self._lock:
+            entry = self._entry(dev.id)
+            entry.recent.clear()
+            sent_version = entry.version
+        deliveries = []
+        for out in outgoing:
+            payload = out.payload if isinstance(out.payload, str) else out.payload.decode()
+            evidence.append(f"sent {out.topic} {payload}")
+            deliveries.append(self.conn.publish(out.topic, out.payload, out.qos, out.retain,
+                                                deadline_s=max(0.0, deadline - time.monotonic())))
+        for d in deliveries:
+            if d.wait(max(0.0, deadline - time.monotonic())) == "expired":
+                return result(Outcome.BROKER_DOWN,
+                              f"I lost the connection to your home's hub, so the {dev.name} did not get the command",
+                              wanted, [*evidence, "broker went away before the command could be sent"])
+        with self._changed:
+            while True:
+                entry = self._entry(dev.id)
+                if entry.version != sent_version and confirms(dev, wanted, entry.state):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+            seen = [f"received {t} {p}" for _ts, t, p in entry.recent]
+        evidence += seen
+        final = self.snapshot(dev.id)
+        if confirms(dev, wanted, final.state) and entry.version != sent_version:
+            return result(Outcome.CONFIRMED, _confirmed_reason(dev, final.state), wanted, evidence)
+        if final.telemetry.available is False:
+            reason = f"the {dev.name} went offline before it confirmed the change"
+        elif not seen:
+            reason = f"the {dev.name} did not respond"
+        else:
+            reason = f"the {dev.name} answered but did not change: {_describe(dev, final.state)}"
+        return result(Outcome.NOT_CONFIRMED, reason, wanted, evidence or ["no reply from the device"])
+
+    # -- listeners -------------------------------------------------------------------
+
+    def add_listener(self, callback: Callable[[DeviceEvent], None]) -> Callable[[], None]:
+        """Call ``callback(DeviceEvent)`` on state, availability and registry changes
+        (on the bridge's event thread, in order). Returns a function that removes it."""
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
+
+    def _dispatch(self) -> None:
+        while True:
+            event = self._events.get()
+            if event is None:
+                return
+            for cb in list(self._listeners):
+                try:
+                    cb(event)
+                except Exception:
+                    log.exception("device listener failed on a %s event", event.kind)
+
+    def _emit(self, kind: str, device: Device | None, changed: dict[str, Any] | None = None) -> None:
+        if not self._listeners:
+            return
+        state = self.snapshot(device.id) if device is not None and self.registry.get(device.id) else None
+        self._events.put(DeviceEvent(kind, device, state, changed or {}, time.time()))
+
+    # -- registry and subscriptions ----------------------------------------------------
+
+    def _entry(self, device_id: str) -> _Entry:
+        e = self._entries.get(device_id)
+        if e is None:
+            dev = self.registry.get(device_id)
+            if dev is None:
+                raise UnknownDevice(device_id)
+            e = self._entries[device_id] = _Entry(dev)
+        return e
+
+    def _apply(self, changes: list[Change]) -> None:
+        for ch in changes:
+            dev = ch.device
+            with self._lock:
+                old = self._entries.get(dev.id)
+                if old is not None:
+                    for topic in list(self._by_topic):
+                        self._by_topic[topic].discard(dev.id)
+                        if not self._by_topic[topic]:
+                            del self._by_topic[topic]
+                    old_subs, old.subs = old.subs, []
+                else:
+                    old_subs = []
+                if ch.kind == "removed":
+                    self._entries.pop(dev.id, None)
+                    topics: list[str] = []
+                else:
+                    entry = self._entry(dev.id)
+                    entry.device = dev
+                    topics = convention(dev.convention).subscriptions(dev)
+                    for t in topics:
+                        self._by_topic.setdefault(t, set()).add(dev.id)
+            if self.conn is not None:
+                for s in old_subs:
+                    self.conn.unsubscribe(s)
+                if topics:
+                    subs = self.conn.subscribe_many(topics, self._on_device_message)
+                    with self._lock:
+                        if dev.id in self._entries:
+                            self._entries[dev.id].subs = subs
+            if ch.kind == "removed":
+                log.info("device %s (%s) removed", dev.id, dev.name)
+            self._emit(ch.kind, dev)
+
+    def _on_discovery(self, msg: Message) -> None:
+        self._apply(self.registry.apply_discovery(msg.topic, msg.payload, self.discovery_prefix))  # type: ignore[arg-type]
+
+    def _on_z2m_devices(self, msg: Message) -> None:
+        base = msg.topic[: -len("/bridge/devices")]
+        self._apply(self.registry.apply_z2m_devices(base, msg.payload))  # type: ignore[arg-type]
+
+    def _on_connection(self, up: bool) -> None:
+        self._emit("bridge", None, {"connected": up})
+        if up:
+            threading.Thread(target=self._query_tasmota, daemon=True).start()
+
+    def _query_tasmota(self) -> None:
+        """Tasmota does not retain state: ask each device once connected."""
+        if self.conn is None:
+            return
+        for dev in self.registry.devices():
+            if dev.convention == "tasmota":
+                for out in convention("tasmota").query(dev):
+                    self.conn.publish(out.topic, out.payload, out.qos)
+
+    def _on_device_message(self, msg: Message) -> None:
+        with self._lock:
+            ids = list(self._by_topic.get(msg.topic, ()))
+        payload: bytes = msg.payload  # type: ignore[assignment]
+        for device_id in ids:
+            dev = self.registry.get(device_id)
+            if dev is None:
+                continue
+            try:
+                obs = convention(dev.convention).parse(dev, msg.topic, payload)
+            except (PayloadError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                self.messages_skipped += 1
+                log.warning("skipped a message on %s for %s: %s", msg.topic, device_id, exc)
+                continue
+            self.messages_handled += 1
+            if obs is None:
+                continue
+            self._observe(dev, msg, obs)
+
+    def _observe(self, dev: Device, msg: Message, obs: Any) -> None:
+        with self._changed:
+            e = self._entry(dev.id)
+            changed = {k: v for k, v in obs.state.items() if e.state.get(k) != v}
+            e.state.update(obs.state)
+            if dev.type is DeviceType.CLIMATE and "hvac_mode" in obs.state:
+                e.state["state"] = obs.state["hvac_mode"]
+            if obs.state:
+                e.updated_at = msg.received_at or time.time()
+            was_available = e.telemetry.available
+            for key, value in obs.telemetry.items():
+                if getattr(e.telemetry, key, None) != value and key != "last_seen":
+                    changed[key] = value
+                setattr(e.telemetry, key, value)
+            if obs.state or "available" not in obs.telemetry or obs.telemetry.get("available"):
+                e.telemetry.last_seen = msg.received_at or time.time()
+            e.version += 1
+            e.recent.append((msg.received_at, msg.topic, msg.text[:200]))
+            self._changed.notify_all()
+        if "available" in obs.telemetry and obs.telemetry["available"] != was_available:
+            self._emit("availability", dev, {"available": obs.telemetry["available"]})
+            if dev.topics.get("role") == "hub":
+                for other in self.registry.devices():
+                    if other.hub == dev.id:
+                        self._emit("availability", other, {"available": obs.telemetry["available"]})
+        elif changed:
+            self._emit("state", dev, changed)
+
+    @staticmethod
+    def _offline_reason(dev: Device, state: DeviceState) -> str:
+        seen = state.telemetry.last_seen
+        if seen is None:
+            return f"the {dev.name} is offline"
+        return f"the {dev.name} is offline; it was last heard from {_ago(time.time() - seen)}"
+
+    # -- helpers for tests, the demo and the benchmark ------------------------------------
+
+    def wait_for(self, predicate: Callable[[DeviceBridge], bool], timeout: float = 5.0) -> bool:
+        """Wait until predicate(bridge) is true (re-checked on every message)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.1))
+        return True
+
+    def wait_until_known(self, timeout: float = 5.0) -> bool:
+        """Wait until every device has reported a state (not counting hubs)."""
+
+        def known(b: DeviceBridge) -> bool:
+            return all(e.updated_at is not None for e in b._entries.values() if e.device.topics.get("role") != "hub")
+
+        return self.wait_for(known, timeout)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} seconds ago"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes ago"
+    if seconds < 129600:
+        return f"{round(seconds / 3600)} hours ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def _describe(dev: Device, st: dict[str, Any]) -> str:
+    s = st.get("state")
+    if dev.type is DeviceType.LIGHT and s == "on" and st.get("brightness") is not None:
+        return f"it is on at {round(st['brightness'] * 100 / 255)} percent"
+    if dev.type is DeviceType.CLIMATE:
+        t = st.get("temperature")
+        return f"it is set to {st.get('hvac_mode', 'unknown')}" + (f" at {t:g} degrees" if isinstance(t, (int, float)) else "")
+    if dev.type is DeviceType.COVER and st.get("current_position") is not None:
+        return f"it is {s} at {st['current_position']} percent"
+    if dev.type is DeviceType.MEDIA_PLAYER and st.get("volume_level") is not None:
+        return f"it is {s} at volume {round(float(st['volume_level']) * 100)} percent"
+    return f"it is {s}" if s is not None else "its state is unknown"
+
+
+def _confirmed_reason(dev: Device, st: dict[str, Any]) -> str:
+    return f"the {dev.name} confirmed: {_describe(dev, st)}"

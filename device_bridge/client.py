@@ -1,0 +1,477 @@
+"""One MQTT connection, shared by everything in voicebot that talks to a broker.
+
+``MqttConnection`` wraps a paho-mqtt 2 client and adds what the assistant needs on
+top of it::
+
+    conn = MqttConnection("mqtts://broker.example:8883", username="bot", password="...",
+                          ca_file="/etc/ssl/ca.pem", will=Message("voicebot/status", "offline", retain=True),
+                          birth=Message("voicebot/status", "online", retain=True))
+    conn.start(wait=5.0)                  # connects in the background; True once connected
+    sub = conn.subscribe("zigbee2mqtt/+", on_message, qos=1)   # callback(Message)
+    delivery = conn.publish("zigbee2mqtt/lamp/set", '{"state": "ON"}', qos=1, deadline_s=3.0)
+    delivery.wait(3.0)                    # -> "sent" | "expired" | "queued" (still waiting)
+    conn.unsubscribe(sub); conn.stop()
+
+- URLs: ``mqtt://host[:1883]`` and ``mqtts://host[:8883]``; credentials may also sit in
+  the URL (``mqtt://user:pass@host``). TLS uses the system CAs unless ``ca_file`` is
+  given; ``cert_file``/``key_file`` add a client certificate.
+- Protocol: MQTT 5 first; if the broker refuses it (amqtt, old Mosquitto) the
+  connection falls back to 3.1.1 and stays there. ``protocol`` reports which.
+- Reconnects by itself with exponential backoff (``reconnect_min_s`` doubling up to
+  ``reconnect_max_s``), subscribes again to every filter, and republishes the birth
+  message. The last will is published by the broker if the connection dies.
+- Publishing while the broker is away: the message is queued; it is sent on
+  reconnection unless its deadline (``deadline_s``) has passed first, in which case
+  the delivery ends as "expired". Nothing is dropped without the caller being able to
+  see it. Without a deadline a message waits until ``stop()``, which expires it.
+- Callbacks run on the connection's network thread: keep them short (hand work to
+  a queue). Exceptions in callbacks are logged with the topic and swallowed, so one
+  bad handler cannot stop the connection.
+- Subscriptions with an exact topic are looked up in a dict; filters with wildcards
+  are matched one by one, so prefer a few wildcards over thousands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Message:
+    """A message received or to be sent. ``payload`` is bytes when received."""
+
+    topic: str
+    payload: bytes | str = b""
+    qos: int = 1
+    retain: bool = False
+    received_at: float = 0.0  # wall-clock seconds, set on receipt
+
+    @property
+    def text(self) -> str:
+        p = self.payload
+        return p.decode("utf-8", errors="replace") if isinstance(p, bytes) else p
+
+
+class Delivery:
+    """The account of one publish: "queued" until it reaches the client's socket
+    ("sent"), or "expired" when the broker stayed away past its deadline."""
+
+    def __init__(self, message: Message, deadline: float | None) -> None:
+        self.message = message
+        self.deadline = deadline  # monotonic seconds, or None
+        self.status = "queued"
+        self.queued_at = time.monotonic()
+        self._done = threading.Event()
+
+    def _finish(self, status: str) -> None:
+        if not self._done.is_set():
+            self.status = status
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> str:
+        self._done.wait(timeout)
+        return self.status
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+
+@dataclass
+class Subscription:
+    topic_filter: str
+    callback: Callable[[Message], None]
+    qos: int = 1
+    id: int = field(default=0)
+
+
+class ConnectionSettingsError(ValueError):
+    """The broker URL or TLS options are unusable."""
+
+
+def parse_url(url: str) -> tuple[str, str, int, str | None, str | None]:
+    """(scheme, host, port, username, password) from mqtt:// or mqtts://."""
+    u = urlparse(url if "://" in url else f"mqtt://{url}")
+    if u.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ConnectionSettingsError(f"broker URL must start with mqtt:// or mqtts://, not {url!r}")
+    scheme = "mqtts" if u.scheme in ("mqtts", "ssl") else "mqtt"
+    if not u.hostname:
+        raise ConnectionSettingsError(f"broker URL {url!r} names no host")
+    try:
+        port = u.port or (8883 if scheme == "mqtts" else 1883)
+    except ValueError:
+        raise ConnectionSettingsError(f"broker URL {url!r} has an invalid port") from None
+    user = unquote(u.username) if u.username else None
+    password = unquote(u.password) if u.password else None
+    return scheme, u.hostname, port, user, password
+
+
+class MqttConnection:
+    """See the module docstring for the whole API."""
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        tls_insecure: bool = False,
+        protocol: str = "auto",  # auto | 5 | 3.1.1
+        keepalive: int = 30,
+        will: Message | None = None,
+        birth: Message | None = None,
+        reconnect_min_s: float = 0.1,
+        reconnect_max_s: float = 5.0,
+        max_payload: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.scheme, self.host, self.port, url_user, url_pass = parse_url(url)
+        self.url = url
+        self.client_id = client_id or f"voicebot-{next(self._ids)}-{int(time.time() * 1000) % 10**8}"
+        self.username = username or url_user
+        self.password = password or url_pass
+        self.ca_file, self.cert_file, self.key_file = ca_file, cert_file, key_file
+        self.tls_insecure = tls_insecure
+        if protocol not in ("auto", "5", "3.1.1"):
+            raise ConnectionSettingsError("protocol must be auto, 5 or 3.1.1")
+        self._protocol_choice = protocol
+        self.protocol = "3.1.1" if protocol == "3.1.1" else "5"
+        self.keepalive = keepalive
+        self.will, self.birth = will, birth
+        self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
+        self.max_payload = max_payload
+
+        self._lock = threading.RLock()
+        self._exact: dict[str, list[Subscription]] = {}
+        self._wild: list[Subscription] = []
+        self._sub_ids = itertools.count(1)
+        self._pending: list[Delivery] = []
+        self._connected = threading.Event()
+        self._stopping = False
+        self._client: paho.Client | None = None
+        self._listeners: list[Callable[[bool], None]] = []
+        self._expiry_thread: threading.Thread | None = None
+        self.last_error: str | None = None
+        self.connect_count = 0
+
+    # -- life cycle ---------------------------------------------------------
+
+    def start(self, wait: float | None = 5.0) -> bool:
+        """Start connecting in the background. Returns whether the connection is up
+        after ``wait`` seconds (it keeps trying either way)."""
+        self._stopping = False
+        self._new_client()
+        self._expiry_thread = threading.Thread(target=self._expire_loop, name="mqtt-expiry", daemon=True)
+        self._expiry_thread.start()
+        return self.wait_connected(wait) if wait else self.connected
+
+    def stop(self) -> None:
+        self._stopping = True
+        client = self._client
+        if client is not None:
+            if self.will is not None and self._connected.is_set():
+                # a clean disconnect suppresses the will, so say it ourselves
+                with contextlib.suppress(Exception):
+                    client.publish(self.will.topic, self.will.payload, self.will.qos, self.will.retain).wait_for_publish(1.0)
+            with contextlib.suppress(Exception):
+                client.disconnect()
+            with contextlib.suppress(Exception):
+                client.loop_stop()
+        self._connected.clear()
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for d in pending:
+            d._finish("expired")
+
+    def __enter__(self) -> MqttConnection:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    def add_connection_listener(self, callback: Callable[[bool], None]) -> None:
+        """callback(connected) on every connect and disconnect (network thread)."""
+        self._listeners.append(callback)
+
+    # -- subscriptions ------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, callback: Callable[[Message], None], qos: int = 1) -> Subscription:
+        sub = Subscription(topic_filter, callback, qos, next(self._sub_ids))
+        with self._lock:
+            first = not self._has_filter(topic_filter)
+            if "+" in topic_filter or "#" in topic_filter or topic_filter.startswith("$share/"):
+                self._wild.append(sub)
+            else:
+                self._exact.setdefault(topic_filter, []).append(sub)
+            client = self._client
+        if first and client is not None and self.connected:
+            client.subscribe(topic_filter, qos)
+        return sub
+
+    def subscribe_many(self, filters: list[str], callback: Callable[[Message], None], qos: int = 1) -> list[Subscription]:
+        """Several filters in one SUBSCRIBE packet (fast for hundreds of devices)."""
+        subs: list[Subscription] = []
+        new: list[str] = []
+        with self._lock:
+            for f in filters:
+                sub = Subscription(f, callback, qos, next(self._sub_ids))
+                if not self._has_filter(f):
+                    new.append(f)
+                if "+" in f or "#" in f:
+                    self._wild.append(sub)
+                else:
+                    self._exact.setdefault(f, []).append(sub)
+                subs.append(sub)
+            client = self._client
+        if new and client is not None and self.connected:
+            for i in range(0, len(new), 200):
+                client.subscribe([(f, qos) for f in new[i : i + 200]])
+        return subs
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub.topic_filter in self._exact:
+                lst = [s for s in self._exact[sub.topic_filter] if s.id != sub.id]
+                if lst:
+                    self._exact[sub.topic_filter] = lst
+                else:
+                    del self._exact[sub.topic_filter]
+            self._wild = [s for s in self._wild if s.id != sub.id]
+            gone = not self._has_filter(sub.topic_filter)
+            client = self._client
+        if gone and client is not None and self.connected:
+            client.unsubscribe(sub.topic_filter)
+
+    def _has_filter(self, f: str) -> bool:
+        return f in self._exact or any(s.topic_filter == f for s in self._wild)
+
+    # -- publishing ---------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str = b"",
+        qos: int = 1,
+        retain: bool = False,
+        deadline_s: float | None = None,
+    ) -> Delivery:
+        """Publish now, or queue until the broker is back (see the module docstring)."""
+        delivery = Delivery(
+            Message(topic, payload, qos, retain), None if deadline_s is None else time.monotonic() + deadline_s
+        )
+        with self._lock:
+            if not self.connected or self._client is None:
+                self._pending.append(delivery)
+                return delivery
+            client = self._client
+        self._send(client, delivery)
+        return delivery
+
+    def _send(self, client: paho.Client, delivery: Delivery) -> None:
+        m = delivery.message
+        info = client.publish(m.topic, m.payload, m.qos, m.retain)
+        if info.rc == paho.MQTT_ERR_SUCCESS:
+            delivery._finish("sent")
+        elif info.rc == paho.MQTT_ERR_NO_CONN:
+            # the connection died between the check and the write: paho keeps QoS>0
+            # messages and sends them on reconnect; QoS 0 we queue ourselves
+            if m.qos > 0:
+                delivery._finish("sent")
+            else:
+                with self._lock:
+                    self._pending.append(delivery)
+        else:
+            log.warning("publish to %s failed: %s", m.topic, paho.error_string(info.rc))
+            with self._lock:
+                self._pending.append(delivery)
+
+    def _flush_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            client = self._client
+        now = time.monotonic()
+        for d in pending:
+            if d.deadline is not None and now > d.deadline:
+                d._finish("expired")
+            elif client is not None:
+                self._send(client, d)
+
+    def _expire_loop(self) -> None:
+        socket_since: float | None = None
+        while not self._stopping:
+            time.sleep(0.05)
+            now = time.monotonic()
+            if self._protocol_choice == "auto" and self.protocol == "5" and self.connect_count == 0:
+                # amqtt accepts the TCP connection but never answers an MQTT 5 CONNECT
+                client = self._client
+                has_socket = client is not None and client.socket() is not None
+                socket_since = (socket_since or now) if has_socket else None
+                if socket_since is not None and now - socket_since > 1.0:
+                    self._fall_back("no CONNACK to an MQTT 5 CONNECT")
+                    socket_since = None
+            with self._lock:
+                expired = [d for d in self._pending if d.deadline is not None and now > d.deadline]
+                if expired:
+                    self._pending = [d for d in self._pending if d not in expired]
+            for d in expired:
+                log.warning("broker away: message to %s expired unsent", d.message.topic)
+                d._finish("expired")
+
+    @property
+    def queued(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    # -- paho plumbing ------------------------------------------------------
+
+    def _new_client(self) -> None:
+        proto = MQTTProtocolVersion.MQTTv5 if self.protocol == "5" else MQTTProtocolVersion.MQTTv311
+        kwargs: dict = {"callback_api_version": CallbackAPIVersion.VERSION2, "client_id": self.client_id, "protocol": proto}
+        if proto is MQTTProtocolVersion.MQTTv311:
+            kwargs["clean_session"] = True
+        client = paho.Client(**kwargs)
+        client.reconnect_delay_set(self.reconnect_min_s, self.reconnect_max_s)  # type: ignore[arg-type]
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.scheme == "mqtts":
+            try:
+                client.tls_set(
+                    ca_certs=self.ca_file,
+                    certfile=self.cert_file,
+                    keyfile=self.key_file,
+                    cert_reqs=ssl.CERT_NONE if self.tls_insecure else ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise ConnectionSettingsError(f"TLS settings unusable: {exc}") from exc
+            if self.tls_insecure:
+                client.tls_insecure_set(True)
+        if self.will is not None:
+            client.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        self._client = client
+        props = None
+        if proto is MQTTProtocolVersion.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 0
+        client.connect_async(self.host, self.port, self.keepalive, clean_start=True, properties=props)
+        client.loop_start()
+
+    def _fall_back(self, why: str) -> None:
+        """Switch to MQTT 3.1.1 after the broker refused MQTT 5."""
+        log.info("broker %s:%s refused MQTT 5 (%s); using MQTT 3.1.1", self.host, self.port, why)
+        old = self._client
+        self.protocol = "3.1.1"
+
+        def swap() -> None:
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    old.disconnect()
+                with contextlib.suppress(Exception):
+                    old.loop_stop()
+            if not self._stopping:
+                self._new_client()
+
+        # loop_stop cannot run on the loop's own thread
+        threading.Thread(target=swap, name="mqtt-fallback", daemon=True).start()
+
+    def _on_connect(self, client: paho.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if client is not self._client:
+            return
+        failed = getattr(reason, "is_failure", False)
+        if failed:
+            self.last_error = str(reason)
+            log.warning("broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            if self._protocol_choice == "auto" and self.protocol == "5" and "protocol" in str(reason).lower():
+                self._fall_back(str(reason))
+            return
+        self.connect_count += 1
+        with self._lock:
+            filters: dict[str, int] = {}
+            for f, subs in self._exact.items():
+                filters[f] = max(s.qos for s in subs)
+            for s in self._wild:
+                filters[s.topic_filter] = max(s.qos, filters.get(s.topic_filter, 0))
+        items = list(filters.items())
+        for i in range(0, len(items), 200):
+            client.subscribe(items[i : i + 200])
+        if self.birth is not None:
+            client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
+        self._connected.set()
+        log.info("connected to %s:%s (MQTT %s)", self.host, self.port, self.protocol)
+        self._flush_pending()
+        self._notify(True)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        if client is self._client:
+            self.last_error = "cannot reach the broker"
+
+    def _on_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if client is not self._client:
+            return
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._stopping:
+            log.warning("lost the broker %s:%s (%s); reconnecting", self.host, self.port, reason)
+            self._notify(False)
+
+    def _notify(self, up: bool) -> None:
+        for cb in list(self._listeners):
+            try:
+                cb(up)
+            except Exception:
+                log.exception("connection listener failed")
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        if len(msg.payload) > self.max_payload:
+            log.warning("skipped %d-byte message on %s: larger than %d bytes", len(msg.payload), msg.topic, self.max_payload)
+            return
+        message = Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())
+        with self._lock:
+            targets = list(self._exact.get(msg.topic, ()))
+            targets += [s for s in self._wild if _matches(s.topic_filter, msg.topic)]
+        called: list[Callable[[Message], None]] = []
+        for sub in targets:
+            if sub.callback in called:  # one handler, several matching filters: once
+                continue
+            called.append(sub.callback)
+            try:
+                sub.callback(message)
+            except Exception:
+                log.exception("handler for %s failed on a message to %s", sub.topic_filter, msg.topic)
+
+
+def _matches(topic_filter: str, topic: str) -> bool:
+    if topic_filter.startswith("$share/"):
+        topic_filter = topic_filter.split("/", 2)[2] if topic_filter.count("/") >= 2 else topic_filter
+    return paho.topic_matches_sub(topic_filter, topic)

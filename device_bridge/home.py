@@ -1,0 +1,179 @@
+"""Home files: areas, hubs and devices in YAML (see docs/device_bridge.md).
+
+Both the bridge (names, areas, aliases, topics) and the simulator (initial state,
+faults, battery) read the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from device_bridge import conventions
+from device_bridge.devices import Area, Device, DeviceType, default_state
+
+FAULTS = ("offline", "unresponsive", "stuck", "weak_signal", "low_battery", "wrong_reading", "intermittent")
+
+
+class HomeFileError(ValueError):
+    """A home file that cannot be used; the message names the file and the entry."""
+
+
+@dataclass
+class HomeDevice:
+    """A device as a home file describes it: the registry entry plus what only the
+    simulator needs."""
+
+    device: Device
+    state: dict[str, Any]
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    battery: bool = False  # battery powered: reports battery %, sleeps (does not answer reads)
+    power_w: float | None = None  # power drawn when on (plugs, Tasmota with energy metering)
+
+
+@dataclass
+class Home:
+    areas: list[Area]
+    devices: list[HomeDevice]
+    source: str = "<dict>"
+
+    def device(self, id_or_name: str) -> HomeDevice:
+        key = slug(id_or_name)
+        for hd in self.devices:
+            if hd.device.id == id_or_name or slug(hd.device.name) == key:
+                return hd
+        raise KeyError(id_or_name)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_") or "device"
+
+
+def builtin_home(name: str = "demo") -> Path:
+    """The path of a home file shipped with the package (``demo``, ``small``)."""
+    ref = resources.files("device_bridge") / "homes" / f"{name}.yaml"
+    return Path(str(ref))
+
+
+def parse_fault(spec: Any, where: str) -> dict[str, Any]:
+    """"offline" or {"type": "wrong_reading", "offset": 6} -> a fault dict."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict) or spec.get("type") not in FAULTS:
+        raise HomeFileError(f"{where}: fault must be one of {', '.join(FAULTS)} (or a mapping with 'type'), not {spec!r}")
+    return dict(spec)
+
+
+def load_home(source: Path | str | dict[str, Any]) -> Home:
+    """Read a home file (path or an already-parsed mapping)."""
+    where = "<dict>"
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists() and not path.suffix:
+            path = builtin_home(str(source))
+        where = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise HomeFileError(f"cannot read home file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise HomeFileError(f"home file {path} is not valid YAML: {exc}") from exc
+    else:
+        data = source
+    if not isinstance(data, dict):
+        raise HomeFileError(f"{where}: a home file is a mapping with 'areas' and 'devices'")
+    areas: list[Area] = []
+    for i, a in enumerate(data.get("areas") or []):
+        if isinstance(a, str):
+            a = {"name": a}
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str):
+            raise HomeFileError(f"{where}: area #{i + 1} needs a name")
+        areas.append(Area(a["name"], a.get("floor"), list(a.get("aliases") or [])))
+    area_names = {a.name.lower(): a.name for a in areas}
+    out: list[HomeDevice] = []
+    ids: set[str] = set()
+    hubs: dict[str, str] = {}  # Z2M base topic -> hub id
+
+    for i, h in enumerate(data.get("hubs") or []):
+        w = f"{where}: hub #{i + 1}"
+        if not isinstance(h, dict) or not isinstance(h.get("name"), str):
+            raise HomeFileError(f"{w} needs a name")
+        base = h.get("base_topic", "zigbee2mqtt")
+        dev = Device(id=h.get("id") or slug(h["name"]), name=h["name"], type=DeviceType.BINARY_SENSOR,
+                     convention="zigbee2mqtt", area=_area(h.get("area"), area_names, w), aliases=list(h.get("aliases") or []),
+                     device_class="connectivity", model=h.get("model", "Zigbee2MQTT"), manufacturer=h.get("manufacturer"),
+                     topics={"role": "hub", "base_topic": base})
+        hubs[base] = dev.id
+        ids.add(dev.id)
+        out.append(HomeDevice(dev, {"state": "on"}, [parse_fault(f, w) for f in h.get("faults") or []]))
+
+    for i, d in enumerate(data.get("devices") or []):
+        w = f"{where}: device #{i + 1}"
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not d["name"].strip():
+            raise HomeFileError(f"{w} needs a name")
+        w = f"{where}: device {d['name']!r}"
+        try:
+            dtype = DeviceType(str(d.get("type", "")).lower())
+        except ValueError:
+            raise HomeFileError(f"{w}: type must be one of {', '.join(t.value for t in DeviceType)}") from None
+        conv = d.get("convention", "zigbee2mqtt")
+        if conv not in conventions.NAMES:
+            raise HomeFileError(f"{w}: convention must be one of {', '.join(conventions.NAMES)}")
+        dev_id = str(d.get("id") or slug(d["name"]))
+        if dev_id in ids:
+            raise HomeFileError(f"{w}: another device already has the id {dev_id!r}")
+        ids.add(dev_id)
+        topics = dict(d.get("topics") or {})
+        ranges = {k: (float(v[0]), float(v[1])) for k, v in (d.get("ranges") or {}).items()}
+        dev = Device(
+            id=dev_id, name=d["name"].strip(), type=dtype, convention=conv, area=_area(d.get("area"), area_names, w),
+            aliases=[str(a) for a in d.get("aliases") or []], device_class=d.get("device_class"), unit=d.get("unit"),
+            model=_text(d.get("model")), manufacturer=_text(d.get("manufacturer")), topics=topics,
+            features=list(d.get("features") or []), ranges=ranges,
+        )
+        if conv == "zigbee2mqtt":
+            base = topics.setdefault("base_topic", "zigbee2mqtt")
+            if base not in hubs:
+                hub = Device(id=slug(f"{base} hub"), name="Zigbee hub", type=DeviceType.BINARY_SENSOR,
+                             convention="zigbee2mqtt", device_class="connectivity", model="Zigbee2MQTT",
+                             topics={"role": "hub", "base_topic": base})
+                hubs[base] = hub.id
+                out.insert(0, HomeDevice(hub, {"state": "on"}))
+            dev.hub = hubs[base]
+        try:
+            conventions.get(conv).prepare(dev)
+        except ValueError as exc:
+            raise HomeFileError(f"{w}: {exc}") from None
+        state = default_state(dtype)
+        given = d.get("state") or {}
+        if not isinstance(given, dict):
+            raise HomeFileError(f"{w}: state must be a mapping of Home Assistant attribute names")
+        state.update({k: (v.lower() if isinstance(v, str) and k == "state" else v) for k, v in given.items()})
+        if dtype is DeviceType.CLIMATE:
+            state["state"] = state.get("hvac_mode", "heat")
+        faults = [parse_fault(f, w) for f in d.get("faults") or []]
+        battery = bool(d.get("battery", dtype in (DeviceType.SENSOR, DeviceType.BINARY_SENSOR) and conv == "zigbee2mqtt"))
+        out.append(HomeDevice(dev, state, faults, battery, d.get("power")))
+    for hd in out:
+        if hd.device.topics.get("role") == "hub":
+            conventions.get("zigbee2mqtt").prepare(hd.device)
+    return Home(areas, out, where)
+
+
+def _area(name: Any, known: dict[str, str], where: str) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise HomeFileError(f"{where}: area must be a name")
+    if known and name.lower() not in known:
+        raise HomeFileError(f"{where}: area {name!r} is not among the home's areas ({', '.join(known.values())})")
+    return known.get(name.lower(), name)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,228 @@
+"""The device registry: devices from a home file, Home Assistant discovery and
+Zigbee2MQTT's bridge/devices, merged into one list.
+
+A home file names the devices people talk about (names, aliases, areas); discovery
+tells what they can do. When both describe the same device (same unique_id, or same
+Zigbee2MQTT friendly name / IEEE address) they are merged: the home file's words
+win, discovery's topics and capabilities win.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from device_bridge.conventions import PayloadError
+from device_bridge.conventions import get as convention
+from device_bridge.conventions import homeassistant as ha
+from device_bridge.conventions import zigbee2mqtt as z2m
+from device_bridge.devices import Area, Device
+from device_bridge.home import Home, slug
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Change:
+    kind: str  # added | changed | removed
+    device: Device
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._devices: dict[str, Device] = {}
+        self._areas: list[Area] = []
+        self._discovery_keys: dict[str, list[str]] = {}  # HA discovery key -> device ids
+
+    # -- reading --------------------------------------------------------------
+
+    def devices(self) -> list[Device]:
+        with self._lock:
+            return list(self._devices.values())
+
+    def areas(self) -> list[Area]:
+        with self._lock:
+            known = {a.name.lower() for a in self._areas}
+            extra = sorted({d.area for d in self._devices.values() if d.area and d.area.lower() not in known})
+            return list(self._areas) + [Area(name) for name in extra]
+
+    def get(self, device_id: str) -> Device | None:
+        with self._lock:
+            return self._devices.get(device_id)
+
+    def resolve(self, key: str) -> Device | None:
+        """By id, then by name or alias (case and punctuation ignored)."""
+        with self._lock:
+            if key in self._devices:
+                return self._devices[key]
+            wanted = slug(key)
+            for d in self._devices.values():
+                if slug(d.name) == wanted or any(slug(a) == wanted for a in d.aliases):
+                    return d
+        return None
+
+    def find(self, name: str | None = None, area: str | None = None, type: str | None = None) -> list[Device]:
+        with self._lock:
+            out = []
+            for d in self._devices.values():
+                if name and slug(name) not in {slug(d.name), d.id, *(slug(a) for a in d.aliases)}:
+                    continue
+                if area and (d.area is None or slug(d.area) != slug(area)) and not self._area_alias(area, d.area):
+                    continue
+                if type and d.type.value != type:
+                    continue
+                out.append(d)
+            return out
+
+    def _area_alias(self, spoken: str, area: str | None) -> bool:
+        return any(a.name == area and slug(spoken) in {slug(x) for x in a.aliases} for a in self._areas)
+
+    # -- sources ----------------------------------------------------------------
+
+    def load_home(self, home: Home) -> list[Change]:
+        with self._lock:
+            self._areas = list(home.areas)
+            changes = []
+            for hd in home.devices:
+                dev = replace(hd.device, topics=dict(hd.device.topics))
+                self._devices[dev.id] = dev
+                changes.append(Change("added", dev))
+            return changes
+
+    def apply_discovery(self, topic: str, payload: bytes, prefix: str) -> list[Change]:
+        try:
+            keys, found = ha.devices_from_discovery(topic, payload, prefix)
+        except PayloadError as exc:
+            log.warning("skipped discovery message on %s: %s", topic, exc)
+            return []
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("skipped discovery message on %s: %s", topic, exc)
+            return []
+        key = keys[0]
+        changes: list[Change] = []
+        with self._lock:
+            before = set(self._discovery_keys.get(key, []))
+            now: list[str] = []
+            for dev in found:
+                existing = self._devices.get(dev.id)
+                if existing is not None and existing.convention != "homeassistant":
+                    # Z2M publishes HA discovery for its own devices; they are known already
+                    log.debug("discovery on %s describes %s, known through %s", topic, dev.id, existing.convention)
+                    continue
+                if existing is not None:
+                    merged = replace(
+                        existing,
+                        topics={**existing.topics, "config": dev.topics["config"], "discovery_topic": topic},
+                        features=dev.features or existing.features,
+                        ranges={**existing.ranges, **dev.ranges},
+                        model=existing.model or dev.model,
+                        manufacturer=existing.manufacturer or dev.manufacturer,
+                        device_class=existing.device_class or dev.device_class,
+                        unit=existing.unit or dev.unit,
+                    )
+                    if merged != existing:
+                        self._devices[dev.id] = merged
+                        changes.append(Change("changed", merged))
+                else:
+                    self._devices[dev.id] = dev
+                    changes.append(Change("added", dev))
+                now.append(dev.id)
+            for gone in before - set(now):
+                dev = self._devices.get(gone)
+                if dev is not None and dev.source == "discovery":
+                    del self._devices[gone]
+                    changes.append(Change("removed", dev))
+            if now:
+                self._discovery_keys[key] = now
+            else:
+                self._discovery_keys.pop(key, None)
+        return changes
+
+    def apply_z2m_devices(self, base_topic: str, payload: bytes) -> list[Change]:
+        try:
+            entries = json.loads(payload)
+        except (UnicodeDecodeError, ValueError):
+            log.warning("skipped %s/bridge/devices: not JSON", base_topic)
+            return []
+        if not isinstance(entries, list):
+            log.warning("skipped %s/bridge/devices: not a JSON array", base_topic)
+            return []
+        changes: list[Change] = []
+        with self._lock:
+            hub_id = next((d.id for d in self._devices.values()
+                           if d.topics.get("role") == "hub" and d.topics.get("base_topic") == base_topic), None)
+            seen: set[str] = set()
+            for entry in entries:
+                try:
+                    dev = z2m.device_from_entry(entry, base_topic)
+                except PayloadError as exc:
+                    log.warning("skipped an entry of %s/bridge/devices: %s", base_topic, exc)
+                    continue
+                if dev is None:
+                    continue
+                dev.hub = hub_id
+                existing = self._match_z2m(dev, base_topic)
+                if existing is not None:
+                    seen.add(existing.id)
+                    topics = {**existing.topics, "friendly_name": dev.topics["friendly_name"],
+                              "ieee_address": dev.topics["ieee_address"]}
+                    for k in ("setpoint", "value_key", "true_is_on"):
+                        if k in dev.topics and (existing.source == "zigbee2mqtt" or k == "setpoint"):
+                            topics[k] = dev.topics[k]
+                    merged = replace(
+                        existing, topics=topics, features=dev.features or existing.features,
+                        ranges={**existing.ranges, **dev.ranges}, model=dev.model or existing.model,
+                        manufacturer=dev.manufacturer or existing.manufacturer, hub=existing.hub or hub_id,
+                        name=existing.name if existing.source != "zigbee2mqtt" else dev.name,
+                    )
+                    if merged != existing:
+                        self._devices[existing.id] = merged
+                        changes.append(Change("changed", merged))
+                else:
+                    convention("zigbee2mqtt").prepare(dev)
+                    self._devices[dev.id] = dev
+                    seen.add(dev.id)
+                    changes.append(Change("added", dev))
+            for dev in list(self._devices.values()):
+                if (dev.source == "zigbee2mqtt" and dev.topics.get("base_topic") == base_topic and dev.id not in seen):
+                    del self._devices[dev.id]
+                    changes.append(Change("removed", dev))
+        return changes
+
+    def _match_z2m(self, dev: Device, base_topic: str) -> Device | None:
+        for d in self._devices.values():
+            if d.convention != "zigbee2mqtt" or d.topics.get("base_topic") != base_topic or d.topics.get("role") == "hub":
+                continue
+            if d.topics.get("ieee_address") == dev.topics["ieee_address"] or d.topics.get("friendly_name") == dev.topics["friendly_name"]:
+                return d
+        return None
+
+    def hubs(self) -> dict[str, str]:
+        """Z2M base topic -> hub device id."""
+        with self._lock:
+            return {d.topics["base_topic"]: d.id for d in self._devices.values() if d.topics.get("role") == "hub"}
+
+    def add_hub(self, base_topic: str) -> Change | None:
+        with self._lock:
+            if base_topic in self.hubs():
+                return None
+            from device_bridge.devices import DeviceType
+
+            hub = Device(id=slug(f"{base_topic} hub"), name="Zigbee hub", type=DeviceType.BINARY_SENSOR,
+                         convention="zigbee2mqtt", device_class="connectivity", model="Zigbee2MQTT", source="zigbee2mqtt",
+                         topics={"role": "hub", "base_topic": base_topic})
+            convention("zigbee2mqtt").prepare(hub)
+            self._devices[hub.id] = hub
+            for d in self._devices.values():
+                if d.convention == "zigbee2mqtt" and d.topics.get("base_topic") == base_topic and d.id != hub.id:
+                    d.hub = d.hub or hub.id
+            return Change("added", hub)
+
+
+def summary(device: Device) -> dict[str, Any]:
+    return {"id": device.id, "name": device.name, "type": device.type.value, "area": device.area,
+            "convention": device.convention, "aliases": device.aliases, "source": device.source}
