@@ -199,7 +199,9 @@ class Capabilities:
                     self.replies.say("confirm_sensitive", self.language, device=label, change=_spoken_change(device, changes)),
                 )
         result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s)
-        action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason)
+        # Offline and rejected commands were never sent: they are not actions on the device.
+        sent = result.outcome not in (Outcome.OFFLINE, Outcome.REJECTED)
+        action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason) if sent else None
         self._trace(
             "command",
             device,
@@ -272,7 +274,8 @@ class Capabilities:
     # escalation and tickets ----------------------------------------------------------
     def escalate(self, reason: str, problem: str, device_ids: list[str] | None = None, urgent: bool = False) -> Escalation:
         """Open a ticket an agent can act on, publish it, and say honestly what happens next."""
-        runs = [*self.finished_runs, *([self.run] if self.run else [])]
+        # Troubleshooting that ended resolved earlier in the call is another matter; leave it out.
+        runs = [r for r in self.finished_runs if r.finished != "resolved"] + ([self.run] if self.run else [])
         devices = list(dict.fromkeys([*(device_ids or []), *(r.device.id for r in runs if r.device)]))
         telemetry = {}
         for did in devices:
@@ -346,29 +349,33 @@ class Capabilities:
 
     # explaining ----------------------------------------------------------------------
     def explain(self, device_id: str | None = None, state: str | None = None) -> str:
-        """Why a device was changed, from this bot's own trace (this conversation, then this customer's)."""
+        """Why a device was changed, from this bot's own trace (this conversation, then this
+        customer's earlier ones). ``state``: the change asked about ("off", "unlocked")."""
         entries = self.store.trace(self.conversation_id, self.customer_id, kind="command", limit=100)
         for e in entries:
             if device_id and e.device_id != device_id:
                 continue
-            want = str(e.data.get("changes", {}).get("state", "")).lower()
-            if state and want and want != state.lower():
+            changes = e.data.get("changes", {})
+            want = str(changes.get("state", changes.get("hvac_mode", ""))).lower()
+            if state and want != state.lower():
                 continue
             try:
-                label = device_label(self.device(e.device_id or ""))
+                device = self.device(e.device_id or "")
             except KeyError:
-                label = e.device_id or "a device"
-            try:
-                change = _spoken_change(self.device(e.device_id or ""), e.data.get("changes", {}))
-            except KeyError:
-                change = f"changed {e.device_id}"
+                continue
             at = time.strftime("%H:%M", time.localtime(e.at))
             why = str(e.data.get("why", ""))
             if why.startswith("playbook"):
                 because = self.replies.say("why_playbook", self.language)
             else:
-                because = self.replies.say("why_asked", self.language, request=why)
-            return self.replies.say("why_answer", self.language, change=change, device=label, at=at, because=because)
+                request = why.split(": ", 1)[1] if ": " in why else why
+                key = "why_confirmed" if e.data.get("confirmed_by_customer") else "why_asked"
+                because = self.replies.say(key, self.language, request=request)
+            if e.data.get("outcome") != Outcome.CONFIRMED.value:
+                because += " " + self.replies.say("why_not_confirmed", self.language)
+            return self.replies.say(
+                "why_answer", self.language, change=_spoken_change(device, changes, past=True), at=at, because=because
+            )
         return self.replies.say("why_nothing", self.language)
 
     # tracing -------------------------------------------------------------------------
@@ -376,33 +383,49 @@ class Capabilities:
         self.store.add_trace(self.conversation_id, self.customer_id, kind, device.id if device else None, data)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
-        if self.publisher is None:
+        publisher = self.publisher or bridge_publisher(self.bridge)
+        if publisher is None:
             log.warning("no publisher: ticket not published on %s", topic)
             return
         try:
-            self.publisher.publish(topic, json.dumps(payload, default=str), qos=1, retain=False)
+            publisher.publish(topic, json.dumps(payload, default=str), qos=1, retain=False)
         except Exception:  # the ticket is stored; agent tools also read the store
             log.exception("could not publish the ticket on %s", topic)
 
 
-def _spoken_change(device: Device, changes: dict[str, Any]) -> str:
-    """ "unlock the front door", "open the garage door", "turn off the kitchen light"."""
+def bridge_publisher(bridge: Any) -> Publisher | None:
+    """The bridge's own MQTT connection, when it has one, carries the tickets."""
+    for name in ("conn", "connection", "client", "mqtt"):
+        conn = getattr(bridge, name, None)
+        if conn is not None and callable(getattr(conn, "publish", None)):
+            return conn  # type: ignore[no-any-return]
+    return None
+
+
+def _spoken_change(device: Device, changes: dict[str, Any], past: bool = False) -> str:
+    """ "unlock the front door", "turn off the kitchen light" (or, with ``past``, "unlocked ...")."""
     label = device_label(device)
-    state = str(changes.get("state", "")).lower()
+    state = str(changes.get("state", changes.get("hvac_mode", ""))).lower()
     verbs = {
-        "unlocked": "unlock", "locked": "lock", "open": "open", "closed": "close", "on": "turn on", "off": "turn off",
-        "disarmed": "disarm", "armed_away": "arm", "cleaning": "start", "docked": "send back to its dock",
-        "paused": "pause", "playing": "resume",
+        "unlocked": ("unlock", "unlocked"), "locked": ("lock", "locked"), "open": ("open", "opened"),
+        "closed": ("close", "closed"), "on": ("turn on", "turned on"), "off": ("turn off", "turned off"),
+        "heat": ("switch on the heating of", "switched on the heating of"), "disarmed": ("disarm", "disarmed"),
+        "cleaning": ("start", "started"), "docked": ("send back to its dock", "sent back to its dock"),
+        "paused": ("pause", "paused"), "playing": ("resume", "resumed"),
     }
-    if state in verbs:
-        return f"{verbs[state]} {label}"
+    which = 1 if past else 0
     if "brightness" in changes:
         return f"set {label} to {round(float(changes['brightness']) * 100 / 255)}%"
     if "temperature" in changes:
-        return f"set {label} to {changes['temperature']} degrees"
+        return f"set {label} to {changes['temperature']:g} degrees"
     if "position" in changes:
-        return f"set {label} to {changes['position']}%"
-    return f"change {label}"
+        return f"set {label} to {changes['position']}% open"
+    if "volume_level" in changes:
+        return f"set the volume of {label} to {round(float(changes['volume_level']) * 100)}%"
+    if state in verbs:
+        verb = verbs[state][which]
+        return f"{verb} {label}" if state != "docked" else f"{verb.split(' ', 1)[0]} {label} {verb.split(' ', 1)[1]}"
+    return f"{'changed' if past else 'change'} {label}"
 
 
 def _cap(text: str) -> str:

@@ -145,24 +145,32 @@ def _state(bridge: DeviceControl, device: Device | None, st: DeviceState | None,
 
 
 def _others_offline(bridge: DeviceControl, device: Device | None, st: DeviceState | None, args: dict[str, Any]) -> Finding:
-    """How many of the home's devices (of the same convention as ``device``, if one) are offline."""
+    """How many of the home's devices (of the same convention as ``device``, if one) are offline;
+    a hub (Zigbee2MQTT bridge) that is itself offline counts as "all": nothing behind it answers."""
     devices = [d for d in bridge.devices() if device is None or d.convention == device.convention]
-    offline = 0
+    offline, hubs_down = 0, []
+    members = [d for d in devices if d.topics.get("role") != "hub"]
     for d in devices:
         try:
             avail = bridge.get(d.id).telemetry.available
         except Exception:
             avail = False
         if avail is False:
-            offline += 1
-    total = len(devices)
-    if total == 0 or offline == 0:
+            if d.topics.get("role") == "hub":
+                hubs_down.append(d.name)
+            else:
+                offline += 1
+    total = len(members)
+    if hubs_down:
+        result = "all"
+    elif total == 0 or offline == 0:
         result = "none"
     elif offline >= max(2, int(total * float(args.get("share", 0.75)))):
         result = "all"
     else:
         result = "some"
-    return Finding("others_offline", result, f"{offline} of {total} devices are offline", {"offline": offline, "total": total})
+    detail = f"{offline} of {total} devices are offline" + (f"; hub offline: {', '.join(hubs_down)}" if hubs_down else "")
+    return Finding("others_offline", result, detail, {"offline": offline, "total": total})
 
 
 CHECKS: dict[str, CheckSpec] = {

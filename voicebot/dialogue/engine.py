@@ -41,7 +41,7 @@ class DialogueEngine:
         self.store = store
         self.replies = replies or default_replies()
         self.playbooks: dict[str, Playbook] = load_playbooks(self.settings.playbook_dirs)
-        self.publisher = publisher if publisher is not None else _bridge_publisher(bridge)
+        self.publisher = publisher  # None: the bridge's own MQTT connection, looked up when a ticket goes out
         self._understander = understander
         self._lock = threading.Lock()
 
@@ -124,12 +124,3 @@ class DialogueEngine:
         context.last_device_ids = [device.id]
         if device.area:
             context.last_area = device.area
-
-
-def _bridge_publisher(bridge: Any) -> Publisher | None:
-    """The bridge's own MQTT connection, when it offers one, carries the tickets."""
-    for name in ("connection", "client", "mqtt"):
-        conn = getattr(bridge, name, None)
-        if conn is not None and callable(getattr(conn, "publish", None)):
-            return conn
-    return None

@@ -263,4 +263,5 @@ def select_playbook(
 
 
 def _normal(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split())
+    """Lower case, no apostrophes, words only: "won't" and the symptom code "wont_turn_on" compare."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "").replace("’", "")).split())

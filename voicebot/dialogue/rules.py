@@ -211,6 +211,16 @@ class RulesConversation:
             return Reply(text=self.say("troubleshoot_stopped"))
         if intent == "Repeat":
             return self._run_reply(self.caps.run.repeat()) if self.caps.run else None
+        run = self.caps.run
+        assert run is not None
+        if intent == "ReportProblem" and u.device_ids and (run.device is None or run.device.id not in u.device_ids):
+            # A problem with another device: that is the new topic.
+            self.caps.stop_playbook()
+            return None
+        if intent in ("AskIfBot", "AskWhy", "Help", "TicketStatus", "GiveFeedback"):
+            reply = self._intent(text, u)
+            reply.text = f"{reply.text} {self.say('back_to_troubleshooting')} {run.last_prompt}"
+            return reply
         if intent in DEVICE_INTENTS and u.confidence >= self.caps.settings.min_confidence and u.device_ids:
             # A device request in the middle of troubleshooting: do it, then come back to the question.
             reply = self._intent(text, u)
@@ -236,7 +246,7 @@ class RulesConversation:
             return Reply(text=self.say("i_am_a_bot"))
         if intent == "AskWhy":
             device_id = u.device_ids[0] if len(u.device_ids) == 1 else None
-            return Reply(text=self.caps.explain(device_id, u.slots.get("state")))
+            return Reply(text=self.caps.explain(device_id, u.slots.get("state") or _asked_change(text)))
         if intent == "Help":
             return Reply(text=self.say("help"))
         if intent == "Greeting":
@@ -279,6 +289,7 @@ class RulesConversation:
         return self._device_intent(u.intent, u.slots, ids[0], text)
 
     def _device_intent(self, intent: str, slots: dict[str, Any], device_id: str, why: str) -> Reply:
+        """One device request; ``why`` is what the customer said, for the trace."""
         device = self.caps.device(device_id)
         if intent in READ_INTENTS:
             return Reply(text=self.caps.device_report(device_id, checks=False).text)
@@ -319,7 +330,8 @@ class RulesConversation:
 
     # troubleshooting ---------------------------------------------------------------
     def _report_problem(self, text: str, u: Understanding) -> Reply:
-        symptom = str(u.slots.get("symptom") or text)
+        # The understander's symptom code ("wont_turn_on") and the customer's own words both select.
+        symptom = f"{u.slots.get('symptom') or ''} {text}".strip()
         if u.candidates and len(u.device_ids) != 1:
             return self._which_device("ReportProblem", u.slots, u.candidates, text, symptom=symptom)
         if len(u.device_ids) == 1:
@@ -343,7 +355,7 @@ class RulesConversation:
 
     def _run_reply(self, out: RunOutput) -> Reply:
         if out.finished == "escalated":
-            return self._escalate("playbook_exhausted", out.problem or "troubleshooting did not solve it", prefix=out.text, actions=out.actions)
+            return self._escalate(out.reason, out.problem or "troubleshooting did not solve it", prefix=out.text, actions=out.actions)
         reply = Reply(text=out.text, actions=list(out.actions))
         if out.finished == "resolved":
             self.outcome = "resolved"
@@ -434,3 +446,18 @@ class RulesConversation:
         )
         if reply.end_conversation:
             self.end(reply.outcome or "resolved")
+
+
+_ASKED_CHANGE = (
+    (("unlock",), "unlocked"), (("lock",), "locked"), (("turn off", "turned off", "switch off", "switched off", " off"), "off"),
+    (("turn on", "turned on", "switch on", "switched on", " on"), "on"), (("open",), "open"), (("close", "shut"), "closed"),
+)
+
+
+def _asked_change(text: str) -> str | None:
+    """ "why did you turn that off?" asks about a change to "off"."""
+    t = f" {text.lower().rstrip('?!. ')} "
+    for words, state in _ASKED_CHANGE:
+        if any(w in t for w in words):
+            return state
+    return None

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,14 +154,46 @@ class Home:
                 return str(d.id)
         raise KeyError(f"the home has no device {name!r}")
 
-    def reset(self, baseline: dict[str, dict[str, Any]]) -> None:
-        """Clear all faults and put every device back in its initial state."""
-        self.simulator.reset()
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            if all(_same(self.bridge.get(did).state, st) for did, st in baseline.items()):
-                return
-            time.sleep(0.05)
+    def reset(self) -> None:
+        """Clear every fault and put every device back in the state the home file gives it."""
+        sim = self.simulator
+        for hd in sim.home.devices:
+            sim.clear(hd.device.id)
+            sim.set_state(hd.device.id, dict(hd.state))
+        initial = {hd.device.id: hd.state for hd in sim.home.devices if hd.device.topics.get("role") != "hub"}
+
+        def settled(bridge: Any) -> bool:
+            for did, want in initial.items():
+                st = bridge.get(did)
+                if st.telemetry.available is False or not _same(st.state, want):
+                    return False
+            return True
+
+        if not self.bridge.wait_for(settled, timeout=5.0):
+            raise RuntimeError("the simulated home did not return to its initial state")
+
+
+@contextmanager
+def simulated_home(broker_url: str, home_file: Path) -> Iterator[Home]:
+    """A simulator and a bridge for ``home_file`` on a running broker, plus a traffic recorder."""
+    from device_bridge.bridge import DeviceBridge
+    from device_bridge.simulator import Simulator
+
+    sim = Simulator(home_file, broker_url).start()
+    try:
+        bridge = DeviceBridge(broker_url, home=home_file).start()
+        try:
+            if not bridge.wait_until_known(timeout=10.0):
+                raise RuntimeError(f"not every device of {home_file} reported its state in 10 s")
+            recorder = TrafficRecorder(broker_url)
+            try:
+                yield Home(broker_url, sim, bridge, recorder)
+            finally:
+                recorder.close()
+        finally:
+            bridge.stop()
+    finally:
+        sim.stop()
 
 
 EngineFactory = Callable[[DialogueSettings, Store], Any]
@@ -176,6 +209,7 @@ def run_scenario(scenario: Scenario, home: Home, engine_factory: EngineFactory, 
     gets (outcome, device states, MQTT traffic), for policies whose wording differs (LLM)."""
     started = time.monotonic()
     failures: list[str] = []
+    home.reset()
     store = Store(":memory:")
     standard_customers(store)
     settings = DialogueSettings.model_validate(scenario.settings)

@@ -39,6 +39,7 @@ class RunOutput:
     waiting: str | None = None  # "yes_no" | "choice" | "done": what the run waits for
     finished: str | None = None  # "resolved" | "escalated" when the run ended
     problem: str | None = None  # for escalated: what the agent should know
+    reason: str = "playbook_exhausted"  # for escalated: why (the ticket's reason)
 
     @property
     def text(self) -> str:
@@ -98,6 +99,12 @@ class PlaybookRun:
             if answer == "no" and "no" in step.go:
                 self._record(step, "could not", text)
                 self.step_id = step.go["no"]
+            elif answer == "no":
+                self._record(step, "could not", text)
+                self.finished = out.finished = "escalated"
+                out.reason = "customer_could_not"
+                out.problem = f"the customer could not carry out: {self._text(step.say or '')}"
+                return out
             elif answer == "unclear" and not _sounds_done(text):
                 return self._unclear_answer(out)
             else:
@@ -115,6 +122,7 @@ class PlaybookRun:
         if self._unclear >= 3:
             self.finished = "escalated"
             out.finished = "escalated"
+            out.reason = "misunderstanding"
             out.problem = f"the customer could not answer: {self._text(self.step.ask or self.step.say or '')}"
             return out
         hint = {"yes_no": "Please answer yes or no.", "done": "Tell me when you have done it, or say no if you can't."}
@@ -197,8 +205,8 @@ class PlaybookRun:
         return None
 
     def _text(self, value: str | dict[str, str]) -> str:
-        text = self.book.text(value, self.language)
-        return text.format(**self.values())
+        text = self.book.text(value, self.language).format(**self.values())
+        return text[:1].upper() + text[1:]
 
     def values(self) -> dict[str, Any]:
         d = self.device

@@ -75,6 +75,8 @@ class ChatEndpoint:
             )
         except openai.APIError as exc:
             raise LLMUnavailable(_describe(exc)) from exc
+        except ValueError as exc:  # a body that is not JSON at all
+            raise LLMUnavailable(f"malformed response from the endpoint: {exc}") from exc
         try:
             message = completion.choices[0].message
             calls = [
