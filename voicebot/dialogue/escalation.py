@@ -53,7 +53,7 @@ def _when(start: dt.datetime, end: dt.datetime, moment: dt.datetime, replies: Re
         day = replies.say("day_tomorrow", lang)
     else:
         day = replies.say("day_on", lang, weekday=DAY_NAMES[WEEKDAYS[start.weekday()]])
-    return replies.say("when_day", lang, day=day, start=_clock(start.time()), end=_clock(end.time()))
+    return replies.say("when_day", lang, part=True, day=day, start=_clock(start.time()), end=_clock(end.time()))
 
 
 def what_happens_next(

@@ -35,7 +35,9 @@ class Replies:
     def languages(self) -> list[str]:
         return sorted(self.texts)
 
-    def say(self, key: str, language: str = "en", **values: Any) -> str:
+    def say(self, key: str, language: str = "en", *, part: bool = False, **values: Any) -> str:
+        """The reply ``key`` filled with ``values``; ``part``: a phrase inside another reply
+        (not capitalised)."""
         text = self.texts.get(language, {}).get(key)
         if text is None:
             text = self.texts["en"][key]  # KeyError: a reply key the code uses but en.yaml lacks
@@ -43,7 +45,7 @@ class Replies:
             text = self._random.choice(text)
         names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
         out = text.format(**{n: values.get(n, "") for n in names}).strip()
-        if text.startswith("{"):  # a sentence that starts with a device: "the kitchen light is ..."
+        if text.startswith("{") and not part:  # a sentence that starts with a device: "the kitchen light is ..."
             out = out[:1].upper() + out[1:]
         return out
 
