@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,22 +46,22 @@ class Line:
     text: str
     recording: str | None = None  # a file in the shared recordings, used when present
     after: str = "reply_end"  # or "reply_start": talk over the bot (barge-in)
-    delay_s: float = 0.6
+    delay_s: float = 0.5
+    action: str | None = None  # what the customer does to the faulty device before speaking
 
 
-# The demo home's kitchen light is unresponsive (online, but it ignores commands): the bot checks
-# its telemetry, tries it, walks the customer through a power cycle and escalates with a ticket.
-# On the way the customer has the living room lamp switched on (confirmed by the device) and
-# interrupts one reply.
+# The demo home's kitchen light is offline. The bot checks its telemetry (availability, last
+# seen), asks for a power cycle, switches the light on and gets the device's confirmation, and
+# the problem is resolved. The customer then has the living room lamp switched on (a real human
+# recording) and talks over the bot's long answer to say goodbye.
 STORY: tuple[Line, ...] = (
     Line("Hi. My kitchen light won't turn on."),
-    Line("Yes, I did that."),
+    Line("Okay, I have done that.", action="power_cycle"),
+    Line("Yes, it works now."),
     Line("Would you please turn on the living room lamp?", recording=LAMP_RECORDING),
-    Line("Sorry, what about the kitchen light?", after="reply_start", delay_s=1.2),
-    Line("No, it is still dark."),
-    Line("Thanks, goodbye."),
+    Line("Thanks, that's all. Goodbye.", after="reply_start", delay_s=1.6),
 )
-FAULT = ("Kitchen Light", "unresponsive")
+FAULT = ("kitchen_light", "offline")
 
 
 def espeak(text: str, voice: str = "en-us+f3", speed: int = 165) -> np.ndarray:
@@ -74,12 +75,18 @@ def espeak(text: str, voice: str = "en-us+f3", speed: int = 165) -> np.ndarray:
         return read_audio(path)
 
 
-def customer_cues(story: tuple[Line, ...] = STORY, recordings: Path = SHARED_AUDIO) -> list[Cue]:
+def customer_cues(
+    story: tuple[Line, ...] = STORY,
+    recordings: Path = SHARED_AUDIO,
+    act: Callable[[str], object] | None = None,
+) -> list[Cue]:
+    """The story as audio cues; ``act(action)`` is called as a line with an action starts."""
     cues = []
     for line in story:
         rec = recordings / line.recording if line.recording else None
         pcm = read_audio(rec) if rec is not None and rec.is_file() else espeak(line.text)
-        cues.append(Cue(pcm, line.text, after=line.after, delay_s=line.delay_s))  # type: ignore[arg-type]
+        on_start = (lambda a=line.action: act(a)) if line.action and act is not None else None
+        cues.append(Cue(pcm, line.text, after=line.after, delay_s=line.delay_s, on_start=on_start))  # type: ignore[arg-type]
     return cues
 
 
@@ -150,17 +157,20 @@ def run_demo(
         tap = MqttTap(rt.broker_url, out / "mqtt.jsonl")
         try:
             _inject_fault(rt, *FAULT)
-            con.print(f"  broker {rt.broker_url}; home {home.name}; fault: {FAULT[0]} is {FAULT[1]}")
+            con.print(f"  broker {rt.broker_url}; home {home}; fault injected: {FAULT[0]} is {FAULT[1]}")
             t = time.monotonic()
             rt.load_models()
             con.print(f"  models loaded and warm in {time.monotonic() - t:.1f} s")
-            cues = customer_cues()
-            line = VirtualLine(cues, speed=speed)
+            sim = rt.simulator
+            cues = customer_cues(act=lambda action: sim.customer_action(FAULT[0], action))
+            line = VirtualLine(cues, speed=speed, tail_s=0.8)
             conversation = rt.conversation(channel="demo", speaker_area=None)
             printer = _Printer(con, out)
             session = Session(line, conversation, rt.transcriber, rt.synthesizer, rt.settings,
                               metrics=metrics, store=rt.store, on_event=printer)
             result = asyncio.run(session.run())
+            if session.greeting_audio:
+                sf.write(out / "replies" / "00-greeting.wav", np.concatenate(session.greeting_audio), RATE)
         finally:
             tap.close()
         log = _write_outputs(out, result, line, cues, metrics, tap.count, time.monotonic() - started)
@@ -168,13 +178,12 @@ def run_demo(
     return log
 
 
-def _inject_fault(rt: Any, device_name: str, fault: str) -> None:
-    sim = rt.simulator
-    if sim is None:
-        return
-    dev = next((d for d in rt.bridge.devices() if d.name.lower() == device_name.lower()), None)
-    if dev is not None:
-        sim.inject(dev.id, fault)
+def _inject_fault(rt: Any, device_id: str, fault: str) -> None:
+    rt.simulator.inject(device_id, fault)
+    # Wait until the bridge has seen the device go offline, so the first turn finds it so.
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and rt.bridge.get(device_id).telemetry.available is not False:
+        time.sleep(0.05)
 
 
 class _Printer:

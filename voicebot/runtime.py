@@ -152,6 +152,9 @@ def build_runtime(
 
         bridge = _start_bridge(url, home_path, s)
         closers.append(bridge.stop)
+        if simulator is not None:
+            # The simulated devices announce their state on start; wait until the bridge has heard it.
+            bridge.wait_until_known(timeout=5.0)
 
         from voicebot.store import Store
 
@@ -191,9 +194,10 @@ def _embedded_broker() -> tuple[str, Callable[[], None]]:
 def _start_simulator(url: str, home: Path, settings: Settings) -> Any:
     from device_bridge.simulator import Simulator
 
-    sim = Simulator.from_home_file(home, broker=url)
-    sim.start()
-    return sim
+    try:
+        return Simulator(home, url).start()
+    except ConnectionError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 def _start_bridge(url: str, home: Path | None, settings: Settings) -> Any:

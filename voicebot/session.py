@@ -230,6 +230,7 @@ class Session:
         self._awake_until = -1.0
         self._last_activity = 0.0
         self._greeting = ""
+        self.greeting_audio: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ public
     async def run(self) -> SessionResult:
@@ -486,8 +487,7 @@ class Session:
                     record.timings["synth_first_s"] = time.monotonic() - started
                     record.timings["first_audio"] = time.monotonic() - eos_wall
                 first = False
-                if record is not None:
-                    record.reply_audio.append(chunk)
+                (record.reply_audio if record is not None else self.greeting_audio).append(chunk)
                 await self.channel.play(chunk)
         finally:
             chunks.close()

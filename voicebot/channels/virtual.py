@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +35,7 @@ class Cue:
     after: Literal["reply_end", "reply_start"] = "reply_end"
     delay_s: float = 0.6  # after the bot goes quiet (or, for "reply_start", after it starts)
     cough: bool = False  # a non-speech sound: the bot should neither stop nor answer
+    on_start: Callable[[], object] | None = None  # what the customer does just before speaking
     # Filled in while it plays: audio times of the voice's real start and end.
     onset: float | None = None
     speech_end: float | None = None
@@ -159,6 +160,8 @@ class VirtualLine:
                         not sounding and self.t - max(last_cue_end, quiet_since) >= self.max_wait_s
                     )
                 if due:
+                    if cue.on_start is not None:
+                        cue.on_start()
                     cue_pcm, cue_pos = cue.pcm, 0
                     a, b = voiced_extent(cue.pcm)
                     cue.onset, cue.speech_end = self.t + a, self.t + b
