@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from voicebot.understand.numbers import words_to_digits
 
-_DEGREES = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:°|º|degrees?)\s*(c|f|celsius|fahrenheit)?\b", re.I)
+_DEGREES = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:°|º|degrees?\b)(?:\s*(c|f|celsius|fahrenheit)\b)?", re.I)
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:%|per\s?cent)")
 _DECIMAL_COMMA = re.compile(r"(\d),(\d)\b")
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")

@@ -1,0 +1,86 @@
+"""Each intent is recognised from the way people say it, not only from templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.understand import DEVICE_INTENTS, SUPPORT_INTENTS, Understander
+
+CASES = [
+    ("Turn on the floor lamp.", "HassTurnOn"),
+    ("could you switch the hall light off please", "HassTurnOff"),
+    ("kitchen light on", "HassTurnOn"),
+    ("toggle the desk lamp", "HassToggle"),
+    ("dim the bedside lamp to 30%", "HassLightSet"),
+    ("can you make it a bit darker in here", "HassLightSet"),
+    ("set the thermostat to twenty one degrees", "HassClimateSetTemperature"),
+    ("it's freezing in the bedroom", "HassClimateSetTemperature"),
+    ("what's the temperature in the kitchen?", "HassClimateGetTemperature"),
+    ("is the front door locked?", "HassGetState"),
+    ("did I leave the garage door open", "HassGetState"),
+    ("set the living room blinds to 40 percent", "HassSetPosition"),
+    ("pause the TV", "HassMediaPause"),
+    ("resume the music on the kitchen speaker", "HassMediaUnpause"),
+    ("skip this song on the kitchen speaker", "HassMediaNext"),
+    ("previous track on the tv", "HassMediaPrevious"),
+    ("set the TV volume to 20%", "HassSetVolume"),
+    ("start vacuuming", "HassVacuumStart"),
+    ("send the roomba back to its dock", "HassVacuumReturnToBase"),
+    ("lock the front door", "HassTurnOn"),  # Home Assistant: turning a lock on locks it
+    ("unlock the back door", "HassTurnOff"),
+    ("open the garage door", "HassTurnOn"),  # covers: open = on, as Home Assistant does
+    ("close the bedroom curtains", "HassTurnOff"),
+    ("my kitchen lights won't come on", "ReportProblem"),
+    ("the hallway thing is off again", "ReportProblem"),
+    ("can I talk to a real person", "AskHuman"),
+    ("any update on my ticket?", "TicketStatus"),
+    ("I'd like to give some feedback", "GiveFeedback"),
+    ("what can you do?", "Help"),
+    ("yeah", "Yes"),
+    ("nope", "No"),
+    ("sorry, say that again?", "Repeat"),
+    ("never mind", "Cancel"),
+    ("are you a robot?", "AskIfBot"),
+    ("why did you turn off the kitchen light?", "AskWhy"),
+    ("good morning", "Greeting"),
+    ("thanks a lot", "Thanks"),
+    ("bye", "Goodbye"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), CASES)
+def test_intent(nlu: Understander, text: str, intent: str) -> None:
+    u = nlu.understand(text)
+    assert u.intent == intent, (text, u.intent, u.slots)
+    assert u.confidence >= 0.5
+
+
+def test_every_intent_is_covered() -> None:
+    covered = {intent for _, intent in CASES}
+    assert set(DEVICE_INTENTS) <= covered
+    assert set(SUPPORT_INTENTS) <= covered
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["What's the weather like tomorrow?", "Tell me a joke.", "Blah blah bedroom banana", "order a pizza", ""],
+)
+def test_unknown_input_has_no_intent_and_never_a_device(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text)
+    assert u.intent is None
+    assert u.confidence <= 0.2
+    assert u.device_ids == [] and u.candidates == []
+
+
+def test_a_greeting_before_a_request_does_not_hide_it(nlu: Understander) -> None:
+    assert nlu.understand("Hi! Could you turn off the TV?").intent == "HassTurnOff"
+    assert nlu.understand("hello, my desk lamp isn't working").intent == "ReportProblem"
+
+
+def test_whisper_transcript_forms(nlu: Understander) -> None:
+    u = nlu.understand("Um, set the thermostat to 21°C, please.")
+    assert (u.intent, u.slots["temperature"]) == ("HassClimateSetTemperature", 21)
+    u = nlu.understand("Turn of the kitchen light.")  # Whisper's frequent "of" for "off"
+    assert (u.intent, u.device_ids) == ("HassTurnOff", ["kitchen_light"])
+    u = nlu.understand("SET THE FLOOR LAMP TO 45%!")
+    assert (u.intent, u.slots["brightness"]) == ("HassLightSet", 45)

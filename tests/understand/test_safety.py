@@ -1,0 +1,41 @@
+"""Emergencies are flagged whatever else the sentence is about."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.understand import Understander
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I can smell gas in the kitchen", "gas"),
+        ("the smoke alarm is going off", "smoke"),
+        ("there's smoke coming from the TV", "smoke"),
+        ("something is burning in the kitchen", "fire"),
+        ("there's water all over the bathroom floor", "water_leak"),
+        ("the dishwasher is leaking", "water_leak"),
+        ("I'm locked out of my house", "locked_out"),
+        ("the carbon monoxide alarm keeps beeping", "carbon_monoxide"),
+        ("my kitchen light won't turn on and I smell burning", "fire"),
+    ],
+)
+def test_emergency_is_flagged(nlu: Understander, text: str, kind: str) -> None:
+    u = nlu.understand(text)
+    assert u.slots.get("safety") == kind
+    assert u.intent is not None  # always something the dialogue acts on (escalation)
+
+
+def test_device_request_keeps_its_intent_with_the_flag(nlu: Understander) -> None:
+    u = nlu.understand("the front door won't unlock and I'm locked out")
+    assert (u.intent, u.slots["safety"], u.device_ids) == ("ReportProblem", "locked_out", ["front_door_lock"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the smoke detector keeps chirping", "the leak sensor is offline", "turn on the kitchen light",
+     "set the heating to 21 degrees"],
+)
+def test_no_false_alarm(nlu: Understander, text: str) -> None:
+    assert "safety" not in nlu.understand(text).slots

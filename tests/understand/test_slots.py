@@ -1,0 +1,103 @@
+"""Values in Home Assistant's slot names: numbers said as words, percent, degrees, colours,
+relative changes, states, symptoms."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.understand import Understander
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("set the thermostat to twenty one degrees", 21),
+        ("set the thermostat to 21.5 degrees", 21.5),
+        ("set the thermostat to twenty one point five", 21.5),
+        ("Set the heating to 19°C.", 19),
+        ("put the heating up to twenty-two", 22),
+    ],
+)
+def test_temperature(nlu: Understander, text: str, value: float) -> None:
+    u = nlu.understand(text)
+    assert u.intent == "HassClimateSetTemperature"
+    assert u.slots["temperature"] == value
+    assert u.device_ids == ["thermostat"]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("dim the floor lamp to thirty percent", "brightness", 30),
+        ("floor lamp brightness to 75%", "brightness", 75),
+        ("set the floor lamp to half brightness", "brightness", 50),
+        ("open the living room blinds halfway", "position", 50),
+        ("set the living room blinds to 40%", "position", 40),
+        ("set the TV volume to twenty five percent", "volume_level", 25),
+        ("mute the kitchen speaker", "volume_level", 0),
+    ],
+)
+def test_percentages_go_to_the_slot_of_the_device_kind(nlu: Understander, text: str, slot: str, value: int) -> None:
+    assert nlu.understand(text).slots[slot] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("make the floor lamp brighter", "brightness_step", 20),
+        ("can you make the floor lamp a bit darker", "brightness_step", -10),
+        ("the floor lamp is way too bright", "brightness_step", -40),
+        ("make the bedroom warmer", "temperature_step", 1),
+        ("it's freezing in the bedroom", "temperature_step", 2),
+        ("lower the temperature in the bedroom by 3 degrees", "temperature_step", -3),
+        ("turn the tv up", "volume_step", 10),
+        ("the tv is too loud", "volume_step", -20),
+        ("raise the living room blinds a bit", "position_step", 10),
+    ],
+)
+def test_relative_changes(nlu: Understander, text: str, slot: str, value: int) -> None:
+    u = nlu.understand(text)
+    assert u.slots.get(slot) == value, u.slots
+
+
+def test_colour(nlu: Understander) -> None:
+    u = nlu.understand("turn the bedside lamp warm white")
+    assert (u.intent, u.slots["color"], u.device_ids) == ("HassLightSet", "warm white", ["bedside_lamp"])
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [("is the front door locked?", "locked"), ("is the back door unlocked", "unlocked"),
+     ("are the bedroom curtains closed", "closed"), ("did I leave the kitchen light on", "on")],
+)
+def test_state_question(nlu: Understander, text: str, state: str) -> None:
+    u = nlu.understand(text)
+    assert (u.intent, u.slots["state"]) == ("HassGetState", state)
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("my kitchen lights won't come on", "wont_turn_on"),
+        ("the coffee machine won't switch off", "wont_turn_off"),
+        ("the hallway thing is off again", "turns_off_by_itself"),
+        ("the front door lock won't unlock", "unlock_failed"),
+        ("the desk lamp is not responding", "not_responding"),
+        ("the coffee machine shows as unavailable", "offline"),
+        ("the bedroom thermostat says 30 degrees but it's freezing", "wrong_reading"),
+        ("the front door lock's battery is nearly dead", "battery"),
+        ("the hall light takes ages to come on", "slow"),
+        ("the desk fan makes a buzzing noise", "noisy"),
+        ("the floor lamp keeps flickering", "flickering"),
+        ("the garage door is stuck", "stuck"),
+        ("the bedroom thermostat is broken", "not_working"),
+    ],
+)
+def test_problem_symptom(nlu: Understander, text: str, symptom: str) -> None:
+    u = nlu.understand(text)
+    assert (u.intent, u.slots.get("symptom")) == ("ReportProblem", symptom)
+
+
+def test_ticket_number(nlu: Understander) -> None:
+    u = nlu.understand("what's happening with ticket number 4411?")
+    assert (u.intent, u.slots["ticket"]) == ("TicketStatus", "4411")
