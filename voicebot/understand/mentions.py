@@ -206,6 +206,8 @@ class HomeIndex:
                         span = set(range(start, start + n))
                         if not span & unexplained:
                             continue
+                        if tokens[start] in _FUNCTION_WORDS or tokens[start + n - 1] in _FUNCTION_WORDS:
+                            continue
                         window = " ".join(tokens[start : start + n])
                         if len(window) < 4:
                             continue

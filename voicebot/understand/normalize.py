@@ -45,10 +45,9 @@ def normalize(text: str, rewrites: Sequence[tuple[re.Pattern[str], str]] = (), f
     # quotes used as quotes, not as apostrophes
     t = re.sub(r"(?<!\w)'|'(?!\w)", " ", t)
     t = _SPACES.sub(" ", t).strip()
-    if fillers:
-        words = [w for w in t.split(" ") if w not in fillers]
-        t = " ".join(words)
     t = words_to_digits(t)
     for pattern, replacement in rewrites:
         t = pattern.sub(replacement, t)
+    if fillers:
+        t = " ".join(w for w in t.split() if w not in fillers)
     return _SPACES.sub(" ", t).strip()

@@ -212,6 +212,8 @@ class Resolver:
     ) -> Target:
         devs = self.index.devices
         explicit_kind = bool(m.kinds) or domains is not None
+        if domains == {"vacuum"}:
+            areas = None  # "vacuum the bedroom": the room is where to clean, not where the robot lives
         # "turn on the lamp": the ones in the speaker's room, when there are any
         if (
             areas is None and speaker_area and not m.all and domains is not None

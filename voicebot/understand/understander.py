@@ -229,13 +229,13 @@ class Understander:
         """The kind of device a domain-dependent verb ("open", "turn it up") is about."""
         if m.kinds:
             return m.kinds[0].domain
+        if rule.slots.get("domain"):
+            return str(rule.slots["domain"])
         if m.names or m.fuzzy:
             ids = [i for h in m.names for i in h.device_ids]
             domains = {str(resolver.index.devices[i].type) for i in ids}
             if len(domains) == 1:
                 return domains.pop()
-        if rule.slots.get("domain"):
-            return str(rule.slots["domain"])
         if context and context.last_device_ids and (m.pronoun or not m.any_target):
             devs = resolver.index.devices
             domains = {str(devs[i].type) for i in context.last_device_ids if i in devs}
