@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 from openai_peer import OpenAIPeer, free_port
 
-pytestmark = pytest.mark.llm
+from device_bridge.bridge import DeviceBridge
+from device_bridge.broker import MosquittoBroker
+from device_bridge.simulator import Simulator
+from voicebot.dialogue.engine import DialogueEngine
+from voicebot.dialogue.llm import LLMConversation, LLMSettings
+from voicebot.dialogue.llm.client import ChatEndpoint
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.store import Customer, Store
+
+HOME_FILE = Path(__file__).with_name("home.yaml")
 
 
 def smollm2_gguf() -> Path:
@@ -89,3 +98,67 @@ def peer() -> Iterator[OpenAIPeer]:
         yield p
     finally:
         p.stop()
+
+
+@dataclass
+class HomeUnderTest:
+    """The tests' home: simulated devices on a Mosquitto of its own, and a bridge to them."""
+
+    broker: MosquittoBroker
+    simulator: Simulator
+    bridge: DeviceBridge
+    baseline: dict[str, dict[str, object]]
+
+    def state(self, device_id: str) -> dict[str, object]:
+        """What a person next to the device would see (the simulator's truth, not the bridge's)."""
+        return self.simulator.state(device_id)
+
+    def restore(self) -> None:
+        for did, st in self.baseline.items():
+            if self.simulator.state(did) != st:
+                self.simulator.set_state(did, st)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if all(self.bridge.get(d).state.get("state") == st.get("state") for d, st in self.baseline.items()):
+                return
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def llm_home() -> Iterator[HomeUnderTest]:
+    with MosquittoBroker() as broker:
+        sim = Simulator(HOME_FILE, broker.url, prefix="llm-sim").start()
+        bridge = DeviceBridge(broker.url, HOME_FILE).start()
+        try:
+            baseline = {d: sim.state(d) for d in sim.device_ids()}
+            home = HomeUnderTest(broker, sim, bridge, baseline)
+            home.restore()
+            yield home
+        finally:
+            bridge.stop()
+            sim.stop()
+
+
+@pytest.fixture()
+def home(llm_home: HomeUnderTest) -> Iterator[HomeUnderTest]:
+    llm_home.restore()
+    yield llm_home
+    llm_home.restore()
+
+
+@pytest.fixture()
+def store() -> Iterator[Store]:
+    s = Store(":memory:")
+    s.save_customer(Customer("alice", "Alice Example", ["+4930111111"], default_area="Kitchen"))
+    yield s
+    s.close()
+
+
+DIALOGUE = DialogueSettings(forbidden_devices=["Safe Plug"], command_timeout_s=2.0)
+
+
+def llm_conversation(home: HomeUnderTest, store: Store, settings: LLMSettings, customer: str = "alice") -> LLMConversation:
+    engine = DialogueEngine(home.bridge, store, DIALOGUE)
+    rules = engine.conversation("chat", customer_id=customer)
+    rules.greet()
+    return LLMConversation(rules, settings, ChatEndpoint(settings))

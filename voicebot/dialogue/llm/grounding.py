@@ -3,7 +3,8 @@
 A model may be talked into acting by text it read in data (a device name, a sensor payload).
 A state change is therefore carried out only when the target device is grounded in what the
 customer said this turn (its name, an alias, or its area together with its kind of device),
-or is the device the conversation was already about and the customer refers back to it.
+or is the device the conversation was already about and the customer refers back to it,
+or is the only device of the kind the customer named ("unlock the door" with one lock).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def mentions(text: str, phrase: str) -> bool:
     return len(name) >= 5 and fuzz.partial_ratio(name, said) >= NAME_SCORE
 
 
-def grounded(device: Device, customer_text: str, recent_device_ids: set[str]) -> bool:
+def grounded(device: Device, customer_text: str, recent_device_ids: set[str], home: list[Device]) -> bool:
     if any(mentions(customer_text, n) for n in (device.name, *device.aliases)):
         return True
     said = set(words(customer_text).split())
@@ -55,4 +56,6 @@ def grounded(device: Device, customer_text: str, recent_device_ids: set[str]) ->
         return True
     if kind_said and said & {"all", "every", "everything"}:
         return True
+    if kind_said and sum(d.type is device.type for d in home) == 1:
+        return True  # "unlock the door" in a home with one lock
     return device.id in recent_device_ids and (kind_said or bool(said & set(BACK_REFERENCES)))

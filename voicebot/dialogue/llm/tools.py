@@ -216,7 +216,7 @@ class ToolRunner:
         if device is None:
             return ToolOutcome(name, shown, problem[0], problem[1])
         changes = args.changes()
-        if not grounded(device, self.customer_text, self.recent):
+        if not grounded(device, self.customer_text, self.recent, self.caps.bridge.devices()):
             # Most likely words from data (a device name, a sensor value) talking to the model.
             return ToolOutcome(
                 name, shown, "refused", {"error": "the customer did not ask to change this device"}, device_ids=[device.id]
