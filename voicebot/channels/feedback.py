@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -91,6 +92,8 @@ class FeedbackChannel:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_unsubscribe = lambda *a: self._unsubscribed.set()
+        self.client.on_subscribe = self._on_subscribe
+        self._subscribe_mid = -1
         self.client.reconnect_delay_set(0.2, 5)
 
     # lifecycle -------------------------------------------------------------------------
@@ -133,7 +136,16 @@ class FeedbackChannel:
             return
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
         if not self._stopping.is_set():
-            client.subscribe(self.topic_filter, qos=1)
+            _, self._subscribe_mid = client.subscribe(self.topic_filter, qos=1)
+
+    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int, reasons: list[Any], props: object) -> None:
+        # Ready only once the broker confirmed the subscription: a clip published earlier
+        # would find no subscriber.
+        if mid != self._subscribe_mid:
+            return
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("feedback worker %s: the broker refused %s: %s", self.worker_id, self.topic_filter, reasons)
+            return
         self._connected.set()
         log.info("feedback worker %s connected, subscribed to %s", self.worker_id, self.topic_filter)
 

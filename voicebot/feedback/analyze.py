@@ -155,8 +155,14 @@ def urgency(text: str) -> tuple[str, list[str]]:
 
 def analyze_text(text: str, language: str = "en", topics_file: str | None = None) -> Analysis:
     from voicebot.understand.sentiment import analyze as sentiment_of
+    from voicebot.understand.vocabulary import VocabularyError
 
-    s = sentiment_of(text, language)
+    try:
+        s = sentiment_of(text, language)
+    except VocabularyError:
+        # No emotion lexicon for this language yet: VADER and the English lexicons still catch
+        # loan words, names of devices and punctuation, so the label is rough but not empty.
+        s = sentiment_of(text, "en")
     level, reasons = urgency(text)
     return Analysis(
         sentiment=float(s.compound),

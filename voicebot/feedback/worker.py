@@ -44,10 +44,17 @@ class FeedbackWorker:
         self.store.close()
 
 
-def build_worker(settings: Settings, broker: str, worker_id: str | None, warm: bool = True) -> FeedbackWorker:
+def build_worker(
+    settings: Settings,
+    broker: str,
+    worker_id: str | None,
+    warm: bool = True,
+    fs: FeedbackSettings | None = None,
+) -> FeedbackWorker:
+    """A worker ready to ``run``; ``fs`` overrides the configuration's feedback section."""
     from voicebot.channels.feedback import FeedbackChannel
 
-    fs = feedback_settings(settings)
+    fs = fs or feedback_settings(settings)
     path = store_path(fs, settings)
     store = FeedbackStore(path)
     pick = transcriber_picker(settings, fs)
