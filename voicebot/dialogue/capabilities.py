@@ -196,7 +196,7 @@ class Capabilities:
                     "needs_confirmation",
                     device,
                     changes,
-                    self.replies.say("confirm_sensitive", self.language, device=label, change=_spoken_change(device, changes)),
+                    self.replies.say("confirm_sensitive", self.language, device=label, change=spoken_change(device, changes)),
                 )
         result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s)
         # Offline and rejected commands were never sent: they are not actions on the device.
@@ -374,7 +374,7 @@ class Capabilities:
             if e.data.get("outcome") != Outcome.CONFIRMED.value:
                 because += " " + self.replies.say("why_not_confirmed", self.language)
             return self.replies.say(
-                "why_answer", self.language, change=_spoken_change(device, changes, past=True), at=at, because=because
+                "why_answer", self.language, change=spoken_change(device, changes, past=True), at=at, because=because
             )
         return self.replies.say("why_nothing", self.language)
 
@@ -402,7 +402,7 @@ def bridge_publisher(bridge: Any) -> Publisher | None:
     return None
 
 
-def _spoken_change(device: Device, changes: dict[str, Any], past: bool = False) -> str:
+def spoken_change(device: Device, changes: dict[str, Any], past: bool = False) -> str:
     """ "unlock the front door", "turn off the kitchen light" (or, with ``past``, "unlocked ...")."""
     label = device_label(device)
     state = str(changes.get("state", changes.get("hvac_mode", ""))).lower()

@@ -40,6 +40,10 @@ def changes_for(intent: str, slots: dict[str, Any], device: Device, current: dic
         out: dict[str, Any] = {"state": "on"}
         if slots.get("brightness") is not None:
             out["brightness"] = _brightness(slots["brightness"])
+        elif slots.get("brightness_step") is not None:  # "a bit darker": relative, in percent
+            now = float(current.get("brightness") or 0) if str(current.get("state")).lower() == "on" else 0.0
+            step = float(slots["brightness_step"]) * 255 / 100
+            out["brightness"] = max(3, min(255, round(now + step)))
         if slots.get("color"):
             out["color_name"] = str(slots["color"]).lower()
         if len(out) == 1:
@@ -65,9 +69,12 @@ def changes_for(intent: str, slots: dict[str, Any], device: Device, current: dic
         if intent == "HassMediaUnpause":
             return {"state": "playing"}
         if intent == "HassSetVolume":
-            if slots.get("volume_level") is None:
-                raise NotApplicable("I didn't hear a volume")
-            return {"volume_level": round(float(slots["volume_level"]) / 100, 2)}
+            if slots.get("volume_level") is not None:
+                return {"volume_level": round(float(slots["volume_level"]) / 100, 2)}
+            if slots.get("volume_step") is not None:  # "louder", "I can't hear it": relative, in percent
+                now = float(current.get("volume_level") or 0.0)
+                return {"volume_level": round(max(0.0, min(1.0, now + float(slots["volume_step"]) / 100)), 2)}
+            raise NotApplicable("I didn't hear a volume")
         raise NotApplicable("I can't skip tracks on it from here")
     if intent in ("HassVacuumStart", "HassVacuumReturnToBase"):
         if t is not DeviceType.VACUUM:

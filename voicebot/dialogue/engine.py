@@ -114,9 +114,10 @@ class DialogueEngine:
 
     @staticmethod
     def update_frustration(tracker: Any, u: Understanding) -> bool:
-        """Feed one turn to the frustration signal; True when frustration is sustained."""
+        """Feed one turn to the frustration signal; True when frustration is sustained: over the
+        tracker's threshold on at least two turns in a row (one sharp remark is not enough)."""
         tracker.update(u.sentiment, understood=u.intent is not None)
-        return bool(tracker.frustrated)
+        return bool(tracker.frustrated) and tracker.negative_streak >= 2
 
     @staticmethod
     def note_device(context: Any, device: Device) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_bridge.devices import Device
-from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
+from voicebot.dialogue.capabilities import Capabilities, CommandOutcome, spoken_change
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
 from voicebot.dialogue.describe import device_label
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
@@ -160,6 +160,13 @@ class RulesConversation:
             if u.intent in ("No", "Cancel", None) or u.intent not in DEVICE_INTENTS:
                 return Reply(text=cancelled)
             return None  # a new request: the sensitive one is dropped, the new one is handled
+        if p.kind == "unsure":
+            if u.intent == "Yes" and p.intent:
+                outs = [self._device_intent(p.intent, p.slots, i, p.why) for i in p.candidates]
+                return Reply(text=" ".join(o.text for o in outs), actions=[a for o in outs for a in o.actions])
+            if u.intent in ("No", "Cancel"):
+                return Reply(text=self.say("ok_anything_else"))
+            return None
         if p.kind == "troubleshoot":
             if u.intent == "Yes":
                 return self._start_playbook(p.device_id, p.symptom or "not responding")
@@ -282,6 +289,11 @@ class RulesConversation:
             return Reply(text=self.say("no_such_device", name=name) if name else self.say("which_device_plain"))
         if u.intent in READ_INTENTS:
             return self._read(ids, u)
+        if u.confidence < self.caps.settings.confirm_below:
+            # Understood, but not surely: say what we would do and wait for a yes.
+            what = self._describe_request(u.intent, u.slots, ids)
+            self.pending = Pending("unsure", intent=u.intent, slots=dict(u.slots), candidates=ids, why=text)
+            return Reply(text=self.say("confirm_unsure", request=what))
         if len(ids) > 1:
             # "turn off the lights in the kitchen": every light there, each confirmed by the device.
             outs = [self._device_intent(u.intent, u.slots, i, text) for i in ids]
@@ -312,6 +324,18 @@ class RulesConversation:
             return Reply(text=f"{out.text} {self.say('offer_troubleshoot')}", actions=actions)
         return Reply(text=out.text, actions=actions)
 
+    def _describe_request(self, intent: str, slots: dict[str, Any], ids: list[str]) -> str:
+        """ "turn on the ceiling light and the floor lamp", for a confirmation question."""
+        parts = []
+        for i in ids[:4]:
+            device = self.caps.device(i)
+            try:
+                changes = changes_for(intent, slots, device, self.caps.bridge.get(i).state)
+            except NotApplicable:
+                continue
+            parts.append(spoken_change(device, changes))
+        return " and ".join(parts) or "do that"
+
     def _read(self, ids: list[str], u: Understanding) -> Reply:
         texts = [self.caps.device_report(i, checks=False).text for i in ids[:4]]
         self._note_context(self.caps.device(ids[0]))
@@ -332,13 +356,14 @@ class RulesConversation:
     def _report_problem(self, text: str, u: Understanding) -> Reply:
         # The understander's symptom code ("wont_turn_on") and the customer's own words both select.
         symptom = f"{u.slots.get('symptom') or ''} {text}".strip()
-        if u.candidates and len(u.device_ids) != 1:
-            return self._which_device("ReportProblem", u.slots, u.candidates, text, symptom=symptom)
         if len(u.device_ids) == 1:
             return self._start_playbook(u.device_ids[0], symptom)
-        general = self.caps.start_playbook(None, f"{symptom} {text}")
+        # "Nothing works": a problem of the whole home (hub) comes before asking which device.
+        general = self.caps.start_playbook(None, symptom)
         if general is not None:
             return self._run_reply(general)
+        if u.candidates:
+            return self._which_device("ReportProblem", u.slots, u.candidates, text, symptom=symptom)
         self.pending = Pending("which_device", intent="ReportProblem", symptom=symptom, why=text)
         return Reply(text=self.say("which_device_problem"))
 
@@ -390,6 +415,8 @@ class RulesConversation:
 
     def _not_understood(self, text: str) -> Reply:
         self.misunderstood += 1
+        if self.escalated and self.misunderstood >= 2:
+            return Reply(text=self.say("already_escalated"))
         if self.misunderstood >= self.caps.settings.escalate_after_misunderstandings:
             self.pending = Pending("human")
             return Reply(text=self.say("offer_human"))

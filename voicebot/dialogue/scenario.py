@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Reply
@@ -48,6 +48,12 @@ class Turn(BaseModel):
     inject: dict[str, str] | None = None  # {device: name, fault: offline}
     new_conversation: bool = False  # hang up and call again (same customer)
     expect: Expect = Field(default_factory=Expect)
+
+    @field_validator("say", mode="before")
+    @classmethod
+    def _yaml_yes_no(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare yes or no as a boolean; the customer said the word.
+        return {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
 
 
 class MqttExpect(BaseModel):
@@ -174,12 +180,12 @@ class Home:
 
 
 @contextmanager
-def simulated_home(broker_url: str, home_file: Path) -> Iterator[Home]:
+def simulated_home(broker_url: str, home_file: Path, cover_travel_s: float = 0.4) -> Iterator[Home]:
     """A simulator and a bridge for ``home_file`` on a running broker, plus a traffic recorder."""
     from device_bridge.bridge import DeviceBridge
     from device_bridge.simulator import Simulator
 
-    sim = Simulator(home_file, broker_url).start()
+    sim = Simulator(home_file, broker_url, cover_travel_s=cover_travel_s).start()
     try:
         bridge = DeviceBridge(broker_url, home=home_file).start()
         try:
@@ -204,15 +210,23 @@ def standard_customers(store: Store) -> None:
     store.save_customer(Customer("bob", "Bob Example", [], default_area="Kitchen"))
 
 
-def run_scenario(scenario: Scenario, home: Home, engine_factory: EngineFactory, check_replies: bool = True) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario,
+    home: Home,
+    engine_factory: EngineFactory,
+    check_replies: bool = True,
+    defaults: dict[str, Any] | None = None,
+) -> ScenarioResult:
     """Run one scenario on a fresh store. ``check_replies=False`` checks only what the customer
-    gets (outcome, device states, MQTT traffic), for policies whose wording differs (LLM)."""
+    gets (outcome, device states, MQTT traffic), for policies whose wording differs (LLM).
+    ``defaults``: DialogueSettings values the scenario's own settings override (e.g. a short
+    command timeout for tests)."""
     started = time.monotonic()
     failures: list[str] = []
     home.reset()
     store = Store(":memory:")
     standard_customers(store)
-    settings = DialogueSettings.model_validate(scenario.settings)
+    settings = DialogueSettings.model_validate({**(defaults or {}), **scenario.settings})
     engine = engine_factory(settings, store)
     for name, changes in scenario.state.items():
         res = home.bridge.set(home.device_id(name), changes, timeout=3.0)
@@ -284,8 +298,8 @@ def run_scenario(scenario: Scenario, home: Home, engine_factory: EngineFactory, 
 
 
 def _settle(home: Home, scenario: Scenario) -> None:
-    """Give the simulator's retained state and availability messages time to reach the bridge."""
-    time.sleep(0.15)
+    """Give the simulator's state and availability messages time to reach the bridge."""
+    time.sleep(0.1)
 
 
 def _check_turn(where: str, e: Expect, r: Reply, check_replies: bool) -> list[str]:

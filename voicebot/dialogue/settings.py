@@ -59,6 +59,7 @@ class DialogueSettings(BaseModel):
     playbook_dirs: list[Path] = Field(default_factory=list)  # more playbooks beside the bundled ones
     command_timeout_s: float = Field(3.0, gt=0)
     min_confidence: float = Field(0.5, ge=0, le=1)  # below this nothing is done to a device
+    confirm_below: float = Field(0.7, ge=0, le=1)  # between the two: "Do you want me to ...?" first
     # Devices (names, aliases or ids) the bot must never operate, whoever asks.
     forbidden_devices: list[str] = Field(default_factory=list)
     sensitive_commands: list[SensitiveRule] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE))

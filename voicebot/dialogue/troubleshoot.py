@@ -229,7 +229,11 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split())
 
 
-_DONE = re.compile(r"\b(done|ok|okay|did it|finished|ready|it's on|plugged|replaced|changed|restarted|back)\b")
+_DONE = re.compile(
+    r"\b(done|ok|okay|did it|did that|finished|ready|it's on|plugged|replaced|changed|restarted|back|"
+    r"put (new|them|it|in)|new ones|swapped|moved|fixed|cleaned|unplugged|turned it|switched it|i have|i've|"
+    r"there you go|all set|sorted)\b"
+)
 
 
 def _sounds_done(text: str) -> bool:
