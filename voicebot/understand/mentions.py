@@ -22,6 +22,7 @@ from voicebot.understand.vocabulary import DomainWord, Vocabulary
 FUZZY_ACCEPT = 86.0
 FUZZY_ASK = 72.0
 FUZZY_MARGIN = 8.0
+FUZZY_MAX_TOKENS = 60  # a spoken turn is shorter; bounds the work on a runaway transcript
 _FUNCTION_WORDS = frozenset(
     ["a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those", "to", "in", "on", "at", "of", "for", "with", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "its", "i", "me", "we", "you", "he", "she", "they", "them", "please", "can", "could", "would", "will", "should", "do", "does", "did", "just", "now", "again", "still", "some", "any", "all", "there", "here", "what", "which", "who", "how", "why", "when", "where", "so", "very", "really", "too", "also", "not", "no", "yes", "up", "down", "off", "by", "from", "into", "about", "as", "if", "then", "than"]
 )
@@ -189,6 +190,7 @@ class HomeIndex:
         return m
 
     def _fuzzy(self, tokens: list[str], covered: set[int], m: Mentions) -> None:
+        tokens = tokens[:FUZZY_MAX_TOKENS]
         unexplained = {
             i for i, t in enumerate(tokens)
             if t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1

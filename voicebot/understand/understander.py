@@ -32,6 +32,8 @@ from voicebot.understand.vocabulary import Rule, Vocabulary, load
 _ANSWER_WORDS = frozenset(
     ["the", "a", "an", "one", "ones", "in", "on", "at", "of", "my", "our", "please", "for", "too", "also", "as", "well", "and", "then", "with", "that", "this", "those", "these", "it", "them", "other", "both", "all", "first", "second", "third", "last", "same", "way"]
 )
+# Longer input (a runaway transcript, a pasted document) is read up to here only.
+MAX_CHARS = 2000
 # Confidence of a rule match before target resolution is taken into account.
 STRONG = 0.9
 WEAK = 0.8
@@ -76,8 +78,8 @@ class Understander:
         speaker_area: str | None = None,
     ) -> Understanding:
         vocab = self.vocab
-        plain = normalize(text, vocab.rewrites, vocab.fillers)
-        sentiment = analyze(text, vocab.language)
+        plain = normalize(text[:MAX_CHARS], vocab.rewrites, vocab.fillers)
+        sentiment = analyze(text[:MAX_CHARS], vocab.language)
         safety = vocab.first_key(vocab.safety, plain)
         index = self.index()
         if speaker_area and speaker_area not in index.areas:
