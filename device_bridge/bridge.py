@@ -62,7 +62,8 @@ class _Entry:
     telemetry: Telemetry = field(default_factory=Telemetry)
     updated_at: float | None = None
     subs: list[Subscription] = field(default_factory=list)
-    recent: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=20))
+    # (received_at, topic, payload, carried state) of the latest messages, for evidence
+    recent: deque[tuple[float, str, str, bool]] = field(default_factory=lambda: deque(maxlen=20))
     version: int = 0  # bumped on every message from the device
 
 
@@ -185,13 +186,13 @@ class DeviceBridge:
         if refresh and self.connected:
             requests = convention(dev.convention).query(dev)
             if requests:
-                with self._lock:
-                    before = self._entry(dev.id).version
+                asked_at = time.time()
+                expected = {r.expect for r in requests if r.expect}
                 for out in requests:
                     self.conn.publish(out.topic, out.payload, out.qos, out.retain)  # type: ignore[union-attr]
                 deadline = time.monotonic() + timeout
                 with self._changed:
-                    while self._entry(dev.id).version == before:
+                    while not expected <= {t for ts, t, _p, _s in self._entry(dev.id).recent if ts >= asked_at}:
                         left = deadline - time.monotonic()
                         if left <= 0:
                             break
@@ -266,14 +267,15 @@ class DeviceBridge:
                 if left <= 0:
                     break
                 self._changed.wait(left)
-            seen = [f"received {t} {p}" for _ts, t, p in entry.recent]
+            seen = [f"received {t} {p}" for _ts, t, p, _s in entry.recent]
+            answered = any(s for _ts, _t, _p, s in entry.recent)
         evidence += seen
         final = self.snapshot(dev.id)
         if confirms(dev, wanted, final.state) and entry.version != sent_version:
             return result(Outcome.CONFIRMED, _confirmed_reason(dev, final.state), wanted, evidence)
         if final.telemetry.available is False:
             reason = f"the {dev.name} went offline before it confirmed the change"
-        elif not seen:
+        elif not answered:
             reason = f"the {dev.name} did not respond"
         else:
             reason = f"the {dev.name} answered but did not change: {_describe(dev, final.state)}"
@@ -411,7 +413,7 @@ class DeviceBridge:
             if obs.state or "available" not in obs.telemetry or obs.telemetry.get("available"):
                 e.telemetry.last_seen = msg.received_at or time.time()
             e.version += 1
-            e.recent.append((msg.received_at, msg.topic, msg.text[:200]))
+            e.recent.append((msg.received_at, msg.topic, msg.text[:200], bool(obs.state)))
             self._changed.notify_all()
         if "available" in obs.telemetry and obs.telemetry["available"] != was_available:
             self._emit("availability", dev, {"available": obs.telemetry["available"]})
@@ -443,10 +445,12 @@ class DeviceBridge:
         return True
 
     def wait_until_known(self, timeout: float = 5.0) -> bool:
-        """Wait until every device has reported a state (not counting hubs)."""
+        """Wait until every device has reported a state or is known to be offline
+        (hubs are not counted)."""
 
         def known(b: DeviceBridge) -> bool:
-            return all(e.updated_at is not None for e in b._entries.values() if e.device.topics.get("role") != "hub")
+            return all(e.updated_at is not None or e.telemetry.available is False
+                       for e in b._entries.values() if e.device.topics.get("role") != "hub")
 
         return self.wait_for(known, timeout)
 

@@ -201,7 +201,11 @@ class Simulator:
             if spec["type"] == "intermittent":
                 vd.next_flip = time.monotonic() + float(spec.get("period_s", 6.0)) - float(spec.get("off_s", 2.0))
         log.info("fault %s injected into %s", spec["type"], vd.id)
-        self._publish_all(self._refresh(vd))
+        if spec["type"] in ("unresponsive", "stuck"):
+            # nothing shows from outside until someone sends it a command
+            self._publish_all([Outgoing(f"{self.prefix}/{vd.id}/faults", dumps(vd.faults), retain=True)])
+        else:
+            self._publish_all(self._refresh(vd))
 
     def clear(self, device: str, fault: str | None = None) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ class Outgoing:
     payload: str | bytes
     retain: bool = False
     qos: int = 1
+    expect: str | None = None  # for reads: the topic the answer comes on
 
 
 @dataclass

@@ -130,15 +130,16 @@ class Tasmota:
 
     def query(self, device: Device) -> list[Outgoing]:
         t = device.topics["topic"]
+        result, status = f"stat/{t}/RESULT", f"stat/{t}/STATUS10"
         if device.type in (DeviceType.SENSOR, DeviceType.BINARY_SENSOR):
-            return [Outgoing(f"cmnd/{t}/Status", "10")]
+            return [Outgoing(f"cmnd/{t}/Status", "10", expect=status)]
         if device.type is DeviceType.FAN:
-            return [Outgoing(f"cmnd/{t}/FanSpeed", "")]
+            return [Outgoing(f"cmnd/{t}/FanSpeed", "", expect=result)]
         if device.type is DeviceType.COVER:
-            return [Outgoing(f"cmnd/{t}/ShutterPosition1", "")]
-        out = [Outgoing(f"cmnd/{t}/State", "")]
+            return [Outgoing(f"cmnd/{t}/ShutterPosition1", "", expect=result)]
+        out = [Outgoing(f"cmnd/{t}/State", "", expect=result)]
         if device.type is DeviceType.SWITCH:
-            out.append(Outgoing(f"cmnd/{t}/Status", "10"))  # energy readings of plugs
+            out.append(Outgoing(f"cmnd/{t}/Status", "10", expect=status))  # energy readings of plugs
         return out
 
     # -- device side -----------------------------------------------------------------

@@ -118,7 +118,7 @@ class Zigbee2Mqtt:
             return []  # battery sensors sleep and do not answer reads
         if device.type is DeviceType.CLIMATE:
             keys = [device.topics.get("setpoint", "occupied_heating_setpoint"), *keys]
-        return [Outgoing(f"{self._base(device)}/get", dumps(dict.fromkeys(keys, "")))]
+        return [Outgoing(f"{self._base(device)}/get", dumps(dict.fromkeys(keys, "")), expect=self._base(device))]
 
     # -- device side ------------------------------------------------------------
 

@@ -1,0 +1,181 @@
+"""Every simulated fault, seen through the bridge the way troubleshooting sees it,
+and cured by what the customer is asked to do."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from device_bridge.bridge import DeviceBridge
+from device_bridge.client import MqttConnection
+from device_bridge.devices import Outcome
+from device_bridge.simulator import Simulator
+
+HOME = {
+    "areas": ["Hall", "Kitchen"],
+    "devices": [
+        {"name": "Hall Light", "type": "light", "area": "Hall"},
+        {"name": "Front Door Lock", "type": "lock", "area": "Hall", "battery": True},
+        {"name": "Kitchen Plug", "type": "switch", "convention": "tasmota", "area": "Kitchen"},
+        {"name": "Kitchen Heating", "type": "climate", "convention": "homeassistant", "area": "Kitchen",
+         "state": {"hvac_mode": "heat", "temperature": 21, "current_temperature": 20.5}},
+        {"name": "Kitchen Temperature", "type": "sensor", "device_class": "temperature", "area": "Kitchen",
+         "state": {"state": 20.4}},
+        {"name": "Hall Motion", "type": "binary_sensor", "device_class": "motion", "area": "Hall",
+         "faults": ["low_battery"]},
+        {"name": "Porch Light", "type": "switch", "convention": "homeassistant", "area": "Hall",
+         "faults": [{"type": "offline", "fixed_by": ["replace_battery"]}]},
+    ],
+}
+
+
+@pytest.fixture()
+def rig(broker, wipe):
+    sim = Simulator(HOME, broker.url, cover_travel_s=0.2).start()
+    bridge = DeviceBridge(broker.url, HOME).start()
+    bridge.wait_until_known(3)
+    yield sim, bridge
+    bridge.stop()
+    sim.stop()
+    wipe(broker.url)
+
+
+@pytest.mark.parametrize("device", ["hall_light", "kitchen_plug", "kitchen_heating"])
+def test_offline_devices_are_not_sent_commands(rig, device) -> None:
+    sim, bridge = rig
+    sim.inject(device, "offline")
+    assert bridge.wait_for(lambda b: b.get(device).telemetry.available is False, 3)
+    r = bridge.set(device, {"state": "on"} if device != "kitchen_heating" else {"temperature": 23})
+    assert r.outcome is Outcome.OFFLINE
+    assert "offline" in r.reason and "last heard" in r.reason
+    assert r.elapsed_s < 0.5  # nothing to wait for
+    cleared = sim.customer_action(device, "power_cycle")
+    assert cleared == ["offline"]
+    assert bridge.wait_for(lambda b: b.get(device).telemetry.available is True, 3)
+    assert bridge.set(device, {"state": "on"} if device != "kitchen_heating" else {"temperature": 23}).ok
+
+
+def test_unresponsive_device_is_not_confirmed_until_power_cycled(rig) -> None:
+    sim, bridge = rig
+    sim.inject("hall_light", "unresponsive")
+    r = bridge.set("hall_light", {"state": "on"}, timeout=0.8)
+    assert r.outcome is Outcome.NOT_CONFIRMED
+    assert r.reason == "the Hall Light did not respond"
+    assert bridge.get("hall_light").telemetry.available is True  # online all the same
+    assert sim.state("hall_light")["state"] == "off"
+    assert sim.customer_action("hall_light", "move_closer") == []  # the wrong cure changes nothing
+    assert sim.customer_action("hall_light", "power_cycle") == ["unresponsive"]
+    assert bridge.set("hall_light", {"state": "on"}).ok
+
+
+def test_stuck_lock_answers_jammed(rig) -> None:
+    sim, bridge = rig
+    sim.inject("front_door_lock", "stuck")
+    r = bridge.set("front_door_lock", {"state": "unlocked"}, timeout=1)
+    assert r.outcome is Outcome.NOT_CONFIRMED
+    assert "answered but did not change" in r.reason and "jammed" in r.reason
+    assert any("not_fully_locked" in e for e in r.evidence)
+    sim.customer_action("front_door_lock", "power_cycle")
+    assert bridge.set("front_door_lock", {"state": "unlocked"}).ok
+
+
+def test_stuck_switch_reports_its_old_state(rig) -> None:
+    sim, bridge = rig
+    sim.inject("kitchen_plug", "stuck")
+    r = bridge.set("kitchen_plug", {"state": "on"}, timeout=1)
+    assert r.outcome is Outcome.NOT_CONFIRMED and "it is off" in r.reason
+    assert any("stat/" in e and '"POWER":"OFF"' in e for e in r.evidence)
+
+
+def test_weak_signal_loses_every_other_command(rig) -> None:
+    sim, bridge = rig
+    sim.inject("hall_light", "weak_signal")
+    assert bridge.wait_for(lambda b: (b.get("hall_light").telemetry.linkquality or 255) <= 15, 3)
+    first = bridge.set("hall_light", {"state": "on"}, timeout=0.8)
+    second = bridge.set("hall_light", {"state": "on"}, timeout=2)
+    assert first.outcome is Outcome.NOT_CONFIRMED and second.outcome is Outcome.CONFIRMED
+    assert sim.customer_action("hall_light", "add_repeater") == ["weak_signal"]
+    assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.linkquality > 50, 3)
+
+
+def test_low_battery_shows_in_telemetry_and_replacing_it_helps(rig) -> None:
+    sim, bridge = rig
+    assert bridge.get("hall_motion").telemetry.battery == 4
+    assert sim.customer_action("hall_motion", "replace_battery") == ["low_battery"]
+    assert bridge.wait_for(lambda b: b.get("hall_motion").telemetry.battery == 87, 3)
+
+
+def test_wrong_reading_disagrees_with_the_room(rig) -> None:
+    sim, bridge = rig
+    sim.inject("kitchen_temperature", {"type": "wrong_reading", "offset": 7.5})
+    sim.inject("kitchen_heating", {"type": "wrong_reading", "offset": -4})
+    assert bridge.wait_for(lambda b: b.get("kitchen_temperature").state["state"] == pytest.approx(27.9), 3)
+    assert bridge.wait_for(lambda b: b.get("kitchen_heating").state["current_temperature"] == pytest.approx(16.5), 3)
+    assert sim.state("kitchen_temperature")["state"] == 20.4  # the truth is unchanged
+    sim.customer_action("kitchen_temperature", "recalibrate")
+    assert bridge.wait_for(lambda b: b.get("kitchen_temperature").state["state"] == pytest.approx(20.4), 3)
+
+
+def test_intermittent_device_comes_and_goes(rig) -> None:
+    sim, bridge = rig
+    changes: list[bool] = []
+    bridge.add_listener(lambda e: changes.append(e.changed["available"])
+                        if e.kind == "availability" and e.device and e.device.id == "kitchen_plug" else None)
+    sim.inject("kitchen_plug", {"type": "intermittent", "period_s": 0.6, "off_s": 0.3})
+    assert bridge.wait_for(lambda b: len(changes) >= 3, 5), changes
+    assert changes[:3] == [False, True, False]
+    sim.customer_action("kitchen_plug", "move_closer")
+    assert bridge.wait_for(lambda b: b.get("kitchen_plug").telemetry.available is True, 3)
+    assert bridge.set("kitchen_plug", {"state": "on"}).ok
+
+
+def test_fault_with_its_own_cure_from_the_home_file(rig) -> None:
+    sim, bridge = rig
+    assert bridge.get("porch_light").telemetry.available is False
+    assert sim.customer_action("porch_light", "power_cycle") == []
+    assert sim.customer_action("porch_light", "replace_battery") == ["offline"]
+    assert bridge.wait_for(lambda b: b.get("porch_light").telemetry.available is True, 3)
+
+
+def test_faults_and_customer_actions_over_mqtt(rig, broker) -> None:
+    sim, bridge = rig
+    events: list[dict] = []
+    conn = MqttConnection(broker.url)
+    conn.subscribe("voicebot-sim/+/event", lambda m: events.append(json.loads(m.payload)))
+    conn.start(5)
+    conn.publish("voicebot-sim/hall_light/fault/set", json.dumps({"type": "offline"}))
+    assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is False, 3)
+    conn.publish("voicebot-sim/hall_light/action", "power_cycle")
+    assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is True, 3)
+    deadline = time.monotonic() + 2
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert events == [{"action": "power_cycle", "cleared": ["offline"]}]
+    conn.publish("voicebot-sim/kitchen_plug/fault/set", '["unresponsive", "weak_signal"]')
+    deadline = time.monotonic() + 2
+    while len(sim.faults("kitchen_plug")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [f["type"] for f in sim.faults("kitchen_plug")] == ["unresponsive", "weak_signal"]
+    conn.publish("voicebot-sim/kitchen_plug/fault/clear", "")
+    deadline = time.monotonic() + 2
+    while sim.faults("kitchen_plug") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sim.faults("kitchen_plug") == []
+    conn.stop()
+
+
+def test_hub_offline_takes_its_zigbee_devices_with_it(rig) -> None:
+    sim, bridge = rig
+    seen: list[str] = []
+    bridge.add_listener(lambda e: seen.append(e.device.id) if e.kind == "availability" and e.device else None)
+    sim.inject("zigbee2mqtt_hub", "offline")
+    assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is False, 3)
+    assert bridge.get("kitchen_plug").telemetry.available is True  # Tasmota is Wi-Fi
+    assert bridge.set("front_door_lock", {"state": "unlocked"}).outcome is Outcome.OFFLINE
+    assert sim.customer_action("zigbee2mqtt_hub", "restart_hub") == ["offline"]
+    assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is True, 3)
+    assert bridge.set("front_door_lock", {"state": "unlocked"}).ok
+    time.sleep(0.1)
+    assert {"zigbee2mqtt_hub", "hall_light", "front_door_lock"} <= set(seen)
