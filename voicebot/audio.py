@@ -44,6 +44,8 @@ def read_float(path: str | PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioFileError(f"{p}: no such file")
     if p.is_dir():
         raise AudioFileError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioFileError(f"{p}: the file is empty (0 bytes)")
     try:
         data, file_rate = sf.read(str(p), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

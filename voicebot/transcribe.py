@@ -24,7 +24,9 @@ class Transcript:
     confidence: float  # 0..1, from the decoder's average log-probability
     audio_s: float  # length of the audio given
     elapsed_s: float  # processing time
-    rejected: str | None = None  # why the text was thrown away (silence, noise, hallucination), else None
+    # why the text was thrown away, else None: "silence" (too quiet or nothing decoded), "no_speech"
+    # (the model says noise), "repetition", "low_confidence", "hallucination"
+    rejected: str | None = None
     window_s: float = 0.0  # encoder window actually used (0 when the model was not run)
     no_speech_prob: float = 0.0  # the model's probability that the audio holds no speech
 
@@ -38,6 +40,7 @@ class Transcriber(Protocol):
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30-second window, in 10 ms mel frames
 # Rejection thresholds: Whisper's own (no_speech 0.6 with avg_logprob -1, compression 2.4).
 NO_SPEECH_PROB = 0.6
+NO_SPEECH_SURE = 0.85  # real speech measured 0.01-0.6 (espeak-ng voices highest)
 LOGPROB_SILENCE = -1.0
 LOGPROB_MIN = -1.5  # below this even speech-like output is too unsure to act on
 COMPRESSION_MAX = 2.4
@@ -176,9 +179,14 @@ class FasterWhisperTranscriber:
         confidence = math.exp(d.avg_logprob) if d.text else 0.0
         reason: str | None = None
         normalised = "".join(c for c in d.text.lower() if c.isalnum() or c == " ").strip()
-        silent = d.no_speech_prob > NO_SPEECH_PROB and d.avg_logprob < LOGPROB_SILENCE
-        if not normalised or silent:
+        # Whisper's own rule, plus: a very sure "no speech" overrides a fluent invention (hum → "you").
+        silent = d.no_speech_prob > NO_SPEECH_SURE or (
+            d.no_speech_prob > NO_SPEECH_PROB and d.avg_logprob < LOGPROB_SILENCE
+        )
+        if not normalised:
             reason = "silence"
+        elif silent:
+            reason = "no_speech"
         elif _compression_ratio(d.text) > COMPRESSION_MAX or _looks_repetitive(d.text):
             reason = "repetition"
         elif d.avg_logprob < LOGPROB_MIN:
@@ -203,21 +211,30 @@ class FasterWhisperTranscriber:
             language=language,
             beam_size=1,
             temperature=0.0,
-            without_timestamps=True,
+            # Timestamps let the decoder seek segment by segment; without them tiny skips
+            # whole utterances inside a 30-s window.
+            without_timestamps=False,
             condition_on_previous_text=False,
             vad_filter=False,
         )
-        segs = list(segments)
-        kept = [
-            s for s in segs if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOGPROB_SILENCE)
-        ]
-        text = " ".join(s.text.strip() for s in kept).strip()
+        kept, dropped = [], []
+        for seg in segments:
+            text = seg.text.strip()
+            silent = seg.no_speech_prob > NO_SPEECH_SURE or (
+                seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < LOGPROB_SILENCE
+            )
+            looping = seg.compression_ratio > COMPRESSION_MAX or _looks_repetitive(text)
+            (dropped if silent or looping or not text or seg.avg_logprob < LOGPROB_MIN else kept).append(seg)
         audio_s = len(audio) / SAMPLE_RATE
+        elapsed = time.perf_counter() - started
         if not kept:
-            return Transcript("", info.language, 0.0, audio_s, time.perf_counter() - started, "silence", 30.0)
+            reason = "no_speech" if dropped else "silence"
+            return Transcript("", info.language, 0.0, audio_s, elapsed, reason, 30.0)
+        # Each 30-s segment was judged on its own; the whole is as sure as its average segment.
         avg = sum(s.avg_logprob for s in kept) / len(kept)
+        text = " ".join(s.text.strip() for s in kept)
         no_speech = min(s.no_speech_prob for s in kept)
-        return self._judge(_Decoded(text, 0, avg, no_speech, False), info.language, audio_s, FULL_WINDOW_FRAMES, started)
+        return Transcript(text, info.language, round(math.exp(avg), 4), audio_s, elapsed, None, 30.0, round(no_speech, 4))
 
 
 def _compression_ratio(text: str) -> float:
