@@ -96,6 +96,8 @@ class PlaybookRun:
             self._record(step, answer, text)
             self.step_id = step.go[answer]
         else:  # a "say ... wait" instruction: they did it, or could not
+            if answer == "unclear" and _CANT.search(text.lower()):
+                answer = "no"
             if answer == "no" and "no" in step.go:
                 self._record(step, "could not", text)
                 self.step_id = step.go["no"]
@@ -238,3 +240,6 @@ _DONE = re.compile(
 
 def _sounds_done(text: str) -> bool:
     return bool(_DONE.search(text.lower()))
+
+
+_CANT = re.compile(r"\b(can't|cannot|can not|unable|couldn't|could not|don't have|no way)\b")

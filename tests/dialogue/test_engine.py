@@ -1,0 +1,115 @@
+"""The engine on the real bridge and simulator: what is stored, published and said."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from voicebot.dialogue.engine import DialogueEngine
+from voicebot.dialogue.scenario import Home, simulated_home, standard_customers
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = ROOT / "tests" / "scenarios" / "home.yaml"
+
+
+@pytest.fixture(scope="module")
+def home(mosquitto) -> Iterator[Home]:  # type: ignore[no-untyped-def]
+    with simulated_home(mosquitto.url, HOME) as h:
+        yield h
+
+
+@pytest.fixture()
+def engine(home: Home) -> DialogueEngine:
+    home.reset()
+    store = Store()
+    standard_customers(store)
+    return DialogueEngine(home.bridge, store, DialogueSettings(command_timeout_s=1.2))
+
+
+def test_stored_turns_and_tickets_hold_no_personal_data(engine: DialogueEngine, home: Home) -> None:
+    conv = engine.conversation("phone", customer_id="alice")
+    conv.handle("Hi, my name is John Smith and my number is +49 30 1234567")
+    reply = conv.handle("I want to talk to a person")
+    assert reply.escalated and reply.ticket_id
+    turns = engine.store.turns(conv.id)
+    stored = json.dumps(turns) + json.dumps(engine.store.ticket(reply.ticket_id).summary)  # type: ignore[union-attr]
+    assert "John" not in stored and "1234567" not in stored
+    assert "[NAME]" in stored and "[PHONE]" in stored
+    published = [p for t, p in home.recorder.snapshot() if t == "voicebot/tickets/new"]
+    assert published and "1234567" not in published[-1]
+    ticket = json.loads(published[-1])
+    # what an agent needs to act: the problem, the steps, the devices, sentiment and the talk
+    assert {"problem", "steps", "devices", "sentiment", "transcript", "reason", "customer_id"} <= set(ticket)
+
+
+def test_ticket_summary_carries_steps_and_telemetry(engine: DialogueEngine, home: Home) -> None:
+    home.simulator.inject(home.device_id("Kitchen Light"), "offline")
+    conv = engine.conversation("chat", customer_id="alice")
+    conv.handle("the kitchen light won't come on")
+    reply = conv.handle("I can't, no")
+    assert reply.escalated
+    summary = engine.store.ticket(reply.ticket_id).summary  # type: ignore[arg-type, union-attr]
+    steps = [(s["step"], s["result"]) for s in summary["steps"]]
+    assert ("online", "no") in steps
+    assert summary["devices"]["kitchen_light"]["available"] is False
+    assert summary["playbooks"] == ["light_not_working"]
+
+
+def test_dtmf_answers_a_confirmation(engine: DialogueEngine, home: Home) -> None:
+    conv = engine.conversation("phone", customer_id="alice")
+    assert "to be sure" in conv.handle("unlock the front door").text.lower()
+    reply = conv.handle_dtmf("1")
+    assert [a.outcome for a in reply.actions] == ["confirmed"]
+    assert home.bridge.get("front_door_lock").state["state"] == "unlocked"
+    assert "press 1" in conv.handle_dtmf("7").text.lower()
+
+
+def test_caller_number_identifies_the_customer(engine: DialogueEngine) -> None:
+    conv = engine.conversation("phone", caller="+49 30 111111")
+    assert "Alice" in conv.greet().text
+    conv.handle("I want to talk to a person")
+    assert engine.store.tickets_for_customer("alice")
+
+
+def test_german_conversation_answers_in_german(engine: DialogueEngine) -> None:
+    conv = engine.conversation("chat", customer_id="alice", language="de")
+    assert conv.greet().text.startswith("Hallo")
+    assert "automatischer Assistent" in conv.handle("am I talking to a robot?").text
+
+
+def test_conversation_end_is_stored(engine: DialogueEngine) -> None:
+    conv = engine.conversation("speaker", customer_id="alice")
+    conv.handle("turn on the kitchen light")
+    conv.end("abandoned")
+    assert engine.store.conversation(conv.id)["outcome"] == "abandoned"  # type: ignore[index]
+    assert conv.handle("hello").end_conversation
+
+
+def test_unknown_input_gets_help_not_an_error(engine: DialogueEngine, home: Home) -> None:
+    conv = engine.conversation("chat", customer_id="alice")
+    for text in ["", "   ", "§§§ ???", "x" * 2000]:
+        reply = conv.handle(text)
+        assert reply.text and not reply.actions
+
+
+def test_voicebot_chat_json_with_no_configuration(tmp_path: Path) -> None:
+    """`voicebot chat --json` starts its own broker and simulated home, and prints one object a turn."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "voicebot"), "chat", "--json", "--store", str(tmp_path / "s.sqlite3")],
+        input="turn on the kitchen light\nwhat's the status of my ticket\n",
+        capture_output=True, text=True, timeout=90, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["user"] for line in lines] == ["turn on the kitchen light", "what's the status of my ticket"]
+    assert set(lines[0]) == {"user", "reply", "intent", "slots", "actions", "escalated", "sentiment", "language"}
+    assert lines[0]["actions"][0]["outcome"] == "confirmed"
+    assert lines[0]["reply"].startswith("Done, the kitchen light is on")
