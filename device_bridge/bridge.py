@@ -65,6 +65,7 @@ class _Entry:
     # (received_at, topic, payload, carried state) of the latest messages, for evidence
     recent: deque[tuple[float, str, str, bool]] = field(default_factory=lambda: deque(maxlen=20))
     version: int = 0  # bumped on every message from the device
+    fresh: bool = True  # heard from since the last reconnection to the broker
 
 
 class DeviceBridge:
@@ -234,7 +235,7 @@ class DeviceBridge:
                 return result(Outcome.BROKER_DOWN,
                               f"I can't reach your home's hub right now, so nothing was sent to the {dev.name}",
                               wanted, [f"broker {self.broker_url} unreachable for {timeout:g} s; command not sent"])
-            time.sleep(0.05)  # let retained availability arrive after the reconnect
+        self._await_fresh(dev, min(1.0, max(0.0, deadline - time.monotonic())))
         state = self.snapshot(dev.id)
         if state.telemetry.available is False:
             return result(Outcome.OFFLINE, self._offline_reason(dev, state), wanted,
@@ -364,6 +365,10 @@ class DeviceBridge:
         self._apply(self.registry.apply_z2m_devices(base, msg.payload))  # type: ignore[arg-type]
 
     def _on_connection(self, up: bool) -> None:
+        if not up:
+            with self._lock:
+                for e in self._entries.values():
+                    e.fresh = False
         self._emit("bridge", None, {"connected": up})
         if up:
             threading.Thread(target=self._query_tasmota, daemon=True).start()
@@ -413,6 +418,7 @@ class DeviceBridge:
             if obs.state or "available" not in obs.telemetry or obs.telemetry.get("available"):
                 e.telemetry.last_seen = msg.received_at or time.time()
             e.version += 1
+            e.fresh = True
             e.recent.append((msg.received_at, msg.topic, msg.text[:200], bool(obs.state)))
             self._changed.notify_all()
         if "available" in obs.telemetry and obs.telemetry["available"] != was_available:
@@ -423,6 +429,20 @@ class DeviceBridge:
                         self._emit("availability", other, {"available": obs.telemetry["available"]})
         elif changed:
             self._emit("state", dev, changed)
+
+    def _await_fresh(self, dev: Device, timeout: float) -> None:
+        """After a broker outage, give the device (or its hub) a moment to come back
+        on the broker, so a command is not published before anyone listens again."""
+        end = time.monotonic() + timeout
+        with self._changed:
+            while not self._entry(dev.id).fresh and not (
+                dev.hub and dev.hub in self._entries and self._entries[dev.hub].fresh
+                and self._entries[dev.hub].telemetry.available is False
+            ):
+                left = end - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
 
     @staticmethod
     def _offline_reason(dev: Device, state: DeviceState) -> str:

@@ -58,6 +58,8 @@ class Device:
     # Per-device ranges that narrow the type's defaults, e.g. {"temperature": (5, 30)}.
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     hub: str | None = None  # id of the hub/bridge the device talks through (Zigbee2MQTT), if any
+    # Per-device values of enum attributes, narrowing the type's, e.g. {"hvac_mode": ["off", "heat"]}.
+    options: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -218,6 +220,9 @@ def supported(device: Device) -> dict[str, Attribute]:
         if name in device.ranges:
             low, high = device.ranges[name]
             attr = Attribute(**{**attr.__dict__, "low": low, "high": high})
+        if name in device.options and attr.kind == "enum":
+            allowed = tuple(v for v in device.options[name] if v in attr.values) or attr.values
+            attr = Attribute(**{**attr.__dict__, "values": allowed})
         out[name] = attr
     return out
 

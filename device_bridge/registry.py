@@ -119,6 +119,7 @@ class Registry:
                         topics={**existing.topics, "config": dev.topics["config"], "discovery_topic": topic},
                         features=dev.features or existing.features,
                         ranges={**existing.ranges, **dev.ranges},
+                        options={**existing.options, **dev.options},
                         model=existing.model or dev.model,
                         manufacturer=existing.manufacturer or dev.manufacturer,
                         device_class=existing.device_class or dev.device_class,
@@ -175,7 +176,8 @@ class Registry:
                             topics[k] = dev.topics[k]
                     merged = replace(
                         existing, topics=topics, features=dev.features or existing.features,
-                        ranges={**existing.ranges, **dev.ranges}, model=dev.model or existing.model,
+                        ranges={**existing.ranges, **dev.ranges}, options={**existing.options, **dev.options},
+                        model=dev.model or existing.model,
                         manufacturer=dev.manufacturer or existing.manufacturer, hub=existing.hub or hub_id,
                         name=existing.name if existing.source != "zigbee2mqtt" else dev.name,
                     )

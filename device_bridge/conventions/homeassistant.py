@@ -200,6 +200,11 @@ def device_from_config(component: str, config: dict[str, Any], fallback_id: str,
     elif isinstance(dev.get("name"), str) and config.get("name") is not None and not name.startswith(dev["name"]):
         name = f"{dev['name']} {name}"
     features, ranges = _features(dtype, config)
+    options = {attr: [str(v) for v in config[key]] for key, attr in
+               (("modes", "hvac_mode"), ("preset_modes", "preset_mode"), ("fan_modes", "fan_mode"),
+                ("fan_speed_list", "fan_speed")) if isinstance(config.get(key), list) and config[key]}
+    if dtype is not DeviceType.CLIMATE:
+        options.pop("fan_mode", None)
     device_class = config.get("device_class") if isinstance(config.get("device_class"), str) else None
     return Device(
         id=uid,
@@ -215,6 +220,7 @@ def device_from_config(component: str, config: dict[str, Any], fallback_id: str,
         topics={"config": config, "discovery_topic": topic},
         features=features,
         ranges=ranges,
+        options=options,
     )
 
 

@@ -521,6 +521,7 @@ def device_from_entry(entry: dict[str, Any], base_topic: str) -> Device | None:
     dtype: DeviceType | None = None
     features: list[str] = []
     ranges: dict[str, tuple[float, float]] = {}
+    options: dict[str, list[str]] = {}
     topics: dict[str, Any] = {"base_topic": base_topic, "friendly_name": fname, "ieee_address": ieee}
     device_class: str | None = None
     unit: str | None = None
@@ -551,6 +552,8 @@ def device_from_entry(entry: dict[str, Any], base_topic: str) -> Device | None:
                         f = names[sp]
                         if isinstance(f.get("value_min"), (int, float)) and isinstance(f.get("value_max"), (int, float)):
                             ranges["temperature"] = (f["value_min"], f["value_max"])
+                if isinstance(names.get("system_mode", {}).get("values"), list):
+                    options["hvac_mode"] = [str(v) for v in names["system_mode"]["values"]]
             break
     if dtype is None:
         plain = {e.get("name"): e for e in exp if isinstance(e, dict) and "name" in e}
@@ -581,6 +584,7 @@ def device_from_entry(entry: dict[str, Any], base_topic: str) -> Device | None:
         topics=topics,
         features=features,
         ranges=ranges,
+        options=options,
     )
 
 
