@@ -11,6 +11,7 @@ import typer
 
 from device_bridge.devices import Area, Device
 from voicebot.understand import ConversationContext, Understander, Understanding
+from voicebot.understand.vocabulary import available_languages
 
 
 def _load_home(path: Path | None) -> tuple[list[Device], list[Area]]:
@@ -50,11 +51,20 @@ def register(app: typer.Typer) -> None:
         context: Annotated[
             bool, typer.Option("--context/--no-context", help="Read the lines as one conversation.")
         ] = True,
+        language: Annotated[
+            list[str] | None,
+            typer.Option("--language", "-l", help="Language(s): the first is the default, others are detected per line."),
+        ] = None,
     ) -> None:
         """Understand sentences from standard input, one per line: intent, slots, devices."""
         devices, areas = _load_home(home)
         by_id = {d.id: d for d in devices}
-        understander = Understander(lambda: devices, lambda: areas)
+        langs = language or ["en"]
+        known = available_languages()
+        for lang in langs:
+            if lang not in known:
+                raise typer.BadParameter(f"no understanding data for {lang!r} (have: {', '.join(known)})", param_hint="--language")
+        understander = Understander(lambda: devices, lambda: areas, language=langs[0], languages=langs[1:])
         conversation = ConversationContext() if context else None
         for line in sys.stdin:
             text = line.strip()

@@ -21,12 +21,13 @@ from device_bridge.devices import Area, Device
 from voicebot.understand import capabilities as caps
 from voicebot.understand import values
 from voicebot.understand.context import WHICH_DEVICE, YES_NO, ConversationContext
-from voicebot.understand.mentions import HomeIndex, Mentions
+from voicebot.understand.mentions import HomeIndex, Mentions, NameHit
 from voicebot.understand.normalize import normalize
 from voicebot.understand.resolve import Resolver, Target
 from voicebot.understand.sentiment import analyze
+from voicebot.understand.templates import TemplateMatch, TemplateRecognizer
 from voicebot.understand.types import DEVICE_INTENTS, Understanding
-from voicebot.understand.vocabulary import Rule, Vocabulary, load
+from voicebot.understand.vocabulary import DomainWord, Rule, Vocabulary, VocabularyError, load
 
 # Words that may surround a bare target ("the one in the kitchen please").
 _ANSWER_WORDS = frozenset(
@@ -50,25 +51,56 @@ class Understander:
         devices: Callable[[], Sequence[Device]],
         areas: Callable[[], Sequence[Area]],
         language: str = "en",
+        languages: Sequence[str] = (),
     ) -> None:
+        """``language`` is the default; ``languages`` are the others to recognise (detected per
+        turn from common words unless ``understand(..., language=...)`` names one)."""
         self._devices = devices
         self._areas = areas
         self.vocab: Vocabulary = load(language)
-        self._index: HomeIndex | None = None
-        self._signature: tuple[Any, ...] | None = None
+        self._vocabs: dict[str, Vocabulary] = {language: self.vocab}
+        for other in languages:
+            self._vocabs[other] = load(other)
+        self._indexes: dict[str, tuple[tuple[Any, ...], HomeIndex]] = {}
+        self._templates: dict[str, TemplateRecognizer] = {}
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self._vocabs)
+
+    def warm_up(self) -> None:
+        """Load every configured language's data and templates now rather than on the first turn
+        in it (Home Assistant's templates take a few seconds to prepare per language)."""
+        for lang, vocab in self._vocabs.items():
+            self.understand("hello" if lang == "en" else " ".join(sorted(vocab.markers)[:3]), language=lang)
 
     # ------------------------------------------------------------------ registry snapshot
-    def index(self) -> HomeIndex:
+    def index(self, language: str | None = None) -> HomeIndex:
+        vocab = self._vocabs.get(language or self.vocab.language, self.vocab)
         devices = list(self._devices())
         areas = list(self._areas())
         signature = (
             tuple((d.id, d.name, tuple(d.aliases), d.area, str(d.type), d.device_class) for d in devices),
             tuple((a.name, a.floor, tuple(a.aliases)) for a in areas),
         )
-        if self._index is None or signature != self._signature:
-            self._index = HomeIndex(devices, areas, self.vocab)
-            self._signature = signature
-        return self._index
+        cached = self._indexes.get(vocab.language)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        index = HomeIndex(devices, areas, vocab)
+        self._indexes[vocab.language] = (signature, index)  # one assignment: safe across threads
+        return index
+
+    def detect_language(self, text: str) -> str:
+        """The configured language whose common words the text uses most (the default on a tie)."""
+        if len(self._vocabs) == 1:
+            return self.vocab.language
+        words = normalize(text[:MAX_CHARS]).split()
+        best, best_score = self.vocab.language, sum(w in self.vocab.markers for w in words)
+        for lang, vocab in self._vocabs.items():
+            score = sum(w in vocab.markers for w in words)
+            if score > best_score:
+                best, best_score = lang, score
+        return best
 
     # ------------------------------------------------------------------ the turn
     def understand(
@@ -76,27 +108,41 @@ class Understander:
         text: str,
         context: ConversationContext | None = None,
         speaker_area: str | None = None,
+        language: str | None = None,
     ) -> Understanding:
-        vocab = self.vocab
+        """``language``: the language the turn is in (e.g. Whisper's detection); one this
+        understander was not configured for is loaded on first use when data for it exists."""
+        if language and language not in self._vocabs:
+            try:
+                self._vocabs[language] = load(language)
+            except VocabularyError:
+                language = None
+        vocab = self._vocabs[language] if language else self._vocabs[self.detect_language(text)]
         plain = normalize(text[:MAX_CHARS], vocab.rewrites, vocab.fillers)
         sentiment = analyze(text[:MAX_CHARS], vocab.language)
         safety = vocab.first_key(vocab.safety, plain)
-        index = self.index()
+        index = self.index(vocab.language)
         if speaker_area and speaker_area not in index.areas:
             speaker_area = None  # an unknown room name must not restrict anything
         mentions = index.find(plain)
         resolver = Resolver(index)
 
-        rule = self._classify(plain, context)
         intent: str | None = None
         slots: dict[str, Any] = {}
         confidence = 0.0
         target = Target()
-        if rule is not None:
-            intent, slots, target = self._apply(rule, plain, mentions, resolver, speaker_area, context)
-            confidence = WEAK if rule.weak else STRONG
-        if (rule is None or rule.weak) and context is not None and not safety:
-            follow = self._follow_up(plain, mentions, resolver, speaker_area, context, weak_intent=intent)
+        rule = None
+        template = self._template(vocab, text, index)
+        if template is not None:
+            intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
+            confidence = STRONG
+        else:
+            rule = self._classify(vocab, plain, context)
+            if rule is not None:
+                intent, slots, target = self._apply(vocab, rule, plain, mentions, resolver, speaker_area, context)
+                confidence = WEAK if rule.weak else STRONG
+        if template is None and (rule is None or rule.weak) and context is not None and not safety:
+            follow = self._follow_up(vocab, plain, mentions, resolver, speaker_area, context, weak_intent=intent)
             if follow is not None:
                 intent, slots, target, confidence = follow
 
@@ -131,8 +177,40 @@ class Understander:
         )
 
     # ------------------------------------------------------------------ steps
-    def _classify(self, plain: str, context: ConversationContext | None) -> Rule | None:
-        rules = self.vocab.rules
+    def _template(self, vocab: Vocabulary, text: str, index: HomeIndex) -> TemplateMatch | None:
+        if not vocab.templates:
+            return None
+        recognizer = self._templates.get(vocab.language)
+        if recognizer is None:
+            recognizer = self._templates[vocab.language] = TemplateRecognizer(vocab.language)
+        return recognizer.recognize(text[:MAX_CHARS], index)
+
+    def _from_template(
+        self, match: TemplateMatch, m: Mentions, resolver: Resolver, speaker_area: str | None,
+        context: ConversationContext | None,
+    ) -> tuple[str, dict[str, Any], Target, Mentions]:
+        """A template match in our terms: the template's names stand in for what we found."""
+        index = resolver.index
+        slots: dict[str, Any] = dict(match.values)
+        if match.intent not in DEVICE_INTENTS:
+            return match.intent, slots, Target(), m
+        found = Mentions(tokens=m.tokens, here=m.here, all=m.all, pronoun=m.pronoun, other=m.other, both=m.both,
+                         ordinal=m.ordinal, covered=set(range(len(m.tokens))))
+        if match.name:
+            ids = [d.id for d in index.devices.values() if d.name == match.name]
+            found.names.append(NameHit(match.name, ids, 0, 0))
+        found.areas = [match.area] if match.area else []
+        found.floors = [match.floor] if match.floor else []
+        if match.domain:
+            found.kinds = [DomainWord(match.domain, match.device_class)]
+            found.plural = True
+        allowed = caps.INTENT_DOMAINS.get(match.intent, frozenset())
+        hint = match.domain or (next(iter(allowed)) if len(allowed) == 1 else None)
+        target = resolver.resolve(found, match.intent, hint, speaker_area, context)
+        return match.intent, slots, target, found
+
+    def _classify(self, vocab: Vocabulary, plain: str, context: ConversationContext | None) -> Rule | None:
+        rules = vocab.rules
         if context and context.pending and context.pending.kind == YES_NO:
             # "yeah, it's still off" answers the question before it reports anything
             for rule in rules:
@@ -147,10 +225,9 @@ class Understander:
         return None
 
     def _apply(
-        self, rule: Rule, plain: str, m: Mentions, resolver: Resolver, speaker_area: str | None,
+        self, vocab: Vocabulary, rule: Rule, plain: str, m: Mentions, resolver: Resolver, speaker_area: str | None,
         context: ConversationContext | None,
     ) -> tuple[str | None, dict[str, Any], Target]:
-        vocab = self.vocab
         slots: dict[str, Any] = dict(rule.slots)
         slots.update(rule.fixed_values)
         intent = rule.intent
@@ -168,7 +245,7 @@ class Understander:
                 allowed = caps.SYMPTOM_DOMAINS.get(symptom)
 
         if rule.action:
-            domain = self._action_domain(rule, m, resolver, speaker_area, context)
+            domain = self._action_domain(rule, m, resolver, context)
             table = vocab.actions.get(rule.action, {})
             entry = table.get(domain) if domain else None
             if not isinstance(entry, dict):
@@ -225,8 +302,7 @@ class Understander:
         return intent, slots, target
 
     def _action_domain(
-        self, rule: Rule, m: Mentions, resolver: Resolver, speaker_area: str | None,
-        context: ConversationContext | None,
+        self, rule: Rule, m: Mentions, resolver: Resolver, context: ConversationContext | None,
     ) -> str | None:
         """The kind of device a domain-dependent verb ("open", "turn it up") is about."""
         if m.kinds:
@@ -248,7 +324,7 @@ class Understander:
         return None
 
     def _follow_up(
-        self, plain: str, m: Mentions, resolver: Resolver, speaker_area: str | None,
+        self, vocab: Vocabulary, plain: str, m: Mentions, resolver: Resolver, speaker_area: str | None,
         context: ConversationContext, weak_intent: str | None,
     ) -> tuple[str, dict[str, Any], Target, float] | None:
         """A turn with no request of its own: the answer to "which one?", or the previous request
@@ -262,7 +338,7 @@ class Understander:
                 return pending.intent, slots, target, PENDING_ANSWER
         if weak_intent in ("Yes", "No") and not names_target:
             return None
-        follow_cue = self.vocab.any_match(self.vocab.follow_up, plain)
+        follow_cue = vocab.any_match(vocab.follow_up, plain)
         only_target = all(
             i in m.covered or t in _ANSWER_WORDS for i, t in enumerate(m.tokens)
         )

@@ -74,6 +74,8 @@ class Vocabulary:
     safety: dict[str, list[re.Pattern[str]]]
     emotions: dict[str, list[re.Pattern[str]]]
     rules: list[Rule]
+    markers: frozenset[str] = frozenset()  # common words that tell this language from others
+    templates: bool = False  # device intents from Home Assistant's template sentences (hassil)
 
     @staticmethod
     def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -178,4 +180,11 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         safety=_table("safety", lex.get("safety")),
         emotions=_table("emotions", lex.get("emotions")),
         rules=_rules(rules_path, rules_raw, lex),
+        markers=frozenset(str(w) for w in lex.get("markers") or ()),
+        templates=bool(lex.get("templates", False)),
     )
+
+
+def available_languages(folder: Path = DATA) -> list[str]:
+    """Languages with understanding data in ``folder``."""
+    return sorted(p.stem for p in folder.glob("*.yaml") if "_" not in p.stem and (folder / f"{p.stem}_intents.yaml").is_file())

@@ -1,0 +1,76 @@
+"""German and Spanish: device intents through Home Assistant's template sentences, support
+intents, problems and safety through our own small rule files; the language is detected."""
+
+from __future__ import annotations
+
+import pytest
+
+from device_bridge.devices import Area, Device, DeviceType
+from voicebot.understand import Understander
+
+AREAS = [Area("Küche", aliases=["cocina"]), Area("Wohnzimmer", aliases=["salón"])]
+DEVICES = [
+    Device(id="kl", name="Küchenlicht", aliases=["luz de la cocina"], type=DeviceType.LIGHT, area="Küche"),
+    Device(id="sl", name="Stehlampe", aliases=["lámpara de pie"], type=DeviceType.LIGHT, area="Wohnzimmer"),
+    Device(id="th", name="Thermostat", aliases=["termostato"], type=DeviceType.CLIMATE, area="Wohnzimmer"),
+    Device(id="ht", name="Haustür", aliases=["puerta principal"], type=DeviceType.LOCK, area="Wohnzimmer"),
+]
+
+
+@pytest.fixture(scope="module")
+def multi() -> Understander:
+    nlu = Understander(lambda: DEVICES, lambda: AREAS, language="en", languages=["de", "es"])
+    nlu.warm_up()
+    return nlu
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "devices", "slots"),
+    [
+        ("Schalte das Küchenlicht ein", "de", "HassTurnOn", ["kl"], {"name": "Küchenlicht"}),
+        ("Mach das Licht in der Küche aus", "de", "HassTurnOff", ["kl"], {"area": "Küche", "domain": "light"}),
+        ("Ist die Haustür abgeschlossen?", "de", "HassGetState", ["ht"], {"state": "locked"}),
+        ("Das Küchenlicht geht nicht an", "de", "ReportProblem", ["kl"], {"symptom": "wont_turn_on"}),
+        ("Enciende la luz de la cocina", "es", "HassTurnOn", ["kl"], {"area": "Küche"}),
+        ("Pon la lámpara de pie al 50%", "es", "HassLightSet", ["sl"], {"brightness": 50}),
+        ("Pon el termostato a 21 grados", "es", "HassClimateSetTemperature", ["th"], {"temperature": 21}),
+        ("La luz de la cocina no funciona", "es", "ReportProblem", ["kl"], {"symptom": "not_working"}),
+        ("turn on the kitchen light", "en", "HassTurnOn", [], {}),  # English still English
+    ],
+)
+def test_device_intents(multi: Understander, text: str, language: str, intent: str, devices: list[str],
+                        slots: dict[str, object]) -> None:
+    u = multi.understand(text)
+    assert (u.language, u.intent) == (language, intent)
+    assert u.device_ids == devices
+    assert slots.items() <= u.slots.items()
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent"),
+    [
+        ("Ich möchte mit einem Mitarbeiter sprechen", "de", "AskHuman"),
+        ("Ja, bitte", "de", "Yes"),
+        ("Danke schön", "de", "Thanks"),
+        ("Quiero hablar con una persona", "es", "AskHuman"),
+        ("Muchas gracias", "es", "Thanks"),
+    ],
+)
+def test_support_intents(multi: Understander, text: str, language: str, intent: str) -> None:
+    u = multi.understand(text)
+    assert (u.language, u.intent) == (language, intent)
+
+
+def test_safety_in_other_languages(multi: Understander) -> None:
+    assert multi.understand("Ich rieche Gas in der Küche!").slots["safety"] == "gas"
+    assert multi.understand("Huele a gas en la cocina").slots["safety"] == "gas"
+
+
+def test_language_named_by_the_caller_wins(multi: Understander) -> None:
+    assert multi.understand("Hallo", language="de").intent == "Greeting"
+    assert multi.understand("Hola", language="es").language == "es"
+
+
+def test_out_of_scope_template_intents_are_not_understood(multi: Understander) -> None:
+    u = multi.understand("Wie ist das Wetter?")
+    assert u.intent is None and u.device_ids == []

@@ -1,0 +1,126 @@
+"""Home Assistant's own template sentences (hassil + home-assistant-intents) for device intents
+in languages other than English. The device, area and floor names of the live registry fill the
+templates' slot lists, so "Schalte das Küchenlicht ein" finds the device named "Küchenlicht".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.understand.mentions import HomeIndex
+from voicebot.understand.types import DEVICE_INTENTS
+
+log = logging.getLogger(__name__)
+
+# Template intents we use, under our names where they differ.
+RENAMED = {"HassNevermind": "Cancel", "HassSetVolumeRelative": "HassSetVolume", "HassVacuumCleanArea": "HassVacuumStart"}
+_VALUE_SLOTS = ("brightness", "temperature", "position", "volume_level", "color", "state")
+
+
+@dataclass
+class TemplateMatch:
+    intent: str
+    name: str | None = None  # canonical device name (the slot list's value)
+    area: str | None = None
+    floor: str | None = None
+    domain: str | None = None
+    device_class: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class TemplateRecognizer:
+    """Recognises one language's template sentences. Loads the language's intents on first use."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._intents: Any = None
+        self._lists_for: int | None = None
+        self._slot_lists: dict[str, Any] = {}
+
+    def available(self) -> bool:
+        import home_assistant_intents
+
+        return self.language in home_assistant_intents.get_languages()
+
+    def _load(self) -> Any:
+        if self._intents is None:
+            import home_assistant_intents
+            from hassil import Intents
+
+            data = home_assistant_intents.get_intents(self.language)
+            if data is None:
+                raise ValueError(f"home-assistant-intents has no sentences for {self.language!r}")
+            self._intents = Intents.from_dict(data)
+        return self._intents
+
+    def _lists(self, index: HomeIndex) -> dict[str, Any]:
+        if self._lists_for == id(index):
+            return self._slot_lists
+        from hassil import TextSlotList, TextSlotValue
+        from hassil.expression import TextChunk
+
+        names = []
+        for device in index.devices.values():
+            context = {"domain": str(device.type)}
+            if device.device_class:
+                context["device_class"] = device.device_class
+            for spoken in [device.name, *device.aliases]:
+                names.append(TextSlotValue(TextChunk(spoken), device.name, context=context))
+        areas = [
+            TextSlotValue(TextChunk(spoken), area.name)
+            for area in index.areas.values() for spoken in [area.name, *area.aliases]
+        ]
+        floors = [TextSlotValue(TextChunk(f), f) for f in {a.floor for a in index.areas.values() if a.floor}]
+        self._slot_lists = {
+            "name": TextSlotList(name="name", values=names),
+            "area": TextSlotList(name="area", values=areas),
+            "floor": TextSlotList(name="floor", values=floors),
+        }
+        self._lists_for = id(index)
+        return self._slot_lists
+
+    def recognize(self, text: str, index: HomeIndex) -> TemplateMatch | None:
+        from hassil import recognize
+
+        try:
+            result = recognize(text, self._load(), slot_lists=self._lists(index), language=self.language)
+        except Exception:  # a template error must not take the turn down: fall back to the rules
+            log.exception("template recognition failed for %r", text)
+            return None
+        if result is None:
+            return None
+        intent = RENAMED.get(result.intent.name, result.intent.name)
+        if intent not in DEVICE_INTENTS and intent != "Cancel":
+            return None  # weather, timers, shopping lists: not this product's business
+        entities = {k: v.value for k, v in result.entities.items()}
+        match = TemplateMatch(
+            intent=intent,
+            name=_text(entities.get("name")),
+            area=_text(entities.get("area")),
+            floor=_text(entities.get("floor")),
+            domain=_text(entities.get("domain")),
+            device_class=_text(entities.get("device_class")),
+        )
+        for slot in _VALUE_SLOTS:
+            if slot in entities and entities[slot] is not None:
+                match.values[slot] = _number(entities[slot])
+        if result.intent.name == "HassSetVolumeRelative" and "volume_step" in entities:
+            step = entities["volume_step"]
+            match.values["volume_step"] = {"up": 10, "down": -10}.get(str(step), _number(step))
+        return match
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return str(value[0]) if value else None
+    return str(value)
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
