@@ -298,6 +298,10 @@ class Store:
         rows = self._all("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
         return [_ticket(r) for r in rows]
 
+    def all_tickets(self, limit: int = 500) -> list[Ticket]:
+        """Newest first."""
+        return [_ticket(r) for r in self._all("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
+
     def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
         rows = self._all(
             "SELECT * FROM tickets WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)

@@ -113,3 +113,28 @@ def test_voicebot_chat_json_with_no_configuration(tmp_path: Path) -> None:
     assert set(lines[0]) == {"user", "reply", "intent", "slots", "actions", "escalated", "sentiment", "language"}
     assert lines[0]["actions"][0]["outcome"] == "confirmed"
     assert lines[0]["reply"].startswith("Done, the kitchen light is on")
+
+
+def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: Path) -> None:
+    """An agent moves the ticket on with `voicebot tickets update`; the next call reads it out."""
+    from typer.testing import CliRunner
+
+    from voicebot.cli import app
+
+    path = tmp_path / "tickets.sqlite3"
+    home.reset()
+    store = Store(path)
+    standard_customers(store)
+    engine = DialogueEngine(home.bridge, store, DialogueSettings(command_timeout_s=1.2))
+    ticket = engine.conversation("phone", customer_id="alice").handle("I want to talk to a person").ticket_id
+    runner = CliRunner()
+    listed = runner.invoke(app, ["tickets", "list", "--store", str(path)])
+    assert listed.exit_code == 0 and json.loads(listed.stdout.splitlines()[0])["id"] == ticket
+    done = runner.invoke(app, ["tickets", "update", str(ticket), "in_progress", "--note", "A technician comes on Tuesday",
+                               "--store", str(path)])
+    assert done.exit_code == 0, done.output
+    bad = runner.invoke(app, ["tickets", "update", str(ticket), "solved-ish", "--store", str(path)])
+    assert bad.exit_code != 0 and "unknown ticket status" in bad.output
+    later = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4930111111")
+    text = later.handle("what's the status of my ticket").text
+    assert "being worked on by an agent" in text and "technician comes on Tuesday" in text

@@ -16,6 +16,9 @@ import typer
 
 from voicebot.dialogue.types import Reply
 
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
+]
 DEMO_HOME = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
 
 
@@ -65,6 +68,59 @@ def register(app: typer.Typer) -> None:
                 _json_loop(conv)
             else:
                 _interactive(conv)
+
+
+    tickets = typer.Typer(help="Tickets the dialogue opened (for agents).", no_args_is_help=True)
+    app.add_typer(tickets, name="tickets")
+
+    def _store(path: str | None) -> Any:
+        from voicebot.config import load_settings, section
+        from voicebot.dialogue.settings import DialogueSettings
+        from voicebot.store import Store, StoreError
+
+        s = load_settings()
+        try:
+            return Store(path or section(DialogueSettings, "dialogue", s).store or (s.data_dir / "voicebot.sqlite3"))
+        except StoreError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--store") from None
+
+    @tickets.command("list")
+    def tickets_list(
+        customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tickets.")] = None,
+        store: StoreOption = None,
+    ) -> None:
+        """Tickets, newest first, one JSON object per line."""
+        st = _store(store)
+        rows = st.tickets_for_customer(customer) if customer else st.all_tickets()
+        for t in rows:
+            print(json.dumps({"id": t.id, "status": t.status, "reason": t.reason, "problem": t.problem,
+                              "customer_id": t.customer_id, "created_at": t.created_at}, ensure_ascii=False))
+
+    @tickets.command("show")
+    def tickets_show(ticket: str, store: StoreOption = None) -> None:
+        """One ticket with its whole summary (steps, telemetry, redacted transcript) as JSON."""
+        t = _store(store).ticket(ticket)
+        if t is None:
+            typer.echo(f"no ticket {ticket}", err=True)
+            raise typer.Exit(1)
+        print(json.dumps(asdict(t), ensure_ascii=False, indent=2, default=str))
+
+    @tickets.command("update")
+    def tickets_update(
+        ticket: str,
+        status: Annotated[str, typer.Argument(help="open, in_progress, waiting_for_customer or closed")],
+        note: Annotated[str | None, typer.Option("--note", help="Read out to the customer on a status request.")] = None,
+        store: StoreOption = None,
+    ) -> None:
+        """Change a ticket's status (and note); the bot reads it out when the customer asks."""
+        try:
+            t = _store(store).update_ticket(ticket, status, note)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="STATUS") from None
+        except KeyError:
+            typer.echo(f"no ticket {ticket}", err=True)
+            raise typer.Exit(1) from None
+        print(json.dumps({"id": t.id, "status": t.status, "note": t.note}, ensure_ascii=False))
 
 
 def _json_loop(conv: Any) -> None:

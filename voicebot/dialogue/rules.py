@@ -124,7 +124,10 @@ class RulesConversation:
         self.ended = True
         self.caps.stop_playbook()
         final = self.outcome or outcome
-        self.caps.store.end_conversation(self.id, final)
+        try:
+            self.caps.store.end_conversation(self.id, final)
+        except Exception:
+            log.exception("could not record the end of conversation %s", self.id)
 
     # routing ------------------------------------------------------------------------
     def _route(self, text: str, u: Understanding, frustrated: bool) -> Reply:
@@ -459,6 +462,14 @@ class RulesConversation:
         redacted = self._redact(text)
         self.caps.facts.transcript.append({"user": redacted, "bot": reply.text})
         self.last_reply = reply.text
+        try:
+            self._store_turn(redacted, reply, timings)
+        except Exception:  # a full disk must not silence the call; the reply still goes out
+            log.exception("could not store a turn of conversation %s", self.id)
+        if reply.end_conversation:
+            self.end(reply.outcome or "resolved")
+
+    def _store_turn(self, redacted: str, reply: Reply, timings: dict[str, float]) -> None:
         self.caps.store.add_turn(
             self.id,
             redacted,
@@ -471,8 +482,6 @@ class RulesConversation:
             reply.handled_by,
             timings,
         )
-        if reply.end_conversation:
-            self.end(reply.outcome or "resolved")
 
 
 _ASKED_CHANGE = (

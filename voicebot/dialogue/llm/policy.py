@@ -55,6 +55,7 @@ class TurnTrace:
     handled_by: str  # "llm" | "rules"
     route: str  # why this policy answered
     tools: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)  # device commands sent this turn
     fallback: str | None = None  # why the LLM's attempt was abandoned
     elapsed_s: float = 0.0
     first_text_s: float | None = None  # when the first words of the reply existed
@@ -108,7 +109,7 @@ class LLMConversation:
         route, u, reason = self._route(text)
         if route == "rules":
             reply = self.rules.handle(text)
-            self._remember(TurnTrace(self.rules._redact(text), "rules", reason, elapsed_s=time.monotonic() - started))
+            self._remember(TurnTrace(self.rules._redact(text), "rules", reason, elapsed_s=time.monotonic() - started), reply)
             return reply
         assert u is not None
         turn = TurnTrace(self.rules._redact(text), "llm", reason)
@@ -121,7 +122,7 @@ class LLMConversation:
             reply = self.rules.handle(text)
             turn.handled_by, turn.fallback = "rules", why
             turn.elapsed_s = time.monotonic() - started
-            self._remember(turn)
+            self._remember(turn, reply)
             return reply
 
     # routing --------------------------------------------------------------------------------
@@ -299,10 +300,11 @@ class LLMConversation:
         turn.elapsed_s = time.monotonic() - started
         timings = {"total_s": turn.elapsed_s, **({"first_text_s": turn.first_text_s} if turn.first_text_s else {})}
         r._record(text, reply, timings)
-        self._remember(turn)
+        self._remember(turn, reply)
         return reply
 
-    def _remember(self, turn: TurnTrace) -> None:
+    def _remember(self, turn: TurnTrace, reply: Reply) -> None:
+        turn.actions = [dataclasses.asdict(a) for a in reply.actions]
         self.trace.append(turn)
         if turn.handled_by == "rules" and turn.fallback is None:
             return  # an ordinary rules turn: the rules' own records say everything
