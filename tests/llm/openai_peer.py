@@ -68,7 +68,7 @@ class OpenAIPeer:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=0.2, handler_cancellation=True)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
         self._ready.set()
