@@ -346,13 +346,15 @@ class DeviceBridge:
                     for t in topics:
                         self._by_topic.setdefault(t, set()).add(dev.id)
             if self.conn is not None:
-                for s in old_subs:
-                    self.conn.unsubscribe(s)
+                # new subscriptions before dropping the old: topics that stay are never
+                # unsubscribed (brokers may reorder an UNSUBSCRIBE and a SUBSCRIBE)
                 if topics:
                     subs = self.conn.subscribe_many(topics, self._on_device_message)
                     with self._lock:
                         if dev.id in self._entries:
                             self._entries[dev.id].subs = subs
+                for s in old_subs:
+                    self.conn.unsubscribe(s)
             if ch.kind == "removed":
                 log.info("device %s (%s) removed", dev.id, dev.name)
             self._emit(ch.kind, dev)

@@ -382,7 +382,7 @@ def from_z2m(device: Device, topic: str, data: dict[str, Any], command: bool = F
         key = device.topics.get("value_key", "state")
         if key in data:
             v = data[key]
-            if isinstance(v, str):
+            if isinstance(v, str) and v.upper() in ("ON", "OFF"):
                 v = v.upper() == "ON"
             if not isinstance(v, bool):
                 raise PayloadError(f"{key} on {topic} must be true or false, not {v!r}")

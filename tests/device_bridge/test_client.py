@@ -1,0 +1,147 @@
+"""MqttConnection against real brokers: MQTT 5, credentials, TLS with client
+certificates, last will and birth, reconnection with re-subscription, the account of
+messages published while the broker is away, and the 3.1.1 fallback on amqtt."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from device_bridge.bridge import DeviceBridge
+from device_bridge.broker import MosquittoBroker, start_embedded
+from device_bridge.client import ConnectionSettingsError, Message, MqttConnection, parse_url
+from device_bridge.simulator import Simulator
+
+
+def _until(predicate, timeout: float = 3.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_urls() -> None:
+    assert parse_url("mqtt://10.0.0.2") == ("mqtt", "10.0.0.2", 1883, None, None)
+    assert parse_url("mqtts://bot:s%40cret@broker.lan") == ("mqtts", "broker.lan", 8883, "bot", "s@cret")
+    with pytest.raises(ConnectionSettingsError, match="mqtt:// or mqtts://"):
+        parse_url("http://broker")
+
+
+def test_publish_subscribe_birth_will_and_reconnect(own_mosquitto) -> None:
+    got: list[str] = []
+    status: list[str] = []
+    watcher = MqttConnection(own_mosquitto.url)
+    watcher.subscribe("bot/status", lambda m: status.append(m.text))
+    assert watcher.start(5)
+    conn = MqttConnection(own_mosquitto.url, will=Message("bot/status", "offline", retain=True),
+                          birth=Message("bot/status", "online", retain=True))
+    conn.subscribe("rooms/+/temp", lambda m: got.append(m.text))
+    assert conn.start(5) and conn.protocol == "5"
+    assert _until(lambda: status[-1:] == ["online"])
+    watcher.publish("rooms/kitchen/temp", "21.5")
+    assert _until(lambda: got == ["21.5"])
+    # the broker goes away: publishes are held, with a deadline
+    own_mosquitto.stop()
+    assert _until(lambda: not conn.connected)
+    held = conn.publish("rooms/hall/temp", "19.0", deadline_s=10)
+    lost = conn.publish("rooms/attic/temp", "5.0", deadline_s=0.2)
+    assert _until(lambda: lost.status == "expired", 2)
+    assert held.status == "queued" and conn.queued == 1
+    own_mosquitto.start()
+    assert held.wait(8) == "sent"
+    assert _until(lambda: watcher.connected and conn.connected, 8)
+    watcher.publish("rooms/bath/temp", "23.0")
+    # re-subscribed after the restart; the message that expired never arrives
+    assert _until(lambda: "23.0" in got, 5), got
+    assert "5.0" not in got
+    conn.stop()  # a clean stop still says offline
+    assert _until(lambda: status[-1:] == ["offline"])
+    watcher.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_broker() -> Iterator[tuple[MosquittoBroker, Path]]:
+    """Mosquitto with TLS, client certificates and a password file. (Mosquitto drops
+    root privileges, so the files live in a world-readable folder of their own.)"""
+    d = Path(tempfile.mkdtemp(prefix="voicebot-tls-"))
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    for name, extra in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        (d / f"{name}.ext").write_text(extra + "\n")
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-out", f"{name}.pem", "-extfile", f"{name}.ext")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(d / "passwd"), "voicebot", "hunter2"], check=True)
+    for f in d.iterdir():
+        f.chmod(0o644)
+    d.chmod(0o755)
+    conf = (f"cafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\n"
+            f"password_file {d}/passwd\nallow_anonymous false\n")
+    broker = MosquittoBroker(extra_conf=conf)
+    broker._conf.write_text(f"per_listener_settings false\nlistener {broker.port} 127.0.0.1\n{conf}persistence false\n")
+    try:
+        with broker:
+            yield broker, d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_tls_with_client_certificate_and_password(tls_broker) -> None:
+    broker, d = tls_broker
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    good = MqttConnection(url, username="voicebot", password="hunter2", ca_file=str(d / "ca.pem"),
+                          cert_file=str(d / "client.pem"), key_file=str(d / "client.key"))
+    got: list[str] = []
+    good.subscribe("secure/#", lambda m: got.append(m.text))
+    assert good.start(5), good.last_error
+    good.publish("secure/x", "hello").wait(2)
+    assert _until(lambda: got == ["hello"])
+    good.stop()
+    wrong = MqttConnection(url, username="voicebot", password="wrong", ca_file=str(d / "ca.pem"),
+                           cert_file=str(d / "client.pem"), key_file=str(d / "client.key"))
+    assert not wrong.start(1.5)
+    assert "not authorized" in (wrong.last_error or "").lower() or "bad user" in (wrong.last_error or "").lower()
+    wrong.stop()
+    with pytest.raises(ConnectionSettingsError):
+        MqttConnection(url, ca_file=str(d / "missing.pem")).start(0.1)
+
+
+def test_embedded_amqtt_broker_with_the_simulated_home() -> None:
+    """No Mosquitto wanted: amqtt speaks only MQTT 3.1.1; the connection falls back."""
+    broker = start_embedded(prefer="amqtt")
+    try:
+        assert broker.kind == "amqtt"
+        home = {"devices": [{"name": "Lamp", "type": "light"}, {"name": "Plug", "type": "switch", "convention": "tasmota"},
+                            {"name": "Heater", "type": "climate", "convention": "homeassistant"}]}
+        sim = Simulator(home, broker.url).start(wait=15)
+        bridge = DeviceBridge(broker.url, home).start(timeout=15)
+        try:
+            assert bridge.conn is not None and bridge.conn.protocol == "3.1.1"
+            assert bridge.wait_until_known(5)
+            assert bridge.set("lamp", {"state": "on", "brightness": 99}).ok
+            assert bridge.set("plug", {"state": "on"}).ok
+            assert bridge.set("heater", {"temperature": 22}).ok
+        finally:
+            bridge.stop()
+            sim.stop()
+    finally:
+        broker.close()
+
+
+def test_bridge_without_a_broker_starts_an_embedded_one() -> None:
+    with DeviceBridge(home={"devices": [{"name": "Lamp", "type": "light"}]}) as bridge:
+        assert bridge.broker_url is not None and bridge.broker_url.startswith("mqtt://127.0.0.1:")
+        assert bridge._embedded is not None and bridge._embedded.kind == "mosquitto"
+        assert bridge.conn is not None and bridge.conn.protocol == "5"

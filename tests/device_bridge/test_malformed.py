@@ -1,0 +1,81 @@
+"""What the bridge receives cannot crash it: malformed payloads are logged with
+their topic and skipped, and the bridge goes on working."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from device_bridge.client import MqttConnection
+from device_bridge.devices import Outcome
+
+BAD = [
+    ("zigbee2mqtt/z_light", b"not json at all"),
+    ("zigbee2mqtt/z_light", b"[1, 2, 3]"),
+    ("zigbee2mqtt/z_light", json.dumps({"state": 42, "brightness": "bright"}).encode()),
+    ("zigbee2mqtt/z_light", b"\xff\xfe\x00garbage"),
+    ("zigbee2mqtt/z_light/availability", b"maybe"),
+    ("zigbee2mqtt/z_temperature", json.dumps({"temperature": {"nested": True}}).encode()),
+    ("zigbee2mqtt/z_door", json.dumps({"contact": "sometimes"}).encode()),
+    ("zigbee2mqtt/z_light", b"{" + b'"x":"' + b"a" * 5_000_000 + b'"}'),  # 5 MB
+    ("zigbee2mqtt/no_such_device", json.dumps({"state": "ON"}).encode()),
+    ("zigbee2mqtt/bridge/devices", b"{broken"),
+    ("zigbee2mqtt/bridge/devices", json.dumps([{"friendly_name": "no ieee"}, 7]).encode()),
+    ("homeassistant/light/broken/config", b"not json"),
+    ("homeassistant/light/nocmd/config", json.dumps({"name": "No command", "state_topic": "x/state"}).encode()),
+    ("homeassistant/climate/notopics/config", json.dumps({"name": "Bare"}).encode()),
+    ("homeassistant/device/nocmps/config", json.dumps({"dev": {"ids": "a"}}).encode()),
+    ("homeassistant/sensor/badtpl/config", json.dumps({"state_topic": "bad/tpl", "unique_id": "badtpl",
+                                                        "value_template": "{{ value_json.a.b.c | int(",
+                                                        "device_class": "temperature"}).encode()),
+    ("home/h_thermostat/mode", b"volcano"),
+    ("home/h_lock/state", b"HALF"),
+    ("home/h_humidity/state", b'{"humidity": "wet"}'),
+    ("stat/tasmota_61CD21/RESULT", b'{"POWER": 12}'),
+    ("tele/tasmota_61CD21/LWT", b"Sleeping"),
+]
+
+
+def test_malformed_messages_are_logged_with_their_topic_and_skipped(home_rig, broker, caplog) -> None:
+    _sim, bridge = home_rig
+    before = bridge.get("z_light").state
+    conn = MqttConnection(broker.url)
+    conn.start(5)
+    with caplog.at_level(logging.WARNING):
+        for topic, payload in BAD:
+            conn.publish(topic, payload).wait(2)
+        # a config with a broken template is accepted; its state messages are not
+        assert bridge.wait_for(lambda b: b.registry.get("badtpl") is not None, 3)
+        conn.publish("bad/tpl", b'{"a": 1}').wait(2)
+        # the bridge still works: a real command round trip after the garbage
+        r = bridge.set("z_light", {"state": "on"})
+    conn.stop()
+    assert r.outcome is Outcome.CONFIRMED, r.reason
+    assert bridge.get("z_light").state["brightness"] == before["brightness"]
+    text = caplog.text
+    for topic in ("zigbee2mqtt/z_light", "zigbee2mqtt/z_light/availability", "zigbee2mqtt/z_door",
+                  "homeassistant/light/broken/config", "homeassistant/light/nocmd/config",
+                  "homeassistant/climate/notopics/config", "homeassistant/device/nocmps/config", "bad/tpl",
+                  "home/h_thermostat/mode", "home/h_lock/state", "stat/tasmota_", "tele/tasmota_"):
+        assert topic in text, f"nothing logged for {topic}"
+    assert "larger than" in text  # the 5 MB payload
+    assert bridge.registry.get("nocmd") is None and bridge.registry.get("notopics") is None
+    assert bridge.messages_skipped >= 8
+    assert bridge.get("h_lock").state["state"] in ("locked", "unlocked")
+
+
+def test_commands_that_make_no_sense_are_rejected_with_a_speakable_reason(home_rig) -> None:
+    _sim, bridge = home_rig
+    cases = [
+        ("z_switch", {"brightness": 100}, "the Z Switch cannot change its brightness"),
+        ("z_light", {"brightness": 400}, "the Z Light's brightness can be set between 0 and 255, not 400"),
+        ("z_lock", {"state": "open"}, "the Z Lock cannot be set to open; it can be locked, unlocked"),
+        ("z_temperature", {"state": 30}, "the Z Temperature is a sensor; it can only be read"),
+        ("z_light", {"color_name": "plaid"}, "I don't know the colour plaid"),
+        ("z_thermostat", {"temperature": "warm"}, "target temperature for the Z Thermostat must be a number"),
+        ("z_blind", {}, "there is nothing to change on the Z Blind"),
+    ]
+    for device, changes, reason in cases:
+        r = bridge.set(device, changes)
+        assert r.outcome is Outcome.REJECTED and r.reason == reason, (device, r.reason)
+        assert r.evidence == [] and r.elapsed_s < 0.2  # nothing was published
