@@ -164,11 +164,18 @@ def analyze_text(text: str, language: str = "en", topics_file: str | None = None
         # loan words, names of devices and punctuation, so the label is rough but not empty.
         s = sentiment_of(text, "en")
     level, reasons = urgency(text)
+    topics = find_topics(text, topics_file)
+    found = find_emotions(text, s.compound, list(s.emotions))
+    compound, label = float(s.compound), s.label
+    # VADER reads "the heating does not work anymore, I'm returning it" as neutral: a fault
+    # report or an urgent complaint without any praise is negative feedback.
+    if (topics.is_fault or level != "normal") and "satisfaction" not in found and compound > -0.25:
+        compound, label = min(compound, -0.25), "negative"
     return Analysis(
-        sentiment=float(s.compound),
-        label=s.label,
-        emotions=find_emotions(text, s.compound, list(s.emotions)),
-        topics=find_topics(text, topics_file),
+        sentiment=round(compound, 4),
+        label=label,
+        emotions=found,
+        topics=topics,
         urgency=level,
         urgency_reasons=reasons,
     )

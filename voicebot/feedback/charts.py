@@ -53,7 +53,6 @@ def sentiment_over_time(
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="model / firmware")
-    ax.set_title("Sentiment over time")
     return _png(fig)
 
 
@@ -69,7 +68,6 @@ def top_topics(items: Sequence[tuple[str, str, int]]) -> bytes:
     ax.bar_label(bars, padding=3, fontsize=9)
     ax.set_xlabel("clips")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("Top topics and complaints")
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 
@@ -87,7 +85,6 @@ def emotion_mix(counts: dict[str, int]) -> bytes:
     ax.bar_label(bars, padding=2, fontsize=9)
     ax.set_ylabel("clips")
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("Emotion mix")
     ax.spines[["top", "right"]].set_visible(False)
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     return _png(fig)
@@ -108,6 +105,5 @@ def labels_by_model(rows: dict[str, tuple[int, int, int]]) -> bytes:
     ax.set_xlabel("clips")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="lower right", fontsize=9)
-    ax.set_title("Sentiment per model and firmware")
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)

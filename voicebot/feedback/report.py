@@ -87,14 +87,15 @@ def _quote(f: StoredFeedback) -> dict[str, Any]:
 
 def notable_quotes(items: list[StoredFeedback], n: int = 4) -> dict[str, list[dict[str, Any]]]:
     """The urgent ones (safety first), the most negative and the most positive, each clip once."""
-    used: set[int] = set()
+    used: set[str] = set()  # by text: many devices say the same thing, a quote is shown once
 
     def pick(candidates: list[StoredFeedback]) -> list[dict[str, Any]]:
         out = []
         for f in candidates:
-            if f.id not in used and len(out) < n:
-                used.add(f.id)
-                out.append(_quote(f))
+            key = f.transcript.strip().lower()
+            if key not in used and len(out) < n:
+                used.add(key)
+                out.append({**_quote(f), "repeats": sum(g.transcript.strip().lower() == key for g in items)})
         return out
 
     order = {"critical": 0, "high": 1, "normal": 2}
