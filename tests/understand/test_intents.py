@@ -84,3 +84,24 @@ def test_whisper_transcript_forms(nlu: Understander) -> None:
     assert (u.intent, u.device_ids) == ("HassTurnOff", ["kitchen_light"])
     u = nlu.understand("SET THE FLOOR LAMP TO 45%!")
     assert (u.intent, u.slots["brightness"]) == ("HassLightSet", 45)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't turn off the TV.",
+        "please don't unlock the front door",
+        "I switched the coffee machine on this morning.",
+        "I turned off the heating yesterday and now it won't come back on.",
+        "the bedroom temperature sensor is way off",
+        "no, leave it on",
+    ],
+)
+def test_negations_and_stories_never_command_a_device(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text)
+    assert u.intent not in ("HassTurnOn", "HassTurnOff", "HassToggle"), (u.intent, u.slots)
+
+
+def test_a_very_long_transcript_is_handled(nlu: Understander) -> None:
+    u = nlu.understand("blah " * 3000 + "turn on the kitchen light")
+    assert u.intent is None or u.device_ids in ([], ["kitchen_light"])

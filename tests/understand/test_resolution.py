@@ -96,3 +96,9 @@ def test_empty_home_understands_but_resolves_nothing() -> None:
     nlu = Understander(lambda: [], lambda: [])
     u = nlu.understand("turn on the kitchen light")
     assert u.intent == "HassTurnOn" and u.device_ids == [] and u.candidates == []
+
+
+def test_a_question_about_all_of_a_kind_reads_them_all(nlu: Understander) -> None:
+    u = nlu.understand("are the doors locked?")
+    assert (u.intent, u.slots["state"]) == ("HassGetState", "locked")
+    assert sorted(u.device_ids) == ["back_door_lock", "front_door_lock"]

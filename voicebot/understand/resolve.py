@@ -121,8 +121,8 @@ class Resolver:
             pool = self._pool(domains, None, None)
             if len(pool) == 1:
                 return Target(device_ids=pool, how="single")
-            if pool and m.all:
-                return Target(device_ids=pool, how="group")
+            if pool and (m.all or intent == "HassGetState"):
+                return Target(device_ids=pool, how="group")  # a question reads; it changes nothing
             if pool:
                 return Target(candidates=pool, how="none")
         return Target()

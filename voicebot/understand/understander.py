@@ -294,6 +294,8 @@ class Understander:
         target = Target()
         if rule.target and intent:
             hint = slots.get("domain")
+            if intent == "HassGetState" and not hint and slots.get("state") in ("locked", "unlocked"):
+                hint = "lock"  # "are the doors locked?"
             if intent == "HassClimateGetTemperature" and not m.kinds:
                 hint = None  # a thermostat or a temperature sensor will do
             target = resolver.resolve(m, intent, hint, speaker_area, context, allowed)
