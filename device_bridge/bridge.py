@@ -106,6 +106,7 @@ class DeviceBridge:
         self.conn: MqttConnection | None = None
         self.messages_handled = 0
         self.messages_skipped = 0
+        self._last_message_at = time.monotonic()
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -360,9 +361,11 @@ class DeviceBridge:
             self._emit(ch.kind, dev)
 
     def _on_discovery(self, msg: Message) -> None:
+        self._last_message_at = time.monotonic()
         self._apply(self.registry.apply_discovery(msg.topic, msg.payload, self.discovery_prefix))  # type: ignore[arg-type]
 
     def _on_z2m_devices(self, msg: Message) -> None:
+        self._last_message_at = time.monotonic()
         base = msg.topic[: -len("/bridge/devices")]
         self._apply(self.registry.apply_z2m_devices(base, msg.payload))  # type: ignore[arg-type]
 
@@ -385,6 +388,7 @@ class DeviceBridge:
                     self.conn.publish(out.topic, out.payload, out.qos)
 
     def _on_device_message(self, msg: Message) -> None:
+        self._last_message_at = time.monotonic()
         with self._lock:
             ids = list(self._by_topic.get(msg.topic, ()))
         payload: bytes = msg.payload  # type: ignore[assignment]
@@ -465,6 +469,16 @@ class DeviceBridge:
                     return False
                 self._changed.wait(min(left, 0.1))
         return True
+
+    def settle(self, quiet_s: float = 0.3, timeout: float = 3.0) -> bool:
+        """Wait until no message has arrived for quiet_s (retained discovery and state
+        after connecting), at most timeout seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if time.monotonic() - self._last_message_at >= quiet_s:
+                return True
+            time.sleep(0.05)
+        return False
 
     def wait_until_known(self, timeout: float = 5.0) -> bool:
         """Wait until every device has reported a state or is known to be offline

@@ -71,6 +71,7 @@ def _bridge(broker: str | None, home: Path | None, **tls: Any) -> Iterator[Devic
         except ConnectionError as exc:
             raise _fail(str(exc), 3) from None
         try:
+            bridge.settle()
             bridge.wait_until_known(3.0 if sim else 1.5)
             yield bridge
         finally:

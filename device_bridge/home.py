@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +55,7 @@ def slug(name: str) -> str:
 
 def builtin_home(name: str = "demo") -> Path:
     """The path of a home file shipped with the package (``demo``, ``small``)."""
-    ref = resources.files("device_bridge") / "homes" / f"{name}.yaml"
-    return Path(str(ref))
+    return Path(__file__).resolve().parent / "homes" / f"{name}.yaml"
 
 
 def parse_fault(spec: Any, where: str) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""The device-bridge command, run as a user would: a separate process on a real
+broker with the simulated demo home."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from device_bridge.home import builtin_home
+from device_bridge.simulator import Simulator
+
+
+@pytest.fixture(scope="module")
+def demo(broker) -> Iterator[Simulator]:
+    sim = Simulator(builtin_home(), broker.url, cover_travel_s=0.3).start()
+    yield sim
+    sim.stop()
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "device_bridge.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_get_json_prints_state_and_telemetry(demo, broker) -> None:
+    p = run("get", "standing lamp", "--broker", broker.url, "--home", str(builtin_home()), "--json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["id"] == "floor_lamp" and data["area"] == "Living Room"
+    assert data["state"]["state"] == "on" and data["state"]["brightness"] == 150
+    assert data["telemetry"]["available"] is True and isinstance(data["telemetry"]["linkquality"], int)
+    assert data["age_s"] is not None
+
+
+def test_set_waits_for_confirmation_and_reports_rejections(demo, broker) -> None:
+    p = run("set", "Front Door Lock", "state=unlocked", "--broker", broker.url, "--home", str(builtin_home()))
+    assert p.returncode == 0 and p.stdout.startswith("confirmed: the Front Door Lock confirmed: it is unlocked"), p
+    assert demo.state("front_door_lock")["state"] == "unlocked"
+    p = run("set", "thermostat", "temperature=80", "--broker", broker.url, "--home", str(builtin_home()), "--json")
+    assert p.returncode == 1
+    out = json.loads(p.stdout)
+    assert out["outcome"] == "rejected" and "between 5 and 35, not 80" in out["reason"]
+    p = run("set", "no such thing", "state=on", "--broker", broker.url)
+    assert p.returncode == 1 and "there is no device called 'no such thing'" in p.stderr
+
+
+def test_list_from_discovery_alone(demo, broker) -> None:
+    """Without a home file the bridge learns the devices from Z2M and HA discovery."""
+    p = run("list", "--broker", broker.url, "--json")
+    assert p.returncode == 0, p.stderr
+    ids = {d["id"] for d in json.loads(p.stdout)}
+    assert {"living_room_thermostat", "tv", "garage_door"} <= ids  # Home Assistant discovery
+    assert any(i.startswith("0x") for i in ids)  # Zigbee2MQTT devices by IEEE address
+    assert "kitchen_light" not in ids  # Tasmota devices need the home file (no Tasmota discovery)
+
+
+def test_bad_home_file_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "home.yaml"
+    bad.write_text("devices:\n  - name: Thing\n    type: toaster\n")
+    p = run("simulate", "--home", str(bad), "--duration", "0.1")
+    assert p.returncode == 2 and "device 'Thing': type must be one of light" in p.stderr

@@ -1,0 +1,108 @@
+"""The device model (capabilities, validation, confirmation) and home files."""
+
+from __future__ import annotations
+
+import pytest
+
+from device_bridge.devices import CAPABILITIES, Device, DeviceType, InvalidCommand, confirms, validate_changes
+from device_bridge.home import FAULTS, HomeFileError, builtin_home, load_home
+
+LAMP = Device("lamp", "Lamp", DeviceType.LIGHT)
+DIMMER_ONLY = Device("d", "Desk Lamp", DeviceType.LIGHT, features=["state", "brightness"])
+
+
+def test_commands_are_normalised_to_home_assistant_terms() -> None:
+    assert validate_changes(LAMP, {"state": "ON"}) == {"state": "on"}
+    assert validate_changes(LAMP, {"state": "toggle"}, {"state": "on"}) == {"state": "off"}
+    assert validate_changes(LAMP, {"brightness_pct": 40}) == {"brightness": 102, "state": "on"}
+    assert validate_changes(LAMP, {"brightness": 0}) == {"state": "off"}
+    assert validate_changes(LAMP, {"color_temp_kelvin": 2700}) == {"color_temp": 370, "state": "on"}
+    assert validate_changes(LAMP, {"rgb_color": [255, 0, 0]}) == {"hs_color": [0.0, 100.0], "state": "on"}
+    assert validate_changes(LAMP, {"color_name": "Orange"})["hs_color"] == [38.8, 100.0]
+    lock = Device("l", "Front Door", DeviceType.LOCK)
+    assert validate_changes(lock, {"state": "unlock"}) == {"state": "unlocked"}
+    cover = Device("c", "Garage Door", DeviceType.COVER, device_class="garage", features=["state"])
+    assert validate_changes(cover, {"state": "close"}) == {"state": "closed"}
+    vacuum = Device("v", "Robot", DeviceType.VACUUM)
+    assert validate_changes(vacuum, {"state": "return_to_base"}) == {"state": "docked"}
+    tv = Device("t", "TV", DeviceType.MEDIA_PLAYER)
+    assert validate_changes(tv, {"volume": "0.5", "is_volume_muted": "off"}) == {"volume_level": 0.5, "is_volume_muted": False}
+
+
+@pytest.mark.parametrize(
+    ("device", "changes", "reason"),
+    [
+        (DIMMER_ONLY, {"color_name": "red"}, "the Desk Lamp cannot change its colour"),
+        (LAMP, {"brightness": -1}, "the Lamp's brightness can be set between 0 and 255, not -1"),
+        (LAMP, {"brightness": True}, "brightness for the Lamp must be a number"),
+        (LAMP, {"color_temp": 100}, "the Lamp's colour temperature can be set between 153 and 500, not 100"),
+        (LAMP, {"speed": 3}, "the Lamp cannot change its speed"),
+        (Device("c", "Blind", DeviceType.COVER), {"state": "open", "position": 50},
+         "tell the Blind either to open or close, or a position, not both"),
+        (Device("g", "Garage Door", DeviceType.COVER, features=["state"]), {"position": 50},
+         "the Garage Door cannot change its position"),
+        (Device("h", "Heating", DeviceType.CLIMATE, ranges={"temperature": (5, 30)}), {"temperature": 31},
+         "the Heating's target temperature can be set between 5 and 30, not 31"),
+        (Device("h", "Heating", DeviceType.CLIMATE, options={"hvac_mode": ["off", "heat"]}), {"hvac_mode": "cool"},
+         "the Heating cannot be set to cool; it can be off, heat"),
+        (Device("s", "Door", DeviceType.BINARY_SENSOR), {"state": "on"}, "the Door is a binary sensor; it can only be read"),
+    ],
+)
+def test_invalid_commands_have_a_sentence_to_say(device: Device, changes: dict, reason: str) -> None:
+    with pytest.raises(InvalidCommand) as err:
+        validate_changes(device, changes)
+    assert str(err.value) == reason
+
+
+def test_confirmation_tolerates_device_rounding_but_not_a_different_state() -> None:
+    assert confirms(LAMP, {"state": "on", "brightness": 102}, {"state": "on", "brightness": 101})  # 0-254 scale
+    assert not confirms(LAMP, {"state": "on", "brightness": 102}, {"state": "on", "brightness": 140})
+    assert confirms(LAMP, {"hs_color": [359, 50]}, {"hs_color": [1, 51]})  # hue wraps
+    cover = Device("c", "Blind", DeviceType.COVER)
+    assert not confirms(cover, {"state": "open"}, {"state": "opening", "current_position": 40})
+    assert confirms(cover, {"position": 40}, {"state": "open", "current_position": 40})
+    heat = Device("h", "Heating", DeviceType.CLIMATE)
+    assert confirms(heat, {"temperature": 21.5}, {"temperature": 21.5, "hvac_mode": "heat"})
+    assert not confirms(heat, {"hvac_mode": "off"}, {"hvac_mode": "heat"})
+
+
+def test_demo_home_is_a_realistic_house() -> None:
+    home = load_home(builtin_home())
+    devices = [hd.device for hd in home.devices if hd.device.topics.get("role") != "hub"]
+    assert len(devices) >= 15
+    assert {d.type for d in devices} == set(DeviceType)
+    assert {d.convention for d in devices} == {"zigbee2mqtt", "homeassistant", "tasmota"}
+    assert len({a.floor for a in home.areas}) >= 3 and len(home.areas) >= 6
+    assert any(hd.device.topics.get("role") == "hub" for hd in home.devices)
+    assert sum(hd.battery for hd in home.devices) >= 4
+    assert home.device("Front Door Lock").device.type is DeviceType.LOCK
+    garage = home.device("garage door").device
+    assert garage.type is DeviceType.COVER and garage.device_class == "garage"
+    # every room with something to control also has a sensor to check it against
+    for area in ("Living Room", "Kitchen", "Bedroom", "Hallway", "Garage"):
+        kinds = {d.type for d in devices if d.area == area}
+        assert kinds & {DeviceType.SENSOR, DeviceType.BINARY_SENSOR}, area
+    assert all(d.aliases for d in devices)
+    assert set(CAPABILITIES) == set(DeviceType)
+
+
+@pytest.mark.parametrize(
+    ("home", "message"),
+    [
+        ({"devices": [{"type": "light"}]}, "device #1 needs a name"),
+        ({"devices": [{"name": "A", "type": "light"}, {"name": "a", "type": "switch"}]}, "already has the id 'a'"),
+        ({"devices": [{"name": "A", "type": "light", "convention": "knx"}]}, "convention must be one of"),
+        ({"devices": [{"name": "A", "type": "lock", "convention": "tasmota"}]}, "Tasmota devices can be a"),
+        ({"areas": ["Hall"], "devices": [{"name": "A", "type": "light", "area": "Attic"}]}, "area 'Attic' is not among"),
+        ({"devices": [{"name": "A", "type": "light", "faults": ["melted"]}]}, "fault must be one of offline"),
+        ({"devices": [{"name": "A", "type": "light", "state": "on"}]}, "state must be a mapping"),
+        (["not", "a", "mapping"], "a home file is a mapping"),
+    ],
+)
+def test_bad_home_files_say_what_is_wrong(home: object, message: str) -> None:
+    with pytest.raises(HomeFileError, match=message):
+        load_home(home)  # type: ignore[arg-type]
+
+
+def test_fault_names_are_the_documented_ones() -> None:
+    assert FAULTS == ("offline", "unresponsive", "stuck", "weak_signal", "low_battery", "wrong_reading", "intermittent")
