@@ -81,7 +81,18 @@ def test_caller_number_identifies_the_customer(engine: DialogueEngine) -> None:
 def test_german_conversation_answers_in_german(engine: DialogueEngine) -> None:
     conv = engine.conversation("chat", customer_id="alice", language="de")
     assert conv.greet().text.startswith("Hallo")
-    assert "automatischer Assistent" in conv.handle("am I talking to a robot?").text
+    reply = conv.handle("Schalte das Kitchen Light ein")
+    assert reply.text.startswith("Erledigt") and [a.outcome for a in reply.actions] == ["confirmed"]
+    assert reply.language == "de"
+
+
+def test_a_turn_in_a_configured_language_switches_the_replies(home: Home) -> None:
+    home.reset()
+    engine = DialogueEngine(home.bridge, Store(), DialogueSettings(languages=["de"], command_timeout_s=1.2))
+    conv = engine.conversation("chat")
+    assert conv.handle("turn on the kitchen light").language == "en"
+    reply = conv.handle("Schalte das Kitchen Light ein")
+    assert reply.language == "de" and reply.text.startswith("Erledigt")
 
 
 def test_conversation_end_is_stored(engine: DialogueEngine) -> None:

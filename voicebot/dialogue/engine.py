@@ -96,11 +96,14 @@ class DialogueEngine:
             if self._understander is None:
                 from voicebot.understand.understander import Understander
 
-                self._understander = Understander(self.bridge.devices, self.bridge.areas)
+                self._understander = Understander(
+                    self.bridge.devices, self.bridge.areas, languages=[x for x in self.settings.languages if x != "en"]
+                )
             return self._understander
 
-    def understand(self, text: str, context: Any, speaker_area: str | None) -> Understanding:
-        return self.understander().understand(text, context, speaker_area)
+    def understand(self, text: str, context: Any, speaker_area: str | None, language: str | None = None) -> Understanding:
+        """``language``: the conversation's language when it is not English (else detected per turn)."""
+        return self.understander().understand(text, context, speaker_area, language=language)
 
     def new_context(self) -> Any:
         from voicebot.understand.context import ConversationContext

@@ -64,6 +64,7 @@ class RulesConversation:
         self.turns = 0
         self.ended = False
         self._current = ""  # this turn's user text, redacted
+        self._detect = bool(engine.settings.languages)  # recognise the configured languages per turn
 
     @property
     def replies(self) -> Any:
@@ -90,7 +91,11 @@ class RulesConversation:
             return reply
         self.turns += 1
         self._current = self._redact(text)
-        u = self.engine.understand(text, self.context, self.speaker_area)
+        u = self.engine.understand(
+            text, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
+        )
+        if u.language != self.language and u.language in self.replies.languages:
+            self.language = self.caps.language = u.language  # the customer switched language
         understood_s = time.perf_counter() - started
         if u.sentiment is not None:
             self.caps.facts.sentiments.append(u.sentiment.compound)

@@ -76,6 +76,9 @@ class DialogueSettings(BaseModel):
     live_transfer: bool = False
     agent_hours: list[Window] = Field(default_factory=list)
     emergency_number: str | None = None  # said in safety replies; None: "your local emergency number"
+    # Languages besides the conversation's own that the understander recognises per turn; a turn
+    # in one of them switches the replies to it (when replies/<lang>.yaml exists).
+    languages: list[str] = Field(default_factory=list)
     max_playbook_steps: int = Field(40, ge=5)  # a loop guard for playbooks written in a circle
 
     @field_validator("timezone")

@@ -118,12 +118,18 @@ class LLMConversation:
         except (LLMUnavailable, BadToolCall) as exc:
             why = exc.reason if isinstance(exc, LLMUnavailable) else str(exc)
             log.warning("LLM turn handed to the rules after %.2f s: %s", time.monotonic() - started, why)
-            self.rules.turns -= 1  # the rules count this turn themselves
-            reply = self.rules.handle(text)
-            turn.handled_by, turn.fallback = "rules", why
-            turn.elapsed_s = time.monotonic() - started
-            self._remember(turn, reply)
-            return reply
+            return self._fallback(text, turn, why, started)
+        except Exception as exc:  # a bug in this policy must not cost the customer their answer
+            log.exception("LLM turn failed; the rules answer")
+            return self._fallback(text, turn, f"internal error: {exc!r}", started)
+
+    def _fallback(self, text: str, turn: TurnTrace, why: str, started: float) -> Reply:
+        self.rules.turns -= 1  # the rules count this turn themselves
+        reply = self.rules.handle(text)
+        turn.handled_by, turn.fallback = "rules", why
+        turn.elapsed_s = time.monotonic() - started
+        self._remember(turn, reply)
+        return reply
 
     # routing --------------------------------------------------------------------------------
     def _route(self, text: str) -> tuple[str, Understanding | None, str]:
