@@ -102,3 +102,9 @@ def test_a_question_about_all_of_a_kind_reads_them_all(nlu: Understander) -> Non
     u = nlu.understand("are the doors locked?")
     assert (u.intent, u.slots["state"]) == ("HassGetState", "locked")
     assert sorted(u.device_ids) == ["back_door_lock", "front_door_lock"]
+
+
+def test_speaker_area_by_alias_and_unknown_room(nlu: Understander) -> None:
+    assert nlu.understand("turn on the lights in here", speaker_area="study").device_ids == ["desk_lamp"]
+    u = nlu.understand("turn on the lights in here", speaker_area="Attic")
+    assert u.device_ids == []  # an unknown room restricts nothing and is never guessed

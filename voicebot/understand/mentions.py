@@ -128,6 +128,18 @@ class HomeIndex:
         if key:
             self.phrases.setdefault(key, []).append((kind, payload))
 
+    def canonical_area(self, name: str | None) -> str | None:
+        """The area a caller names (by name or alias, any case), or None when the home has none such."""
+        if not name:
+            return None
+        if name in self.areas:
+            return name
+        wanted = self._plain(name)
+        for area in self.areas.values():
+            if wanted in {self._plain(n) for n in [area.name, *area.aliases]}:
+                return area.name
+        return None
+
     def area_of(self, device_id: str) -> str | None:
         return self.devices[device_id].area
 

@@ -122,8 +122,7 @@ class Understander:
         sentiment = analyze(text[:MAX_CHARS], vocab.language)
         safety = vocab.first_key(vocab.safety, plain)
         index = self.index(vocab.language)
-        if speaker_area and speaker_area not in index.areas:
-            speaker_area = None  # an unknown room name must not restrict anything
+        speaker_area = index.canonical_area(speaker_area)  # None for a room the home lacks
         mentions = index.find(plain)
         resolver = Resolver(index)
 
@@ -139,7 +138,9 @@ class Understander:
         else:
             rule = self._classify(vocab, plain, context)
             if rule is not None:
-                intent, slots, target = self._apply(vocab, rule, plain, mentions, resolver, speaker_area, context)
+                intent, slots, target = self._apply(
+                    vocab, rule, plain, text[:MAX_CHARS], mentions, resolver, speaker_area, context
+                )
                 confidence = WEAK if rule.weak else STRONG
         if template is None and (rule is None or rule.weak) and context is not None and not safety:
             follow = self._follow_up(vocab, plain, mentions, resolver, speaker_area, context, weak_intent=intent)
@@ -225,8 +226,8 @@ class Understander:
         return None
 
     def _apply(
-        self, vocab: Vocabulary, rule: Rule, plain: str, m: Mentions, resolver: Resolver, speaker_area: str | None,
-        context: ConversationContext | None,
+        self, vocab: Vocabulary, rule: Rule, plain: str, original: str, m: Mentions, resolver: Resolver,
+        speaker_area: str | None, context: ConversationContext | None,
     ) -> tuple[str | None, dict[str, Any], Target]:
         slots: dict[str, Any] = dict(rule.slots)
         slots.update(rule.fixed_values)
@@ -286,7 +287,7 @@ class Understander:
                 if found_ticket:
                     slots["ticket"] = found_ticket
             elif name == "feedback":
-                slots["feedback"] = plain
+                slots["feedback"] = original.strip()
 
         if intent == "HassClimateSetTemperature" and "temperature" not in slots and "temperature_step" not in slots:
             slots["temperature_step"] = values.step(plain, "temperature", sign, vocab)

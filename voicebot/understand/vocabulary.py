@@ -104,7 +104,7 @@ def _table(source: str, raw: dict[str, list[str]] | None) -> dict[str, list[re.P
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise VocabularyError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
