@@ -104,6 +104,10 @@ class AudioSocketServer:
         peer = writer.get_extra_info("peername")
         try:
             await self._serve(reader, writer, peer)
+        except asyncio.CancelledError:
+            # The server is shutting down; the call has recorded its end. Returning normally keeps
+            # asyncio's stream machinery from reporting the cancellation as an error.
+            log.info("AudioSocket call from %s stopped with the server", peer)
         except Exception:  # a bug in one call must not take the server down
             log.exception("AudioSocket call from %s failed", peer)
         finally:

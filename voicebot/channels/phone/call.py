@@ -28,6 +28,9 @@ from voicebot.speak import Synthesizer
 
 log = logging.getLogger(__name__)
 
+# The dialogue's outcomes as call outcomes: a ticket for a callback ("escalated") ends the call's
+# business as much as a fix does; only "transfer" sends the caller on to an agent queue.
+CALL_OUTCOMES = {"transfer": "transfer", "resolved": "resolved", "escalated": "resolved", "abandoned": "abandoned"}
 HUMAN_REQUEST = "I want to talk to a human"  # what DTMF 0 means when the dialogue has no rule for it
 
 
@@ -122,16 +125,18 @@ class PhoneCall:
         self._last_reply = reply.text or self._last_reply
         if reply.ticket_id:
             self.record.ticket_id = reply.ticket_id
-        if reply.end_conversation or reply.outcome:
-            self._outcome = reply.outcome or ("transfer" if reply.escalated else "resolved")
-        elif reply.escalated:
-            self._outcome = "transfer"
+        if reply.outcome:
+            self.record.dialogue_outcome = reply.outcome
+            self._outcome = CALL_OUTCOMES.get(reply.outcome, self._outcome)
+        elif reply.end_conversation:
+            self._outcome = "transfer" if reply.escalated else "resolved"
 
     def final_outcome(self) -> str:
         if self._bot_ended:
             return self._outcome or "resolved"
-        # The caller left: a transfer already announced stays a transfer; anything else is abandoned.
-        return "transfer" if self._outcome == "transfer" else "abandoned"
+        # The caller left: once they were told what happens next (a transfer, a fix, a ticket
+        # with a callback) the call did its job; before that it was abandoned.
+        return self._outcome or "abandoned"
 
     # -- the call ---------------------------------------------------------------------------
     async def run(self) -> None:
@@ -177,7 +182,16 @@ class PhoneCall:
         if isinstance(event, BargeIn):
             self.record.barge_ins += 1
             log.info("call %s: barge-in after %.2f s", self.record.call_id, event.reaction_s)
-        elif isinstance(event, TurnRecord) and event.ignored is None:
+        elif isinstance(event, TurnRecord) and event.ignored is not None:
+            log.info("call %s: turn %r ignored: %s", self.record.call_id, event.user_text, event.ignored)
+        elif isinstance(event, TurnRecord):
+            log.info(
+                "call %s: heard %r, answered %r (first audio %.2f s after the end of speech)",
+                self.record.call_id,
+                event.user_text,
+                event.reply_text,
+                event.timings.get("first_audio", float("nan")),
+            )
             for turn in reversed(self.record.turns):
                 if turn.user == event.user_text and turn.end_of_speech_to_first_audio_s is None:
                     first = event.timings.get("first_audio")

@@ -2,7 +2,9 @@
 
 A dialplan reads what became of a call after the bot's leg ends: ``GET /calls/{uuid}`` returns
 JSON (outcome, ticket, caller, turns...), ``GET /calls/{uuid}/outcome`` returns the bare outcome
-word, which is what Asterisk's ``CURL()`` is easiest to branch on.
+word, which is what Asterisk's ``CURL()`` is easiest to branch on. Before the call, the dialplan
+may ``POST /calls/{uuid}`` the caller's number (``caller=...&customer_id=...``), since AudioSocket
+itself carries nothing but the UUID.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class CallRecord:
     state: str = "active"  # "active" or "ended"
     outcome: str | None = None  # transfer | resolved | abandoned
     ticket_id: str | None = None
+    dialogue_outcome: str | None = None  # the dialogue's own word: resolved, escalated (ticket), transfer
     conversation_id: str | None = None
     ended_by: str | None = None  # "bot", "caller", "error"
     error: str | None = None  # why the call ended on bad input
@@ -60,14 +63,27 @@ class CallRecord:
 class CallRegistry:
     """Calls by id: the active ones and the most recent ``keep`` ended ones."""
 
-    def __init__(self, keep: int = 10000) -> None:
+    def __init__(self, keep: int = 10000, announce_ttl_s: float = 300.0) -> None:
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._keep = keep
+        self._announced: dict[str, tuple[float, dict[str, str]]] = {}
+        self._announce_ttl_s = announce_ttl_s
+
+    def announce(self, call_id: str, caller: str | None, customer_id: str | None) -> None:
+        """What the dialplan knows about a call before it connects (AudioSocket carries only
+        the UUID): the caller's number and, if known, the customer id."""
+        now = time.time()
+        self._announced = {k: v for k, v in self._announced.items() if now - v[0] < self._announce_ttl_s}
+        info = {k: v for k, v in (("caller", caller), ("customer_id", customer_id)) if v}
+        self._announced[call_id.lower()] = (now, info)
 
     def open(self, record: CallRecord) -> CallRecord:
         previous = self._calls.get(record.call_id)
         if previous is not None and previous.state == "active":
             raise ValueError(f"call {record.call_id} is already active")
+        _, info = self._announced.pop(record.call_id.lower(), (0.0, {}))
+        record.caller = record.caller or info.get("caller")
+        record.customer_id = record.customer_id or info.get("customer_id")
         self._calls[record.call_id] = record
         self._calls.move_to_end(record.call_id)
         self._trim()
@@ -107,6 +123,25 @@ def http_app(registry: CallRegistry) -> web.Application:
             return web.Response(text="unknown", status=404)
         return web.Response(text=record.outcome or record.state)
 
+    async def announce(request: web.Request) -> web.Response:
+        call_id = request.match_info["call_id"]
+        if request.content_type == "application/json":
+            try:
+                data = await request.json()
+            except ValueError:
+                return web.json_response({"error": "body is not JSON"}, status=400)
+            if not isinstance(data, dict):
+                return web.json_response({"error": "body must be a JSON object"}, status=400)
+        else:
+            data = dict(await request.post())
+        data = {**dict(request.query), **{k: str(v) for k, v in data.items()}}
+        caller = data.get("caller") or None
+        customer_id = data.get("customer_id") or None
+        if not caller and not customer_id:
+            return web.json_response({"error": "give caller and/or customer_id"}, status=400)
+        registry.announce(call_id, caller, customer_id)
+        return web.json_response({"uuid": call_id, "caller": caller, "customer_id": customer_id})
+
     async def calls(_: web.Request) -> web.Response:
         return web.json_response({"active": [c.to_json() for c in registry.active()]})
 
@@ -116,6 +151,7 @@ def http_app(registry: CallRegistry) -> web.Application:
     app = web.Application()
     app.router.add_get("/calls", calls)
     app.router.add_get("/calls/{call_id}", call_json)
+    app.router.add_post("/calls/{call_id}", announce)
     app.router.add_get("/calls/{call_id}/outcome", call_outcome)
     app.router.add_get("/healthz", health)
     return app
