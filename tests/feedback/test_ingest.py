@@ -4,6 +4,7 @@ carries on."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -148,7 +149,8 @@ def test_bad_input_gets_a_clear_error_and_the_worker_carries_on(
     elif case == "too_large":
         device.stream("dev-bad", clip_id, good * 3, chunk=50_000)
     elif case == "no_metadata":
-        device.publish(f"{PREFIX}/dev-bad/clip", json.dumps({"clip_id": clip_id, "audio": ""}))
+        # A full-size clip without model and firmware: the error still names the clip.
+        device.publish(f"{PREFIX}/dev-bad/clip", json.dumps({"clip_id": clip_id, "audio": base64.b64encode(good).decode()}))
     elif case == "bad_json":
         device.publish(f"{PREFIX}/dev-bad/clip/{clip_id}/start", b"{not json")
     elif case == "bad_base64":

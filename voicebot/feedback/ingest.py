@@ -71,7 +71,7 @@ class FeedbackIngest:
     def handle(self, msg: Incoming) -> Ack | None:
         """The acknowledgement to send for ``msg`` (None: nothing to say yet, e.g. a stored chunk).
         Never raises for bad input: every problem becomes an error ack and a log line."""
-        device_id, clip_id = "unknown", clip_id_from(msg.payload[:4096], msg.props) or "unknown"
+        device_id, clip_id = "unknown", clip_id_from(msg.payload, msg.props) or "unknown"
         try:
             route = parse_topic(msg.topic, self.fs.topic_prefix)
             device_id, clip_id = route.device_id, route.clip_id or clip_id

@@ -23,6 +23,7 @@ from typing import Any
 
 REQUIRED_META = ("model", "firmware")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_CLIP_ID_FIELD = re.compile(rb'"clip_id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"')
 
 
 class FeedbackError(Exception):
@@ -134,11 +135,9 @@ def clip_id_from(payload: bytes, props: dict[str, str]) -> str | None:
     """The clip id, read as leniently as possible, so even a broken message gets an addressed error."""
     if props.get("clip_id"):
         return props["clip_id"]
-    try:
-        value = json.loads(payload).get("clip_id")
-    except (ValueError, AttributeError):
-        return None
-    return str(value) if value else None
+    # Only the head of the payload is searched: the audio after it may be megabytes of base64.
+    m = _CLIP_ID_FIELD.search(payload[:4096])
+    return m.group(1).decode("utf-8", "replace") if m else None
 
 
 def parse_json(payload: bytes, what: str) -> dict[str, Any]:
