@@ -183,11 +183,11 @@ class Capabilities:
         device = self.device(device_id)
         label = device_label(device)
         if self.forbidden(device):
-            self._trace("refused", device, {"changes": changes, "why": why, "rule": "forbidden_devices"})
+            self.record("refused", device, {"changes": changes, "why": why, "rule": "forbidden_devices"})
             return CommandOutcome("forbidden", device, changes, self.replies.say("forbidden_device", self.language, device=label))
         if self.sensitive(device, changes):
             if self.settings.sensitive_policy == "forbid":
-                self._trace("refused", device, {"changes": changes, "why": why, "rule": "sensitive_policy"})
+                self.record("refused", device, {"changes": changes, "why": why, "rule": "sensitive_policy"})
                 return CommandOutcome(
                     "forbidden", device, changes, self.replies.say("sensitive_forbidden", self.language, device=label)
                 )
@@ -202,7 +202,7 @@ class Capabilities:
         # Offline and rejected commands were never sent: they are not actions on the device.
         sent = result.outcome not in (Outcome.OFFLINE, Outcome.REJECTED)
         action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason) if sent else None
-        self._trace(
+        self.record(
             "command",
             device,
             {
@@ -242,7 +242,7 @@ class Capabilities:
         self.run = PlaybookRun(
             self.playbooks, book, self.bridge, device, self._playbook_command, self.language, self.settings.max_playbook_steps
         )
-        self._trace("playbook", device, {"playbook": book.id, "event": "start", "symptom": symptom})
+        self.record("playbook", device, {"playbook": book.id, "event": "start", "symptom": symptom})
         return self._after_run(self.run.start())
 
     def continue_playbook(self, answer: str, text: str = "") -> RunOutput:
@@ -253,14 +253,14 @@ class Capabilities:
 
     def stop_playbook(self) -> None:
         if self.run is not None:
-            self._trace("playbook", self.run.device, {"playbook": self.run.book.id, "event": "stopped"})
+            self.record("playbook", self.run.device, {"playbook": self.run.book.id, "event": "stopped"})
             self.finished_runs.append(self.run)
             self.run = None
 
     def _after_run(self, out: RunOutput) -> RunOutput:
         run = self.run
         if run is not None and out.finished:
-            self._trace(
+            self.record(
                 "playbook", run.device, {"playbook": run.book.id, "event": out.finished, "steps": [h.as_dict() for h in run.history]}
             )
             self.finished_runs.append(run)
@@ -305,7 +305,7 @@ class Capabilities:
         }
         ticket = self.store.create_ticket(self.conversation_id, self.customer_id, reason, problem, summary)
         self.stop_playbook()
-        self._trace("escalation", None, {"ticket": ticket.id, "reason": reason, "problem": problem})
+        self.record("escalation", None, {"ticket": ticket.id, "reason": reason, "problem": problem})
         self._publish(self.settings.ticket_topic, {"ticket": ticket.id, "created_at": ticket.created_at, **summary})
         nxt = what_happens_next(
             self.settings, ticket.id, self.channel == "phone", self._have_number(), self.replies, self.language
@@ -379,7 +379,8 @@ class Capabilities:
         return self.replies.say("why_nothing", self.language)
 
     # tracing -------------------------------------------------------------------------
-    def _trace(self, kind: str, device: Device | None, data: dict[str, Any]) -> None:
+    def record(self, kind: str, device: Device | None, data: dict[str, Any]) -> None:
+        """Add to the trace ("why did you ...?" and tickets read it back)."""
         self.store.add_trace(self.conversation_id, self.customer_id, kind, device.id if device else None, data)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:

@@ -163,7 +163,7 @@ class RulesConversation:
                 out = self.caps.set_state(p.device_id, p.changes, p.why, confirmed=True)
                 return self._command_reply(out, u)
             label = device_label(self.caps.device(p.device_id))
-            self.caps._trace("confirmation", self.caps.device(p.device_id), {"changes": p.changes, "answer": u.intent or text})
+            self.caps.record("confirmation", self.caps.device(p.device_id), {"changes": p.changes, "answer": u.intent or text})
             cancelled = self.say("sensitive_cancelled", device=label)
             if u.intent in ("No", "Cancel", None) or u.intent not in DEVICE_INTENTS:
                 return Reply(text=cancelled)
@@ -189,17 +189,27 @@ class RulesConversation:
                 return Reply(text=self.say("ok_try_again"))
             return None
         if p.kind == "which_device":
-            ids = [d for d in u.device_ids if d in p.candidates] if p.candidates else list(u.device_ids)
-            if not ids and p.candidates:
-                ids = self._pick_candidate(text, p.candidates)
+            if u.intent not in (None, "Yes", "No", "Cancel", p.intent) and u.confidence >= 0.8:
+                return None  # a new request of its own: the question is dropped
+            if p.candidates:
+                ids = [d for d in u.device_ids if d in p.candidates] or self._pick_candidate(text, p.candidates)
+            else:
+                # An open question ("which device is it?"): what they name now, of the kind asked about.
+                ids = list(u.device_ids) or list(u.candidates)
+                domain = p.slots.get("domain")
+                if domain and len(ids) > 1:
+                    ids = [i for i in ids if self.caps.device(i).type.value == domain] or ids
             if len(ids) == 1:
                 if p.intent == "ReportProblem":
                     return self._start_playbook(ids[0], p.symptom)
                 if p.intent:
-                    return self._device_intent(p.intent, {**p.slots, **{k: v for k, v in u.slots.items() if k not in ("name",)}}, ids[0], p.why)
+                    slots = {**p.slots, **{k: v for k, v in u.slots.items() if k != "name"}}
+                    return self._device_intent(p.intent, slots, ids[0], p.why)
             if u.intent in ("No", "Cancel"):
                 return Reply(text=self.say("ok_anything_else"))
-            if u.intent is None or u.intent in ("Yes",):
+            if len(ids) > 1:
+                return self._which_device(p.intent, p.slots, ids, p.why, symptom=p.symptom)
+            if u.intent is None or u.intent in ("Yes", p.intent):
                 self.pending = p  # ask once more, the same question
                 return Reply(text=self.say("which_device_again"))
             return None
@@ -276,7 +286,7 @@ class RulesConversation:
         if intent == "Cancel":
             return Reply(text=self.say("ok_anything_else"))
         if intent == "GiveFeedback":
-            self.caps._trace("feedback", None, {"feedback": self._redact(str(u.slots.get("feedback") or text))})
+            self.caps.record("feedback", None, {"feedback": self._redact(str(u.slots.get("feedback") or text))})
             return Reply(text=self.say("feedback_thanks"))
         if intent in ("Yes", "No"):
             return Reply(text=self.say("yes_no_out_of_context"))
@@ -372,7 +382,7 @@ class RulesConversation:
             return self._run_reply(general)
         if u.candidates:
             return self._which_device("ReportProblem", u.slots, u.candidates, text, symptom=symptom)
-        self.pending = Pending("which_device", intent="ReportProblem", symptom=symptom, why=text)
+        self.pending = Pending("which_device", intent="ReportProblem", slots=dict(u.slots), symptom=symptom, why=text)
         return Reply(text=self.say("which_device_problem"))
 
     def _start_playbook(self, device_id: str | None, symptom: str) -> Reply:
