@@ -47,7 +47,11 @@ class SpeakSettings(BaseModel):
 
     voice: str = "joe"  # the bundled voice, or a path to a Piper .onnx voice
     voice_config: str | None = None  # the voice's .onnx.json when not beside it
-    length_scale: float = 1.0
+    length_scale: float = 1.0  # > 1 speaks slower
+    # Piper's sampling noise. 0 makes the same text give the same audio (cacheable) and was the
+    # clearest for recognisers and phone lines; the voice's own values (0.667, 0.8) vary each time.
+    noise_scale: float = 0.0
+    noise_w: float = 0.0
 
 
 class MqttSettings(BaseModel):

