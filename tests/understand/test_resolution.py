@@ -108,3 +108,20 @@ def test_speaker_area_by_alias_and_unknown_room(nlu: Understander) -> None:
     assert nlu.understand("turn on the lights in here", speaker_area="study").device_ids == ["desk_lamp"]
     u = nlu.understand("turn on the lights in here", speaker_area="Attic")
     assert u.device_ids == []  # an unknown room restricts nothing and is never guessed
+
+
+def test_aliases_that_are_rooms_or_kinds_yield_to_the_sentence() -> None:
+    """In Home Assistant homes aliases such as "garage" (the garage door) or "fan" are common."""
+    areas = [Area("Garage"), Area("Bedroom"), Area("Bathroom")]
+    devices = [
+        Device(id="gd", name="Garage Door", aliases=["garage"], type=DeviceType.COVER, area="Garage",
+               device_class="garage"),
+        Device(id="gl", name="Garage Light", type=DeviceType.LIGHT, area="Garage"),
+        Device(id="bf", name="Bedroom Ceiling Fan", aliases=["fan"], type=DeviceType.FAN, area="Bedroom"),
+        Device(id="xf", name="Bathroom Fan", type=DeviceType.FAN, area="Bathroom"),
+    ]
+    nlu = Understander(lambda: devices, lambda: areas)
+    assert nlu.understand("open the garage").device_ids == ["gd"]
+    assert nlu.understand("turn off the lights in the garage").device_ids == ["gl"]
+    assert nlu.understand("turn on the fan").device_ids == ["bf"]
+    assert nlu.understand("turn on the fan in the bathroom").device_ids == ["xf"]

@@ -196,10 +196,29 @@ class HomeIndex:
             if v.any_match(patterns, text):
                 m.ordinal = index
                 break
+        self._prefer_areas(m)
         m.covered = covered
         if not m.names:
             self._fuzzy(tokens, covered, m)
         return m
+
+    def _prefer_areas(self, m: Mentions) -> None:
+        """A device alias that is also a room ("garage" for the garage door) names the room when
+        the sentence says "in the garage" or asks for another kind of device there ("the lights
+        in the garage"): acting on the garage door then would be a misunderstanding."""
+        kinds = {k.domain for k in m.kinds}
+        for hit in list(m.names):
+            room = next(
+                (str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k == "area"), None
+            )
+            if room is None:
+                continue
+            before = m.tokens[max(0, hit.start - 2) : hit.start]
+            own = {str(self.devices[i].type) for i in hit.device_ids}
+            if (kinds and not kinds & own) or (before and before[0] in ("in", "on", "at")) or before[-1:] == ["in"]:
+                m.names.remove(hit)
+                m.areas.append(room)
+                m.spans.append(("area", room, hit.start, hit.end))
 
     def _fuzzy(self, tokens: list[str], covered: set[int], m: Mentions) -> None:
         tokens = tokens[:FUZZY_MAX_TOKENS]

@@ -63,6 +63,7 @@ class Resolver:
         context: ConversationContext | None,
         allowed_domains: frozenset[str] | None = None,
     ) -> Target:
+        self._kind_aliases_in_other_rooms(m, speaker_area)
         allowed = set(allowed_domains or caps.INTENT_DOMAINS.get(intent or "", caps.ALL))
         # a bare "turn it off" never reaches a lock, garage door or gate: those must be named
         self._keep_safe = intent in ("HassTurnOn", "HassTurnOff", "HassToggle") and not domain_hint
@@ -128,6 +129,19 @@ class Resolver:
         return Target()
 
     # ------------------------------------------------------------------ helpers
+    def _kind_aliases_in_other_rooms(self, m: Mentions, speaker_area: str | None) -> None:
+        """An alias that is also a kind word ("fan" for the bedroom fan) means the kind when the
+        sentence names a room the device is not in ("the fan in the bathroom")."""
+        areas = self._areas(m, speaker_area) if (m.areas or m.floors or m.here) else None
+        if not areas:
+            return
+        words = self.index.vocab.domain_words
+        for hit in list(m.names):
+            outside = all(self.index.devices[i].area not in areas for i in hit.device_ids)
+            if outside and hit.phrase in words:
+                m.names.remove(hit)
+                m.kinds.append(words[hit.phrase])
+
     def _safe(self, ids: list[str]) -> list[str]:
         if not getattr(self, "_keep_safe", False):
             return ids
