@@ -259,3 +259,25 @@ def test_a_slow_endpoint_falls_back_within_the_turn_budget(home: HomeUnderTest, 
     assert elapsed < 3.0
     assert reply.handled_by == "rules" and "far too late" not in reply.text.lower()
     assert "in time" in (conv.trace[-1].fallback or "")
+
+
+def test_a_device_the_conversation_is_about_can_be_referred_back_to(
+    home: HomeUnderTest, store: Store, peer: OpenAIPeer
+) -> None:
+    peer.script = [
+        Scripted(tool_calls=[tool_call("get_device_state", {"device": "Hallway Light"})]),
+        Scripted(content="The hallway light is on."),
+        Scripted(tool_calls=[tool_call("set_device_state", {"device": "Hallway Light", "state": "off"})]),
+        Scripted(tool_calls=[tool_call("set_device_state", {"device": "Kitchen Light", "state": "off"})]),
+        Scripted(content="I can only change what you ask for."),
+    ]
+    conv = llm_conversation(home, store, settings(peer))
+    conv.handle("is the hallway light on?")
+
+    reply = conv.handle("then switch it off please")
+
+    assert [a.device_id for a in reply.actions] == ["hallway_light"]
+    assert home.state("hallway_light")["state"] == "off"
+    # "it" is the hallway light, not any device the model fancies.
+    reply = conv.handle("and switch it off again")
+    assert reply.actions == [] and home.state("kitchen_light")["state"] == "on"
