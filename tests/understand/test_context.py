@@ -88,3 +88,10 @@ def test_misunderstood_turns_are_counted(nlu: Understander, ctx: ConversationCon
     assert ctx.misunderstood == 2
     turn(nlu, ctx, "help")
     assert ctx.misunderstood == 0
+
+
+def test_saying_the_same_again_is_noticed(nlu: Understander, ctx: ConversationContext) -> None:
+    turn(nlu, ctx, "turn on the kitchen light")
+    assert not ctx.repeated
+    turn(nlu, ctx, "Turn on the kitchen light!")
+    assert ctx.repeated

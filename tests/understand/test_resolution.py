@@ -125,3 +125,11 @@ def test_aliases_that_are_rooms_or_kinds_yield_to_the_sentence() -> None:
     assert nlu.understand("turn off the lights in the garage").device_ids == ["gl"]
     assert nlu.understand("turn on the fan").device_ids == ["bf"]
     assert nlu.understand("turn on the fan in the bathroom").device_ids == ["xf"]
+
+
+def test_numbered_names() -> None:
+    devices = [Device(id=f"p{i}", name=f"Plug {i}", type=DeviceType.SWITCH, area="Office") for i in (1, 2)]
+    nlu = Understander(lambda: devices, lambda: [Area("Office")])
+    assert nlu.understand("turn on plug one").device_ids == ["p1"]
+    assert nlu.understand("turn off plug two").device_ids == ["p2"]
+    assert nlu.understand("turn off plug 1").device_ids == ["p1"]

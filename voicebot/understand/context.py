@@ -40,11 +40,16 @@ class ConversationContext:
     pending: PendingQuestion | None = None
     turns: int = 0
     misunderstood: int = 0  # consecutive turns with no intent
+    repeated: bool = False  # this turn said the same as the one before (for FrustrationTracker)
+    last_text: str = ""
 
     def update(self, understanding: Understanding) -> None:
         """Record a turn the dialogue has acted on."""
         self.turns += 1
         u = understanding
+        said = " ".join(u.text.lower().split()).strip(" .!?")
+        self.repeated = bool(said) and said == self.last_text
+        self.last_text = said
         if u.intent is None:
             self.misunderstood += 1
             return

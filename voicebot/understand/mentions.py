@@ -89,6 +89,8 @@ class HomeIndex:
             names = [d.name, *d.aliases]
             plain = [self._plain(n) for n in names if n]
             plain = [p for p in plain if p]
+            # "Plug 1" is said "plug one", which stays a word ("the other one")
+            plain += [" ".join("one" if w == "1" else w for w in p.split()) for p in plain if "1" in p.split()]
             self.device_phrases[d.id] = plain
             for p in plain:
                 self._add(p, "device", d.id)
