@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from device_bridge.devices import CommandResult, Device, DeviceControl, DeviceType, Outcome
 from voicebot.dialogue.checks import CHECKS, Finding, run_check
-from voicebot.dialogue.describe import describe_state, device_label
+from voicebot.dialogue.describe import describe_state, device_label, spoken_change
 from voicebot.dialogue.escalation import what_happens_next
 from voicebot.dialogue.playbook import Playbook, select_playbook
 from voicebot.dialogue.replies import Replies
@@ -150,11 +150,11 @@ class Capabilities:
                 findings.append(CHECKS[name].fn(self.bridge, device, st, {}))
             if device.type is DeviceType.SENSOR:
                 findings.append(run_check("plausible", self.bridge, device, {}))
-        label = device_label(device)
+        label = device_label(device, self.language)
         if st.telemetry.available is False:
             text = self.replies.say("state_offline", self.language, device=label)
         else:
-            text = self.replies.say("state_is", self.language, device=label, state=describe_state(device, st.state))
+            text = self.replies.say("state_is", self.language, device=label, state=describe_state(device, st.state, self.language))
         return DeviceReport(device, dict(st.state), asdict(st.telemetry), findings, _cap(text))
 
     # changing ------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class Capabilities:
         after the customer said yes; forbidden devices and sensitive commands under the "forbid"
         policy are refused without sending anything."""
         device = self.device(device_id)
-        label = device_label(device)
+        label = device_label(device, self.language)
         if self.forbidden(device):
             self.record("refused", device, {"changes": changes, "why": why, "rule": "forbidden_devices"})
             return CommandOutcome("forbidden", device, changes, self.replies.say("forbidden_device", self.language, device=label))
@@ -196,7 +196,7 @@ class Capabilities:
                     "needs_confirmation",
                     device,
                     changes,
-                    self.replies.say("confirm_sensitive", self.language, device=label, change=spoken_change(device, changes)),
+                    self.replies.say("confirm_sensitive", self.language, device=label, change=spoken_change(device, changes, language=self.language)),
                 )
         result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s)
         # Offline and rejected commands were never sent: they are not actions on the device.
@@ -216,7 +216,7 @@ class Capabilities:
         return CommandOutcome(result.outcome.value, device, changes, self._command_text(device, result), action, dict(result.observed))
 
     def _command_text(self, device: Device, result: CommandResult) -> str:
-        label = device_label(device)
+        label = device_label(device, self.language)
         key = {
             Outcome.CONFIRMED: "command_done",
             Outcome.NOT_CONFIRMED: "command_not_confirmed",
@@ -224,7 +224,7 @@ class Capabilities:
             Outcome.REJECTED: "command_rejected",
             Outcome.BROKER_DOWN: "command_broker_down",
         }[result.outcome]
-        state = describe_state(device, {**result.requested, **result.observed})
+        state = describe_state(device, {**result.requested, **result.observed}, self.language)
         return self.replies.say(key, self.language, device=label, state=state, reason=result.reason)
 
     # troubleshooting -----------------------------------------------------------------
@@ -335,13 +335,8 @@ class Capabilities:
         if ticket is None:
             key = "ticket_unknown" if ticket_id else ("ticket_none" if self.customer_id else "ticket_none_anonymous")
             return self.replies.say(key, self.language, ticket=ticket_id or "")
-        when = time.strftime("%d %B at %H:%M", time.localtime(ticket.created_at))
-        status = {
-            "open": "open and waiting for an agent",
-            "in_progress": "being worked on by an agent",
-            "waiting_for_customer": "waiting for an answer from you",
-            "closed": "closed",
-        }.get(ticket.status, ticket.status)
+        when = time.strftime(self.replies.say("date_format", self.language, part=True), time.localtime(ticket.created_at))
+        status = self.replies.say(f"status_{ticket.status}", self.language, part=True)
         text = self.replies.say("ticket_status", self.language, ticket=ticket.id, when=when, problem=ticket.problem, status=status)
         if ticket.note:
             text += " " + self.replies.say("ticket_note", self.language, note=ticket.note)
@@ -374,7 +369,7 @@ class Capabilities:
             if e.data.get("outcome") != Outcome.CONFIRMED.value:
                 because += " " + self.replies.say("why_not_confirmed", self.language)
             return self.replies.say(
-                "why_answer", self.language, change=spoken_change(device, changes, past=True), at=at, because=because
+                "why_answer", self.language, change=spoken_change(device, changes, past=True, language=self.language), at=at, because=because
             )
         return self.replies.say("why_nothing", self.language)
 
@@ -401,32 +396,6 @@ def bridge_publisher(bridge: Any) -> Publisher | None:
         if conn is not None and callable(getattr(conn, "publish", None)):
             return conn  # type: ignore[no-any-return]
     return None
-
-
-def spoken_change(device: Device, changes: dict[str, Any], past: bool = False) -> str:
-    """ "unlock the front door", "turn off the kitchen light" (or, with ``past``, "unlocked ...")."""
-    label = device_label(device)
-    state = str(changes.get("state", changes.get("hvac_mode", ""))).lower()
-    verbs = {
-        "unlocked": ("unlock", "unlocked"), "locked": ("lock", "locked"), "open": ("open", "opened"),
-        "closed": ("close", "closed"), "on": ("turn on", "turned on"), "off": ("turn off", "turned off"),
-        "heat": ("switch on the heating of", "switched on the heating of"), "disarmed": ("disarm", "disarmed"),
-        "cleaning": ("start", "started"), "docked": ("send back to its dock", "sent back to its dock"),
-        "paused": ("pause", "paused"), "playing": ("resume", "resumed"),
-    }
-    which = 1 if past else 0
-    if "brightness" in changes:
-        return f"set {label} to {round(float(changes['brightness']) * 100 / 255)}%"
-    if "temperature" in changes:
-        return f"set {label} to {changes['temperature']:g} degrees"
-    if "position" in changes:
-        return f"set {label} to {changes['position']}% open"
-    if "volume_level" in changes:
-        return f"set the volume of {label} to {round(float(changes['volume_level']) * 100)}%"
-    if state in verbs:
-        verb = verbs[state][which]
-        return f"{verb} {label}" if state != "docked" else f"{verb.split(' ', 1)[0]} {label} {verb.split(' ', 1)[1]}"
-    return f"{'changed' if past else 'change'} {label}"
 
 
 def _cap(text: str) -> str:

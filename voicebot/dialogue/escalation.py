@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from voicebot.dialogue.replies import Replies
 from voicebot.dialogue.settings import WEEKDAYS, DialogueSettings, Window
 
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
-
 
 @dataclass
 class NextStep:
@@ -46,13 +44,14 @@ def _clock(t: dt.time) -> str:
 
 def _when(start: dt.datetime, end: dt.datetime, moment: dt.datetime, replies: Replies, lang: str) -> str:
     if start <= moment:
-        return replies.say("when_today_before", lang, end=_clock(end.time()))
+        return replies.say("when_today_before", lang, part=True, end=_clock(end.time()))
     if start.date() == moment.date():
-        day = replies.say("day_today", lang)
+        day = replies.say("day_today", lang, part=True)
     elif start.date() == moment.date() + dt.timedelta(days=1):
-        day = replies.say("day_tomorrow", lang)
+        day = replies.say("day_tomorrow", lang, part=True)
     else:
-        day = replies.say("day_on", lang, weekday=DAY_NAMES[WEEKDAYS[start.weekday()]])
+        weekday = replies.say(f"weekday_{WEEKDAYS[start.weekday()]}", lang, part=True)
+        day = replies.say("day_on", lang, part=True, weekday=weekday)
     return replies.say("when_day", lang, part=True, day=day, start=_clock(start.time()), end=_clock(end.time()))
 
 

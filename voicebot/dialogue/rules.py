@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_bridge.devices import Device
-from voicebot.dialogue.capabilities import Capabilities, CommandOutcome, spoken_change
+from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
-from voicebot.dialogue.describe import device_label
+from voicebot.dialogue.describe import device_label, spoken_change
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
@@ -162,7 +162,7 @@ class RulesConversation:
             if u.intent == "Yes":
                 out = self.caps.set_state(p.device_id, p.changes, p.why, confirmed=True)
                 return self._command_reply(out, u)
-            label = device_label(self.caps.device(p.device_id))
+            label = device_label(self.caps.device(p.device_id), self.language)
             self.caps.record("confirmation", self.caps.device(p.device_id), {"changes": p.changes, "answer": u.intent or text})
             cancelled = self.say("sensitive_cancelled", device=label)
             if u.intent in ("No", "Cancel", None) or u.intent not in DEVICE_INTENTS:
@@ -327,7 +327,7 @@ class RulesConversation:
             current = self.caps.bridge.get(device_id).state
             changes = changes_for(intent, slots, device, current)
         except NotApplicable as exc:
-            return Reply(text=self.say("not_applicable", device=device_label(device), reason=str(exc)))
+            return Reply(text=self.say("not_applicable", device=device_label(device, self.language), reason=str(exc)))
         out = self.caps.set_state(device_id, changes, f"you asked: {self._redact(why)}")
         return self._command_reply(out, None)
 
@@ -351,7 +351,7 @@ class RulesConversation:
                 changes = changes_for(intent, slots, device, self.caps.bridge.get(i).state)
             except NotApplicable:
                 continue
-            parts.append(spoken_change(device, changes))
+            parts.append(spoken_change(device, changes, language=self.language))
         return " and ".join(parts) or "do that"
 
     def _read(self, ids: list[str], u: Understanding) -> Reply:
@@ -362,12 +362,12 @@ class RulesConversation:
     def _which_device(self, intent: str | None, slots: dict[str, Any], candidates: list[str], why: str, symptom: str = "") -> Reply:
         labels = [self._label_with_area(self.caps.device(c)) for c in candidates[:4]]
         self.pending = Pending("which_device", intent=intent, slots=dict(slots), candidates=list(candidates), why=why, symptom=symptom)
-        return Reply(text=self.say("which_device", options=" or ".join(labels)))
+        return Reply(text=self.say("which_device", options=self.say("or", part=True).join(labels)))
 
     def _label_with_area(self, d: Device) -> str:
-        label = device_label(d)
-        if d.area and d.area.lower() not in label:
-            label += f" in the {d.area.lower()}"
+        label = device_label(d, self.language)
+        if d.area and d.area.lower() not in label.lower():
+            label += f" ({d.area})" if self.language == "de" else f" in the {d.area.lower()}"
         return label
 
     # troubleshooting ---------------------------------------------------------------
@@ -388,7 +388,7 @@ class RulesConversation:
     def _start_playbook(self, device_id: str | None, symptom: str) -> Reply:
         out = self.caps.start_playbook(device_id, symptom)
         if out is None:
-            label = device_label(self.caps.device(device_id)) if device_id else "that"
+            label = device_label(self.caps.device(device_id), self.language) if device_id else "that"
             return self._escalate(
                 "no_playbook", f"customer reports a problem with {label}: {self._redact(symptom)}", prefix=self.say("no_playbook", device=label)
             )

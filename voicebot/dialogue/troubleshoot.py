@@ -213,7 +213,7 @@ class PlaybookRun:
     def values(self) -> dict[str, Any]:
         d = self.device
         v: dict[str, Any] = {
-            "device": device_label(d) if d else "your devices",
+            "device": device_label(d, self.language) if d else "your devices",
             "area": (d.area or "your home").lower() if d else "your home",
         }
         for f in self.findings.values():

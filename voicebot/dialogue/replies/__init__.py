@@ -44,7 +44,8 @@ class Replies:
         if isinstance(text, list):
             text = self._random.choice(text)
         names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
-        out = text.format(**{n: values.get(n, "") for n in names}).strip()
+        out = text.format(**{n: values.get(n, "") for n in names})
+        out = out if part else out.strip()
         if text.startswith("{") and not part:  # a sentence that starts with a device: "the kitchen light is ..."
             out = out[:1].upper() + out[1:]
         return out
