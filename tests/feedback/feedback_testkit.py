@@ -28,7 +28,7 @@ SPOKEN = {
     "happy": "I love the new speaker, the sound is great and setup was easy. Thank you!",
     "offline": "The smart plug keeps disconnecting from the wifi every day. It is so frustrating.",
     "confused": "I don't understand how to set a schedule in the app. The instructions are confusing.",
-    "personal": "Hi, my name is Sarah Johnson. Please call me back on 555 867 5309, the lock is not working.",
+    "personal": "Hi, my name is Sarah Johnson. Please call me back on 555 867 5309. My front door lock is not working.",
     "update": "Since the update the lights are slow and the app crashes all the time.",
 }
 

@@ -54,7 +54,7 @@ def test_personal_data_never_reaches_the_store(
     dump = "\n".join(db.iterdump())
     for secret in ("Sarah", "Johnson", "867", "5309"):
         assert secret not in dump
-    assert "lock" in stored.topics["devices"]
+    assert "lock" in stored.topics["devices"], stored.transcript
 
 
 def test_retries_are_stored_once(start_worker: Any, device: Device, spoken_clips: dict[str, bytes]) -> None:

@@ -82,8 +82,8 @@ def register(app: typer.Typer) -> None:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         first = _parse_day(start, today - timedelta(days=30))
         last = _parse_day(end, today)
-        if end and len(end) <= 10:
-            last = last + timedelta(days=1)  # a day given as --to includes the whole day
+        if not end or len(end) <= 10:
+            last = last + timedelta(days=1)  # a day given as --to (or today) includes the whole day
         if last <= first:
             raise _fail(f"--to ({end}) must be after --from ({start})")
         path = store or store_path(feedback_settings(settings), settings)
