@@ -201,15 +201,14 @@ class AudioSocketServer:
                 self._log_end(call_id, "caller", None)
                 call.hangup("caller")
                 return
-            except (ConnectionError, OSError) as exc:
-                self._log_end(call_id, "caller", None)
-                log.info("call %s: connection lost (%s)", call_id, exc)
-                call.hangup("caller")
-                return
-            except TimeoutError:
-                error = f"no traffic from the peer for {self.idle_timeout_s:.0f} s"
+            except TimeoutError:  # before OSError, of which it is a subclass
+                error = f"no traffic from the peer for {self.idle_timeout_s:g} s"
                 self._log_end(call_id, "error", error)
                 call.hangup("error", error)
+                return
+            except (ConnectionError, OSError) as exc:
+                log.info("call %s: connection lost (%s); the caller is gone", call_id, exc)
+                call.hangup("caller")
                 return
             except wire.ProtocolError as exc:
                 self._log_end(call_id, "error", str(exc))

@@ -119,6 +119,14 @@ class _Caller:
             next_at += FRAME_MS / 1000
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
+    async def go_silent(self) -> None:
+        """Stop sending anything while keeping the connection open (a peer that froze)."""
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(BaseException):
+                await self._sender
+            self._sender = None
+
     def _heard_frame(self, t: float, pcm: np.ndarray) -> None:
         self.heard.times.append(t)
         self.heard.frames.append(pcm)
