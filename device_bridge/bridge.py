@@ -133,8 +133,8 @@ class DeviceBridge:
                 self._apply([change])
         if self.discovery:
             p = self.discovery_prefix
-            self.conn.subscribe_many([f"{p}/+/+/config", f"{p}/+/+/+/config"], self._on_discovery)
-            self.conn.subscribe_many([f"{b}/bridge/devices" for b in self.z2m_base_topics], self._on_z2m_devices)
+            self.conn.subscribe_many([f"{p}/+/+/config", f"{p}/+/+/+/config"], self._on_discovery, qos=0)
+            self.conn.subscribe_many([f"{b}/bridge/devices" for b in self.z2m_base_topics], self._on_z2m_devices, qos=0)
         if not self.conn.start(wait=timeout):
             err = self.conn.last_error or "no answer"
             self.stop()
@@ -350,7 +350,10 @@ class DeviceBridge:
                 # new subscriptions before dropping the old: topics that stay are never
                 # unsubscribed (brokers may reorder an UNSUBSCRIBE and a SUBSCRIBE)
                 if topics:
-                    subs = self.conn.subscribe_many(topics, self._on_device_message)
+                    # QoS 0, as Home Assistant does: state is re-sent and idempotent, and
+                    # brokers cap queued QoS 1 messages per client (Mosquitto: 1000), which
+                    # the retained burst of a large home would overflow
+                    subs = self.conn.subscribe_many(topics, self._on_device_message, qos=0)
                     with self._lock:
                         if dev.id in self._entries:
                             self._entries[dev.id].subs = subs
