@@ -30,6 +30,9 @@ from voicebot.privacy.redact import redact
         ("card 5500-0000-0000-0004 expired", ["5500"], ["expired"]),
         ("My IBAN is DE89 3704 0044 0532 0130 00.", ["DE89", "3704"], ["My IBAN is"]),
         ("iban GB82WEST12345698765432 thanks", ["GB82WEST"], ["thanks"]),
+        ("my number is five five five, eight six seven, five three oh nine ok", ["eight six seven"], ["ok"]),
+        ("Mein Name ist Jürgen Weber und die Heizung ist kaputt.", ["Jürgen", "Weber"], ["Heizung ist kaputt"]),
+        ("Bonjour, je m'appelle Émilie, le thermostat ne marche pas.", ["Émilie"], ["thermostat"]),
     ],
 )
 def test_personal_data_is_replaced_by_a_tag(text: str, gone: list[str], kept: list[str]) -> None:
@@ -53,6 +56,8 @@ def test_personal_data_is_replaced_by_a_tag(text: str, gone: list[str], kept: li
         "Serial number 1234 5678 9012 3456 is printed on the back.",  # fails Luhn: not a card
         "I'm happy with it, this is great. My name is not important.",
         "Drive the blinds down 2 steps, the fan runs at 1200 rpm.",
+        "I pressed the button one two three times and waited five minutes.",
+        "Ich heiße nicht gut, dass die Heizung kalt bleibt.",
     ],
 )
 def test_ordinary_feedback_is_left_alone(text: str) -> None:

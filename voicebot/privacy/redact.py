@@ -66,8 +66,15 @@ _ADDRESS_SUFFIXED = re.compile(
 _POSTCODE_UK = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b")
 
 _CAP = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
-# After "my name is" any word is a name, capitalised or not.
-_NAME_CUE = re.compile(r"\b(?i:my name is|my name's|name's|name is)\s+(?P<first>[A-Za-z][a-z'-]+)(?:\s+(?P<last>[A-Za-z][a-z'-]+))?")
+# After "my name is" (and its German, French, Spanish, Dutch forms) any word is a name.
+_NAME_CUE = re.compile(
+    r"\b(?i:my name is|my name's|name's|name is|mein name ist|ich heiße|ich heisse|je m'appelle|"
+    r"mon nom est|me llamo|mi nombre es|mijn naam is|ik heet)\s+"
+    r"(?P<first>[A-Za-zÀ-ÿ][a-zà-ÿ'-]+)(?:\s+(?P<last>[A-Za-zÀ-ÿ][a-zà-ÿ'-]+))?"
+)
+# Numbers read out as words ("five five five, eight six seven …"): seven or more digits.
+_DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double\s+\w+|triple\s+\w+)"
+_SPOKEN_NUMBER = re.compile(rf"\b{_DIGIT_WORD}(?:[\s,.-]+{_DIGIT_WORD}){{6,}}\b", re.IGNORECASE)
 _TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam)\.?\s+{_CAP}(?:\s+{_CAP})?")
 
 def _words(text: str) -> frozenset[str]:
@@ -94,6 +101,7 @@ _NOT_NAMES = _words(
 _CUE_FALSE = _words(
     """
     the a an it this that not so very really just also still now here there always never again
+    nicht nur ganz sehr pas très muy no es
     sorry happy unhappy glad disappointed angry frustrated confused calling writing trying going
     done fine good great bad okay ok thanks thank hello hi yes no one my your our their his her
     """
@@ -214,5 +222,6 @@ def redact(text: str, regions: Iterable[str] = PHONE_REGIONS) -> str:
     text = _sub(_ADDRESS_SUFFIXED, text, ADDRESS)
     text = _sub(_POSTCODE_UK, text, ADDRESS)
     text = _redact_phones(text, regions)
+    text = _sub(_SPOKEN_NUMBER, text, PHONE)
     text = _redact_names(text)
     return text
