@@ -133,6 +133,7 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
             aliases=[str(a) for a in d.get("aliases") or []], device_class=d.get("device_class"), unit=d.get("unit"),
             model=_text(d.get("model")), manufacturer=_text(d.get("manufacturer")), topics=topics,
             features=list(d.get("features") or []), ranges=ranges,
+            options={k: [str(x) for x in v] for k, v in (d.get("options") or {}).items()},
         )
         if conv == "zigbee2mqtt":
             base = topics.setdefault("base_topic", "zigbee2mqtt")

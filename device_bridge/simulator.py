@@ -146,6 +146,8 @@ class Simulator:
         self.conn.subscribe_many(topics, self._on_command)
         self.conn.subscribe_many([f"{self.prefix}/+/fault/set", f"{self.prefix}/+/fault/clear",
                                   f"{self.prefix}/+/action", f"{self.prefix}/+/state/set"], self._on_control)
+        # Home Assistant's birth message: devices answer it by announcing themselves again
+        self.conn.subscribe("homeassistant/status", self._on_ha_status)
         for name, target in (("sim-worker", self._worker), ("sim-ticker", self._ticker)):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
@@ -272,7 +274,12 @@ class Simulator:
             for t in topics:
                 self._topic_owner[t] = vd.id
         self.conn.subscribe_many(topics, self._on_command)
-        self._publish_all(self._announcements(vd) + self._refresh(vd))
+        out = self._announcements(vd) + self._refresh(vd)
+        if hd.device.convention == "zigbee2mqtt":
+            out.insert(0, Outgoing(f"{hd.device.topics['base_topic']}/bridge/event", dumps(
+                {"type": "device_joined", "data": {"friendly_name": hd.device.topics["friendly_name"],
+                                                   "ieee_address": hd.device.topics["ieee_address"]}})))
+        self._publish_all(out)
         return vd.id
 
     def remove_device(self, device: str) -> None:
@@ -286,6 +293,9 @@ class Simulator:
             if dev.convention == "homeassistant":
                 out.append(Outgoing(dev.topics["discovery_topic"], "", retain=True))
             elif dev.convention == "zigbee2mqtt":
+                out.append(Outgoing(f"{dev.topics['base_topic']}/bridge/event", dumps(
+                    {"type": "device_leave", "data": {"friendly_name": dev.topics["friendly_name"],
+                                                      "ieee_address": dev.topics["ieee_address"]}})))
                 out.append(self._bridge_devices(dev.topics["base_topic"]))
             # clear the retained messages a removed device leaves behind
             for o in convention(dev.convention).availability(dev, True) + self._report(vd):
@@ -462,6 +472,10 @@ class Simulator:
 
     def _on_control(self, msg: Message) -> None:
         self._work.put(("control", msg))
+
+    def _on_ha_status(self, msg: Message) -> None:
+        if msg.text.strip() == "online":
+            self._work.put(("announce", msg))
 
     def _worker(self) -> None:
         while True:
