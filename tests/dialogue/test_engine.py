@@ -149,3 +149,17 @@ def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: 
     later = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4930111111")
     text = later.handle("what's the status of my ticket").text
     assert "being worked on by an agent" in text and "technician comes on Tuesday" in text
+
+
+def test_troubleshooting_in_german(engine: DialogueEngine, home: Home) -> None:
+    home.simulator.inject(home.device_id("Coffee Machine"), "offline")
+    conv = engine.conversation("phone", customer_id="alice", language="de")
+    first = conv.handle("Der Stecker Coffee Machine ist offline")
+    assert "ist offline" in first.text and "sagen Sie mir Bescheid" in first.text, first.text
+    home.simulator.customer_action(home.device_id("Coffee Machine"), "power_cycle")
+    second = conv.handle("fertig")
+    assert second.text.startswith("Coffee Machine ist wieder online"), second.text
+    assert second.outcome == "resolved"
+    third = conv.handle("Die Coffee Machine funktioniert nicht")
+    assert third.text.startswith("Coffee Machine meldet, dass es jetzt an ist"), third.text
+    assert [a.outcome for a in third.actions] == ["confirmed"]

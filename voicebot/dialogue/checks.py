@@ -190,11 +190,15 @@ def run_check(name: str, bridge: DeviceControl, device: Device | None, args: dic
     return spec.fn(bridge, device, st, dict(args or {}))
 
 
-def spoken_age(seconds: float) -> str:
+def spoken_age(seconds: float, language: str = "en") -> str:
+    """ "3 hours ago" (German: "vor 3 Stunden")."""
+    de = language == "de"
     if seconds < 90:
-        return "less than two minutes ago"
+        return "vor weniger als zwei Minuten" if de else "less than two minutes ago"
     if seconds < 5400:
-        return f"{round(seconds / 60)} minutes ago"
-    if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} hours ago"
-    return f"{round(seconds / 86400)} days ago"
+        n, unit = round(seconds / 60), ("Minuten", "minutes")
+    elif seconds < 36 * 3600:
+        n, unit = round(seconds / 3600), ("Stunden", "hours")
+    else:
+        n, unit = round(seconds / 86400), ("Tagen", "days")
+    return f"vor {n} {unit[0]}" if de else f"{n} {unit[1]} ago"

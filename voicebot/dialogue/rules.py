@@ -139,7 +139,7 @@ class RulesConversation:
         # The understander's danger label first, our own word list as a second line of defence.
         danger = danger_of_kind(str(u.slots["safety"])) if u.slots.get("safety") else detect_danger(text)
         if danger is not None:
-            return self._safety(danger.kind, danger.advice, text)
+            return self._safety(danger.kind, danger.text(self.language), text)
         if u.intent == "AskHuman":
             return self._escalate("asked", self._problem_so_far(text), prefix=self.say("escalate_asked"))
         if frustrated and self.caps.settings.escalate_on_frustration and not self.escalated:

@@ -15,7 +15,21 @@ SAFETY_FILE = Path(__file__).with_name("safety.yaml")
 @dataclass(frozen=True)
 class Danger:
     kind: str  # gas | fire | water | locked_out
-    advice: str  # with {emergency} still to fill
+    advices: tuple[tuple[str, str], ...]  # (language, advice with {emergency} still to fill)
+
+    @property
+    def advice(self) -> str:
+        return self.text("en")
+
+    def text(self, language: str) -> str:
+        texts = dict(self.advices)
+        return texts.get(language) or texts["en"]
+
+
+def _danger(kind: str, rule: dict[str, object]) -> Danger:
+    advice = rule.get("advice", "")
+    texts = advice if isinstance(advice, dict) else {"en": advice}
+    return Danger(kind, tuple((str(k), " ".join(str(v).split())) for k, v in texts.items()))
 
 
 @cache
@@ -36,7 +50,7 @@ def detect_danger(text: str) -> Danger | None:
         unless = rule.get("unless") or []
         assert isinstance(words, list) and isinstance(unless, list)
         if any(_has(t, w) for w in words) and not any(_has(t, u) for u in unless):
-            return Danger(kind, str(rule.get("advice", "")).strip())
+            return _danger(kind, rule)
     return None
 
 
@@ -48,4 +62,4 @@ UNDERSTANDING_KINDS = {"carbon_monoxide": "gas", "gas": "gas", "fire": "fire", "
 def danger_of_kind(label: str) -> Danger:
     kind = UNDERSTANDING_KINDS.get(label, "fire" if "smoke" in label else label)
     rule = _rules().get(kind) or _rules()["fire"]
-    return Danger(kind, str(rule.get("advice", "")).strip())
+    return _danger(kind, rule)

@@ -219,7 +219,7 @@ class PlaybookRun:
         for f in self.findings.values():
             v.update({k: val for k, val in f.values.items() if not isinstance(val, bool)})
         if "age_s" in v:
-            v["last_seen"] = spoken_age(float(v["age_s"]))
+            v["last_seen"] = spoken_age(float(v["age_s"]), self.language)
         if "value" in v:
             v["reading"] = v["value"]
         for key in ("battery", "linkquality", "last_seen", "reading", "reference", "offline", "total"):
@@ -234,7 +234,8 @@ def _normal(text: str) -> str:
 _DONE = re.compile(
     r"\b(done|ok|okay|did it|did that|finished|ready|it's on|plugged|replaced|changed|restarted|back|"
     r"put (new|them|it|in)|new ones|swapped|moved|fixed|cleaned|unplugged|turned it|switched it|i have|i've|"
-    r"there you go|all set|sorted)\b"
+    r"there you go|all set|sorted|"
+    r"fertig|erledigt|gemacht|habe ich|hab ich|geschafft|eingesteckt|gewechselt|neu gestartet|jetzt)\b"
 )
 
 
@@ -242,4 +243,4 @@ def _sounds_done(text: str) -> bool:
     return bool(_DONE.search(text.lower()))
 
 
-_CANT = re.compile(r"\b(can't|cannot|can not|unable|couldn't|could not|don't have|no way)\b")
+_CANT = re.compile(r"\b(can't|cannot|can not|unable|couldn't|could not|don't have|no way|kann ich nicht|geht nicht|habe keine)\b")
