@@ -47,6 +47,7 @@ def evaluate(items: list[dict[str, Any]], understander: Understander) -> dict[st
     fn: Counter[str] = Counter()
     times: list[float] = []
     errors: list[str] = []
+    by_intent: dict[str, list[int]] = {}
     for item in items:
         start = time.perf_counter()
         u = understander.understand(item["text"], None, speaker_area=item.get("area"))
@@ -67,6 +68,9 @@ def evaluate(items: list[dict[str, Any]], understander: Understander) -> dict[st
         i_ok = u.intent == item.get("intent")
         s_ok = got == gold
         intent_ok += i_ok
+        tally = by_intent.setdefault(str(item.get("intent")), [0, 0])
+        tally[0] += i_ok
+        tally[1] += 1
         slots_ok += s_ok
         devices_ok += dev_right
         if not (i_ok and s_ok and dev_right):
@@ -95,6 +99,7 @@ def evaluate(items: list[dict[str, Any]], understander: Understander) -> dict[st
         "ms_mean": 1000 * statistics.mean(times),
         "ms_p95": 1000 * sorted(times)[int(0.95 * (n - 1))],
         "errors": errors,
+        "by_intent": by_intent,
     }
 
 
@@ -122,6 +127,9 @@ def main() -> None:
     print("per slot (precision / recall / F1 / gold count):")
     for key, (p, rec, f1, count) in r["per_slot"].items():
         print(f"  {key:18} {p:6.1%} {rec:6.1%} {f1:6.1%} {count:4d}")
+    missed = {k: v for k, v in sorted(r["by_intent"].items()) if v[0] < v[1]}
+    print(f"intents with misses ({len(r['by_intent'])} intents in the set):", end="")
+    print("".join(f" {k} {v[0]}/{v[1]};" for k, v in missed.items()) or " none")
     if args.errors:
         print(f"\n{len(r['errors'])} sentences not fully right:")
         for e in r["errors"]:
@@ -129,4 +137,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # piped into head
+        sys.exit(0)
