@@ -417,15 +417,21 @@ class DeviceBridge:
             e.state.update(obs.state)
             if dev.type is DeviceType.CLIMATE and "hvac_mode" in obs.state:
                 e.state["state"] = obs.state["hvac_mode"]
+            received = msg.received_at or time.time()
+            # when the device itself said it was last seen (Z2M, HA attributes); a retained
+            # message without a timestamp may be days old, so it does not count as a sighting
+            stamped = obs.telemetry.get("last_seen")
             if obs.state:
-                e.updated_at = msg.received_at or time.time()
+                e.updated_at = stamped if stamped is not None else received
             was_available = e.telemetry.available
             for key, value in obs.telemetry.items():
-                if getattr(e.telemetry, key, None) != value and key != "last_seen":
+                if key != "last_seen" and getattr(e.telemetry, key, None) != value:
                     changed[key] = value
-                setattr(e.telemetry, key, value)
-            if obs.state or "available" not in obs.telemetry or obs.telemetry.get("available"):
-                e.telemetry.last_seen = msg.received_at or time.time()
+                    setattr(e.telemetry, key, value)
+            if stamped is not None:
+                e.telemetry.last_seen = max(stamped, e.telemetry.last_seen or 0.0)
+            elif not msg.retain and (obs.state or obs.telemetry.get("available", True)):
+                e.telemetry.last_seen = received
             e.version += 1
             e.fresh = True
             e.recent.append((msg.received_at, msg.topic, msg.text[:200], bool(obs.state)))

@@ -15,7 +15,6 @@ quality on the Zigbee 0-255 scale (RSSI × 2.55) so troubleshooting sees one sca
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import datetime
 from typing import Any
 
@@ -75,13 +74,13 @@ class Tasmota:
         if topic == f"stat/{t}/{self._power_key(device)}":
             if raw.upper() not in ("ON", "OFF"):
                 raise PayloadError(f"power on {topic} is neither ON nor OFF: {raw[:40]!r}")
-            return Observation(state={"state": raw.lower()}, telemetry={"last_seen": time.time()})
+            return Observation(state={"state": raw.lower()})
         if not payload:
             return None
         data = load_object(topic, payload)
         if topic == f"stat/{t}/STATUS10":
             data = data.get("StatusSNS") if isinstance(data.get("StatusSNS"), dict) else {}
-        obs = Observation(telemetry={"last_seen": time.time()})
+        obs = Observation()
         obs.state.update(_state_from_json(device, topic, data))
         wifi = data.get("Wifi")
         if isinstance(wifi, dict) and wifi.get("RSSI") is not None:

@@ -402,7 +402,6 @@ def from_z2m(device: Device, topic: str, data: dict[str, Any], command: bool = F
         elif isinstance(seen, str):
             with contextlib.suppress(ValueError):
                 tel["last_seen"] = datetime.fromisoformat(seen.replace("Z", "+00:00")).timestamp()
-        tel.setdefault("last_seen", time.time())
     return Observation(st, tel)
 
 

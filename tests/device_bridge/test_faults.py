@@ -179,3 +179,24 @@ def test_hub_offline_takes_its_zigbee_devices_with_it(rig) -> None:
     assert bridge.set("front_door_lock", {"state": "unlocked"}).ok
     time.sleep(0.1)
     assert {"zigbee2mqtt_hub", "hall_light", "front_door_lock"} <= set(seen)
+
+
+def test_a_device_that_died_long_ago_is_not_mistaken_for_fresh(broker, wipe) -> None:
+    """A retained state message is as old as the device says, not as old as the bridge's start."""
+    home = {"devices": [{"name": "Shed Light", "type": "light"}]}
+    conn = MqttConnection(broker.url)
+    conn.start(5)
+    three_hours_ago = time.time() - 3 * 3600
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(three_hours_ago))
+    conn.publish("zigbee2mqtt/shed_light", json.dumps({"state": "ON", "brightness": 80, "last_seen": stamp}),
+                 retain=True).wait(2)
+    conn.publish("zigbee2mqtt/shed_light/availability", '{"state":"offline"}', retain=True).wait(2)
+    conn.stop()
+    with DeviceBridge(broker.url, home) as bridge:
+        assert bridge.wait_for(lambda b: b.get("shed_light").telemetry.available is False, 3)
+        s = bridge.get("shed_light")
+        assert s.state["state"] == "on" and abs(s.telemetry.last_seen - three_hours_ago) < 2
+        assert s.age_s is not None and s.age_s > 3 * 3600 - 5
+        r = bridge.set("shed_light", {"state": "off"})
+        assert r.outcome is Outcome.OFFLINE and r.reason == "the Shed Light is offline; it was last heard from 3 hours ago"
+    wipe(broker.url)
