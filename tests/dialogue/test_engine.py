@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,3 +164,23 @@ def test_troubleshooting_in_german(engine: DialogueEngine, home: Home) -> None:
     third = conv.handle("Die Coffee Machine funktioniert nicht")
     assert third.text.startswith("Coffee Machine meldet, dass es jetzt an ist"), third.text
     assert [a.outcome for a in third.actions] == ["confirmed"]
+
+
+def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto) -> None:  # type: ignore[no-untyped-def]
+    with simulated_home(own_mosquitto.url, HOME) as h:
+        watcher = Store()
+        standard_customers(watcher)
+        engine = DialogueEngine(h.bridge, watcher, DialogueSettings(command_timeout_s=1.0))
+        conv = engine.conversation("phone", customer_id="alice")
+        own_mosquitto.stop()
+        reply = conv.handle("turn on the kitchen light")
+        assert "can't reach your home's hub" in reply.text and not reply.text.startswith("Done")
+        escalated = conv.handle("I want to talk to a person")
+        assert escalated.escalated and watcher.ticket(escalated.ticket_id)  # type: ignore[arg-type]
+        own_mosquitto.start()
+        # the ticket waits in the bridge connection's queue and goes out once the broker is back
+        assert h.bridge.wait_for(lambda b: b.connected, timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot()):
+            time.sleep(0.1)
+        assert any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot())
