@@ -95,3 +95,16 @@ def test_saying_the_same_again_is_noticed(nlu: Understander, ctx: ConversationCo
     assert not ctx.repeated
     turn(nlu, ctx, "Turn on the kitchen light!")
     assert ctx.repeated
+
+
+def test_plural_answer_takes_all_it_names(nlu: Understander, ctx: ConversationContext) -> None:
+    u = turn(nlu, ctx, "my lights aren't working")
+    assert u.intent == "ReportProblem" and u.candidates
+    u = turn(nlu, ctx, "the kitchen ones")
+    assert (u.intent, sorted(u.device_ids)) == ("ReportProblem", ["kitchen_light", "under_cabinet_lights"])
+
+
+def test_still_off_is_about_the_same_device(nlu: Understander, ctx: ConversationContext) -> None:
+    turn(nlu, ctx, "the desk lamp won't turn on")
+    u = turn(nlu, ctx, "it's still off")
+    assert (u.intent, u.device_ids) == ("ReportProblem", ["desk_lamp"])

@@ -101,7 +101,13 @@ class Resolver:
 
         # 4. a group: a kind of device and/or a room ("kitchen lights", "the hallway thing")
         if kind_domains or areas or m.generic:
-            return self._group(m, intent, domains, device_class, areas, allowed, speaker_area)
+            group = self._group(m, intent, domains, device_class, areas, allowed, speaker_area)
+            if not group.device_ids and m.fuzzy:
+                # "the hole light": ask about the name it sounds like, not about every light
+                near = self._filter(m.fuzzy[0].device_ids, allowed)
+                if near:
+                    return Target(candidates=near, how="fuzzy", score=m.fuzzy[0].score / 100)
+            return group
 
         # 5. nothing named: the devices of the previous turn ("turn it off", "make it warmer")
         if context and context.last_device_ids:
@@ -192,6 +198,8 @@ class Resolver:
             return None
         if len(chosen) == 1:
             return Target(device_ids=chosen, name=devs[chosen[0]].name, how="pending")
+        if m.plural:  # "the kitchen ones"
+            return Target(device_ids=chosen, how="pending")
         return Target(candidates=chosen, how="pending")
 
     def _named(self, m: Mentions, areas: set[str] | None, speaker_area: str | None, allowed: set[str]) -> Target:
