@@ -459,8 +459,12 @@ class DeviceBridge:
                     return
                 self._changed.wait(left)
 
-    @staticmethod
-    def _offline_reason(dev: Device, state: DeviceState) -> str:
+    def _offline_reason(self, dev: Device, state: DeviceState) -> str:
+        with self._lock:
+            own = self._entry(dev.id).telemetry.available
+            hub = self._entries.get(dev.hub) if dev.hub else None
+        if own is not False and hub is not None and hub.telemetry.available is False:
+            return f"the {dev.name} can't be reached: the {hub.device.name} it talks through is offline"
         seen = state.telemetry.last_seen
         if seen is None:
             return f"the {dev.name} is offline"

@@ -24,6 +24,11 @@ Faults (per device, from the home file ``faults: [...]``, over MQTT, or from Pyt
 - ``intermittent``: availability drops for ``off_s`` (default 2 s) every ``period_s``
   (default 6 s); commands sent while it is away are lost.
 
+Rooms have temperatures: every ``thermal_interval_s`` a thermostat calling for heat
+(or cooling) moves its own current temperature and the temperature sensors of its
+area by ``thermal_step_c``. It decides by its own reading, so a thermostat with a
+``wrong_reading`` stops heating a room that is still cold, as real ones do.
+
 Each fault is cleared by what a person would do (``customer_action``):
 ``power_cycle`` (offline, unresponsive, stuck, intermittent), ``replace_battery``
 (low_battery, and offline on battery devices), ``move_closer`` / ``add_repeater``
@@ -112,6 +117,8 @@ class Simulator:
         telemetry_interval_s: float = 30.0,
         cover_travel_s: float = 1.5,
         response_delay_s: float = 0.0,
+        thermal_interval_s: float | None = 60.0,
+        thermal_step_c: float = 0.2,
         prefix: str = "voicebot-sim",
         client_id: str | None = None,
     ) -> None:
@@ -120,6 +127,8 @@ class Simulator:
         self.telemetry_interval_s = telemetry_interval_s
         self.cover_travel_s = cover_travel_s
         self.response_delay_s = response_delay_s
+        self.thermal_interval_s = thermal_interval_s
+        self.thermal_step_c = thermal_step_c
         self.prefix = prefix
         self._lock = threading.RLock()
         self._devices: dict[str, VirtualDevice] = {}
@@ -529,8 +538,38 @@ class Simulator:
         for o in out:
             self.conn.publish(o.topic, o.payload, o.qos, o.retain)
 
+    def _thermal(self) -> list[Outgoing]:
+        """Heating and cooling move the room: each thermostat that calls for heat (by
+        its own reading, which a wrong_reading fault skews) warms its current
+        temperature and the temperature sensors of its area by one step."""
+        out: list[Outgoing] = []
+        for vd in list(self._devices.values()):
+            dev = vd.home.device
+            if dev.type is not DeviceType.CLIMATE:
+                continue
+            st, seen = vd.state, self._reported_state(vd)
+            mode, target, current = st.get("hvac_mode"), st.get("temperature"), seen.get("current_temperature")
+            if not isinstance(target, (int, float)) or not isinstance(current, (int, float)):
+                continue
+            delta = 0.0
+            if mode in ("heat", "auto") and current < target - 0.05:
+                delta = self.thermal_step_c
+            elif mode in ("cool", "auto") and current > target + 0.05:
+                delta = -self.thermal_step_c
+            if not delta:
+                continue
+            room = [vd] + [o for o in self._devices.values() if o is not vd and dev.area and o.home.device.area == dev.area
+                           and o.home.device.type is DeviceType.SENSOR and o.home.device.device_class == "temperature"]
+            for o in room:
+                key = "current_temperature" if o is vd else "state"
+                if isinstance(o.state.get(key), (int, float)):
+                    o.state[key] = round(o.state[key] + delta, 2)
+                    if self._online(o):
+                        out += self._report(o)
+        return out
+
     def _ticker(self) -> None:
-        last_tele = time.monotonic()
+        last_tele = last_thermal = time.monotonic()
         step = 0.05
         while self._running:
             time.sleep(step)
@@ -549,6 +588,9 @@ class Simulator:
                         vd.link_up = not vd.link_up
                         vd.next_flip = now + (period - off if vd.link_up else off)
                         out += self._refresh(vd)
+                if self.thermal_interval_s and now - last_thermal >= self.thermal_interval_s:
+                    last_thermal = now
+                    out += self._thermal()
                 if now - last_tele >= self.telemetry_interval_s:
                     last_tele = now
                     for vd in self._devices.values():

@@ -145,3 +145,22 @@ def test_bridge_without_a_broker_starts_an_embedded_one() -> None:
         assert bridge.broker_url is not None and bridge.broker_url.startswith("mqtt://127.0.0.1:")
         assert bridge._embedded is not None and bridge._embedded.kind == "mosquitto"
         assert bridge.conn is not None and bridge.conn.protocol == "5"
+
+
+def test_shared_subscription_spreads_messages_over_workers(own_mosquitto) -> None:
+    """$share/<group>/<filter>: each message goes to one worker of the group."""
+    got: dict[str, list[str]] = {"a": [], "b": []}
+    workers = []
+    for name in ("a", "b"):
+        w = MqttConnection(own_mosquitto.url)
+        w.subscribe("$share/voicebot/clips/+", lambda m, n=name: got[n].append(m.text))
+        assert w.start(5)
+        workers.append(w)
+    pub = MqttConnection(own_mosquitto.url)
+    assert pub.start(5)
+    for i in range(40):
+        pub.publish(f"clips/dev{i % 3}", str(i))
+    assert _until(lambda: len(got["a"]) + len(got["b"]) == 40, 5), got
+    assert got["a"] and got["b"] and not set(got["a"]) & set(got["b"])
+    for c in (*workers, pub):
+        c.stop()

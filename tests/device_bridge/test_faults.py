@@ -173,7 +173,9 @@ def test_hub_offline_takes_its_zigbee_devices_with_it(rig) -> None:
     sim.inject("zigbee2mqtt_hub", "offline")
     assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is False, 3)
     assert bridge.get("kitchen_plug").telemetry.available is True  # Tasmota is Wi-Fi
-    assert bridge.set("front_door_lock", {"state": "unlocked"}).outcome is Outcome.OFFLINE
+    r = bridge.set("front_door_lock", {"state": "unlocked"})
+    assert r.outcome is Outcome.OFFLINE
+    assert r.reason == "the Front Door Lock can't be reached: the Zigbee hub it talks through is offline"
     assert sim.customer_action("zigbee2mqtt_hub", "restart_hub") == ["offline"]
     assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is True, 3)
     assert bridge.set("front_door_lock", {"state": "unlocked"}).ok
@@ -200,3 +202,30 @@ def test_a_device_that_died_long_ago_is_not_mistaken_for_fresh(broker, wipe) -> 
         r = bridge.set("shed_light", {"state": "off"})
         assert r.outcome is Outcome.OFFLINE and r.reason == "the Shed Light is offline; it was last heard from 3 hours ago"
     wipe(broker.url)
+
+
+def test_a_thermostat_reading_too_high_leaves_the_room_cold(broker, wipe) -> None:
+    """The plausibility check troubleshooting relies on: the room sensor disagrees."""
+    home = {"areas": ["Lounge"], "devices": [
+        {"name": "Thermostat", "type": "climate", "convention": "homeassistant", "area": "Lounge",
+         "state": {"hvac_mode": "heat", "temperature": 22, "current_temperature": 19}},
+        {"name": "Lounge Temperature", "type": "sensor", "device_class": "temperature", "area": "Lounge",
+         "state": {"state": 19.0}},
+    ]}
+    sim = Simulator(home, broker.url, thermal_interval_s=0.05, thermal_step_c=0.5).start()
+    try:
+        with DeviceBridge(broker.url, home) as bridge:
+            # a healthy thermostat warms the room, and the room sensor sees it
+            assert bridge.wait_for(lambda b: (b.get("lounge_temperature").state.get("state") or 0) >= 21.5, 5)
+            assert bridge.wait_for(lambda b: b.get("thermostat").state.get("current_temperature") == 22, 5)
+            sim.set_state("thermostat", {"current_temperature": 18.0})
+            sim.set_state("lounge_temperature", {"state": 18.0})
+            sim.inject("thermostat", {"type": "wrong_reading", "offset": 5})
+            time.sleep(0.5)
+            thermostat, room = bridge.get("thermostat").state, bridge.get("lounge_temperature").state
+            assert thermostat["current_temperature"] == 23.0 and room["state"] == 18.0  # it thinks it is warm
+            assert sim.customer_action("thermostat", "recalibrate") == ["wrong_reading"]
+            assert bridge.wait_for(lambda b: b.get("lounge_temperature").state["state"] >= 20, 5)
+    finally:
+        sim.stop()
+        wipe(broker.url)
