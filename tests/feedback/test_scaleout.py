@@ -17,6 +17,7 @@ import pytest
 from feedback_testkit import Device
 
 from device_bridge.broker import MosquittoBroker
+from voicebot.config import Settings
 from voicebot.feedback.store import FeedbackStore
 
 VOICEBOT = str(Path(sys.executable).with_name("voicebot"))
@@ -165,3 +166,30 @@ def test_workers_share_clips_and_a_killed_worker_loses_nothing(
     device.close()
 
 
+
+
+def test_a_worker_survives_a_broker_restart(
+    own_mosquitto: MosquittoBroker, settings: Settings, spoken_clips: dict[str, bytes], tmp_path: Path
+) -> None:
+    from feedback_testkit import RunningWorker
+
+    from voicebot.feedback.settings import FeedbackSettings
+    from voicebot.feedback.worker import build_worker
+
+    fs = FeedbackSettings(store=str(tmp_path / "voicebot.sqlite3"))
+    worker = RunningWorker(build_worker(settings, own_mosquitto.url, "restart-worker", fs=fs))
+    try:
+        channel = worker.worker.channel
+        own_mosquitto.stop()
+        deadline = time.monotonic() + 10
+        while channel.connected:
+            assert time.monotonic() < deadline, "the worker did not notice the broker going away"
+            time.sleep(0.05)
+        own_mosquitto.start()  # same port; the broker forgot every session and subscription
+        assert channel.wait_connected(15), "the worker did not reconnect and subscribe again"
+        device = Device(own_mosquitto, "device-after-restart")
+        device.send_clip("plug-2", "after-restart", spoken_clips["offline"])
+        assert device.ack_for("after-restart")["status"] == "stored"
+        device.close()
+    finally:
+        worker.stop()

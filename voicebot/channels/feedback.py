@@ -126,6 +126,11 @@ class FeedbackChannel:
         self.client.disconnect()
         self.client.loop_stop()
 
+    @property
+    def connected(self) -> bool:
+        """Connected and subscribed."""
+        return self._connected.is_set()
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
