@@ -52,9 +52,12 @@ def changes_for(intent: str, slots: dict[str, Any], device: Device, current: dic
     if intent == "HassClimateSetTemperature":
         if t is not DeviceType.CLIMATE:
             raise NotApplicable("it is not a thermostat")
-        if slots.get("temperature") is None:
-            raise NotApplicable("I didn't hear a temperature")
-        return {"temperature": float(slots["temperature"])}
+        if slots.get("temperature") is not None:
+            return {"temperature": float(slots["temperature"])}
+        if slots.get("temperature_step") is not None and current.get("temperature") is not None:
+            # "it's a bit cold in here": the target moves by the step, in degrees
+            return {"temperature": round(float(current["temperature"]) + float(slots["temperature_step"]), 1)}
+        raise NotApplicable("I didn't hear a temperature")
     if intent == "HassSetPosition":
         if t is not DeviceType.COVER:
             raise NotApplicable("it is not a blind, curtain or door that opens part way")
