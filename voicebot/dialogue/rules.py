@@ -238,7 +238,8 @@ class RulesConversation:
             return self._run_reply(self.caps.run.repeat()) if self.caps.run else None
         if intent == "Goodbye":
             self.caps.stop_playbook()
-            return None  # said goodbye in the middle: the goodbye below ends the call
+            self.outcome = self.outcome or "abandoned"  # left in the middle of troubleshooting
+            return None  # the goodbye below ends the call
         run = self.caps.run
         assert run is not None
         if intent == "ReportProblem" and u.device_ids and (run.device is None or run.device.id not in u.device_ids):
