@@ -213,3 +213,26 @@ def test_clip_in_another_language_uses_the_multilingual_model(
     stored = w.store.get(ack["feedback_id"])
     assert stored.language == "de"
     assert "kaputt" in stored.transcript.lower() and "heizung" in stored.transcript.lower()
+
+
+def test_mqtt5_response_topic_and_correlation_data_are_honoured(
+    start_worker: Any, device: Device, spoken_clips: dict[str, bytes]
+) -> None:
+    import queue
+
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    start_worker()
+    replies: queue.Queue[Any] = queue.Queue()
+    device.client.message_callback_add("devices/vac-5/replies", lambda c, u, m: replies.put(m))
+    device.listen("devices/vac-5/replies")
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = "devices/vac-5/replies"
+    props.CorrelationData = b"req-77"
+    body = {"clip_id": "w-resp-1", "model": "V1", "firmware": "3", "audio": base64.b64encode(spoken_clips["update"]).decode()}
+    device.publish(f"{PREFIX}/vac-5/clip", json.dumps(body), props)
+    msg = replies.get(timeout=30)
+    ack = json.loads(msg.payload)
+    assert ack["clip_id"] == "w-resp-1" and ack["status"] == "stored"
+    assert msg.properties.CorrelationData == b"req-77"
