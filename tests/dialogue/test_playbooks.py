@@ -78,3 +78,16 @@ def test_selection_uses_device_kind_and_words() -> None:
     assert select_playbook(books, "sensor", "temperature", "the battery is low").id == "low_battery"  # type: ignore[union-attr]
     assert select_playbook(books, None, None, "nothing works, all my devices are dead").id == "hub_offline"  # type: ignore[union-attr]
     assert select_playbook(books, None, None, "hello there") is None
+
+
+def test_playbooks_command_checks_your_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from voicebot.cli import app
+
+    (tmp_path / "kettle.yaml").write_text(GOOD)
+    ok = CliRunner().invoke(app, ["playbooks", "--dir", str(tmp_path)])
+    assert ok.exit_code == 0 and "kettle" in ok.stdout and "light_not_working" in ok.stdout
+    (tmp_path / "kettle.yaml").write_text(GOOD.replace("next: done", "next: nowhere"))
+    bad = CliRunner().invoke(app, ["playbooks", "--dir", str(tmp_path)])
+    assert bad.exit_code == 1 and "'nowhere', which is not a step" in bad.output

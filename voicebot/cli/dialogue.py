@@ -123,6 +123,25 @@ def register(app: typer.Typer) -> None:
         print(json.dumps({"id": t.id, "status": t.status, "note": t.note}, ensure_ascii=False))
 
 
+    @app.command()
+    def playbooks(
+        folder: Annotated[
+            list[Path] | None, typer.Option("--dir", help="A folder of your own playbooks to check with the bundled ones.")
+        ] = None,
+    ) -> None:
+        """List the troubleshooting playbooks, checking every file (bundled and --dir)."""
+        from voicebot.dialogue.playbook import PlaybookError, load_playbooks
+
+        try:
+            books = load_playbooks(list(folder or []))
+        except PlaybookError as exc:
+            typer.echo(f"invalid playbook: {exc}", err=True)
+            raise typer.Exit(1) from None
+        for book in sorted(books.values(), key=lambda b: b.id):
+            kinds = ", ".join(book.applies_to.domains) or ("whole home" if not book.applies_to.needs_device else "any device")
+            print(f"{book.id:24} {len(book.steps):3} steps  {kinds:22} {book.title}  ({book.source})")
+
+
 def _json_loop(conv: Any) -> None:
     for line in sys.stdin:
         text = line.rstrip("\n")

@@ -67,7 +67,6 @@ class DialogueSettings(BaseModel):
     escalate_after_misunderstandings: int = Field(3, ge=1)  # consecutive turns not understood
     escalate_on_frustration: bool = True  # the understanding stage's frustration signal
     ticket_topic: str = "voicebot/tickets/new"
-    ticket_status_topic: str = "voicebot/tickets/status"
     timezone: str = "UTC"
     # When agents call customers back. Empty: the bot gives no callback time at all.
     callback_windows: list[Window] = Field(default_factory=list)
