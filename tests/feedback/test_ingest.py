@@ -121,6 +121,7 @@ def test_streamed_clip_with_reordered_repeated_and_missing_chunks(
         ("truncated", "truncated"),
         ("too_long", "too_long"),
         ("too_large", "too_large"),
+        ("too_large_whole", "too_large"),
         ("no_metadata", "metadata_missing"),
         ("bad_json", "bad_request"),
         ("bad_base64", "bad_request"),
@@ -148,6 +149,8 @@ def test_bad_input_gets_a_clear_error_and_the_worker_carries_on(
         device.send_clip("dev-bad", clip_id, encode(np.zeros(16000 * 31, dtype=np.int16) + 1000, 16000, "FLAC"))
     elif case == "too_large":
         device.stream("dev-bad", clip_id, good * 3, chunk=50_000)
+    elif case == "too_large_whole":
+        device.send_clip("dev-bad", clip_id, good * 3)
     elif case == "no_metadata":
         # A full-size clip without model and firmware: the error still names the clip.
         device.publish(f"{PREFIX}/dev-bad/clip", json.dumps({"clip_id": clip_id, "audio": base64.b64encode(good).decode()}))
