@@ -134,7 +134,7 @@ class Simulator:
         self._devices: dict[str, VirtualDevice] = {}
         for hd in self.home.devices:
             self._devices[hd.device.id] = VirtualDevice(hd, dict(hd.state), [dict(f) for f in hd.faults])
-        self._topic_owner: dict[str, str] = {}
+        self._topic_owner: dict[str, list[str]] = {}  # several for multi-relay Tasmota boards
         self._work: queue.Queue[tuple[str, Message] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -150,7 +150,7 @@ class Simulator:
         with self._lock:
             for vd in self._devices.values():
                 for t in convention(vd.home.device.convention).device_subscriptions(vd.home.device):
-                    self._topic_owner[t] = vd.id
+                    self._topic_owner.setdefault(t, []).append(vd.id)
                     topics.append(t)
         self.conn.subscribe_many(topics, self._on_command)
         self.conn.subscribe_many([f"{self.prefix}/+/fault/set", f"{self.prefix}/+/fault/clear",
@@ -281,7 +281,7 @@ class Simulator:
             self.home.devices.append(hd)
             topics = convention(hd.device.convention).device_subscriptions(hd.device)
             for t in topics:
-                self._topic_owner[t] = vd.id
+                self._topic_owner.setdefault(t, []).append(vd.id)
         self.conn.subscribe_many(topics, self._on_command)
         out = self._announcements(vd) + self._refresh(vd)
         if hd.device.convention == "zigbee2mqtt":
@@ -410,13 +410,16 @@ class Simulator:
             vd.state[key] = value
 
     def _handle_command(self, msg: Message) -> None:
-        device_id = self._topic_owner.get(msg.topic)
-        if device_id is None:
+        owners = self._topic_owner.get(msg.topic)
+        if owners is None:
             # Tasmota devices subscribe cmnd/<topic>/+
-            parts = msg.topic.split("/")
-            device_id = self._topic_owner.get("/".join(parts[:-1]) + "/+")
+            owners = self._topic_owner.get(msg.topic.rsplit("/", 1)[0] + "/+", [])
+        for device_id in owners:
+            self._device_command(device_id, msg)
+
+    def _device_command(self, device_id: str, msg: Message) -> None:
         with self._lock:
-            vd = self._devices.get(device_id or "")
+            vd = self._devices.get(device_id)
             if vd is None:
                 return
             self.commands_received += 1

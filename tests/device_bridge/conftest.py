@@ -40,6 +40,8 @@ EVERY_KIND: dict[str, Any] = {
         {"name": "H TV", "type": "media_player", "convention": "homeassistant"},
         {"name": "H Vacuum", "type": "vacuum", "convention": "homeassistant"},
         {"name": "T Plug", "type": "switch", "convention": "tasmota", "power": 1200},
+        {"name": "T Relay One", "type": "switch", "convention": "tasmota", "topics": {"topic": "tasmota_DUAL01", "relay": 1}},
+        {"name": "T Relay Two", "type": "switch", "convention": "tasmota", "topics": {"topic": "tasmota_DUAL01", "relay": 2}},
         {"name": "T Light", "type": "light", "convention": "tasmota"},
         {"name": "T Fan", "type": "fan", "convention": "tasmota"},
         {"name": "T Shutter", "type": "cover", "convention": "tasmota"},

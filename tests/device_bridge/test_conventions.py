@@ -31,6 +31,7 @@ COMMANDS = [
     ("h_tv", {"state": "playing", "volume_level": 0.6}, {"state": "playing", "volume_level": 0.6}),
     ("h_vacuum", {"state": "start"}, {"state": "cleaning"}),
     ("t_plug", {"state": "on"}, {"state": "on"}),
+    ("t_relay_two", {"state": "on"}, {"state": "on"}),
     ("t_light", {"brightness": 128, "color_temp": 300}, {"state": "on", "color_temp": 300}),
     ("t_light", {"hs_color": [10, 90]}, {"hs_color": [10, 90]}),
     ("t_fan", {"percentage": 66}, {"state": "on", "percentage": 66}),
@@ -60,6 +61,10 @@ def test_every_convention_and_type_obeys_and_confirms(home_rig) -> None:
         assert result.evidence[0].startswith("sent "), result.evidence
         assert any(e.startswith("received ") for e in result.evidence), result.evidence
     assert not failures, failures
+    # the two relays of one board are separate devices
+    assert sim.state("t_relay_one")["state"] == "off"
+    assert bridge.get("t_relay_one", refresh=True).state["state"] == "off"
+    assert bridge.get("t_relay_two", refresh=True).state["state"] == "on"
 
 
 def test_sensors_and_binary_sensors_report_readings_in_home_assistant_terms(home_rig) -> None:
