@@ -25,7 +25,7 @@ class ListenSettings(BaseModel):
     start_ms: int = 210  # voiced audio needed before a turn starts; shorter bursts (clicks, knocks) are dropped
     preroll_ms: int = 300  # audio kept from before the start, so the first syllable survives
     pause_ms: int = 180  # trailing silence that fires SpeechPaused (a session may transcribe speculatively)
-    end_silence_ms: int = 500  # trailing silence that ends a turn (must exceed pauses inside a sentence)
+    end_silence_ms: int = 450  # trailing silence that ends a turn (must exceed pauses inside a sentence)
     max_utterance_s: float = 15.0
     min_snr_db: float = 9.0  # a voiced frame must be this much louder than the background noise floor
     min_level_dbfs: float = -55.0  # and at least this loud

@@ -61,7 +61,7 @@ def test_speech_silence_speech_splits_into_two_turns_with_the_right_words(transc
         assert t.decided_at - t.end == pytest.approx(s.end_silence_ms / 1000, abs=0.031)
 
 
-@pytest.mark.parametrize("pause_s", [0.3, 0.4])
+@pytest.mark.parametrize("pause_s", [0.3, 0.35, 0.4])
 def test_a_pause_inside_a_sentence_does_not_end_the_turn(what, lamp, pause_s: float) -> None:
     pcm = join(room(0.5), what, room(pause_s, 3), lamp, room(1.0, 4))
     events = run(pcm)
