@@ -109,8 +109,12 @@ class Registry:
             now: list[str] = []
             for dev in found:
                 existing = self._devices.get(dev.id)
+                if _from_zigbee2mqtt(dev):
+                    # Z2M publishes HA discovery for its own devices (on by default); they are
+                    # known, with their capabilities, from bridge/devices already
+                    log.debug("discovery on %s comes from Zigbee2MQTT; its bridge/devices is used instead", topic)
+                    continue
                 if existing is not None and existing.convention != "homeassistant":
-                    # Z2M publishes HA discovery for its own devices; they are known already
                     log.debug("discovery on %s describes %s, known through %s", topic, dev.id, existing.convention)
                     continue
                 if existing is not None:
@@ -223,6 +227,12 @@ class Registry:
                 if d.convention == "zigbee2mqtt" and d.topics.get("base_topic") == base_topic and d.id != hub.id:
                     d.hub = d.hub or hub.id
             return Change("added", hub)
+
+
+def _from_zigbee2mqtt(dev: Device) -> bool:
+    config = dev.topics.get("config", {})
+    origin = config.get("origin") if isinstance(config.get("origin"), dict) else {}
+    return origin.get("name") == "Zigbee2MQTT" or str(config.get("unique_id", "")).endswith("_zigbee2mqtt")
 
 
 def summary(device: Device) -> dict[str, Any]:

@@ -138,8 +138,15 @@ def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) ->
         {"ieee_address": "0x0017880104e45523", "type": "EndDevice", "friendly_name": "unknown", "supported": False,
          "definition": None},
     ]
+    # Z2M's own Home Assistant discovery for the same bulb must not make a second device
+    _publish(peer, "homeassistant/light/0x000b57fffec6a5b2/light/config",
+             {"brightness": True, "brightness_scale": 254, "supported_color_modes": ["color_temp"],
+              "command_topic": "zigbee2mqtt/living/bulb/set", "schema": "json", "state_topic": "zigbee2mqtt/living/bulb",
+              "name": None, "unique_id": "0x000b57fffec6a5b2_light_zigbee2mqtt", "origin": {"name": "Zigbee2MQTT"},
+              "availability": [{"topic": "zigbee2mqtt/bridge/state", "value_template": "{{ value_json.state }}"}]})
     _publish(peer, "zigbee2mqtt/bridge/devices", devices)
     assert bridge.wait_for(lambda b: b.registry.get("0x000b57fffec6a5b2") is not None, 3)
+    assert [d.id for d in bridge.devices() if d.type is DeviceType.LIGHT] == ["0x000b57fffec6a5b2"]
     bulb = bridge.device("0x000b57fffec6a5b2")
     assert bulb.type is DeviceType.LIGHT and bulb.features == ["state", "brightness", "color_temp"]
     assert bulb.name == "living bulb" and bulb.model == "LED1545G12"
