@@ -103,11 +103,45 @@ def evaluate(items: list[dict[str, Any]], understander: Understander) -> dict[st
     }
 
 
+def template_sentences(understander: Understander, per_template: int = 2, seed: int = 1) -> list[dict[str, Any]]:
+    """Sentences generated from Home Assistant's English templates for our device intents, with
+    the test home's names, areas and floors (names are not filtered by kind, so some are odd:
+    "return the floor lamp to base"). Labelled with the template's intent only."""
+    import itertools
+    import random
+
+    import home_assistant_intents
+    from hassil import Intents
+    from hassil.sample import sample_expression
+
+    from voicebot.understand import DEVICE_INTENTS
+    from voicebot.understand.templates import TemplateRecognizer
+
+    intents = Intents.from_dict(home_assistant_intents.get_intents("en"))
+    lists = TemplateRecognizer("en")._lists(understander.index("en"))
+    rng = random.Random(seed)
+    items = []
+    for name, intent in sorted(intents.intents.items()):
+        if name not in DEVICE_INTENTS:
+            continue
+        for data in intent.data:
+            for sentence in data.sentences:
+                generated = sample_expression(
+                    sentence.expression, slot_lists={**intents.slot_lists, **data.slot_lists, **lists},
+                    expansion_rules={**intents.expansion_rules, **data.expansion_rules}, language="en",
+                )
+                samples = list(itertools.islice(generated, 200))
+                items += [{"text": t, "intent": name} for t in rng.sample(samples, min(per_template, len(samples)))]
+    return items
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", default="heldout", help="heldout (default) or dev, or a YAML path")
     parser.add_argument("--home", default=str(DATA / "home.yaml"))
     parser.add_argument("--errors", action="store_true", help="print the sentences that were wrong")
+    parser.add_argument("--ha-templates", action="store_true",
+                        help="also score intents on sentences generated from Home Assistant's English templates")
     args = parser.parse_args()
     path = Path(args.set) if args.set.endswith(".yaml") else DATA / f"{args.set}.yaml"
     items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
@@ -115,7 +149,7 @@ def main() -> None:
     devices = [hd.device for hd in home.devices]
     started = time.perf_counter()
     understander = Understander(lambda: devices, lambda: home.areas)
-    understander.understand("warm up")  # load data files, VADER and the index once
+    understander.warm_up()  # data files, VADER, the index and Home Assistant's templates, once
     warm_s = time.perf_counter() - started
     r = evaluate(items, understander)
     print(f"set: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  sentences: {r['n']}")
@@ -130,6 +164,10 @@ def main() -> None:
     missed = {k: v for k, v in sorted(r["by_intent"].items()) if v[0] < v[1]}
     print(f"intents with misses ({len(r['by_intent'])} intents in the set):", end="")
     print("".join(f" {k} {v[0]}/{v[1]};" for k, v in missed.items()) or " none")
+    if args.ha_templates:
+        generated = template_sentences(understander)
+        right = sum(understander.understand(i["text"]).intent == i["intent"] for i in generated)
+        print(f"Home Assistant template sentences ({len(generated)}): intent accuracy {right / len(generated):.1%}")
     if args.errors:
         print(f"\n{len(r['errors'])} sentences not fully right:")
         for e in r["errors"]:

@@ -105,3 +105,11 @@ def test_negations_and_stories_never_command_a_device(nlu: Understander, text: s
 def test_a_very_long_transcript_is_handled(nlu: Understander) -> None:
     u = nlu.understand("blah " * 3000 + "turn on the kitchen light")
     assert u.intent is None or u.device_ids in ([], ["kitchen_light"])
+
+
+def test_home_assistant_template_phrasing_is_understood(nlu: Understander) -> None:
+    """Home Assistant's own English sentences back the rules up when they understand nothing."""
+    u = nlu.understand("how many lights are on")
+    assert (u.intent, u.slots.get("state"), u.slots.get("domain")) == ("HassGetState", "on", "light")
+    u = nlu.understand("set the hall to min brightness")
+    assert (u.intent, u.device_ids) == ("HassLightSet", ["hallway_light"])

@@ -72,7 +72,9 @@ class Understander:
         """Load every configured language's data and templates now rather than on the first turn
         in it (Home Assistant's templates take a few seconds to prepare per language)."""
         for lang, vocab in self._vocabs.items():
-            self.understand("hello" if lang == "en" else " ".join(sorted(vocab.markers)[:3]), language=lang)
+            self.understand(" ".join(sorted(vocab.markers)[:3]), language=lang)
+            if vocab.templates:
+                self._template(vocab, "hello", self.index(lang))
 
     # ------------------------------------------------------------------ registry snapshot
     def index(self, language: str | None = None) -> HomeIndex:
@@ -131,7 +133,7 @@ class Understander:
         confidence = 0.0
         target = Target()
         rule = None
-        template = self._template(vocab, text, index)
+        template = self._template(vocab, text, index) if vocab.templates == "primary" else None
         if template is not None:
             intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
             confidence = STRONG
@@ -147,6 +149,14 @@ class Understander:
             if follow is not None:
                 intent, slots, target, confidence = follow
 
+        if intent is None and not safety and vocab.templates == "fallback":
+            # Home Assistant's own sentences catch template phrasings the rules do not know
+            template = self._template(vocab, text, index)
+            if template is not None:
+                intent, slots, target, mentions = self._from_template(
+                    template, mentions, resolver, speaker_area, context
+                )
+                confidence = STRONG
         if intent is None and safety:
             # "I smell gas": an emergency is a problem report even without a device
             intent, slots, confidence = "ReportProblem", {"symptom": safety}, STRONG
@@ -179,8 +189,6 @@ class Understander:
 
     # ------------------------------------------------------------------ steps
     def _template(self, vocab: Vocabulary, text: str, index: HomeIndex) -> TemplateMatch | None:
-        if not vocab.templates:
-            return None
         recognizer = self._templates.get(vocab.language)
         if recognizer is None:
             recognizer = self._templates[vocab.language] = TemplateRecognizer(vocab.language)

@@ -75,7 +75,9 @@ class Vocabulary:
     emotions: dict[str, list[re.Pattern[str]]]
     rules: list[Rule]
     markers: frozenset[str] = frozenset()  # common words that tell this language from others
-    templates: bool = False  # device intents from Home Assistant's template sentences (hassil)
+    # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
+    # "fallback" (tried when the rules understood nothing), or "" (never)
+    templates: str = ""
 
     @staticmethod
     def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -181,7 +183,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         emotions=_table("emotions", lex.get("emotions")),
         rules=_rules(rules_path, rules_raw, lex),
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
-        templates=bool(lex.get("templates", False)),
+        templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
 
