@@ -83,7 +83,7 @@ class DeviceBridge:
         discovery: bool = True,
         discovery_prefix: str = "homeassistant",
         z2m_base_topics: tuple[str, ...] = ("zigbee2mqtt",),
-        status_topic: str = "voicebot/bridge/status",
+        status_topic: str | None = None,  # default voicebot/bridge/<client id>/status
         protocol: str = "auto",
     ) -> None:
         self.broker_url = broker_url
@@ -118,15 +118,17 @@ class DeviceBridge:
             self.broker_url = self._embedded.url
         self._dispatcher = threading.Thread(target=self._dispatch, name="device-bridge-events", daemon=True)
         self._dispatcher.start()
-        self.conn = MqttConnection(
-            self.broker_url,
-            will=Message(self.status_topic, "offline", retain=True),
-            birth=Message(self.status_topic, "online", retain=True),
-            **self._conn_options,  # type: ignore[arg-type]
-        )
+        self.conn = MqttConnection(self.broker_url, **self._conn_options)  # type: ignore[arg-type]
+        # one status topic per bridge: several workers may share a broker
+        self.status_topic = self.status_topic or f"voicebot/bridge/{self.conn.client_id}/status"
+        self.conn.will = Message(self.status_topic, "offline", retain=True)
+        self.conn.birth = Message(self.status_topic, "online", retain=True)
         self.conn.add_connection_listener(self._on_connection)
         if self._home is not None:
             self._apply(self.registry.load_home(self._home))
+            # Zigbee2MQTT instances the home file names are watched as well
+            bases = [hd.device.topics["base_topic"] for hd in self._home.devices if hd.device.convention == "zigbee2mqtt"]
+            self.z2m_base_topics = tuple(dict.fromkeys([*self.z2m_base_topics, *bases]))
         for base in self.z2m_base_topics:
             change = self.registry.add_hub(base)
             if change:
