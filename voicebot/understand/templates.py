@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from voicebot.understand.mentions import HomeIndex
@@ -46,13 +47,7 @@ class TemplateRecognizer:
 
     def _load(self) -> Any:
         if self._intents is None:
-            import home_assistant_intents
-            from hassil import Intents
-
-            data = home_assistant_intents.get_intents(self.language)
-            if data is None:
-                raise ValueError(f"home-assistant-intents has no sentences for {self.language!r}")
-            self._intents = Intents.from_dict(data)
+            self._intents = _intents(self.language)
         return self._intents
 
     def _lists(self, index: HomeIndex) -> dict[str, Any]:
@@ -110,6 +105,19 @@ class TemplateRecognizer:
             step = entities["volume_step"]
             match.values["volume_step"] = {"up": 10, "down": -10}.get(str(step), _number(step))
         return match
+
+
+@cache
+def _intents(language: str) -> Any:
+    """One language's parsed templates, shared by every recogniser in the process (hassil
+    prepares its matchers on first use, which takes seconds)."""
+    import home_assistant_intents
+    from hassil import Intents
+
+    data = home_assistant_intents.get_intents(language)
+    if data is None:
+        raise ValueError(f"home-assistant-intents has no sentences for {language!r}")
+    return Intents.from_dict(data)
 
 
 def _text(value: Any) -> str | None:
