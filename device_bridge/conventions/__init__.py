@@ -67,16 +67,17 @@ class Convention(Protocol):
     def announce(self, device: Device) -> list[Outgoing]: ...
 
 
-def get(name: str) -> Convention:
-    from device_bridge.conventions import homeassistant, tasmota, zigbee2mqtt
+_TABLE: dict[str, Convention] = {}
 
-    table: dict[str, Convention] = {
-        "zigbee2mqtt": zigbee2mqtt.CONVENTION,
-        "homeassistant": homeassistant.CONVENTION,
-        "tasmota": tasmota.CONVENTION,
-    }
+
+def get(name: str) -> Convention:
+    if not _TABLE:  # imported late: the modules import this one
+        from device_bridge.conventions import homeassistant, tasmota, zigbee2mqtt
+
+        _TABLE.update(zigbee2mqtt=zigbee2mqtt.CONVENTION, homeassistant=homeassistant.CONVENTION,
+                      tasmota=tasmota.CONVENTION)
     try:
-        return table[name]
+        return _TABLE[name]
     except KeyError:
         raise ValueError(f"unknown convention {name!r}: use zigbee2mqtt, homeassistant or tasmota") from None
 
