@@ -23,6 +23,9 @@ from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
 from voicebot.understand.types import Understanding
 
+_SHARED: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+_SHARED_LOCK = threading.Lock()
+
 
 class DialogueEngine:
     def __init__(
@@ -91,14 +94,21 @@ class DialogueEngine:
 
     # the understanding stage, as the conversations use it ----------------------------------
     def understander(self) -> Any:
-        """The understander over the bridge's live registry (it re-reads devices every turn)."""
+        """The understander over the bridge's live registry (it re-reads devices every turn).
+        Engines over the same bridge share one: building its vocabularies and templates is the
+        slow part, and it keeps no per-conversation state."""
         with self._lock:
             if self._understander is None:
-                from voicebot.understand.understander import Understander
+                languages = tuple(x for x in self.settings.languages if x != "en")
+                key = (id(self.bridge), languages)
+                with _SHARED_LOCK:
+                    shared = _SHARED.get(key)
+                    if shared is None or shared[0] is not self.bridge:
+                        from voicebot.understand.understander import Understander
 
-                self._understander = Understander(
-                    self.bridge.devices, self.bridge.areas, languages=[x for x in self.settings.languages if x != "en"]
-                )
+                        shared = (self.bridge, Understander(self.bridge.devices, self.bridge.areas, languages=list(languages)))
+                        _SHARED[key] = shared
+                self._understander = shared[1]
             return self._understander
 
     def understand(self, text: str, context: Any, speaker_area: str | None, language: str | None = None) -> Understanding:
