@@ -31,7 +31,9 @@ def _empty(fig: Figure, ax: plt.Axes, message: str) -> bytes:
 
 
 def sentiment_over_time(
-    series: dict[str, list[tuple[datetime, float, int]]], conversations: list[tuple[datetime, float, int]]
+    series: dict[str, list[tuple[datetime, float, int]]],
+    conversations: list[tuple[datetime, float, int]],
+    period: tuple[datetime, datetime],
 ) -> bytes:
     """Mean sentiment per time bucket: one line per device model and firmware, and the live
     conversations' per-turn sentiment as a dashed line. Marker size grows with the clip count."""
@@ -47,6 +49,7 @@ def sentiment_over_time(
         ax.plot(xs, ys, linestyle="--", color="#555", marker="s", markersize=4, label="live conversations")
     ax.axhline(0, color="#999", linewidth=0.8)
     ax.set_ylim(-1.05, 1.05)
+    ax.set_xlim(period[0], period[1])  # the whole requested period, even when data covers a day of it
     ax.set_ylabel("mean sentiment (−1 … +1)")
     ax.grid(alpha=0.3)
     locator = mdates.AutoDateLocator()

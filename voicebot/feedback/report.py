@@ -139,7 +139,9 @@ def build_report(store_path: str | Path, start: float, end: float, out: str | Pa
     }
 
     pngs = {
-        "sentiment_over_time": charts.sentiment_over_time(series, conv_series),
+        "sentiment_over_time": charts.sentiment_over_time(
+            series, conv_series, (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+        ),
         "top_topics": charts.top_topics(top),
         "emotion_mix": charts.emotion_mix(dict(emotions)),
         "sentiment_by_model": charts.labels_by_model(labels),
