@@ -184,3 +184,22 @@ def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto
         while time.monotonic() < deadline and not any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot()):
             time.sleep(0.1)
         assert any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot())
+
+
+def test_conversations_in_parallel_threads(engine: DialogueEngine, home: Home) -> None:
+    """Sessions call their conversations from worker threads at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = ["turn on the kitchen light", "turn on the hallway light", "turn on the desk fan", "turn off the floor lamp"]
+
+    def talk(text: str) -> tuple[str, list[str]]:
+        conv = engine.conversation("speaker", customer_id="alice")
+        reply = conv.handle(text)
+        conv.end("resolved")
+        return conv.id, [a.outcome for a in reply.actions]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(talk, requests))
+    assert all(outcomes == ["confirmed"] for _, outcomes in results), results
+    assert all(len(engine.store.turns(cid)) == 1 for cid, _ in results)
+    assert home.bridge.get("floor_lamp").state["state"] == "off"
