@@ -62,3 +62,31 @@ def test_bad_home_file_is_a_clear_error(tmp_path) -> None:
     bad.write_text("devices:\n  - name: Thing\n    type: toaster\n")
     p = run("simulate", "--home", str(bad), "--duration", "0.1")
     assert p.returncode == 2 and "device 'Thing': type must be one of light" in p.stderr
+
+
+def test_simulate_command_serves_a_home_that_obeys_and_takes_faults(broker, tmp_path, wipe) -> None:
+    from device_bridge.bridge import DeviceBridge
+    from device_bridge.client import MqttConnection
+    from device_bridge.devices import Outcome
+
+    home = tmp_path / "flat.yaml"
+    home.write_text("areas: [Flat]\ndevices:\n"
+                    "  - {name: Flat Lamp, type: light, area: Flat}\n"
+                    "  - {name: Flat Plug, type: switch, convention: tasmota, area: Flat}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "device_bridge.cli", "simulate", "--home", str(home),
+                             "--broker", broker.url, "--duration", "20"], stderr=subprocess.PIPE, text=True)
+    try:
+        with DeviceBridge(broker.url, home) as bridge:
+            assert bridge.wait_until_known(10)
+            assert bridge.set("flat_lamp", {"state": "on"}).ok
+            conn = MqttConnection(broker.url)
+            conn.start(5)
+            conn.publish("voicebot-sim/flat_plug/fault/set", "offline").wait(2)
+            assert bridge.wait_for(lambda b: b.get("flat_plug").telemetry.available is False, 5)
+            assert bridge.set("flat_plug", {"state": "on"}).outcome is Outcome.OFFLINE
+            conn.stop()
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=10)
+        wipe(broker.url)
+    assert "simulating 3 devices" in err  # two devices and the Zigbee hub
