@@ -88,3 +88,10 @@ def test_concurrent_synthesis_gives_full_audio(synthesizer) -> None:
     for t in threads:
         t.join()
     assert all(out[i] > 8000 for i in range(4))
+
+
+def test_same_text_same_audio_and_frequent_sentences_are_cached(synthesizer) -> None:
+    first = [c.pcm for c in synthesizer.synthesize("Okay. Let me check that for you.", 16000)]
+    again = [c.pcm for c in synthesizer.synthesize("Okay. Let me check that for you.", 16000)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert "Okay." in synthesizer._cache
