@@ -61,6 +61,9 @@ def test_ticket_summary_carries_steps_and_telemetry(engine: DialogueEngine, home
     assert ("online", "no") in steps
     assert summary["devices"]["kitchen_light"]["available"] is False
     assert summary["playbooks"] == ["light_not_working"]
+    text = summary["summary_text"]
+    assert text.startswith("Problem: ") and "light_not_working/online (check): no" in text
+    assert "Device Kitchen Light (Kitchen)" in text and "available False" in text
 
 
 def test_dtmf_answers_a_confirmation(engine: DialogueEngine, home: Home) -> None:

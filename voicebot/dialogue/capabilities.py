@@ -303,6 +303,7 @@ class Capabilities:
             },
             "transcript": list(self.facts.transcript),
         }
+        summary["summary_text"] = _summary_text(summary)
         ticket = self.store.create_ticket(self.conversation_id, self.customer_id, reason, problem, summary)
         self.stop_playbook()
         self.record("escalation", None, {"ticket": ticket.id, "reason": reason, "problem": problem})
@@ -396,6 +397,34 @@ def bridge_publisher(bridge: Any) -> Publisher | None:
         if conn is not None and callable(getattr(conn, "publish", None)):
             return conn  # type: ignore[no-any-return]
     return None
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    """The ticket as an agent reads it first: problem, steps and their results, device health."""
+    lines = [
+        f"{'URGENT ' if summary['urgent'] else ''}Problem: {summary['problem']} (reason: {summary['reason']})",
+        f"Customer: {summary['customer_id'] or 'unknown'}; caller: {summary['caller'] or '-'}; channel: {summary['channel']}",
+    ]
+    steps = summary["steps"]
+    if steps:
+        lines.append("Steps tried:")
+        lines += [
+            f"  - {s['playbook']}/{s['step']} ({s['kind']}): {s['result']}" + (f" - {s['detail']}" if s["detail"] else "")
+            for s in steps
+        ]
+    for did, d in summary["devices"].items():
+        if "error" in d:
+            lines.append(f"Device {did}: could not be read ({d['error']})")
+            continue
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d["last_seen"])) if d.get("last_seen") else "never"
+        lines.append(
+            f"Device {d['name']} ({d.get('area') or 'no area'}): state {d['state']}, available {d.get('available')}, "
+            f"last seen {seen}, link quality {d.get('linkquality')}, battery {d.get('battery')}"
+        )
+    sent = summary["sentiment"]
+    lines.append(f"Sentiment: last {sent['last']}, average {sent['average']}, frustrated {'yes' if sent['frustrated'] else 'no'}")
+    lines.append(f"Transcript: {len(summary['transcript'])} turns (redacted) in the ticket")
+    return "\n".join(lines)
 
 
 def _cap(text: str) -> str:
