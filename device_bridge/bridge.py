@@ -65,6 +65,7 @@ class _Entry:
     # (received_at, topic, payload, carried state) of the latest messages, for evidence
     recent: deque[tuple[float, str, str, bool]] = field(default_factory=lambda: deque(maxlen=20))
     version: int = 0  # bumped on every message from the device
+    state_version: int = 0  # bumped on every message that carried state
     fresh: bool = True  # heard from since the last reconnection to the broker
 
 
@@ -243,14 +244,12 @@ class DeviceBridge:
         if state.telemetry.available is False:
             return result(Outcome.OFFLINE, self._offline_reason(dev, state), wanted,
                           [f"availability of {dev.id}: offline; command not sent"])
-        if confirms(dev, wanted, state.state) and dev.type is not DeviceType.COVER:
-            pass  # already so; still send it, since the cached state may be stale
+        # sent even when the cache already shows the wish: the cache may be stale
         outgoing = convention(dev.convention).command(dev, wanted, current)
         evidence: list[str] = []
         with self._lock:
-            entry = self._entry(dev.id)
-            entry.recent.clear()
-            sent_version = entry.version
+            sent_version = self._entry(dev.id).state_version
+            sent_at = time.time()
         deliveries = []
         for out in outgoing:
             payload = out.payload if isinstance(out.payload, str) else out.payload.decode()
@@ -265,17 +264,20 @@ class DeviceBridge:
         with self._changed:
             while True:
                 entry = self._entry(dev.id)
-                if entry.version != sent_version and confirms(dev, wanted, entry.state):
+                if entry.state_version != sent_version and confirms(dev, wanted, entry.state):
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._changed.wait(left)
-            seen = [f"received {t} {p}" for _ts, t, p, _s in entry.recent]
-            answered = any(s for _ts, _t, _p, s in entry.recent)
+            # only what arrived after the command counts (other threads may command it too)
+            replies = [r for r in entry.recent if r[0] >= sent_at]
+            seen = [f"received {t} {p}" for _ts, t, p, _s in replies]
+            answered = any(s for _ts, _t, _p, s in replies)
+            reported = entry.state_version != sent_version
         evidence += seen
         final = self.snapshot(dev.id)
-        if confirms(dev, wanted, final.state) and entry.version != sent_version:
+        if reported and confirms(dev, wanted, final.state):
             return result(Outcome.CONFIRMED, _confirmed_reason(dev, final.state), wanted, evidence)
         if final.telemetry.available is False:
             reason = f"the {dev.name} went offline before it confirmed the change"
@@ -435,6 +437,8 @@ class DeviceBridge:
             elif not msg.retain and (obs.state or obs.telemetry.get("available", True)):
                 e.telemetry.last_seen = received
             e.version += 1
+            if obs.state:
+                e.state_version += 1
             e.fresh = True
             e.recent.append((msg.received_at, msg.topic, msg.text[:200], bool(obs.state)))
             self._changed.notify_all()

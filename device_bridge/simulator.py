@@ -439,6 +439,9 @@ class Simulator:
                 return
             if self.response_delay_s:
                 time.sleep(self.response_delay_s)
+            if (decoded == QUERY and vd.home.battery and dev.convention == "zigbee2mqtt"
+                    and dev.type in (DeviceType.SENSOR, DeviceType.BINARY_SENSOR)):
+                return  # a sleeping end device does not hear reads; it reports when it wakes
             if decoded == QUERY and dev.convention == "tasmota":
                 out = Tasmota().query_reply(dev, msg.topic, self._reported_state(vd), self._telemetry(vd))
             elif decoded == QUERY:
