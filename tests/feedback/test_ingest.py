@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,33 @@ def test_mqtt5_response_topic_and_correlation_data_are_honoured(
     ack = json.loads(msg.payload)
     assert ack["clip_id"] == "w-resp-1" and ack["status"] == "stored"
     assert msg.properties.CorrelationData == b"req-77"
+
+
+def test_worker_metrics_count_acks_by_status_and_error(
+    mosquitto: Any, settings: Any, device: Device, spoken_clips: dict[str, bytes], tmp_path: Path
+) -> None:
+    import urllib.request
+
+    from feedback_testkit import RunningWorker
+
+    from device_bridge.broker import free_port
+    from voicebot.feedback.settings import FeedbackSettings
+    from voicebot.feedback.worker import build_worker
+
+    port = free_port()
+    fs = FeedbackSettings(store=str(tmp_path / "voicebot.sqlite3"))
+    worker = RunningWorker(build_worker(settings, mosquitto.url, None, fs=fs, metrics_port=port))
+    try:
+        device.send_clip("m-1", "w-met-1", spoken_clips["happy"])
+        device.send_clip("m-1", "w-met-1", spoken_clips["happy"])
+        device.send_clip("m-1", "w-met-2", b"not audio at all" * 10)
+        for clip_id in ("w-met-1", "w-met-1", "w-met-2"):
+            device.ack_for(clip_id)
+        time.sleep(0.2)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        worker.stop()
+    assert 'voicebot_feedback_acks_total{error="",status="stored"} 1.0' in text
+    assert 'voicebot_feedback_acks_total{error="",status="duplicate"} 1.0' in text
+    assert 'voicebot_feedback_acks_total{error="unknown_format",status="error"} 1.0' in text
+    assert "voicebot_feedback_clip_seconds_count 3.0" in text

@@ -78,7 +78,7 @@ class FeedbackChannel:
         self._stopping = threading.Event()
         self._unsubscribed = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.on_ack: Callable[[Ack], None] | None = None  # for tests and metrics
+        self.on_ack: Callable[[Ack, float], None] | None = None  # (ack, seconds since arrival): metrics
 
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=self.worker_id, protocol=paho.MQTTv5, manual_ack=True
@@ -192,7 +192,7 @@ class FeedbackChannel:
         while not info.is_published() and time.monotonic() < deadline and self._connected.is_set():
             time.sleep(0.005)
         if self.on_ack is not None:
-            self.on_ack(ack)
+            self.on_ack(ack, time.time() - job.incoming.received_at)
 
     def publish(self, topic: str, payload: bytes) -> None:
         """For follow-ups (proactive contact requests)."""

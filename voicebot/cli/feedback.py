@@ -42,6 +42,9 @@ def register(app: typer.Typer) -> None:
                 "receives what it had not finished. Without it the session is not kept.",
             ),
         ] = None,
+        metrics_port: Annotated[
+            int | None, typer.Option(help="Serve Prometheus metrics on this port (127.0.0.1).")
+        ] = None,
     ) -> None:
         """Run a feedback worker: receive spoken feedback clips over MQTT, analyse, store, acknowledge.
         Start as many as you like, on any machines: they share the clips."""
@@ -54,8 +57,8 @@ def register(app: typer.Typer) -> None:
         if not url:
             raise _fail("feedback workers need a broker that all of them and the devices reach: --broker mqtt://HOST:PORT or mqtt.broker in the config")
         try:
-            worker = build_worker(settings, url, worker_id)
-        except (ModelError, FeedbackStoreError, ValueError) as exc:
+            worker = build_worker(settings, url, worker_id, metrics_port=metrics_port)
+        except (ModelError, FeedbackStoreError, ValueError, OSError) as exc:
             raise _fail(str(exc)) from None
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

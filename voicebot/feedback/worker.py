@@ -50,6 +50,7 @@ def build_worker(
     worker_id: str | None,
     warm: bool = True,
     fs: FeedbackSettings | None = None,
+    metrics_port: int | None = None,
 ) -> FeedbackWorker:
     """A worker ready to ``run``; ``fs`` overrides the configuration's feedback section."""
     from voicebot.channels.feedback import FeedbackChannel
@@ -69,4 +70,10 @@ def build_worker(
     )
     ingest.worker = channel.worker_id
     channel_box.append(channel)
+    if metrics_port is not None:
+        from voicebot.feedback.metrics import FeedbackMetrics
+
+        metrics = FeedbackMetrics()
+        metrics.serve(metrics_port)
+        channel.on_ack = metrics.observe
     return FeedbackWorker(channel, store, followup)
