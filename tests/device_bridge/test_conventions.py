@@ -72,6 +72,8 @@ def test_sensors_and_binary_sensors_report_readings_in_home_assistant_terms(home
     assert bridge.get("z_temperature").state["state"] == 20.0
     assert bridge.get("h_humidity").state["state"] == 55.0
     assert bridge.get("t_temperature").state["state"] == 22.5
+    events: list[tuple[str, dict]] = []
+    bridge.add_listener(lambda e: events.append((e.device.id, e.changed)) if e.kind == "state" and e.device else None)
     # the world changes: a door opens, a room warms up
     sim.set_state("z_door", {"state": "on"})
     sim.set_state("h_window", {"state": "on"})
@@ -80,6 +82,8 @@ def test_sensors_and_binary_sensors_report_readings_in_home_assistant_terms(home
     assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on"
                            and b.get("h_window").state.get("state") == "on"
                            and b.get("z_temperature").state.get("state") == 24.25, timeout=3)
+    time.sleep(0.1)
+    assert ("z_door", {"state": "on"}) in events and ("z_temperature", {"state": 24.25}) in events
     # a Tasmota sensor does not retain or push here until its TelePeriod: ask it
     assert bridge.get("t_button", refresh=True).state["state"] == "on"
 
