@@ -87,10 +87,21 @@ class OpenAIPeer:
         if body.get("stream"):
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await resp.prepare(request)
-            for word in (answer.content or "").split(" "):
-                delta = {"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
-                await resp.write(f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', **delta})}\n\n".encode())
-            done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            deltas: list[dict[str, Any]] = []
+            for i, call in enumerate(answer.tool_calls):
+                # As OpenAI streams them: id and name first, the arguments in pieces.
+                args = call["function"]["arguments"]
+                head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+                deltas.append({"tool_calls": [head]})
+                for part in (args[: len(args) // 2], args[len(args) // 2 :]):
+                    deltas.append({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+            words = (answer.content or "").split(" ") if answer.content else []
+            deltas += [{"content": w + (" " if i < len(words) - 1 else "")} for i, w in enumerate(words)]
+            for delta in deltas:
+                event = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                await resp.write(f"data: {json.dumps(event)}\n\n".encode())
+            finish = "tool_calls" if answer.tool_calls else "stop"
+            done = {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
             await resp.write(f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', **done})}\n\n".encode())
             await resp.write(b"data: [DONE]\n\n")
             return resp

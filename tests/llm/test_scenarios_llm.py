@@ -56,17 +56,25 @@ class LLMEngine:
 
 
 @pytest.fixture(scope="module")
+def understander(scenario_home: Home) -> Any:
+    """Built once: it reads the live registry on every turn, so every engine can share it."""
+    return DialogueEngine(scenario_home.bridge, Store(":memory:")).understander()
+
+
+@pytest.fixture(scope="module")
 def llm_settings(llama_server: LlamaServer) -> LLMSettings:
     return LLMSettings(base_url=llama_server.base_url, model=llama_server.model, mode="fallback", turn_timeout_s=10, max_tokens=60)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_scenario_is_safe_with_the_llm(scenario: Scenario, scenario_home: Home, llm_settings: LLMSettings) -> None:
+def test_scenario_is_safe_with_the_llm(
+    scenario: Scenario, scenario_home: Home, llm_settings: LLMSettings, understander: Any
+) -> None:
     made: list[LLMEngine] = []
     endpoint = ChatEndpoint(llm_settings)
 
     def factory(settings: DialogueSettings, store: Store) -> LLMEngine:
-        engine = LLMEngine(DialogueEngine(scenario_home.bridge, store, settings), llm_settings, endpoint)
+        engine = LLMEngine(DialogueEngine(scenario_home.bridge, store, settings, understander), llm_settings, endpoint)
         made.append(engine)
         return engine
 

@@ -94,33 +94,85 @@ class ChatEndpoint:
 
     def stream(self, messages: list[dict[str, Any]], deadline: float) -> Iterator[str]:
         """The final answer, fragment by fragment, without tools (servers may not stream with tools).
-        Stops at the deadline; raises LLMUnavailable if nothing usable arrives."""
+        Stops at the deadline; raises LLMUnavailable if the stream cannot be had or breaks."""
+        chunks = self._open(messages, None, deadline)
         try:
-            chunks = self._client.chat.completions.create(
+            for delta in _deltas(chunks, deadline):
+                if delta.content:
+                    yield delta.content
+        finally:
+            chunks.close()
+
+    def choose_streaming(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], deadline: float
+    ) -> tuple[ModelTurn, Iterator[str] | None]:
+        """The tool-offering call, streamed (for endpoints that can: OpenAI, Ollama, vLLM).
+        If the model starts with text, that text is the answer: returns it as a stream of
+        fragments at once. If it starts with tool calls, they are read to the end and returned."""
+        chunks = self._open(messages, tools, deadline)
+        deltas = _deltas(chunks, deadline)
+        calls: dict[int, dict[str, str]] = {}
+        try:
+            for delta in deltas:
+                for tc in delta.tool_calls or []:
+                    slot = calls.setdefault(tc.index or 0, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    if tc.function is not None:
+                        slot["name"] += tc.function.name or ""
+                        slot["arguments"] += tc.function.arguments or ""
+                if delta.content and not calls:
+                    return ModelTurn(text=""), _text_from(delta.content, deltas, chunks)
+        except BaseException:
+            chunks.close()
+            raise
+        chunks.close()
+        return ModelTurn(
+            text="",
+            tool_calls=[
+                ToolCall(c["id"] or f"call_{i}", c["name"], _json_object(c["arguments"]), c["arguments"])
+                for i, c in sorted(calls.items())
+            ],
+        ), None
+
+    def _open(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, deadline: float) -> Any:
+        extra: dict[str, Any] = {"tools": tools, "tool_choice": "auto"} if tools else {}
+        try:
+            return self._client.chat.completions.create(
                 model=self.settings.model or "",
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=self.settings.max_tokens,
                 temperature=self.settings.temperature,
                 stream=True,
                 timeout=self._timeout(deadline),
+                **extra,
             )
         except openai.APIError as exc:
             raise LLMUnavailable(_describe(exc)) from exc
-        try:
-            for chunk in chunks:
-                if time.monotonic() > deadline:
-                    raise LLMUnavailable("the answer was still streaming when the turn's time budget ran out")
-                if not chunk.choices:
-                    continue
-                text = chunk.choices[0].delta.content
-                if text:
-                    yield text
-        except openai.APIError as exc:
-            raise LLMUnavailable(_describe(exc)) from exc
-        except (AttributeError, TypeError) as exc:
-            raise LLMUnavailable(f"malformed stream from the endpoint: {exc}") from exc
-        finally:
-            chunks.close()
+
+
+def _deltas(chunks: Any, deadline: float) -> Iterator[Any]:
+    try:
+        for chunk in chunks:
+            if time.monotonic() > deadline:
+                raise LLMUnavailable("the answer was still streaming when the turn's time budget ran out")
+            if chunk.choices:
+                yield chunk.choices[0].delta
+    except LLMUnavailable:
+        raise
+    except openai.APIError as exc:
+        raise LLMUnavailable(_describe(exc)) from exc
+    except Exception as exc:  # the HTTP stream breaking (read timeout, reset) or a malformed event
+        raise LLMUnavailable(f"the stream broke: {exc!r}") from exc
+
+
+def _text_from(first: str, deltas: Iterator[Any], chunks: Any) -> Iterator[str]:
+    try:
+        yield first
+        for delta in deltas:
+            if delta.content:
+                yield delta.content
+    finally:
+        chunks.close()
 
 
 def _json_object(raw: str | None) -> dict[str, Any] | None:

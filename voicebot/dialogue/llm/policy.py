@@ -165,7 +165,12 @@ class LLMConversation:
         lookups: list[dict[str, Any]] = []
         touched: list[str] = []
         for round_no in range(self.settings.max_tool_rounds):
-            answer = self.endpoint.choose(messages, TOOL_SCHEMAS, deadline)
+            if self.settings.stream_tools:
+                answer, pieces = self.endpoint.choose_streaming(messages, TOOL_SCHEMAS, deadline)
+                if pieces is not None:
+                    return self._streamed_reply(text, u, turn, pieces, touched, started)
+            else:
+                answer = self.endpoint.choose(messages, TOOL_SCHEMAS, deadline)
             if not answer.tool_calls:
                 spoken = speakable(answer.text)
                 if not spoken:
@@ -217,16 +222,23 @@ class LLMConversation:
         started: float,
         deadline: float,
     ) -> Reply:
-        """The final answer without tools (servers may not stream with tools), streamed. The first
-        piece is awaited here, so a failure before any words still falls back to the rules."""
+        """The final answer without tools (servers may not stream with tools), streamed."""
         messages = self._messages(redacted, lookups)
-        pieces = self.endpoint.stream(messages, deadline)
+        return self._streamed_reply(text, u, turn, self.endpoint.stream(messages, deadline), touched, started)
+
+    def _streamed_reply(
+        self, text: str, u: Understanding, turn: TurnTrace, pieces: Iterator[str], touched: list[str], started: float
+    ) -> Reply:
         first = ""
         for piece in pieces:
             first += _clean(piece)
             if first.strip():
                 break
         if not first.strip():
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+            # The first words are awaited here, so a failure before any still falls back to the rules.
             raise LLMUnavailable("the model's streamed answer was empty")
         turn.first_text_s = time.monotonic() - started
         reply = StreamedReply(text="", handled_by="llm")
