@@ -39,3 +39,12 @@ def test_device_request_keeps_its_intent_with_the_flag(nlu: Understander) -> Non
 )
 def test_no_false_alarm(nlu: Understander, text: str) -> None:
     assert "safety" not in nlu.understand(text).slots
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["turn on the flood light", "fire up the coffee machine", "I can't get into the app",
+     "turn on the fire tv", "the leak sensor battery is low"],
+)
+def test_everyday_words_are_not_emergencies(nlu: Understander, text: str) -> None:
+    assert "safety" not in nlu.understand(text).slots
