@@ -158,7 +158,9 @@ def bench_endpointing(items: list[tuple[str, str, np.ndarray]]) -> dict[str, obj
     cost = time.perf_counter() - started
     transcriber = load_transcriber(Settings())
     gap = np.random.default_rng(0).normal(0, 30, 16000).astype(np.int16)
-    stream = np.concatenate([part for _, _, pcm in items if _ != "human" for part in (pcm, gap)][:40])
+    # A conversation-like stream: the short human recordings and the Piper commands, 1 s apart.
+    said = [(ref, pcm) for source, ref, pcm in items if source == "piper" or (source == "human" and len(pcm) < 8 * 16000)]
+    stream = np.concatenate([part for _, pcm in said for part in (pcm, gap)])
     ready: list[float] = []
     decided: list[float] = []
     spec = 0
@@ -167,7 +169,13 @@ def bench_endpointing(items: list[tuple[str, str, np.ndarray]]) -> dict[str, obj
         ready.append(u.text_ready_at - u.end)
         decided.append(u.decided_at - u.end)
         spec += u.speculative
+    errors = words = 0
+    for (ref, _), u in zip(said, utterances, strict=False):
+        e, n = word_errors(ref, u.text)
+        errors, words = errors + e, words + n
     return {
+        "utterances_said": len(said),
+        "wer_if_aligned": round(errors / words, 4) if len(utterances) == len(said) else None,
         "endpointer_cost_per_audio_second_ms": round(1000 * cost / (len(audio) / 16000), 3),
         "turns": len(utterances),
         "turn_decided_after_end_p50_s": round(pct(decided, 50), 3),
@@ -203,7 +211,8 @@ def main() -> None:
     for label, r in report["transcription"].items():  # type: ignore[union-attr]
         print(
             f"transcribe [{label:8}] {r['utterances']} utterances: p50 {r['p50_s']} s, p95 {r['p95_s']} s, "
-            f"short commands p50 {r['short_commands_p50_s']} s, RTF {r['real_time_factor']}, WER {r['wer']} {r['wer_by_source']}"
+            f"short commands p50 {r['short_commands_p50_s']} s, RTF {r['real_time_factor']}, WER {r['wer']} {r['wer_by_source']}, "
+            f"windows used {r['windows_used']}"
         )
     s = report["synthesis"]
     print(
@@ -212,7 +221,8 @@ def main() -> None:
     )
     e = report["endpointing"]
     print(
-        f"endpointing: {e['endpointer_cost_per_audio_second_ms']} ms CPU per audio second; {e['turns']} turns, "  # type: ignore[index]
+        f"endpointing: {e['endpointer_cost_per_audio_second_ms']} ms CPU per audio second; {e['utterances_said']} said, "
+        f"{e['turns']} turns (WER {e['wer_if_aligned']}), "  # type: ignore[index]
         f"decided {e['turn_decided_after_end_p50_s']} s after speech ended, text ready p50 "  # type: ignore[index]
         f"{e['text_ready_after_end_p50_s']} s / p95 {e['text_ready_after_end_p95_s']} s after ({e['speculative_hits']} speculative)"  # type: ignore[index]
     )
