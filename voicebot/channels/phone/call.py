@@ -253,7 +253,10 @@ class PhoneCall:
         if error and by == "bot":
             by = "error"
         outcome = self.final_outcome()
-        self.record.underruns = self.channel.pacer.stats.underruns
+        stats = self.channel.pacer.stats
+        self.record.underruns = stats.underruns
+        self.record.late_frames = stats.late_ticks
+        self.record.max_lateness_s = round(stats.max_lateness_s, 3)
         self.s.registry.close(self.record, outcome, by, error)
         await self.channel.pacer.stop()
         if by != "caller":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,7 +52,9 @@ class CallRecord:
     ended_by: str | None = None  # "bot", "caller", "error"
     error: str | None = None  # why the call ended on bad input
     turns: list[Turn] = field(default_factory=list)
-    underruns: int = 0
+    underruns: int = 0  # 20 ms frames of silence inside a reply that was still being produced
+    late_frames: int = 0  # frames the pacer sent more than one frame late (the machine stalled)
+    max_lateness_s: float = 0.0
     barge_ins: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -110,7 +113,7 @@ class CallRegistry:
             del self._calls[key]
 
 
-def http_app(registry: CallRegistry) -> web.Application:
+def http_app(registry: CallRegistry, stats: Callable[[], dict[str, Any]] | None = None) -> web.Application:
     async def call_json(request: web.Request) -> web.Response:
         record = registry.get(request.match_info["call_id"])
         if record is None:
@@ -146,7 +149,10 @@ def http_app(registry: CallRegistry) -> web.Application:
         return web.json_response({"active": [c.to_json() for c in registry.active()]})
 
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "active_calls": len(registry.active())})
+        body: dict[str, Any] = {"status": "ok", "active_calls": len(registry.active())}
+        if stats is not None:
+            body.update(stats())
+        return web.json_response(body)
 
     app = web.Application()
     app.router.add_get("/calls", calls)
@@ -157,8 +163,10 @@ def http_app(registry: CallRegistry) -> web.Application:
     return app
 
 
-async def start_http(registry: CallRegistry, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(http_app(registry), access_log=None)
+async def start_http(
+    registry: CallRegistry, host: str, port: int, stats: Callable[[], dict[str, Any]] | None = None
+) -> web.AppRunner:
+    runner = web.AppRunner(http_app(registry, stats), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -18,13 +18,13 @@ async def wait_reply(caller: _Caller, after: float = 0.0, quiet_s: float = 0.8, 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        spoken = [u for u in caller.utterances() if u.start > after]
+        spoken = caller.utterances(after=after)
         if spoken and (loop.time() - spoken[-1].end > quiet_s or caller.closed.is_set()):
             return spoken
         if caller.closed.is_set():
             return spoken
         await asyncio.sleep(0.05)
-    return [u for u in caller.utterances() if u.start > after]
+    return caller.utterances(after=after)
 
 
 async def place_call(

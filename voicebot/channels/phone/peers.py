@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import json
 import uuid
@@ -33,7 +34,11 @@ class Utterance:
 
     start: float  # loop time the first audible frame arrived (AudioSocket) or played (Twilio)
     end: float
-    pcm: np.ndarray
+    frames: list[np.ndarray] = field(repr=False)
+
+    @property
+    def pcm(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, dtype=np.int16)
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Said:
 class _Heard:
     times: list[float] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
+    loud: list[bool] = field(default_factory=list)  # the bot speaking, not comfort silence
 
 
 def speech_end_offset(pcm: np.ndarray, rate: int) -> float:
@@ -130,12 +136,15 @@ class _Caller:
     def _heard_frame(self, t: float, pcm: np.ndarray) -> None:
         self.heard.times.append(t)
         self.heard.frames.append(pcm)
+        # Judged once on arrival: the waits below poll often and must stay cheap with many calls.
+        self.heard.loud.append(rms_dbfs(pcm) > SPEECH_DBFS)
 
     def first_audio_after(self, t: float) -> float | None:
         """Loop time of the first audible bot frame heard after ``t``."""
-        for when, frame in zip(self.heard.times, self.heard.frames, strict=True):
-            if when > t and rms_dbfs(frame) > SPEECH_DBFS:
-                return when
+        h = self.heard
+        for i in range(bisect.bisect_right(h.times, t), len(h.times)):
+            if h.loud[i]:
+                return h.times[i]
         return None
 
     async def wait_audio_after(self, t: float, timeout: float) -> float | None:
@@ -149,44 +158,39 @@ class _Caller:
             await asyncio.sleep(0.02)
         return None
 
-    def utterances(self, gap_s: float = 0.6) -> list[Utterance]:
-        """The bot's audio split at pauses longer than ``gap_s``."""
+    def utterances(self, gap_s: float = 0.6, after: float = 0.0) -> list[Utterance]:
+        """The bot's audio (heard after loop time ``after``) split at pauses longer than ``gap_s``."""
+        h = self.heard
         out: list[Utterance] = []
-        current: list[np.ndarray] = []
-        start = last_loud = 0.0
-        for when, frame in zip(self.heard.times, self.heard.frames, strict=True):
-            loud = rms_dbfs(frame) > SPEECH_DBFS
-            if loud and not current:
-                start = when
-            if current and not loud and when - last_loud > gap_s:
-                out.append(Utterance(start, last_loud, _trim(current)))
-                current = []
+        first = last = -1
+        for i in range(bisect.bisect_right(h.times, after), len(h.times)):
+            if not h.loud[i]:
                 continue
-            if loud or current:
-                current.append(frame)
-            if loud:
-                last_loud = when
-        if current:
-            out.append(Utterance(start, last_loud, _trim(current)))
+            if first >= 0 and h.times[i] - h.times[last] > gap_s:
+                out.append(Utterance(h.times[first], h.times[last], h.frames[first : last + 1]))
+                first = -1
+            if first < 0:
+                first = i
+            last = i
+        if first >= 0:
+            out.append(Utterance(h.times[first], h.times[last], h.frames[first : last + 1]))
         return out
 
     def audio_between(self, t0: float, t1: float) -> np.ndarray:
-        frames = [f for w, f in zip(self.heard.times, self.heard.frames, strict=True) if t0 <= w <= t1]
+        h = self.heard
+        frames = h.frames[bisect.bisect_left(h.times, t0) : bisect.bisect_right(h.times, t1)]
         return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
 
     def max_gap_in_speech(self) -> float:
         """The longest wait between two frames inside the bot's speech (real-time check)."""
+        h = self.heard
         worst = 0.0
         for u in self.utterances(gap_s=0.3):
-            times = [w for w in self.heard.times if u.start <= w <= u.end]
-            gaps = np.diff(times) if len(times) > 1 else np.zeros(1)
-            worst = max(worst, float(np.max(gaps)))
+            i0 = bisect.bisect_left(h.times, u.start)
+            i1 = bisect.bisect_right(h.times, u.end)
+            if i1 - i0 > 1:
+                worst = max(worst, float(np.max(np.diff(h.times[i0:i1]))))
         return worst
-
-
-def _trim(frames: list[np.ndarray]) -> np.ndarray:
-    pcm = np.concatenate(frames)
-    return pcm
 
 
 class AudioSocketCaller(_Caller):

@@ -109,10 +109,23 @@ class PhoneLine:
             self.twilio = TwilioServer(self.registry, self.new_call, start_timeout_s=s.start_timeout_s)
             self.addresses["twilio"] = await self.twilio.start(*twilio)
         if http is not None:
-            self._http = await start_http(self.registry, *http)
+            self._http = await start_http(self.registry, *http, stats=self.stats)
             server = self._http.addresses[0]
             self.addresses["http"] = (server[0], server[1])
         return self.addresses
+
+    def stats(self) -> dict[str, Any]:
+        """Shared transcription: how many turns, in how many batches, how long they queued."""
+        p = self.pool.stats
+        return {
+            "transcription": {
+                "requests": p.requests,
+                "batches": p.batches,
+                "largest_batch": p.largest_batch,
+                "busy_s": round(p.busy_s, 3),
+                "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,
+            }
+        }
 
     async def close(self) -> None:
         for server in (self.audiosocket, self.twilio):
