@@ -113,3 +113,9 @@ def test_home_assistant_template_phrasing_is_understood(nlu: Understander) -> No
     assert (u.intent, u.slots.get("state"), u.slots.get("domain")) == ("HassGetState", "on", "light")
     u = nlu.understand("set the hall to min brightness")
     assert (u.intent, u.device_ids) == ("HassLightSet", ["hallway_light"])
+
+
+def test_people_in_a_request_are_not_a_request_for_a_human(nlu: Understander) -> None:
+    assert nlu.understand("I want the heating on when somebody is home").intent != "AskHuman"
+    assert nlu.understand("turn on the lights, people are coming over").intent == "HassTurnOn"
+    assert nlu.understand("I need someone to come out and fix it").intent == "AskHuman"
