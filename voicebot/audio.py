@@ -113,7 +113,8 @@ class FrameBuffer:
         self._pending = np.zeros(0, dtype=np.int16)
 
     def push(self, pcm: np.ndarray) -> Iterator[np.ndarray]:
-        data = np.concatenate([self._pending, pcm.astype(np.int16, copy=False)]) if len(self._pending) else pcm
+        pcm = pcm.astype(np.int16, copy=False)
+        data = np.concatenate([self._pending, pcm]) if len(self._pending) else pcm
         full = len(data) // self.size
         for i in range(full):
             yield data[i * self.size : (i + 1) * self.size]

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from voicebot.audio import SAMPLE_RATE, int16_to_float, rms_dbfs
+from voicebot.audio import SAMPLE_RATE, float_to_int16, int16_to_float, rms_dbfs
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ class FasterWhisperTranscriber:
     def transcribe(self, pcm: np.ndarray, language: str | None = None, window_s: float | None = None) -> Transcript:
         """Transcribe one utterance. ``window_s`` overrides the encoder window (30 = Whisper's own)."""
         started = time.perf_counter()
+        if pcm.dtype != np.int16:  # float samples in [-1, 1] are accepted too
+            pcm = float_to_int16(np.asarray(pcm, dtype=np.float32))
         audio_s = len(pcm) / SAMPLE_RATE
         language = language or self.language or (None if self.multilingual else "en")
         if audio_s < 0.1 or rms_dbfs(pcm) < SILENCE_DBFS:

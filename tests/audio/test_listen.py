@@ -145,3 +145,13 @@ def test_resumed_only_after_real_speech_not_one_click(lamp) -> None:
     assert not any(isinstance(e, SpeechResumed) for e in events)
     assert len(turns(events)) == 1
     assert half > 0
+
+
+@pytest.mark.parametrize("frame_ms", [10, 20])
+def test_other_frame_sizes_find_the_same_turns(what, lamp, frame_ms: int) -> None:
+    pcm = join(room(0.5), what, room(1.2), lamp, room(0.8))
+    found = turns(run(pcm, settings=ListenSettings(frame_ms=frame_ms)))
+    reference = turns(run(pcm))
+    assert len(found) == len(reference) == 2
+    for a, b in zip(found, reference, strict=True):
+        assert a.start == pytest.approx(b.start, abs=0.1) and a.end == pytest.approx(b.end, abs=0.1)

@@ -105,3 +105,9 @@ def test_repetition_guards() -> None:
     assert not _looks_repetitive("No, no, no, that is wrong.")
     assert _repeats_phrase("Turn off the kitchen light. Turn off the kitchen light. Turn off")
     assert not _repeats_phrase("Turn off the kitchen light and the hall light.")
+
+
+def test_float_samples_are_accepted(transcriber, shared_audio: Path) -> None:
+    pcm = read_audio(shared_audio / "what_time_is_it.wav")
+    result = transcriber.transcribe(pcm.astype(np.float32) / 32768)
+    assert word_error_rate("what time is it", result.text) == 0
