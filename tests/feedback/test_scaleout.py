@@ -137,12 +137,12 @@ def test_workers_share_clips_and_a_killed_worker_loses_nothing(
                 done.add(ack["clip_id"])
             elif ack["status"] == "error" and ack.get("error") == "missing_chunks":
                 sent_at[ack["clip_id"]] = 0  # chunks of a dead worker's turn: resend at once
-        if not restarted and time.monotonic() - killed_at > 4:
+        if not restarted and time.monotonic() - killed_at > 3:
             a2 = WorkerProcess(own_mosquitto, "worker-a", worker_env)
             processes.append(a2)
             restarted = True
         for clip_id in set(clips) - done:
-            if time.monotonic() - sent_at[clip_id] > 12:
+            if time.monotonic() - sent_at[clip_id] > 8:
                 send(clip_id)
                 sent_at[clip_id] = time.monotonic()
         time.sleep(0.2)
