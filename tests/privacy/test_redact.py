@@ -31,6 +31,8 @@ from voicebot.privacy.redact import redact
         ("My IBAN is DE89 3704 0044 0532 0130 00.", ["DE89", "3704"], ["My IBAN is"]),
         ("iban GB82WEST12345698765432 thanks", ["GB82WEST"], ["thanks"]),
         ("my number is five five five, eight six seven, five three oh nine ok", ["eight six seven"], ["ok"]),
+        ("call 0 7 7 0 0 9 0 0 1 2 3 after six", ["0 7 7 0 0"], ["after six"]),
+        ("Mike here, the blinds are stuck.", ["Mike"], ["here, the blinds are stuck"]),
         ("Mein Name ist Jürgen Weber und die Heizung ist kaputt.", ["Jürgen", "Weber"], ["Heizung ist kaputt"]),
         ("Bonjour, je m'appelle Émilie, le thermostat ne marche pas.", ["Émilie"], ["thermostat"]),
     ],

@@ -1,0 +1,1 @@
+"""Personal data handling: redaction of stored text."""

@@ -72,8 +72,8 @@ _NAME_CUE = re.compile(
     r"mon nom est|me llamo|mi nombre es|mijn naam is|ik heet)\s+"
     r"(?P<first>[A-Za-zÀ-ÿ][a-zà-ÿ'-]+)(?:\s+(?P<last>[A-Za-zÀ-ÿ][a-zà-ÿ'-]+))?"
 )
-# Numbers read out as words ("five five five, eight six seven …"): seven or more digits.
-_DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double\s+\w+|triple\s+\w+)"
+# Numbers read out digit by digit ("five five five, eight six seven …", "0 7 7 0 0 …"): seven or more.
+_DIGIT_WORD = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine|double\s+\w+|triple\s+\w+)"
 _SPOKEN_NUMBER = re.compile(rf"\b{_DIGIT_WORD}(?:[\s,.-]+{_DIGIT_WORD}){{6,}}\b", re.IGNORECASE)
 _TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam)\.?\s+{_CAP}(?:\s+{_CAP})?")
 
@@ -202,7 +202,8 @@ def _redact_names(text: str) -> str:
             continue
         sentence_start = re.search(r"(?:^|[.!?]\s*)$", text[: m.start()]) is not None
         has_surname = bool(last and last.lower() in lasts)
-        if sentence_start and not has_surname:
+        introduces = text[m.end("first") :].lstrip(" ,").lower().startswith(("here", "speaking"))
+        if sentence_start and not has_surname and not introduces:
             continue  # "Will it work?": a capital that only marks the sentence start
         end = m.end("last") if has_surname else m.end("first")
         spans.append((m.start("first"), end))
