@@ -42,3 +42,9 @@ def test_bad_home_file_is_a_clear_error(tmp_path: Path) -> None:
     out = run(["nlu", "--json", "--home", str(bad)], "hello\n")
     assert out.returncode != 0
     assert "toaster" in out.stderr or "type" in out.stderr
+
+
+def test_explain_names_the_rule_that_decided() -> None:
+    out = run(["nlu", "--explain", "--home", str(DATA / "home.yaml")], "turn on the kitchen light\n")
+    assert out.returncode == 0, out.stderr
+    assert "en_intents.yaml HassTurnOn" in out.stdout

@@ -39,6 +39,7 @@ def as_json(u: Understanding, devices: dict[str, Device]) -> dict[str, Any]:
             "compound": u.sentiment.compound, "label": u.sentiment.label, "emotions": u.sentiment.emotions,
         },
         "language": u.language,
+        "matched": u.matched,
     }
 
 
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
         home: Annotated[Path | None, typer.Option("--home", help="Home file with the areas and device names.")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
         area: Annotated[str | None, typer.Option("--area", help="The room the speaker is in.")] = None,
+        explain: Annotated[bool, typer.Option("--explain", help="Show which rule or template decided.")] = False,
         context: Annotated[
             bool, typer.Option("--context/--no-context", help="Read the lines as one conversation.")
         ] = True,
@@ -80,3 +82,5 @@ def register(app: typer.Typer) -> None:
                 ask = ", ".join(by_id[i].name for i in u.candidates)
                 extra = f"  (which one? {ask})" if ask else ""
                 print(f"{text}\n  → {u.intent}  {u.slots}  devices: {names}{extra}", flush=True)
+                if explain:
+                    print(f"    by {u.matched or 'nothing'}  (confidence {u.confidence})", flush=True)

@@ -61,3 +61,6 @@ class Understanding:
     candidates: list[str] = field(default_factory=list)  # when ambiguous: device ids that fit equally
     sentiment: Sentiment | None = None
     language: str = "en"
+    # what decided the intent, for traces and for people editing the data files:
+    # "en_intents.yaml HassTurnOn: <pattern>", "template HassTurnOn", "follow-up", "answer", "safety"
+    matched: str | None = None

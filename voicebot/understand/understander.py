@@ -133,10 +133,11 @@ class Understander:
         confidence = 0.0
         target = Target()
         rule = None
+        matched: str | None = None
         template = self._template(vocab, text, index) if vocab.templates == "primary" else None
         if template is not None:
             intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
-            confidence = STRONG
+            confidence, matched = STRONG, f"template {template.intent}"
         else:
             rule = self._classify(vocab, plain, context)
             if rule is not None:
@@ -144,10 +145,13 @@ class Understander:
                     vocab, rule, plain, text[:MAX_CHARS], mentions, resolver, speaker_area, context
                 )
                 confidence = WEAK if rule.weak else STRONG
+                pattern = next((p.pattern for p in rule.patterns if p.search(plain)), "")
+                matched = f"{vocab.language}_intents.yaml {rule.intent or rule.action}: {pattern}"
         if template is None and (rule is None or rule.weak) and context is not None and not safety:
             follow = self._follow_up(vocab, plain, mentions, resolver, speaker_area, context, weak_intent=intent)
             if follow is not None:
                 intent, slots, target, confidence = follow
+                matched = "answer" if confidence == PENDING_ANSWER else "follow-up"
 
         if intent is None and not safety and vocab.templates == "fallback":
             # Home Assistant's own sentences catch template phrasings the rules do not know
@@ -156,10 +160,10 @@ class Understander:
                 intent, slots, target, mentions = self._from_template(
                     template, mentions, resolver, speaker_area, context
                 )
-                confidence = STRONG
+                confidence, matched = STRONG, f"template {template.intent}"
         if intent is None and safety:
             # "I smell gas": an emergency is a problem report even without a device
-            intent, slots, confidence = "ReportProblem", {"symptom": safety}, STRONG
+            intent, slots, confidence, matched = "ReportProblem", {"symptom": safety}, STRONG, "safety"
             target = resolver.resolve(mentions, intent, None, speaker_area, None) if mentions.names else Target()
         if intent is not None and (intent in DEVICE_INTENTS or intent == "ReportProblem"):
             slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
@@ -172,7 +176,7 @@ class Understander:
         else:
             target = Target()  # support intents act on no device
         if intent is None:
-            target = Target()
+            target, matched = Target(), None
             confidence = 0.1 if mentions.any_target else 0.0
         if safety:
             slots["safety"] = safety
@@ -185,6 +189,7 @@ class Understander:
             candidates=list(target.candidates),
             sentiment=sentiment,
             language=vocab.language,
+            matched=matched,
         )
 
     # ------------------------------------------------------------------ steps
