@@ -70,6 +70,43 @@ def register(app: typer.Typer) -> None:
         )
         worker.run(stop)
 
+    @app.command("feedback-send")
+    def feedback_send(
+        file: Annotated[Path, typer.Argument(help="The audio file (WAV, FLAC, OGG, MP3).")],
+        device: Annotated[str, typer.Option(help="Device id.")],
+        model: Annotated[str, typer.Option(help="Device model.")],
+        firmware: Annotated[str, typer.Option(help="Firmware version.")],
+        broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default mqtt.broker.")] = None,
+        clip_id: Annotated[str | None, typer.Option(help="Clip id; default: from the file's hash.")] = None,
+        locale: Annotated[str | None, typer.Option(help="BCP 47 locale, e.g. de-DE.")] = None,
+        stream: Annotated[bool, typer.Option(help="Send as start/chunk/end instead of one message.")] = False,
+        chunk_size: Annotated[int, typer.Option(help="Bytes per chunk when streaming.")] = 32 * 1024,
+        timeout: Annotated[float, typer.Option(help="Seconds to wait for the ack before retrying.")] = 60.0,
+    ) -> None:
+        """Send one feedback clip as a device would, and print the acknowledgement (JSON)."""
+        import json
+
+        from voicebot.feedback.sender import FeedbackSender, SendError
+        from voicebot.feedback.settings import feedback_settings
+
+        settings = load_settings()
+        url = broker or settings.mqtt.broker
+        if not url:
+            raise _fail("give --broker mqtt://HOST:PORT (or mqtt.broker in the config)")
+        try:
+            audio = file.read_bytes()
+        except OSError as exc:
+            raise _fail(f"cannot read {file}: {exc.strerror}") from None
+        try:
+            with FeedbackSender(url, device, feedback_settings(settings).topic_prefix) as sender:
+                ack = sender.send(
+                    audio, model, firmware, clip_id=clip_id, locale=locale, stream=stream,
+                    chunk_size=chunk_size, timeout=timeout,
+                )
+        except SendError as exc:
+            raise _fail(str(exc), 1) from None
+        typer.echo(json.dumps(ack))
+
     @app.command()
     def report(
         out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the PNG charts.")],
