@@ -108,3 +108,11 @@ def test_still_off_is_about_the_same_device(nlu: Understander, ctx: Conversation
     turn(nlu, ctx, "the desk lamp won't turn on")
     u = turn(nlu, ctx, "it's still off")
     assert (u.intent, u.device_ids) == ("ReportProblem", ["desk_lamp"])
+
+
+def test_an_unknown_name_never_falls_back_on_the_last_device(nlu: Understander, ctx: ConversationContext) -> None:
+    turn(nlu, ctx, "turn on the kitchen light")
+    u = turn(nlu, ctx, "now turn off the glitter ball")
+    assert u.intent == "HassTurnOff" and u.device_ids == []
+    u = nlu.understand("set the glitter ball to 50%", speaker_area="Office")
+    assert u.device_ids == []

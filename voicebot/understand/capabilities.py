@@ -53,6 +53,9 @@ SYMPTOM_DOMAINS: dict[str, frozenset[str]] = {
     "leaking": frozenset({"binary_sensor", "switch", "climate"}),
 }
 
+# Intents on these kinds carry content the home does not name ("play some jazz", "clean the rug").
+CONTENT_DOMAINS = frozenset({"media_player", "vacuum"})
+
 # Sensitive: never picked unless named, called by kind ("the garage door") or carried by context.
 SENSITIVE_CLASSES = frozenset({"garage", "gate", "door"})
 

@@ -56,6 +56,7 @@ class Mentions:
     both: bool = False
     ordinal: int | None = None
     covered: set[int] = field(default_factory=set)  # token positions that named something
+    unknown: list[str] = field(default_factory=list)  # words nothing explains ("glitter ball")
     spans: list[tuple[str, object, int, int]] = field(default_factory=list)  # (kind, value, start, end)
 
     def drop_overlapping(self, start: int, end: int) -> None:
@@ -200,6 +201,10 @@ class HomeIndex:
                 break
         self._prefer_areas(m)
         m.covered = covered
+        m.unknown = [
+            t for i, t in enumerate(tokens)
+            if i not in covered and t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
+        ]
         if not m.names:
             self._fuzzy(tokens, covered, m)
         return m
@@ -280,5 +285,7 @@ def _rule_words(vocab: Vocabulary) -> frozenset[str]:
         cleaned = re.sub(r"\\[bdswBDSW]", " ", source)
         words.update(w for w in re.findall(r"[a-z']+", cleaned) if len(w) > 1)
     words.update(vocab.states)
+    words.update(vocab.neutral)
+    words.update(vocab.fillers)
     words.update(w for c in vocab.colors for w in c.split())
     return frozenset(words)

@@ -31,6 +31,7 @@ def _domain(device: Device) -> str:
 class Resolver:
     def __init__(self, index: HomeIndex) -> None:
         self.index = index
+        self._keep_safe = False
 
     def _matches_kind(self, device: Device, domains: set[str], device_class: str | None) -> bool:
         return _domain(device) in domains and (device_class is None or device.device_class == device_class)
@@ -109,6 +110,11 @@ class Resolver:
                     return Target(candidates=near, how="fuzzy", score=m.fuzzy[0].score / 100)
             return group
 
+        # Something was named that is no device here ("turn on the glitter ball"): never
+        # substitute the previous turn's device or the room's for it.
+        if m.unknown and not m.pronoun and not allowed <= caps.CONTENT_DOMAINS:
+            return Target()
+
         # 5. nothing named: the devices of the previous turn ("turn it off", "make it warmer")
         if context and context.last_device_ids:
             last = self._safe(self._filter(context.last_device_ids, allowed & (domains or allowed)))
@@ -149,7 +155,7 @@ class Resolver:
                 m.kinds.append(words[hit.phrase])
 
     def _safe(self, ids: list[str]) -> list[str]:
-        if not getattr(self, "_keep_safe", False):
+        if not self._keep_safe:
             return ids
         devs = self.index.devices
         return [i for i in ids if not caps.is_sensitive(_domain(devs[i]), devs[i].device_class)]

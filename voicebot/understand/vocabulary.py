@@ -75,6 +75,7 @@ class Vocabulary:
     emotions: dict[str, list[re.Pattern[str]]]
     rules: list[Rule]
     markers: frozenset[str] = frozenset()  # common words that tell this language from others
+    neutral: frozenset[str] = frozenset()  # words that never stand for an unknown device name
     # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
     # "fallback" (tried when the rules understood nothing), or "" (never)
     templates: str = ""
@@ -183,6 +184,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         emotions=_table("emotions", lex.get("emotions")),
         rules=_rules(rules_path, rules_raw, lex),
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
+        neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
