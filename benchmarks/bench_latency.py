@@ -117,11 +117,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the raw per-turn figures here")
     args = ap.parse_args()
 
-    from device_bridge.home import builtin_home
+    from voicebot.demo import demo_home
     from voicebot.runtime import build_runtime
 
     t0 = time.monotonic()
-    rt = build_runtime(home=builtin_home("demo"), simulate=True, store_path=":memory:", models=True)
+    rt = build_runtime(home=demo_home(), simulate=True, store_path=":memory:", models=True)
     print(f"stack up and models warm in {time.monotonic() - t0:.1f} s; broker {rt.broker_url}")
     metrics = Metrics()
     rows: list[dict] = []
@@ -135,6 +135,7 @@ def main() -> None:
             line = VirtualLine(cues, echo_gain=args.echo, seed=c)
             conv = rt.conversation(channel="bench")
             session = Session(line, conv, rt.transcriber, rt.synthesizer, rt.settings, metrics=metrics)
+            line.busy = session.bot_speaking
             result: SessionResult = asyncio.run(session.run())
             call_rows = _turn_rows(result, cues, line)
             for r in call_rows:

@@ -64,6 +64,15 @@ STORY: tuple[Line, ...] = (
 FAULT = ("kitchen_light", "offline")
 
 
+def demo_home() -> Path:
+    """The bundled demo home file (device_bridge/homes/demo.yaml)."""
+    import device_bridge.home
+
+    # Beside the module rather than importlib.resources: a tests/device_bridge folder on
+    # sys.path can shadow the package's resources under pytest.
+    return Path(device_bridge.home.__file__).parent / "homes" / "demo.yaml"
+
+
 def espeak(text: str, voice: str = "en-us+f3", speed: int = 165) -> np.ndarray:
     """Speech from espeak-ng (a voice clearly unlike the bot's), 16 kHz mono int16."""
     exe = shutil.which("espeak-ng")
@@ -138,14 +147,13 @@ def run_demo(
     """Run the demo call; returns the JSON log that is also written to ``out/log.json``."""
     from rich.console import Console
 
-    from device_bridge.home import builtin_home
     from voicebot.runtime import build_runtime
 
     con = console or Console()
     out.mkdir(parents=True, exist_ok=True)
     (out / "replies").mkdir(exist_ok=True)
     (out / "customer").mkdir(exist_ok=True)
-    home = home or builtin_home("demo")
+    home = home or demo_home()
     started = time.monotonic()
     metrics = Metrics()
     if metrics_port:
@@ -168,6 +176,7 @@ def run_demo(
             printer = _Printer(con, out)
             session = Session(line, conversation, rt.transcriber, rt.synthesizer, rt.settings,
                               metrics=metrics, store=rt.store, on_event=printer)
+            line.busy = session.bot_speaking
             result = asyncio.run(session.run())
             if session.greeting_audio:
                 sf.write(out / "replies" / "00-greeting.wav", np.concatenate(session.greeting_audio), RATE)

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -219,12 +220,14 @@ class Session:
         )
         self._utterance_start: float | None = None
         self._over_bot = False  # the current utterance began while the bot was speaking
+        self._barged = False  # a barge-in happened during the utterance under way
         self._pause: SpeechPaused | None = None
         self._speculative: asyncio.Future[Transcript] | None = None
         self._queue: asyncio.Queue[_Turn | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
         self._current: TurnRecord | None = None
         self._done = asyncio.Event()
+        self._reading = False  # the channel is delivering frames (and so playing audio)
         self._outcome = "abandoned"
         self._ended_by = "channel"
         self._awake_until = -1.0
@@ -274,6 +277,13 @@ class Session:
     # ------------------------------------------------------------------ microphone side
     async def _read(self) -> None:
         history = RATE * ECHO_HISTORY_MS // 1000
+        self._reading = True
+        try:
+            await self._read_frames(history)
+        finally:
+            self._reading = False
+
+    async def _read_frames(self, history: int) -> None:
         async for frame in self.channel.frames():
             t0 = self._audio_t
             self._audio_t += frame.pcm.size / RATE
@@ -313,7 +323,7 @@ class Session:
     def _on_listen_event(self, event: Any, speaking: bool) -> None:
         if isinstance(event, SpeechStarted):
             self._utterance_start = event.time
-            self._over_bot = speaking
+            self._over_bot = speaking and not self._barged
             self._last_activity = self._audio_t
         elif isinstance(event, SpeechPaused):
             self._pause = event
@@ -360,6 +370,7 @@ class Session:
         over_bot = self._over_bot
         self._utterance_start = None
         self._over_bot = False
+        self._barged = False
         self._last_activity = self._audio_t
         if spec is not None:
             self.metrics.observe_speculation("used")
@@ -380,6 +391,7 @@ class Session:
         if self._current is not None:
             self._current.interrupted = True
         self._over_bot = False  # the utterance under way is meant for us
+        self._barged = True
         event = BargeIn(onset, self._audio_t, self._audio_t - onset)
         self.barge_ins.append(event)
         self.metrics.observe_barge_in(self.channel.name, event.reaction_s)
@@ -476,11 +488,21 @@ class Session:
         channel as soon as it exists."""
         loop = asyncio.get_running_loop()
         chunks = self._chunks(reply, record)
+        lock = threading.Lock()  # the generator runs in worker threads, one step at a time
+
+        def pull() -> np.ndarray | None:
+            with lock:
+                return next(chunks, None)
+
+        def close() -> None:
+            with lock:  # waits for a step still running after a barge-in, then drops the rest
+                chunks.close()
+
         first = True
         started = time.monotonic()
         try:
             while True:
-                chunk = await loop.run_in_executor(None, next, chunks, None)
+                chunk = await loop.run_in_executor(None, pull)
                 if chunk is None:
                     break
                 if first and record is not None and eos_wall is not None:
@@ -490,7 +512,7 @@ class Session:
                 (record.reply_audio if record is not None else self.greeting_audio).append(chunk)
                 await self.channel.play(chunk)
         finally:
-            chunks.close()
+            loop.run_in_executor(None, close)
 
     def _chunks(self, reply: Reply, record: TurnRecord | None) -> Iterator[np.ndarray]:
         """The reply's audio, sentence by sentence; a streamed reply is spoken as its sentences arrive."""
@@ -503,7 +525,7 @@ class Session:
                 yield chunk.pcm if chunk.sample_rate == RATE else _resample(chunk.pcm, chunk.sample_rate)
 
     async def _wait_played(self) -> None:
-        while self.channel.pending_s() > 0:
+        while self.channel.pending_s() > 0 and self._reading:
             await asyncio.sleep(min(0.05, self.channel.pending_s()))
 
     def _transcribe(self, pcm: np.ndarray) -> Transcript:

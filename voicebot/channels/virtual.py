@@ -106,6 +106,9 @@ class VirtualLine:
         self._hist = np.zeros(RATE * ECHO_HISTORY_MS // 1000 + self.echo_delay + self.frame, np.int16)
         self._closed = False
         self.t = 0.0
+        # The session's "still answering" signal (Session.bot_speaking): a pause between two
+        # sentences of one reply is not the end of the reply.
+        self.busy: Callable[[], bool] = lambda: False
 
     # ---------------------------------------------------------------- AudioChannel
     async def play(self, pcm: np.ndarray) -> None:
@@ -139,8 +142,8 @@ class VirtualLine:
         while not self._closed and self.t < self.max_s:
             # The speaker side: the next frame of reply audio, if any.
             out = self._take(n)
-            sounding = out is not None
-            if sounding and reply_start is None:
+            sounding = out is not None or (reply_start is not None and self.busy())
+            if out is not None and reply_start is None:
                 reply_start = self.t
                 self.log.reply_starts.append(self.t)
                 heard_since_cue = heard_since_cue or (cue_pcm is None and self.t >= last_cue_end)
@@ -188,7 +191,9 @@ class VirtualLine:
             delay = start_wall + self.t / self.speed - time.monotonic()
             await asyncio.sleep(max(0.0, delay))
             yield InFrame(mic_pcm, echo_ref)
-            finished = cue_i >= len(self.cues) and cue_pcm is None and not sounding and self._pending == 0
+            finished = (
+                cue_i >= len(self.cues) and cue_pcm is None and not sounding and not self._pending and not self.busy()
+            )
             if finished and self.t - max(quiet_since, last_cue_end) >= self.tail_s:
                 return
 

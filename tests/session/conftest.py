@@ -1,0 +1,101 @@
+"""Fixtures for the live session: a simulated demo home on the real Mosquitto, the dialogue
+engine, and customer speech from espeak-ng (a voice unlike the bot's Piper voice)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voicebot.channels.virtual import Cue, VirtualLine
+from voicebot.demo import espeak
+from voicebot.metrics import Metrics
+from voicebot.session import Session, SessionResult, SessionSettings
+
+
+@pytest.fixture(scope="session")
+def home_stack(mosquitto: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Broker, simulated demo home, bridge, store and dialogue engine (runtime.build_runtime)."""
+    from voicebot.config import Settings
+    from voicebot.demo import demo_home
+    from voicebot.runtime import build_runtime
+
+    store = tmp_path_factory.mktemp("session-store") / "voicebot.sqlite3"
+    rt = build_runtime(Settings(), broker=mosquitto.url, home=demo_home(), simulate=True,
+                       store_path=store, models=False)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@pytest.fixture()
+def home(home_stack: Any) -> Any:
+    """The stack with every device back in its initial state and no faults."""
+    import time
+
+    sim = home_stack.simulator
+    for device_id in sim.device_ids():
+        sim.clear(device_id)
+    for hd in sim.home.devices:
+        if hd.state:
+            sim.set_state(hd.device.id, dict(hd.state))
+    time.sleep(0.2)
+    return home_stack
+
+
+@pytest.fixture(scope="session")
+def say() -> Any:
+    """Customer speech: ``say("text", voice="en-us+f3")`` → 16 kHz int16 from espeak-ng."""
+
+    def speak(text: str, voice: str = "en-us+f3") -> np.ndarray:
+        return espeak(text, voice)
+
+    return speak
+
+
+@pytest.fixture()
+def call(home: Any, transcriber: Any, synthesizer: Any) -> Any:
+    """``call(cues, speed=2.0, echo_gain=0.0, opts=None)`` runs a spoken call on the demo home."""
+
+    def run(cues: list[Cue], **kw: Any) -> Call:
+        return run_call(home, transcriber, synthesizer, cues, **kw)
+
+    return run
+
+
+@dataclass
+class Call:
+    result: SessionResult
+    line: VirtualLine
+    cues: list[Cue]
+    metrics: Metrics
+    session: Session
+
+    def answered(self) -> list[Any]:
+        """The turns the bot answered (not echo, noise or missing wake words)."""
+        return [t for t in self.result.turns if not t.ignored]
+
+
+def run_call(
+    rt: Any,
+    transcriber: Any,
+    synthesizer: Any,
+    cues: list[Cue],
+    *,
+    speed: float = 2.0,
+    echo_gain: float = 0.0,
+    opts: SessionSettings | None = None,
+) -> Call:
+    """Stream the cues through a real Session over a virtual line; returns what happened."""
+    line = VirtualLine(cues, speed=speed, echo_gain=echo_gain, tail_s=0.8, max_s=120)
+    metrics = Metrics()
+    session = Session(line, rt.conversation(channel="test"), transcriber, synthesizer, rt.settings,
+                      metrics=metrics, store=rt.store, session_settings=opts or SessionSettings())
+    line.busy = session.bot_speaking
+    result = asyncio.run(session.run())
+    return Call(result, line, cues, metrics, session)
