@@ -113,31 +113,25 @@ def test_streamed_clip_with_reordered_repeated_and_missing_chunks(
     assert len([f for f in w.store.all() if f.clip_id == "w-stream-1"]) == 1
 
 
-@pytest.mark.parametrize(
-    ("case", "error"),
-    [
-        ("empty", "empty"),
-        ("text", "unknown_format"),
-        ("silent", "silent"),
-        ("truncated", "truncated"),
-        ("too_long", "too_long"),
-        ("too_large", "too_large"),
-        ("too_large_whole", "too_large"),
-        ("no_metadata", "metadata_missing"),
-        ("bad_json", "bad_request"),
-        ("bad_base64", "bad_request"),
-        ("stream_without_start", "metadata_missing"),
-        ("stream_bad_checksum", "checksum_mismatch"),
-    ],
-)
-def test_bad_input_gets_a_clear_error_and_the_worker_carries_on(
-    start_worker: Any, device: Device, spoken_clips: dict[str, bytes], case: str, error: str
-) -> None:
+BAD_INPUT = {
+    "empty": "empty",
+    "text": "unknown_format",
+    "silent": "silent",
+    "truncated": "truncated",
+    "too_long": "too_long",
+    "too_large": "too_large",
+    "too_large_whole": "too_large",
+    "no_metadata": "metadata_missing",
+    "bad_json": "bad_request",
+    "bad_base64": "bad_request",
+    "stream_without_start": "metadata_missing",
+    "stream_bad_checksum": "checksum_mismatch",
+}
+
+
+def _send_bad(device: Device, case: str, clip_id: str, good: bytes) -> None:
     import numpy as np
 
-    w = start_worker(max_seconds=30.0, max_bytes=400_000)
-    clip_id = f"bad-{case}"
-    good = spoken_clips["happy"]
     if case == "empty":
         device.send_clip("dev-bad", clip_id, b"")
     elif case == "text":
@@ -167,13 +161,42 @@ def test_bad_input_gets_a_clear_error_and_the_worker_carries_on(
         for i, part in enumerate(parts):
             device.publish(f"{PREFIX}/dev-bad/clip/{clip_id}/chunk/{i}", part[::-1] if i == 1 else part)
         device.end("dev-bad", clip_id, good, len(parts))
+
+
+@pytest.mark.parametrize(("case", "error"), sorted(BAD_INPUT.items()))
+def test_bad_input_gets_a_clear_error(
+    start_worker: Any, device: Device, spoken_clips: dict[str, bytes], case: str, error: str
+) -> None:
+    w = start_worker(max_seconds=30.0, max_bytes=400_000)
+    clip_id = f"bad-{case}"
+    _send_bad(device, case, clip_id, spoken_clips["happy"])
     ack = device.ack_for(clip_id)
     assert ack["status"] == "error" and ack["error"] == error, ack
     assert ack["message"]
     assert w.store.all() == []
-    # The same worker still takes a good clip.
-    device.send_clip("dev-bad", f"{clip_id}-then-good", good)
-    assert device.ack_for(f"{clip_id}-then-good")["status"] == "stored"
+
+
+def test_after_every_kind_of_bad_input_the_worker_carries_on(
+    start_worker: Any, device: Device, spoken_clips: dict[str, bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    w = start_worker(max_seconds=30.0, max_bytes=400_000)
+    good = spoken_clips["happy"]
+    with caplog.at_level("WARNING", logger="voicebot.feedback.ingest"):
+        for case in BAD_INPUT:
+            _send_bad(device, case, f"all-{case}", good)
+        deadline = time.monotonic() + 60
+        while True:
+            errors = {a["clip_id"][4:]: a["error"] for a in list(device.all_acks)}  # the last error per clip
+            if errors == BAD_INPUT or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        device.send_clip("dev-bad", "all-then-good", good)
+        assert device.ack_for("all-then-good")["status"] == "stored"
+    assert errors == BAD_INPUT
+    assert [f.clip_id for f in w.store.all()] == ["all-then-good"]
+    # Each refusal left a log line naming the clip and the reason.
+    for case, code in BAD_INPUT.items():
+        assert any(f"all-{case}" in r.getMessage() and code in r.getMessage() for r in caplog.records), case
 
 
 def test_fault_reports_open_a_ticket_and_request_contact(

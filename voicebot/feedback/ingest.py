@@ -103,6 +103,8 @@ class FeedbackIngest:
             return Ack(clip_id, device_id, "duplicate", existing, worker=self.worker)
         declared = data.get("bytes")
         if isinstance(declared, int) and declared > self.fs.max_bytes:
+            # Remembered, so the chunks that follow are dropped without an error each.
+            self.store.start_upload(device_id, clip_id, {"rejected": "too_large"})
             raise FeedbackError("too_large", f"the clip announces {declared} bytes; at most {self.fs.max_bytes} are taken")
         self.store.start_upload(device_id, clip_id, {**data, "clip_id": meta.clip_id})
         return None
