@@ -246,12 +246,17 @@ class HomeIndex:
                         span = set(range(start, start + n))
                         if not span & unexplained:
                             continue
-                        if tokens[start] in _FUNCTION_WORDS or tokens[start + n - 1] in _FUNCTION_WORDS:
-                            continue
                         window = " ".join(tokens[start : start + n])
                         if len(window) < 4:
                             continue
-                        score = fuzz.ratio(window, phrase)
+                        # a window ending on "the" or "that" is only taken when its letters run
+                        # together spell the name ("thermos that" → "thermostat")
+                        edge = tokens[start] in _FUNCTION_WORDS or tokens[start + n - 1] in _FUNCTION_WORDS
+                        score = 0.0 if edge else fuzz.ratio(window, phrase)
+                        if n >= 2:
+                            joined = fuzz.ratio(window.replace(" ", ""), phrase.replace(" ", ""))
+                            if joined >= FUZZY_ACCEPT:
+                                score = max(score, joined)
                         if score > best.get(device_id, (0.0, "", 0, 0))[0]:
                             best[device_id] = (score, phrase, start, start + n)
         if not best:

@@ -113,7 +113,8 @@ class Resolver:
         # Something was named that is no device here ("turn on the glitter ball"): never
         # substitute the previous turn's device or the room's for it.
         if m.unknown and not m.pronoun and not allowed <= caps.CONTENT_DOMAINS:
-            return Target()
+            near = self._filter(m.fuzzy[0].device_ids, allowed) if m.fuzzy else []
+            return Target(candidates=near, how="fuzzy") if near else Target()
 
         # 5. nothing named: the devices of the previous turn ("turn it off", "make it warmer")
         if context and context.last_device_ids:
