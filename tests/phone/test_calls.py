@@ -98,49 +98,49 @@ async def _transfer_call(rt: Runtime, line: Any, speech: Speech) -> None:
     assert ticket is not None and ticket.customer_id == "c-42"
 
 
-def test_troubleshooting_call_and_transfer_call_at_the_same_time(phone_runtime: Runtime, speech: Speech) -> None:
+async def _dtmf_call(rt: Runtime, line: Any) -> None:
+    """AudioSocket with slin16: "#" says the last reply again, "5" gets the key help, "0" asks
+    for a human: the call is transferred and the leg ended."""
+    caller = AudioSocketCaller(*line.addresses["audiosocket"], rate=16000)
+    await caller.connect()
+    loop = asyncio.get_running_loop()
+    try:
+        greeting = await hear(rt, caller, expect=("help",))
+        assert "how can i help" in greeting.text, greeting
+        t = loop.time()
+        await caller.dtmf("#")
+        again = await hear(rt, caller, after=t, expect=("help",))
+        assert "how can i help" in again.text, again
+        t = loop.time()
+        await caller.dtmf("5")
+        keys = await hear(rt, caller, after=t, expect=("again",))
+        assert has_any(keys.text, "press 1", "press one"), keys
+        t = loop.time()
+        await caller.dtmf("0")
+        human = await hear(rt, caller, after=t, expect=("ticket",))
+        assert has_any(human.text, "putting you through", "agent"), human
+        await asyncio.wait_for(caller.closed.wait(), 10)
+        assert caller.hangup_received
+        assert set(caller.received_kinds) <= {0x12, 0x00}, "audio at the call's own rate (16 kHz), then hangup"
+    finally:
+        await caller.close()
+    record = line.registry.get(caller.call_id)
+    assert record is not None and record.outcome == "transfer" and record.ticket_id
+    assert [t.user for t in record.turns if t.source == "dtmf"] == ["[DTMF 5]", "[DTMF 0]"]
+
+
+def test_three_calls_at_once_troubleshooting_transfer_and_dtmf(phone_runtime: Runtime, speech: Speech) -> None:
+    """Three independent calls on one line at the same time, sharing the loaded models."""
+
     async def main() -> None:
         async with phone_line(phone_runtime) as line:
             await asyncio.gather(
                 _troubleshooting_call(phone_runtime, line, speech),
                 _transfer_call(phone_runtime, line, speech),
+                _dtmf_call(phone_runtime, line),
             )
-
-    asyncio.run(main())
-
-
-def test_dtmf_repeat_unknown_digit_and_zero_for_a_human_at_16_khz(phone_runtime: Runtime, speech: Speech) -> None:
-    """AudioSocket with slin16: "#" says the last reply again, "5" gets the key help, "0" asks
-    for a human: the call is transferred and the leg ended."""
-
-    async def main() -> None:
-        async with phone_line(phone_runtime) as line:
-            caller = AudioSocketCaller(*line.addresses["audiosocket"], rate=16000)
-            await caller.connect()
-            loop = asyncio.get_running_loop()
-            try:
-                greeting = await hear(phone_runtime, caller, expect=("help",))
-                assert "how can i help" in greeting.text, greeting
-                t = loop.time()
-                await caller.dtmf("#")
-                again = await hear(phone_runtime, caller, after=t, expect=("help",))
-                assert "how can i help" in again.text, again
-                t = loop.time()
-                await caller.dtmf("5")
-                keys = await hear(phone_runtime, caller, after=t, expect=("again",))
-                assert has_any(keys.text, "press 1", "press one"), keys
-                t = loop.time()
-                await caller.dtmf("0")
-                human = await hear(phone_runtime, caller, after=t, expect=("ticket",))
-                assert has_any(human.text, "putting you through", "agent"), human
-                await asyncio.wait_for(caller.closed.wait(), 10)
-                assert caller.hangup_received
-                assert set(caller.received_kinds) <= {0x12, 0x00}, "audio at the call's own rate (16 kHz), then hangup"
-            finally:
-                await caller.close()
-            record = line.registry.get(caller.call_id)
-            assert record is not None and record.outcome == "transfer" and record.ticket_id
-            assert [t.user for t in record.turns if t.source == "dtmf"] == ["[DTMF 5]", "[DTMF 0]"]
+            # Every call's turns went through the one shared transcription queue.
+            assert line.pool.stats.requests >= 5
 
     asyncio.run(main())
 

@@ -33,7 +33,6 @@ class PhoneSettings(BaseModel):
     twilio: str | None = None  # HOST:PORT of the Media Streams WebSocket
     http: str | None = "127.0.0.1:9093"  # HOST:PORT of GET /calls/{uuid}
     transcribe_workers: int = 1  # threads taking turns from the shared transcription queue
-    max_batch: int = 8  # turns decoded together when the transcriber supports batches
     worker_threads: int = 4  # dialogue turns and speech synthesis
     uuid_timeout_s: float = 5.0  # an AudioSocket peer must send its UUID within this
     idle_timeout_s: float = 3.0  # an AudioSocket peer silent this long has gone
@@ -69,7 +68,7 @@ class PhoneLine:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers, max_batch=s.max_batch)
+        self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
         self.services = PhoneServices(
             registry=self.registry,
@@ -115,13 +114,12 @@ class PhoneLine:
         return self.addresses
 
     def stats(self) -> dict[str, Any]:
-        """Shared transcription: how many turns, in how many batches, how long they queued."""
+        """Shared transcription: how many turns, how long they queued."""
         p = self.pool.stats
         return {
             "transcription": {
                 "requests": p.requests,
-                "batches": p.batches,
-                "largest_batch": p.largest_batch,
+                "longest_queue": p.longest_queue,
                 "busy_s": round(p.busy_s, 3),
                 "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,
             }
