@@ -74,3 +74,16 @@ def test_language_named_by_the_caller_wins(multi: Understander) -> None:
 def test_out_of_scope_template_intents_are_not_understood(multi: Understander) -> None:
     u = multi.understand("Wie ist das Wetter?")
     assert u.intent is None and u.device_ids == []
+
+
+def test_follow_ups_in_german_and_spanish(multi: Understander) -> None:
+    from voicebot.understand import ConversationContext
+
+    ctx = ConversationContext()
+    ctx.update(multi.understand("Schalte das Küchenlicht ein", ctx))
+    u = multi.understand("Schalte es wieder aus", ctx)
+    assert (u.language, u.intent, u.device_ids) == ("de", "HassTurnOff", ["kl"])
+    ctx = ConversationContext()
+    ctx.update(multi.understand("Enciende la lámpara de pie", ctx))
+    u = multi.understand("Apágala", ctx, language="es")
+    assert (u.intent, u.device_ids) == ("HassTurnOff", ["sl"])

@@ -288,7 +288,7 @@ def _rule_words(vocab: Vocabulary) -> frozenset[str]:
         sources += [p.pattern for p in patterns]
     for source in sources:
         cleaned = re.sub(r"\\[bdswBDSW]", " ", source)
-        words.update(w for w in re.findall(r"[a-z']+", cleaned) if len(w) > 1)
+        words.update(w for w in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", cleaned) if len(w) > 1)
     words.update(vocab.states)
     words.update(vocab.neutral)
     words.update(vocab.fillers)
