@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             signal.signal(sig, lambda *_: stop.set())
         channel = worker.channel
         typer.echo(
-            f"feedback worker {channel.worker_id} on {url}, listening on {channel.topic_filter}",  # type: ignore[attr-defined]
+            f"feedback worker {channel.worker_id} on {url}, listening on {channel.topic_filter}",
             err=True,
         )
         worker.run(stop)

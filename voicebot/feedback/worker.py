@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from voicebot.config import Settings
 from voicebot.feedback.followup import FollowUp
@@ -14,19 +15,22 @@ from voicebot.feedback.recognise import transcriber_picker
 from voicebot.feedback.settings import FeedbackSettings, feedback_settings, store_path
 from voicebot.feedback.store import FeedbackStore
 
+if TYPE_CHECKING:
+    from voicebot.channels.feedback import FeedbackChannel
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class FeedbackWorker:
-    channel: object  # voicebot.channels.feedback.FeedbackChannel
+    channel: FeedbackChannel
     store: FeedbackStore
     followup: FollowUp
 
     def run(self, stop: threading.Event, housekeeping_s: float = 60.0) -> None:
         """Serve until ``stop`` is set; forgets abandoned streamed uploads now and then."""
-        fs: FeedbackSettings = self.channel.fs  # type: ignore[attr-defined]
-        self.channel.start()  # type: ignore[attr-defined]
+        fs: FeedbackSettings = self.channel.fs
+        self.channel.start()
         try:
             next_sweep = 0.0
             while not stop.wait(0.5):
@@ -39,7 +43,7 @@ class FeedbackWorker:
             self.close()
 
     def close(self) -> None:
-        self.channel.stop()  # type: ignore[attr-defined]
+        self.channel.stop()
         self.followup.close()
         self.store.close()
 
