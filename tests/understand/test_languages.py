@@ -87,3 +87,14 @@ def test_follow_ups_in_german_and_spanish(multi: Understander) -> None:
     ctx.update(multi.understand("Enciende la lámpara de pie", ctx))
     u = multi.understand("Apágala", ctx, language="es")
     assert (u.intent, u.device_ids) == ("HassTurnOff", ["sl"])
+
+
+def test_what_about_another_room_in_german_and_spanish(multi: Understander) -> None:
+    from voicebot.understand import ConversationContext
+
+    for first, then in (("Schalte das Licht in der Küche aus", "Und im Wohnzimmer?"),
+                        ("Apaga la luz de la cocina", "y en el salón")):
+        ctx = ConversationContext()
+        ctx.update(multi.understand(first, ctx))
+        u = multi.understand(then, ctx)
+        assert (u.intent, u.device_ids) == ("HassTurnOff", ["sl"]), then
