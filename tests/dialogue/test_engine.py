@@ -51,7 +51,7 @@ def test_stored_turns_and_tickets_hold_no_personal_data(engine: DialogueEngine, 
 
 
 def test_ticket_summary_carries_steps_and_telemetry(engine: DialogueEngine, home: Home) -> None:
-    home.simulator.inject(home.device_id("Kitchen Light"), "offline")
+    home.inject("Kitchen Light", "offline")
     conv = engine.conversation("chat", customer_id="alice")
     conv.handle("the kitchen light won't come on")
     reply = conv.handle("I can't, no")
@@ -156,11 +156,11 @@ def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: 
 
 
 def test_troubleshooting_in_german(engine: DialogueEngine, home: Home) -> None:
-    home.simulator.inject(home.device_id("Coffee Machine"), "offline")
+    home.inject("Coffee Machine", "offline")
     conv = engine.conversation("phone", customer_id="alice", language="de")
     first = conv.handle("Der Stecker Coffee Machine ist offline")
     assert "ist offline" in first.text and "sagen Sie mir Bescheid" in first.text, first.text
-    home.simulator.customer_action(home.device_id("Coffee Machine"), "power_cycle")
+    home.customer_action("Coffee Machine", "power_cycle")
     second = conv.handle("fertig")
     assert second.text.startswith("Coffee Machine ist wieder online"), second.text
     assert second.outcome == "resolved"

@@ -136,8 +136,10 @@ class TrafficRecorder:
         with self._lock:
             self.messages.clear()
 
-    def snapshot(self) -> list[tuple[str, str]]:
-        time.sleep(0.1)
+    def snapshot(self, wait: float = 0.1) -> list[tuple[str, str]]:
+        """The messages so far (after ``wait`` seconds for those in flight)."""
+        if wait:
+            time.sleep(wait)
         with self._lock:
             return list(self.messages)
 
@@ -159,6 +161,44 @@ class Home:
             if d.name.lower() == name.lower() or d.id == name:
                 return str(d.id)
         raise KeyError(f"the home has no device {name!r}")
+
+    def inject(self, name: str, fault: str) -> None:
+        """Inject a simulator fault and wait until the bridge has seen its effect."""
+        did = self.device_id(name)
+        since = len(self.recorder.snapshot(wait=0.0))
+        self.simulator.inject(did, fault)
+        self.settle(did, since)
+
+    def customer_action(self, name: str, action: str) -> None:
+        """Do what the customer does at home (power_cycle, replace_battery, ...) and wait for its effect."""
+        did = self.device_id(name)
+        since = len(self.recorder.snapshot(wait=0.0))
+        self.simulator.customer_action(did, action)
+        self.settle(did, since)
+
+    def settle(self, device_id: str, since: int = 0, timeout: float = 5.0) -> None:
+        """Wait until the simulator's last change to ``device_id`` has reached the bridge: the
+        simulator's fault list for it has been published since message ``since`` of the recorder
+        (it goes out after the device's own messages) and the bridge shows the availability the
+        simulator now has."""
+        faults = json.dumps(self.simulator.faults(device_id), separators=(",", ":"))
+        topic = f"{self.simulator.prefix}/{device_id}/faults"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(t == topic and _same_json(p, faults) for t, p in self.recorder.snapshot(wait=0.0)[since:]):
+                break
+            time.sleep(0.02)
+        behind = [device_id] + [d.id for d in self.bridge.devices() if d.hub == device_id]
+        want = {d: self._expected_available(d) for d in behind}
+        self.bridge.wait_for(
+            lambda b: all(b.get(d).telemetry.available in (want[d], None) for d in behind), timeout=max(0.1, deadline - time.monotonic())
+        )
+        time.sleep(0.05)  # state and telemetry of the same batch
+
+    def _expected_available(self, device_id: str) -> bool:
+        device = next(d for d in self.bridge.devices() if d.id == device_id)
+        ids = [device_id] + ([device.hub] if device.hub else [])
+        return not any(f["type"] == "offline" for i in ids for f in self.simulator.faults(i))
 
     def reset(self) -> None:
         """Clear every fault and put every device back in the state the home file gives it."""
@@ -234,8 +274,7 @@ def run_scenario(
             failures.append(f"setup: could not set {name} to {changes}: {res.reason}")
     for name, faults in scenario.faults.items():
         for fault in [faults] if isinstance(faults, str) else faults:
-            home.simulator.inject(home.device_id(name), fault)
-    _settle(home, scenario)
+            home.inject(name, fault)
     home.recorder.clear()
 
     def new_conv() -> Any:
@@ -254,11 +293,9 @@ def run_scenario(
             conv = new_conv()
             conv.greet()
         if turn.customer_action:
-            home.simulator.customer_action(home.device_id(turn.customer_action["device"]), turn.customer_action["action"])
-            _settle(home, scenario)
+            home.customer_action(turn.customer_action["device"], turn.customer_action["action"])
         if turn.inject:
-            home.simulator.inject(home.device_id(turn.inject["device"]), turn.inject["fault"])
-            _settle(home, scenario)
+            home.inject(turn.inject["device"], turn.inject["fault"])
         if turn.say is None and turn.dtmf is None:
             continue
         spoken += 1
@@ -297,9 +334,11 @@ def run_scenario(
     return ScenarioResult(scenario.name, failures, final, spoken, transcript, time.monotonic() - started)
 
 
-def _settle(home: Home, scenario: Scenario) -> None:
-    """Give the simulator's state and availability messages time to reach the bridge."""
-    time.sleep(0.1)
+def _same_json(a: str, b: str) -> bool:
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except ValueError:
+        return False
 
 
 def _check_turn(where: str, e: Expect, r: Reply, check_replies: bool) -> list[str]:
