@@ -39,13 +39,13 @@ def test_one_chunk_per_sentence_at_the_asked_rate(synthesizer, rate: int) -> Non
 
 
 def test_first_chunk_is_ready_before_the_whole_reply(synthesizer) -> None:
-    text = "Okay. " + " ".join(COMMANDS[:6])
+    text = "Okay. " + " ".join(COMMANDS[10:13])
     latency, first = synthesizer.first_chunk_latency(text, 16000)
     assert first is not None and first.text == "Okay."
     whole_started = __import__("time").perf_counter()
     total = sum(len(c.pcm) for c in synthesizer.synthesize(text, 16000))
     whole = __import__("time").perf_counter() - whole_started
-    assert total > 10 * len(first.pcm)
+    assert total > 4 * len(first.pcm)
     assert latency < whole
 
 
