@@ -126,6 +126,7 @@ BAD_INPUT = {
     "bad_base64": "bad_request",
     "stream_without_start": "metadata_missing",
     "stream_bad_checksum": "checksum_mismatch",
+    "bad_checksum": "checksum_mismatch",
 }
 
 
@@ -153,6 +154,8 @@ def _send_bad(device: Device, case: str, clip_id: str, good: bytes) -> None:
         device.publish(f"{PREFIX}/dev-bad/clip/{clip_id}/start", b"{not json")
     elif case == "bad_base64":
         device.publish(f"{PREFIX}/dev-bad/clip", json.dumps({"clip_id": clip_id, "model": "m", "firmware": "f", "audio": "@@@"}))
+    elif case == "bad_checksum":
+        device.send_clip("dev-bad", clip_id, good, sha256="0" * 64)
     elif case == "stream_without_start":
         device.stream("dev-bad", clip_id, good, start=False)
     elif case == "stream_bad_checksum":

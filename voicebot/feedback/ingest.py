@@ -76,8 +76,11 @@ class FeedbackIngest:
             route = parse_topic(msg.topic, self.fs.topic_prefix)
             device_id, clip_id = route.device_id, route.clip_id or clip_id
             if route.kind == "clip":
-                meta, audio, _ = whole_clip(route.device_id, msg.payload, msg.props)
+                meta, audio, data = whole_clip(route.device_id, msg.payload, msg.props)
                 clip_id = meta.clip_id
+                expected = data.get("sha256")
+                if isinstance(expected, str) and expected.lower() != hashlib.sha256(audio).hexdigest():
+                    raise FeedbackError("checksum_mismatch", "the audio does not match its sha256; resend the clip")
                 return self._process(meta, audio, msg.received_at)
             assert route.clip_id is not None
             if route.kind == "start":
