@@ -44,19 +44,26 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         ps = section(PhoneSettings, "phone", settings)
+        # Listeners named on the command line replace the configured ones; otherwise the
+        # configuration (by default AudioSocket on 127.0.0.1:9092) decides.
+        if audiosocket or twilio:
+            listen = {"audiosocket": audiosocket, "twilio": twilio}
+        else:
+            listen = {"audiosocket": ps.audiosocket, "twilio": ps.twilio}
+        listen["http"] = http or ps.http
         try:
-            addrs = {
-                "audiosocket": parse_hostport(audiosocket or ps.audiosocket or "", "--audiosocket")
-                if (audiosocket or ps.audiosocket)
-                else None,
-                "twilio": parse_hostport(twilio or ps.twilio or "", "--twilio") if (twilio or ps.twilio) else None,
-                "http": parse_hostport(http or ps.http or "", "--http") if (http or ps.http) else None,
-            }
+            addrs = {k: parse_hostport(v, f"--{k}") if v else None for k, v in listen.items()}
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
         if addrs["audiosocket"] is None and addrs["twilio"] is None:
             raise typer.BadParameter("nothing to answer: give --audiosocket and/or --twilio")
-        asyncio.run(_serve(settings, ps, addrs, home, broker, simulate, store))
+        from voicebot.runtime import StartupError
+
+        try:
+            asyncio.run(_serve(settings, ps, addrs, home, broker, simulate, store))
+        except (StartupError, OSError) as exc:  # a busy port, an unreachable broker, a missing file
+            typer.echo(f"voicebot phone: {exc}", err=True)
+            raise typer.Exit(1) from exc
 
     @phone.command("dial")
     def dial(
@@ -73,7 +80,13 @@ def register(app: typer.Typer) -> None:
 
         if (audiosocket is None) == (twilio is None):
             raise typer.BadParameter("give exactly one of --audiosocket HOST:PORT or --twilio URL")
-        result = asyncio.run(place_call(files, audiosocket, twilio, rate, caller, customer, wait))
+        from voicebot.audio import AudioFileError
+
+        try:
+            result = asyncio.run(place_call(files, audiosocket, twilio, rate, caller, customer, wait))
+        except (AudioFileError, ValueError, OSError) as exc:  # a bad recording, address, or no line there
+            typer.echo(f"voicebot phone dial: {exc}", err=True)
+            raise typer.Exit(1) from exc
         typer.echo(json.dumps(result, indent=2))
 
 

@@ -23,14 +23,20 @@ from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import TranscriptionPool
 from voicebot.config import Settings
 from voicebot.dialogue.types import Conversation, Reply
-from voicebot.session import BargeIn, Session, SessionEvent, TurnRecord
+from voicebot.session import BargeIn, Session, SessionEvent, SessionSettings, TurnRecord
 from voicebot.speak import Synthesizer
 
 log = logging.getLogger(__name__)
 
 # The dialogue's outcomes as call outcomes: a ticket for a callback ("escalated") ends the call's
 # business as much as a fix does; only "transfer" sends the caller on to an agent queue.
-CALL_OUTCOMES = {"transfer": "transfer", "resolved": "resolved", "escalated": "resolved", "abandoned": "abandoned"}
+CALL_OUTCOMES = {
+    "transfer": "transfer",
+    "resolved": "resolved",
+    "escalated": "resolved",
+    "abandoned": "abandoned",
+    "timeout": "abandoned",
+}
 HUMAN_REQUEST = "I want to talk to a human"  # what DTMF 0 means when the dialogue has no rule for it
 
 
@@ -43,6 +49,7 @@ class PhoneServices:
     synthesizer: Synthesizer
     new_conversation: Callable[[CallRecord], Conversation]
     settings: Settings
+    session_settings: SessionSettings
     frame_ms: int  # the endpointer's frame length
     executor: Executor  # dialogue turns and synthesis of the call's own replies
     store: Any = None
@@ -156,14 +163,16 @@ class PhoneCall:
                 self.s.settings,
                 store=self.s.store,
                 on_event=self._on_event,
+                session_settings=self.s.session_settings,
             )
             pacer.producing = lambda: session.bot_speaking() or self._own_speaking
             dtmf_task = asyncio.create_task(self._dtmf_loop())
             result = await session.run()
             if self._hung_up is None:
                 self._bot_ended = True
-                if result.outcome != "abandoned" and self._outcome is None:
-                    self._outcome = result.outcome
+                if self._outcome is None:
+                    # The session ended on its own: the caller stayed silent past the timeout.
+                    self._outcome = CALL_OUTCOMES.get(result.outcome, "abandoned")
                 await self._wait_heard()
         except asyncio.CancelledError:
             error = "the server stopped"

@@ -38,14 +38,12 @@ class PhoneChannel:
         self._streams: dict[int, soxr.ResampleStream] = {}
         self._closed = False
         self.holding = False  # drop the session's audio (a reply of the call's own is playing)
-        self.received_s = 0.0  # seconds of caller audio so far
         self.generation = 0  # bumped by every clear(), so a reply being produced knows it was cut
 
     # -- caller side (from the transport) ---------------------------------------------------------
     def push(self, pcm: np.ndarray, rate: int) -> None:
         if self._closed:
             return
-        self.received_s += len(pcm) / rate
         if rate != SAMPLE_RATE:
             stream = self._streams.get(rate)
             if stream is None:  # one stream per rate keeps the filter state across frames

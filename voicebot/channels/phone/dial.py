@@ -36,6 +36,8 @@ async def place_call(
     customer: str | None,
     wait: float,
 ) -> dict[str, Any]:
+    rate = rate if audiosocket else 8000
+    recordings = [read_audio(path, rate) for path in files]  # a bad file fails before dialling
     if audiosocket:
         host, port = parse_hostport(audiosocket, "--audiosocket")
         caller: AudioSocketCaller | TwilioCaller = AudioSocketCaller(host, port, rate=rate)
@@ -48,8 +50,8 @@ async def place_call(
     turns: list[dict[str, Any]] = []
     try:
         await wait_reply(caller, timeout=wait)
-        for path in files:
-            said = await caller.say(read_audio(path, caller.rate))
+        for path, pcm in zip(files, recordings, strict=True):
+            said = await caller.say(pcm)
             first = await caller.wait_audio_after(said.sent_end - 0.5, wait)
             turns.append(
                 {

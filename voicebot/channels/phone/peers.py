@@ -176,11 +176,6 @@ class _Caller:
             out.append(Utterance(h.times[first], h.times[last], h.frames[first : last + 1]))
         return out
 
-    def audio_between(self, t0: float, t1: float) -> np.ndarray:
-        h = self.heard
-        frames = h.frames[bisect.bisect_left(h.times, t0) : bisect.bisect_right(h.times, t1)]
-        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
-
     def max_gap_in_speech(self) -> float:
         """The longest wait between two frames inside the bot's speech (real-time check)."""
         h = self.heard

@@ -12,7 +12,6 @@ targets: eight short turns decoded as one batch took as long as eight one by one
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import queue
 import threading
@@ -68,9 +67,6 @@ class TranscriptionPool:
     def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
         """The Transcriber protocol: blocks the calling thread until a pool worker is done."""
         return self.submit(pcm, language).result()
-
-    async def transcribe_async(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
-        return await asyncio.wrap_future(self.submit(pcm, language))
 
     def close(self) -> None:
         for _ in self._threads:

@@ -18,8 +18,9 @@ from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
-from voicebot.config import Settings
+from voicebot.config import Settings, section
 from voicebot.dialogue.types import Conversation
+from voicebot.session import SessionSettings
 from voicebot.speak import Synthesizer
 from voicebot.transcribe import Transcriber
 
@@ -37,6 +38,9 @@ class PhoneSettings(BaseModel):
     uuid_timeout_s: float = 5.0  # an AudioSocket peer must send its UUID within this
     idle_timeout_s: float = 3.0  # an AudioSocket peer silent this long has gone
     start_timeout_s: float = 5.0  # a Media Streams peer must send "start" within this
+    # A caller who says nothing for this long is gone (the line stays open on a muted phone);
+    # used unless the "session" section sets its own idle_timeout_s.
+    silence_timeout_s: float = 60.0
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
@@ -76,6 +80,7 @@ class PhoneLine:
             synthesizer=self.synthesizer,
             new_conversation=self._new_conversation,
             settings=self.voicebot_settings,
+            session_settings=self._session_settings(),
             frame_ms=self.voicebot_settings.listen.frame_ms,
             executor=self.executor,
             store=self.store,
@@ -84,6 +89,12 @@ class PhoneLine:
         self.twilio: TwilioServer | None = None
         self._http: web.AppRunner | None = None
         self.addresses: dict[str, tuple[str, int]] = {}
+
+    def _session_settings(self) -> SessionSettings:
+        opts = section(SessionSettings, "session", self.voicebot_settings)
+        if opts.idle_timeout_s is None:
+            opts = opts.model_copy(update={"idle_timeout_s": self.settings.silence_timeout_s})
+        return opts
 
     def _new_conversation(self, record: CallRecord) -> Conversation:
         identify_caller(record, self.store)
