@@ -206,3 +206,18 @@ def test_conversations_in_parallel_threads(engine: DialogueEngine, home: Home) -
     assert all(outcomes == ["confirmed"] for _, outcomes in results), results
     assert all(len(engine.store.turns(cid)) == 1 for cid, _ in results)
     assert home.bridge.get("floor_lamp").state["state"] == "off"
+
+
+def test_customer_added_on_the_command_line_is_recognised_by_number(home: Home, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from voicebot.cli import app
+
+    path = tmp_path / "c.sqlite3"
+    added = CliRunner().invoke(app, ["customers", "add", "c9", "--name", "Ana", "--phone", "+49 170 555 01",
+                                     "--area", "Kitchen", "--language", "de", "--store", str(path)])
+    assert added.exit_code == 0, added.output
+    home.reset()
+    conv = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4917055501")
+    assert conv.greet().text.startswith("Hallo, Ana")
+    assert conv.speaker_area == "Kitchen"

@@ -123,6 +123,32 @@ def register(app: typer.Typer) -> None:
         print(json.dumps({"id": t.id, "status": t.status, "note": t.note}, ensure_ascii=False))
 
 
+    customers = typer.Typer(help="Customer profiles: who calls from which number, their home and language.",
+                            no_args_is_help=True)
+    app.add_typer(customers, name="customers")
+
+    @customers.command("add")
+    def customers_add(
+        customer_id: str,
+        name: Annotated[str | None, typer.Option("--name")] = None,
+        phone: Annotated[list[str] | None, typer.Option("--phone", help="A phone number (repeat for more).")] = None,
+        home: Annotated[str | None, typer.Option("--home", help="The customer's home file.")] = None,
+        area: Annotated[str | None, typer.Option("--area", help="The room their speaker is in.")] = None,
+        language: Annotated[str, typer.Option("--language")] = "en",
+        store: StoreOption = None,
+    ) -> None:
+        """Add or replace a customer profile (callers are recognised by these numbers)."""
+        from voicebot.store import Customer
+
+        _store(store).save_customer(Customer(customer_id, name, list(phone or []), home, area, language))
+        print(json.dumps({"customer_id": customer_id, "phones": list(phone or [])}))
+
+    @customers.command("list")
+    def customers_list(store: StoreOption = None) -> None:
+        """Customer profiles, one JSON object per line."""
+        for c in _store(store).customers():
+            print(json.dumps(asdict(c), ensure_ascii=False))
+
     @app.command()
     def playbooks(
         folder: Annotated[
