@@ -289,6 +289,8 @@ class Session:
             self._audio_t += frame.pcm.size / RATE
             self._wall_t = time.monotonic()
             speaking = self.bot_speaking()
+            if speaking:
+                self._last_activity = self._audio_t  # the idle timeout counts from the bot's last word
             pcm = frame.pcm
             echo_rms = 0.0
             if frame.echo is not None and frame.echo.size >= pcm.size + history // 2:
