@@ -43,6 +43,9 @@ async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
     try:
         greeting = await hear(rt, caller, expect=("help",))
         assert "alex" in greeting.text, greeting  # the caller's number found their profile
+        # Paced in real time: the greeting arrived over (at least) as long as it lasts, not in a burst.
+        spoken = caller.utterances()[0]
+        assert spoken.end - spoken.start >= 0.9 * len(spoken.pcm) / 8000 - 0.04
 
         report = await exchange(rt, caller, speech("The kitchen light won't turn on.", 8000), ("lit now", "is it lit"))
         assert has_any(report.text, "is it lit", "lit now"), report
@@ -52,6 +55,10 @@ async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
         assert "goodbye" in bye.text or "thank" in bye.text, bye
         await asyncio.wait_for(caller.closed.wait(), 10)
         assert caller.hangup_received, "the bot ends its leg with a hangup message (00 00 00)"
+        # Every message was one 20 ms frame at 8 kHz (320 bytes), and frames kept coming while
+        # the bot listened and thought (Asterisk drops a leg after 2 s without traffic).
+        assert {len(f) for f in caller.heard.frames} == {160}
+        assert caller.max_gap() < 1.0
     finally:
         await caller.close()
 
@@ -87,6 +94,7 @@ async def _transfer_call(rt: Runtime, line: Any, speech: Speech) -> None:
         await asyncio.wait_for(caller.closed.wait(), 10)
         assert caller.close_code == 1000
         assert caller.marks_echoed, "the bot waited for Twilio's mark before ending the stream"
+        assert set(caller.media_sizes) == {160}, "20 ms of mu-law per media message"
     finally:
         await caller.close()
     status, record = await _http_json(f"{http}/calls/{caller.call_sid}")

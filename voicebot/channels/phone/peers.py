@@ -176,6 +176,11 @@ class _Caller:
             out.append(Utterance(h.times[first], h.times[last], h.frames[first : last + 1]))
         return out
 
+    def max_gap(self) -> float:
+        """The longest wait between any two frames received (AudioSocket's 2-second rule)."""
+        times = self.heard.times
+        return float(np.max(np.diff(times))) if len(times) > 1 else 0.0
+
     def max_gap_in_speech(self) -> float:
         """The longest wait between two frames inside the bot's speech (real-time check)."""
         h = self.heard
@@ -274,6 +279,7 @@ class TwilioCaller(_Caller):
         self.custom_parameters = custom_parameters or {}
         self.ws: object | None = None
         self.marks_echoed: list[str] = []
+        self.media_sizes: list[int] = []  # bytes of mu-law in each media message received
         self.clears = 0
         self.close_code: int | None = None
         self._seq = 0
@@ -374,7 +380,9 @@ class TwilioCaller(_Caller):
                 msg = json.loads(text)
                 event = msg.get("event")
                 if event == "media":
-                    self._playout.append(mulaw_decode(base64.b64decode(msg["media"]["payload"])))
+                    payload = base64.b64decode(msg["media"]["payload"])
+                    self.media_sizes.append(len(payload))
+                    self._playout.append(mulaw_decode(payload))
                 elif event == "mark":
                     self._playout.append(str(msg["mark"]["name"]))
                 elif event == "clear":
