@@ -45,8 +45,10 @@ LOGPROB_SILENCE = -1.0
 LOGPROB_MIN = -1.5  # below this even speech-like output is too unsure to act on
 COMPRESSION_MAX = 2.4
 SILENCE_DBFS = -60.0  # quieter than this is not worth running the model on
-# Phrases tiny models invent on noise; rejected only when the model itself doubts the audio.
-HALLUCINATIONS = {"you", "thank you", "thanks for watching", "bye", "so", "the end", "okay"}
+# Phrases tiny models invent on noise, rejected when the model itself doubts the audio. Words
+# people really say to a support bot ("okay", "thank you", "bye") are not listed: on phone-quality
+# espeak-ng speech a real "Okay." came with no_speech_prob 0.31.
+HALLUCINATIONS = {"you", "thanks for watching", "thank you for watching", "so", "the end", "subtitles by"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class FasterWhisperTranscriber:
             reason = "repetition"
         elif d.avg_logprob < LOGPROB_MIN:
             reason = "low_confidence"
-        elif normalised in HALLUCINATIONS and (d.no_speech_prob > 0.3 or d.avg_logprob < -0.7):
+        elif normalised in HALLUCINATIONS and (d.no_speech_prob > 0.4 or d.avg_logprob < -0.8):
             reason = "hallucination"
         elapsed = time.perf_counter() - started
         return Transcript(
@@ -245,8 +247,12 @@ def _compression_ratio(text: str) -> float:
 
 
 def _repeats_phrase(text: str) -> bool:
-    """True when a phrase of 3+ words occurs twice in a row: worth a second look with the full window."""
+    """True when a phrase of 3+ words occurs twice in a row, or the whole text is one phrase said
+    twice ("Nope. Nope." for a single "Nope."): worth a second look with the full window."""
     words = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
+    half = len(words) // 2
+    if len(words) >= 2 and len(words) % 2 == 0 and words[:half] == words[half:]:
+        return True
     for size in range(3, len(words) // 2 + 1):
         for start in range(len(words) - 2 * size + 1):
             if words[start : start + size] == words[start + size : start + 2 * size]:
