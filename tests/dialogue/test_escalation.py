@@ -55,3 +55,9 @@ def test_danger_words_and_their_harmless_lookalikes() -> None:
     assert detect_danger("my smoke alarm keeps chirping, low battery I think") is None
     assert detect_danger("the leak sensor battery is low") is None
     assert detect_danger("turn on the fire tv") is None
+
+
+def test_a_window_to_midnight_covers_the_last_second() -> None:
+    cfg = {"timezone": "Europe/Berlin", "callback_windows": [{"days": ["fri"], "start": "00:00", "end": "24:00"}]}
+    text = _next(cfg, dt.datetime(2026, 11, 20, 23, 59, 59, 900000, tzinfo=BERLIN))
+    assert "call you back today, before 24:00" in text

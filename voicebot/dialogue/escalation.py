@@ -39,7 +39,7 @@ def next_window(windows: list[Window], moment: dt.datetime) -> tuple[dt.datetime
 
 
 def _clock(t: dt.time) -> str:
-    return t.strftime("%H:%M")
+    return "24:00" if t == dt.time.max else t.strftime("%H:%M")
 
 
 def _when(start: dt.datetime, end: dt.datetime, moment: dt.datetime, replies: Replies, lang: str) -> str:

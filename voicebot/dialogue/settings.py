@@ -24,6 +24,11 @@ class Window(BaseModel):
     start: dt.time
     end: dt.time
 
+    @field_validator("end", mode="before")
+    @classmethod
+    def _midnight(cls, value: object) -> object:
+        return dt.time.max if value in ("24:00", "24:00:00") else value  # to the end of the day
+
     @field_validator("end")
     @classmethod
     def _after_start(cls, end: dt.time, info: object) -> dt.time:
@@ -33,7 +38,8 @@ class Window(BaseModel):
         return end
 
     def contains(self, moment: dt.datetime) -> bool:
-        return WEEKDAYS[moment.weekday()] in self.days and self.start <= moment.time() < self.end
+        now = moment.time().replace(tzinfo=None)
+        return WEEKDAYS[moment.weekday()] in self.days and self.start <= now and (now < self.end or self.end == dt.time.max)
 
 
 class SensitiveRule(BaseModel):
