@@ -27,12 +27,12 @@ async def _http_json(url: str) -> Any:
 
 
 async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
-    """Asterisk, 8 kHz: the dialplan announces the caller, the customer reports a light that
+    """Asterisk, 8 kHz in 30 ms frames: the dialplan announces the caller, the customer reports a light that
     stays off, the bot checks and switches it, the customer confirms, says goodbye, and the bot
     ends the leg; the outcome is read back over HTTP as a dialplan would."""
     host, port = line.addresses["audiosocket"]
     http = "http://{}:{}".format(*line.addresses["http"])
-    caller = AudioSocketCaller(host, port, rate=8000)
+    caller = AudioSocketCaller(host, port, rate=8000, frame_ms=30)  # a 30 ms packetisation, which occurs
     # What a dialplan does with CURL(url,caller=${CALLERID(num)}) before AudioSocket().
     async with (
         aiohttp.ClientSession() as session,
@@ -55,7 +55,7 @@ async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
         assert "goodbye" in bye.text or "thank" in bye.text, bye
         await asyncio.wait_for(caller.closed.wait(), 10)
         assert caller.hangup_received, "the bot ends its leg with a hangup message (00 00 00)"
-        # Every message was one 20 ms frame at 8 kHz (320 bytes), and frames kept coming while
+        # Every message back was one 20 ms frame at 8 kHz (320 bytes), and frames kept coming while
         # the bot listened and thought (Asterisk drops a leg after 2 s without traffic).
         assert {len(f) for f in caller.heard.frames} == {160}
         assert caller.max_gap() < 1.0

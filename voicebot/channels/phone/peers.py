@@ -71,9 +71,10 @@ class _Caller:
 
     rate: int
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, frame_ms: int = FRAME_MS) -> None:
         self.rate = rate
-        self.frame_len = rate * FRAME_MS // 1000
+        self.frame_ms = frame_ms  # the caller's packetisation: 20 ms is typical, 30 ms occurs
+        self.frame_len = rate * frame_ms // 1000
         self._outgoing: deque[np.ndarray] = deque()
         self._said_done: deque[tuple[asyncio.Future[Said], float, int]] = deque()
         self._sent_frames = 0
@@ -94,7 +95,7 @@ class _Caller:
             self._outgoing.append(frame.astype(np.int16))
             n_frames += 1
         last_index = self._sent_frames + len(self._outgoing) - 1 if self._outgoing else self._sent_frames
-        trailing = n_frames * FRAME_MS / 1000 - speech_end_offset(pcm, self.rate)
+        trailing = n_frames * self.frame_ms / 1000 - speech_end_offset(pcm, self.rate)
         self._said_done.append((done, trailing, last_index))
         return done
 
@@ -122,7 +123,7 @@ class _Caller:
                 if not fut.done():
                     fut.set_result(Said(sent_end=now, speech_end=now - trailing))
             self._sent_frames += 1
-            next_at += FRAME_MS / 1000
+            next_at += self.frame_ms / 1000
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
     async def go_silent(self) -> None:
@@ -196,8 +197,10 @@ class _Caller:
 class AudioSocketCaller(_Caller):
     """Asterisk's side of an AudioSocket call."""
 
-    def __init__(self, host: str, port: int, call_id: str | None = None, rate: int = 8000) -> None:
-        super().__init__(rate)
+    def __init__(
+        self, host: str, port: int, call_id: str | None = None, rate: int = 8000, frame_ms: int = FRAME_MS
+    ) -> None:
+        super().__init__(rate, frame_ms)
         self.host, self.port = host, port
         self.call_id = call_id or str(uuid.uuid4())
         self.kind = aswire.RATE_KINDS[rate]
