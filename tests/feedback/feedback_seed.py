@@ -101,6 +101,8 @@ def seed_conversations(path: str | Path) -> int:
             cid = store.start_conversation("phone" if i else "speaker", None, None)
             for text, sentiment in turns:
                 store.add_turn(cid, text, "OK.", sentiment=sentiment)
+            # What the dialogue records when someone gives feedback in a call (GiveFeedback).
+            store.add_trace(cid, None, "feedback", None, {"feedback": "the new app is much easier to use"})
     finally:
         store.close()
     return 2 * len(turns)

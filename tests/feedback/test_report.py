@@ -54,6 +54,7 @@ def test_report_shows_trends_topics_emotions_and_quotes(tmp_path: Path) -> None:
         assert expected in html
     assert "sparking and I smell burning" in html and "critical" in html
     assert "Live conversations: 10 turns" in html and "phone 5" in html
+    assert "Said during conversations" in html and "the new app is much easier to use" in html
     # The firmware update shows: 1.5.0's mean sentiment is below 1.4.2's.
     means = dict(re.findall(r"<td>(T100 / [\d.]+)</td><td class=\"n\">\d+</td>\s*<td class=\"n \w+\">([+-][\d.]+)</td>", html))
     assert float(means["T100 / 1.5.0"]) < float(means["T100 / 1.4.2"]), means

@@ -32,11 +32,12 @@ def _empty(fig: Figure, ax: plt.Axes, message: str) -> bytes:
 
 def sentiment_over_time(
     series: dict[str, list[tuple[datetime, float, int]]],
-    conversations: list[tuple[datetime, float, int]],
+    conversations: dict[str, list[tuple[datetime, float, int]]],
     period: tuple[datetime, datetime],
 ) -> bytes:
     """Mean sentiment per time bucket: one line per device model and firmware, and the live
-    conversations' per-turn sentiment as a dashed line. Marker size grows with the clip count."""
+    conversations' per-turn sentiment as a dashed line per channel. Marker size grows with the
+    clip count."""
     fig, ax = plt.subplots(figsize=(9.5, 4.2))
     if not series and not conversations:
         return _empty(fig, ax, "no feedback or conversations in this period")
@@ -44,9 +45,11 @@ def sentiment_over_time(
         xs, ys, ns = zip(*points, strict=True)
         ax.plot(xs, ys, marker="o", linewidth=1.8, label=name)
         ax.scatter(xs, ys, s=[18 + 10 * n for n in ns], alpha=0.25)
-    if conversations:
-        xs, ys, _ = zip(*conversations, strict=True)
-        ax.plot(xs, ys, linestyle="--", color="#555", marker="s", markersize=4, label="live conversations")
+    greys = ["#444", "#888", "#222", "#aaa"]
+    for i, (channel, points) in enumerate(sorted(conversations.items())):
+        xs, ys, _ = zip(*points, strict=True)
+        ax.plot(xs, ys, linestyle="--", color=greys[i % len(greys)], marker="s", markersize=4,
+                label=f"conversations: {channel}")
     ax.axhline(0, color="#999", linewidth=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlim(period[0], period[1])  # the whole requested period, even when data covers a day of it

@@ -5,6 +5,7 @@ the same charts as PNG files, for any time range. Feedback clips and live conver
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import jinja2
 
 from voicebot.feedback import charts
+from voicebot.feedback.analyze import analyze_text
 from voicebot.feedback.store import FeedbackStore, StoredFeedback
 
 
@@ -70,6 +72,47 @@ def conversation_turns(path: str | Path, start: float, end: float) -> list[tuple
         db.close()
 
 
+def conversation_feedback(path: str | Path, start: float, end: float, limit: int = 8) -> list[dict[str, Any]]:
+    """What people said as feedback during live conversations (the dialogue's trace entries of
+    kind "feedback", already redacted), newest first."""
+    if str(path) == ":memory:":
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"trace", "conversations"} <= tables:
+            return []
+        rows = db.execute(
+            "SELECT t.at, t.data, c.channel FROM trace t LEFT JOIN conversations c ON c.id = t.conversation_id "
+            "WHERE t.kind = 'feedback' AND t.at >= ? AND t.at < ? ORDER BY t.at DESC LIMIT ?",
+            (start, end, 50 * limit),
+        ).fetchall()
+    finally:
+        db.close()
+    out: dict[str, dict[str, Any]] = {}  # by text: the newest mention, with how often it was said
+    for at, data, channel in rows:
+        try:
+            text = str(json.loads(data).get("feedback") or "").strip()
+        except (ValueError, AttributeError):
+            continue
+        if not text:
+            continue
+        key = text.lower()
+        if key in out:
+            out[key]["repeats"] += 1
+            out[key]["channels"].add(channel or "conversation")
+            continue
+        if len(out) < limit:
+            out[key] = {
+                "text": text,
+                "channels": {channel or "conversation"},
+                "when": datetime.fromtimestamp(float(at), UTC).strftime("%Y-%m-%d %H:%M"),
+                "label": analyze_text(text).label,
+                "repeats": 1,
+            }
+    return [{**q, "channels": ", ".join(sorted(q["channels"]))} for q in out.values()]
+
+
 def _quote(f: StoredFeedback) -> dict[str, Any]:
     return {
         "text": f.transcript,
@@ -120,7 +163,10 @@ def build_report(store_path: str | Path, start: float, end: float, out: str | Pa
     for f in items:
         by_model[f"{f.model} / {f.firmware}"].append(f)
     series = {name: _means([(f.recorded_at, f.sentiment) for f in fs], unit) for name, fs in by_model.items()}
-    conv_series = _means([(t, s) for t, s, _ in turns], unit)
+    by_channel: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for t, v, ch in turns:
+        by_channel[ch].append((t, v))
+    conv_series = {ch: _means(points, unit) for ch, points in by_channel.items()}
 
     topic_counts: Counter[tuple[str, str]] = Counter()
     for f in items:
@@ -205,6 +251,7 @@ def build_report(store_path: str | Path, start: float, end: float, out: str | Pa
         models=model_rows,
         complaints=complaints[:10],
         quotes=notable_quotes(items),
+        spoken=conversation_feedback(store_path, start, end),
     )
     html_path = out_dir / "report.html"
     html_path.write_text(html, encoding="utf-8")
