@@ -23,6 +23,7 @@ class SpeechChunk:
     text: str
     pcm: np.ndarray  # mono int16 at ``sample_rate``
     sample_rate: int
+    elapsed_s: float = 0.0  # time spent making this chunk (synthesis + resampling; ~0 from the cache)
 
 
 class Synthesizer(Protocol):
@@ -126,12 +127,14 @@ class PiperSynthesizer:
 
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
         for sentence in split_sentences(text):
+            started = time.perf_counter()
             audio = self._sentence_audio(sentence)
             if audio is None:
                 continue  # nothing speakable (punctuation only)
             if sample_rate != self.native_rate:
                 audio = resample(audio, self.native_rate, sample_rate)
-            yield SpeechChunk(sentence, float_to_int16(audio), sample_rate)
+            pcm = float_to_int16(audio)
+            yield SpeechChunk(sentence, pcm, sample_rate, time.perf_counter() - started)
 
     def first_chunk_latency(self, text: str, sample_rate: int = 16000) -> tuple[float, SpeechChunk | None]:
         """Seconds until the first sentence's audio is ready, and that chunk (None if nothing speakable)."""

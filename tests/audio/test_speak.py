@@ -47,6 +47,7 @@ def test_first_chunk_is_ready_before_the_whole_reply(synthesizer) -> None:
     whole = __import__("time").perf_counter() - whole_started
     assert total > 4 * len(first.pcm)
     assert latency < whole
+    assert 0 < first.elapsed_s <= latency
 
 
 def test_nothing_speakable_yields_nothing(synthesizer) -> None:
