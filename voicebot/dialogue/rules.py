@@ -91,9 +91,13 @@ class RulesConversation:
             return reply
         self.turns += 1
         self._current = self._redact(text)
-        u = self.engine.understand(
-            text, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
-        )
+        try:
+            u = self.engine.understand(
+                text, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
+            )
+        except Exception:  # a fault in understanding is a turn not understood, never a dead call
+            log.exception("understanding failed on %r", self._current)
+            u = Understanding(text=text, intent=None, slots={}, confidence=0.0, language=self.language)
         if u.language != self.language and u.language in self.replies.languages:
             self.language = self.caps.language = u.language  # the customer switched language
         understood_s = time.perf_counter() - started
