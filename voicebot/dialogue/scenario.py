@@ -70,6 +70,7 @@ class Scenario(BaseModel):
     covers: list[str] = Field(default_factory=list)  # labels: fault:offline, playbook:lock_problem, safety ...
     customer: str | None = "alice"
     channel: str = "chat"
+    language: str = "en"  # the conversation's language
     speaker_area: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)  # DialogueSettings overrides
     faults: dict[str, str | list[str]] = Field(default_factory=dict)  # device name: fault(s)
@@ -278,7 +279,9 @@ def run_scenario(
     home.recorder.clear()
 
     def new_conv() -> Any:
-        return engine.conversation(scenario.channel, customer_id=scenario.customer, speaker_area=scenario.speaker_area)
+        return engine.conversation(
+            scenario.channel, customer_id=scenario.customer, speaker_area=scenario.speaker_area, language=scenario.language
+        )
 
     conv = new_conv()
     conv.greet()
