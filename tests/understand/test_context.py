@@ -117,3 +117,9 @@ def test_an_unknown_name_never_falls_back_on_the_last_device(nlu: Understander, 
     for room in ("Office", "Living Room"):
         u = nlu.understand("set the glitter ball to 50%", speaker_area=room)
         assert u.device_ids == [], room
+
+
+def test_a_new_request_is_not_read_as_the_answer_to_which_one(nlu: Understander, ctx: ConversationContext) -> None:
+    turn(nlu, ctx, "turn on the ceiling light")
+    u = turn(nlu, ctx, "turn off the lamps in the bedroom and the living room")
+    assert sorted(u.device_ids) == ["bedroom_ceiling_light", "bedside_lamp", "floor_lamp", "living_room_ceiling_light"]

@@ -133,3 +133,9 @@ def test_numbered_names() -> None:
     assert nlu.understand("turn on plug one").device_ids == ["p1"]
     assert nlu.understand("turn off plug two").device_ids == ["p2"]
     assert nlu.understand("turn off plug 1").device_ids == ["p1"]
+
+
+def test_a_shared_name_in_the_plural_means_all_of_them(nlu: Understander) -> None:
+    for text in ("turn on the ceiling lights", "turn on both ceiling lights"):
+        assert sorted(nlu.understand(text).device_ids) == ["bedroom_ceiling_light", "living_room_ceiling_light"]
+    assert nlu.understand("turn on the ceiling lights in the bedroom").device_ids == ["bedroom_ceiling_light"]

@@ -37,6 +37,7 @@ class NameHit:
     start: int
     end: int
     score: float = 100.0  # 100 for exact
+    plural: bool = False  # "the ceiling lights" for a name several devices share
 
 
 @dataclass
@@ -105,6 +106,15 @@ class HomeIndex:
                         and " ".join(rest) not in area_phrases
                     ):
                         self._add(" ".join(rest), "device_derived", d.id)
+        # a name several devices share, said in the plural, means all of them
+        by_phrase: dict[str, set[str]] = {}
+        for device_id, phrases in self.device_phrases.items():
+            for p in phrases:
+                by_phrase.setdefault(p, set()).add(device_id)
+        for p, ids in by_phrase.items():
+            if len(ids) > 1 and not p.endswith("s"):
+                for device_id in sorted(ids):
+                    self._add(p + "s", "device_plural", device_id)
         for area in self.areas.values():
             for n in [area.name, *area.aliases]:
                 if self._plain(n):
@@ -155,7 +165,7 @@ class HomeIndex:
         m = Mentions(tokens=tokens)
         covered: set[int] = set()
         i = 0
-        order = {"device": 0, "device_derived": 1, "area": 2, "floor": 3, "kind": 4, "generic": 5}
+        order = {"device": 0, "device_plural": 0, "device_derived": 1, "area": 2, "floor": 3, "kind": 4, "generic": 5}
         while i < len(tokens):
             hit = None
             for length in range(min(self.max_len, len(tokens) - i), 0, -1):
@@ -169,9 +179,9 @@ class HomeIndex:
             length, entries = hit
             kind = entries[0][0]
             phrase = " ".join(tokens[i : i + length])
-            if kind in ("device", "device_derived"):
+            if kind in ("device", "device_derived", "device_plural"):
                 ids = [str(p) for k, p in entries if k == kind]
-                m.names.append(NameHit(phrase, list(dict.fromkeys(ids)), i, i + length))
+                m.names.append(NameHit(phrase, list(dict.fromkeys(ids)), i, i + length, plural=kind == "device_plural"))
             elif kind == "area":
                 m.areas.append(str(entries[0][1]))
                 m.spans.append(("area", entries[0][1], i, i + length))

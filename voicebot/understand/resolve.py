@@ -78,6 +78,8 @@ class Resolver:
             domains = None
         areas = self._areas(m, speaker_area)
         pending = context.pending if context and context.pending and context.pending.kind == WHICH_DEVICE else None
+        if pending and intent not in (None, pending.intent):
+            pending = None  # a new request of its own, not an answer to "which one?"
 
         # 1. an answer to "which one?": narrow the offered candidates
         if pending and pending.candidates:
@@ -216,6 +218,9 @@ class Resolver:
         score = min(h.score for h in m.names)
         for hit in m.names:
             ids = list(hit.device_ids)
+            if len(ids) > 1 and (hit.plural or m.both or m.all) and not areas:
+                device_ids += ids  # "both ceiling lights", "the ceiling lights"
+                continue
             if len(ids) > 1 and areas:
                 ids = [i for i in ids if devs[i].area in areas] or ids
             if len(ids) > 1 and speaker_area:
