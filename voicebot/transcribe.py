@@ -121,8 +121,12 @@ class FasterWhisperTranscriber:
 
         frames = self.window_frames if window_s is None else round(window_s * 100)
         frames = min(FULL_WINDOW_FRAMES, max(100, frames))
-        if len(audio) > (frames - 20) * 160:  # leave room so the last word is not clipped at the edge
-            frames = FULL_WINDOW_FRAMES
+        # Longer turns step up to twice the window, then to Whisper's 30 s, always leaving 0.2 s
+        # of room so the last word is not clipped at the edge.
+        for tier in (frames, min(FULL_WINDOW_FRAMES, 2 * frames), FULL_WINDOW_FRAMES):
+            frames = tier
+            if len(audio) <= (tier - 20) * 160:
+                break
         lang, decoded = self._decode(audio, frames, audio_s, language)
         if frames < FULL_WINDOW_FRAMES and (decoded.capped or _repeats_phrase(decoded.text)):
             # Short windows occasionally loop ("turn on the lamp. turn on the lamp."): redo the
