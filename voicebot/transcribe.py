@@ -64,9 +64,10 @@ class FasterWhisperTranscriber:
     """faster-whisper (CTranslate2), int8 on CPU, greedy, no timestamps.
 
     Short turns are encoded with a ``window_s`` window instead of Whisper's 30 s one (the encoder
-    cost is roughly linear in window length); audio longer than the window, or a short-window
-    result that looks like a repetition loop or hits the length cap, is decoded again with the
-    full 30-s window, and audio beyond 30 s goes through faster-whisper's long-form transcribe().
+    cost is roughly linear in window length); audio longer than the window uses twice the window,
+    then the full 30 s; a result that looks like a repetition loop or hits the length cap is
+    decoded again with the full 30-s window; audio beyond 30 s goes through faster-whisper's
+    long-form transcribe(). Docs and measurements: docs/audio.md.
 
     Thread safety: ``transcribe`` may be called from several threads at once. CTranslate2 queues
     concurrent encode/generate calls over ``workers`` model replicas (each using ``threads``
@@ -111,7 +112,8 @@ class FasterWhisperTranscriber:
         if pcm.dtype != np.int16:  # float samples in [-1, 1] are accepted too
             pcm = float_to_int16(np.asarray(pcm, dtype=np.float32))
         audio_s = len(pcm) / SAMPLE_RATE
-        language = language or self.language or (None if self.multilingual else "en")
+        # English-only models (*.en) always decode English, whatever was asked.
+        language = (language or self.language) if self.multilingual else "en"
         if audio_s < 0.1 or rms_dbfs(pcm) < SILENCE_DBFS:
             return Transcript("", language or "en", 0.0, audio_s, time.perf_counter() - started, "silence")
 
