@@ -221,3 +221,15 @@ def test_customer_added_on_the_command_line_is_recognised_by_number(home: Home, 
     conv = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4917055501")
     assert conv.greet().text.startswith("Hallo, Ana")
     assert conv.speaker_area == "Kitchen"
+
+
+def test_chat_with_a_bad_home_file_says_what_is_wrong(tmp_path: Path) -> None:
+    bad = tmp_path / "home.yaml"
+    bad.write_text("areas: []\ndevices:\n  - {name: Toaster, type: toaster}\n")
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "voicebot"), "chat", "--json", "--home", str(bad), "--store", str(tmp_path / "s.sqlite3")],
+        input="hello\n", capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 2
+    assert "device 'Toaster': type must be one of" in proc.stderr and "Traceback" not in proc.stderr

@@ -57,10 +57,20 @@ def register(app: typer.Typer) -> None:
         home_file = home or (DEMO_HOME if broker is None else None)
         if home_file is not None and not home_file.is_file():
             raise typer.BadParameter(f"home file {home_file} does not exist", param_hint="--home")
+        from pydantic import ValidationError
+
+        from device_bridge.home import HomeFileError
+        from voicebot.dialogue.playbook import PlaybookError
+        from voicebot.store import StoreError
+
         try:
             rt = build_runtime(broker=broker, home=home_file, simulate=broker is None, store_path=store, models=False)
-        except StartupError as exc:
+        except (StartupError, PlaybookError, StoreError, HomeFileError) as exc:
             typer.echo(f"voicebot chat: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            typer.echo(f"voicebot chat: invalid configuration ({exc.title}): {problems}", err=True)
             raise typer.Exit(2) from None
         with rt:
             conv = rt.engine.conversation("chat", customer_id=customer, speaker_area=area, language=language)
