@@ -296,3 +296,19 @@ def test_worker_metrics_count_acks_by_status_and_error(
     assert 'voicebot_feedback_acks_total{error="",status="duplicate"} 1.0' in text
     assert 'voicebot_feedback_acks_total{error="unknown_format",status="error"} 1.0' in text
     assert "voicebot_feedback_clip_seconds_count 3.0" in text
+
+
+def test_an_unusable_response_topic_does_not_stop_the_worker(
+    start_worker: Any, device: Device, spoken_clips: dict[str, bytes]
+) -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    w = start_worker()
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = "devices/+/replies"  # a wildcard: nothing can be published there
+    body = {"clip_id": "w-wild-1", "model": "V1", "firmware": "3", "audio": base64.b64encode(spoken_clips["confused"]).decode()}
+    device.publish(f"{PREFIX}/vac-6/clip", json.dumps(body), props)
+    device.send_clip("vac-6", "w-wild-2", spoken_clips["happy"])
+    assert device.ack_for("w-wild-2")["status"] == "stored"
+    assert {f.clip_id for f in w.store.all()} == {"w-wild-1", "w-wild-2"}  # stored, though unanswerable

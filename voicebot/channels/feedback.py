@@ -174,9 +174,12 @@ class FeedbackChannel:
     # workers ---------------------------------------------------------------------------
     def _work(self, q: queue.Queue[_Job | None]) -> None:
         while (job := q.get()) is not None:
-            ack = self.ingest.handle(job.incoming)
-            if ack is not None:
-                self._reply(ack, job)
+            try:
+                ack = self.ingest.handle(job.incoming)
+                if ack is not None:
+                    self._reply(ack, job)
+            except Exception:  # e.g. a device's unusable response topic: log it, keep serving
+                log.exception("feedback worker %s: could not answer %s", self.worker_id, job.incoming.topic)
             # Only now may the broker forget the message.
             if job.qos > 0:
                 self.client.ack(job.mid, job.qos)
