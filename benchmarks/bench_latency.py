@@ -75,6 +75,9 @@ CALLS: list[list[tuple[str, str]]] = [
         ("file:turn_on_living_room_lamp.wav", "say"),
         ("Is the garage door open?", "say"),
         ("Turn off the floor lamp.", "say"),
+        ("Turn on the bedroom light.", "say"),
+        ("file:stereo_diarization_right.wav", "say"),
+        ("Turn off the bedroom light.", "say"),
         ("Thanks, goodbye.", "say"),
     ],
 ]

@@ -26,6 +26,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -523,8 +524,16 @@ class Session:
             spoken.append(sentence)
             if record is not None:
                 record.reply_text = " ".join(spoken)
+            cached = _PHRASES.get(self.synthesizer, sentence)
+            if cached is not None:
+                yield cached
+                continue
+            pieces = []
             for chunk in self.synthesizer.synthesize(sentence, RATE):
-                yield chunk.pcm if chunk.sample_rate == RATE else _resample(chunk.pcm, chunk.sample_rate)
+                pcm = chunk.pcm if chunk.sample_rate == RATE else _resample(chunk.pcm, chunk.sample_rate)
+                pieces.append(pcm)
+                yield pcm
+            _PHRASES.put(self.synthesizer, sentence, pieces)
 
     async def _wait_played(self) -> None:
         while self.channel.pending_s() > 0 and self._reading:
@@ -576,6 +585,36 @@ class _Turn:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+class _PhraseCache:
+    """Speech of short sentences that replies repeat ("Done.", "Is there anything else I can
+    help with?"), kept per synthesizer so they play without waiting for Piper."""
+
+    def __init__(self, size: int = 256, max_chars: int = 60) -> None:
+        self.size = size
+        self.max_chars = max_chars
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+
+    def get(self, synthesizer: object, text: str) -> np.ndarray | None:
+        with self._lock:
+            key = (id(synthesizer), text)
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, synthesizer: object, text: str, pieces: list[np.ndarray]) -> None:
+        if len(text) > self.max_chars or not pieces:
+            return
+        with self._lock:
+            self._items[(id(synthesizer), text)] = np.concatenate(pieces)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_PHRASES = _PhraseCache()
+
+
 def reply_sentences(reply: Reply) -> Iterator[str]:
     """A reply's text as sentences. A reply may carry ``text_stream`` (an iterator of text
     pieces, e.g. LLM tokens): sentences are cut from it as they complete."""
@@ -612,7 +651,7 @@ def _whole_sentences(reply: Reply) -> Iterator[str]:
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 
 
-def _clauses(sentence: str, min_words: int = 3, min_rest: int = 4) -> Iterator[str]:
+def _clauses(sentence: str, min_words: int = 1, min_rest: int = 3) -> Iterator[str]:
     parts = _CLAUSE_END.split(sentence)
     head = parts[0]
     for i, part in enumerate(parts[1:], start=1):
@@ -627,18 +666,21 @@ def _clauses(sentence: str, min_words: int = 3, min_rest: int = 4) -> Iterator[s
 
 def strip_wake_word(text: str, phrase: str) -> str | None:
     """The text after the wake phrase when the turn starts with it (allowing for how Whisper
-    spells it), else None."""
+    spells and splits it: "hey voice bot", "Hey, Voicebot!"), else None."""
     from rapidfuzz import fuzz
 
     words = re.findall(r"[\w']+", text.lower())
-    want = re.findall(r"[\w']+", phrase.lower())
-    n = len(want)
-    for skip in range(0, min(3, max(0, len(words) - n + 1))):  # "ok, hey voicebot ..." is fine too
-        head = " ".join(words[skip : skip + n])
-        if fuzz.ratio(head, " ".join(want)) >= 80:
-            rest_words = words[skip + n :]
-            return " ".join(rest_words)
-    return None
+    want = "".join(re.findall(r"[\w']+", phrase.lower()))
+    n = len(re.findall(r"[\w']+", phrase))
+    best: tuple[float, int] | None = None
+    for skip in range(0, 3):  # "ok, hey voicebot ..." is fine too
+        for k in (n, n + 1, n - 1):
+            if k <= 0 or skip + k > len(words):
+                continue
+            score = fuzz.ratio("".join(words[skip : skip + k]), want)
+            if score >= 80 and (best is None or score > best[0]):
+                best = (score, skip + k)
+    return None if best is None else " ".join(words[best[1] :])
 
 
 def _action(a: Any) -> dict[str, Any]:
