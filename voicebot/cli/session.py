@@ -116,7 +116,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A spoken troubleshooting call on embedded defaults: no configuration, no network."""
         from voicebot.demo import run_demo
+        from voicebot.runtime import StartupError
 
         if speed <= 0:
             raise typer.BadParameter("--speed must be positive")
-        run_demo(out, home=home, speed=speed, metrics_port=metrics_port)
+        if home is not None and not home.is_file():
+            raise typer.BadParameter(f"home file {home} does not exist", param_hint="--home")
+        try:
+            run_demo(out, home=home, speed=speed, metrics_port=metrics_port)
+        except (StartupError, FileNotFoundError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
