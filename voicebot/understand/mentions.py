@@ -23,6 +23,8 @@ FUZZY_ACCEPT = 86.0
 FUZZY_ASK = 72.0
 FUZZY_MARGIN = 8.0
 FUZZY_MAX_TOKENS = 60  # a spoken turn is shorter; bounds the work on a runaway transcript
+# People call any sensor a sensor ("the hallway motion sensor" is a binary_sensor).
+_SAME_KIND = {"sensor": {"sensor", "binary_sensor"}, "binary_sensor": {"sensor", "binary_sensor"}}
 _FUNCTION_WORDS = frozenset(
     ["a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those", "to", "in", "on", "at", "of", "for", "with", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "its", "i", "me", "we", "you", "he", "she", "they", "them", "please", "can", "could", "would", "will", "should", "do", "does", "did", "just", "now", "again", "still", "some", "any", "all", "there", "here", "what", "which", "who", "how", "why", "when", "where", "so", "very", "really", "too", "also", "not", "no", "yes", "up", "down", "off", "by", "from", "into", "about", "as", "if", "then", "than"]
 )
@@ -59,6 +61,7 @@ class Mentions:
     covered: set[int] = field(default_factory=set)  # token positions that named something
     unknown: list[str] = field(default_factory=list)  # words nothing explains ("glitter ball")
     spans: list[tuple[str, object, int, int]] = field(default_factory=list)  # (kind, value, start, end)
+    conflict: bool = False  # a device named as part of another kind of thing ("the garage door lock")
 
     def drop_overlapping(self, start: int, end: int) -> None:
         """A misheard device name swallowed these words: they no longer name an area or kind."""
@@ -210,12 +213,13 @@ class HomeIndex:
                 m.ordinal = index
                 break
         self._prefer_areas(m)
+        self._modifiers(m)
         m.covered = covered
         m.unknown = [
             t for i, t in enumerate(tokens)
             if i not in covered and t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
         ]
-        if not m.names:
+        if not m.names and not m.conflict:
             self._fuzzy(tokens, covered, m)
         return m
 
@@ -237,18 +241,65 @@ class HomeIndex:
                 m.areas.append(room)
                 m.spans.append(("area", room, hit.start, hit.end))
 
+    def kind_fits(self, device_id: str, said: Sequence[tuple[DomainWord, str]]) -> bool:
+        """Whether a device is of a kind the sentence names: by its domain (and class, when both
+        have one), or by a word of that kind in its own name ("Garden Lights" is a switch called
+        lights, "Hallway Light" a switch that is the hallway's light bulb)."""
+        if not said:
+            return True
+        device = self.devices[device_id]
+        words = {w for p in self.device_phrases.get(device_id, []) for w in p.split()}
+        own = {self.vocab.domain_words[w].domain for w in words if w in self.vocab.domain_words}
+        for kind, _phrase in said:
+            if str(device.type) in _SAME_KIND.get(kind.domain, {kind.domain}) and (
+                kind.device_class is None or device.device_class in (None, kind.device_class)
+            ):
+                return True
+            if kind.domain in own:
+                return True
+        return False
+
+    def _modifiers(self, m: Mentions) -> None:
+        """A name that qualifies another kind of thing ("the garage tv", "the garage door lock",
+        "the living room ceiling fan") is not that device: a room's name (alias "garage") names
+        the room; any other name makes the target contradictory, so nothing is acted on."""
+        words = self.vocab.domain_words
+        for hit in list(m.names):
+            said = [(v, " ".join(m.tokens[s:e])) for k, v, s, e in m.spans
+                    if k == "kind" and s == hit.end and isinstance(v, DomainWord)]
+            for other in m.names:
+                if other.start == hit.end:
+                    if other.phrase in words:
+                        said.append((words[other.phrase], other.phrase))
+                    else:
+                        said += [(DomainWord(str(self.devices[i].type)), other.phrase) for i in other.device_ids]
+            if not said or any(self.kind_fits(i, said) for i in hit.device_ids):
+                continue
+            m.names.remove(hit)
+            room = next((str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k == "area"), None)
+            if room is not None:
+                m.areas.append(room)
+                m.spans.append(("area", room, hit.start, hit.end))
+            else:
+                m.conflict = True
+
     def _fuzzy(self, tokens: list[str], covered: set[int], m: Mentions) -> None:
         tokens = tokens[:FUZZY_MAX_TOKENS]
+        # words that are exactly an area or a kind are explained; they may still be part of a
+        # misheard name ("flour lamp"), but a window must contain at least one unexplained word
         unexplained = {
             i for i, t in enumerate(tokens)
-            if t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
+            if i not in covered and t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
         }
-        # tokens that are exactly an area or kind word may still be part of a misheard name
-        # ("flour lamp"), but a window must contain at least one unexplained word
         if not unexplained:
             return
+        # a kind word said constrains the name to that kind: "the living room lamp" must never
+        # become "living room tv" because the letters are close
+        said = [(v, " ".join(m.tokens[s:e])) for k, v, s, e in m.spans if k == "kind" and isinstance(v, DomainWord)]
         best: dict[str, tuple[float, str, int, int]] = {}
         for device_id, phrases in self.device_phrases.items():
+            if not self.kind_fits(device_id, said):
+                continue
             for phrase in phrases:
                 size = len(phrase.split())
                 for n in range(max(1, size - 1), size + 2):
@@ -285,6 +336,10 @@ class HomeIndex:
             return
         close = [d for d, (s, _, _, _) in ranked if s >= FUZZY_ASK and top_score - s < FUZZY_MARGIN]
         m.fuzzy.append(NameHit(top_phrase, close, start, end, top_score))
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _rule_words(vocab: Vocabulary) -> frozenset[str]:

@@ -64,6 +64,8 @@ class Resolver:
         context: ConversationContext | None,
         allowed_domains: frozenset[str] | None = None,
     ) -> Target:
+        if m.conflict:
+            return Target()  # "the garage door lock": no device is both; acting on either is a guess
         self._kind_aliases_in_other_rooms(m, speaker_area)
         allowed = set(allowed_domains or caps.INTENT_DOMAINS.get(intent or "", caps.ALL))
         # a bare "turn it off" never reaches a lock, garage door or gate: those must be named
@@ -156,6 +158,26 @@ class Resolver:
             if outside and hit.phrase in words:
                 m.names.remove(hit)
                 m.kinds.append(words[hit.phrase])
+
+    def _by_kind_word(self, m: Mentions, pool: list[str]) -> list[str]:
+        """A singular kind word narrows a group to the devices whose names hold it: "the living
+        room lamp" is the Floor Lamp, not the ceiling light beside it ("light" itself does not). When none or all hold the
+        word, or it is said in the plural ("the lamps", "all lights"), the group stays whole."""
+        if m.plural or m.all or m.both or len(pool) < 2:
+            return pool
+        # the first word of a kind ("light", "thermostat") is the kind itself: it narrows nothing
+        first: dict[object, str] = {}
+        for word, kind in self.index.vocab.domain_words.items():
+            first.setdefault(kind, word)
+        said = [m.tokens[s:e] for k, v, s, e in m.spans if k == "kind" and first.get(v) != " ".join(m.tokens[s:e])]
+        if not said:
+            return pool
+        phrases = self.index.device_phrases
+        narrowed = [
+            i for i in pool
+            if any(set(words) <= {w for p in phrases.get(i, []) for w in p.split()} for words in said)
+        ]
+        return narrowed if 0 < len(narrowed) < len(pool) else pool
 
     def _safe(self, ids: list[str]) -> list[str]:
         if not self._keep_safe:
@@ -270,6 +292,7 @@ class Resolver:
                 pool = [d.id for d in devs.values() if d.area in areas and _domain(d) in allowed]
         else:
             pool = self._pool(domains, device_class, areas)
+            pool = self._by_kind_word(m, pool)
         if not pool:
             return Target()
         if areas is not None:

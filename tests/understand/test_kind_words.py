@@ -1,0 +1,91 @@
+"""A word naming a kind of device constrains what is acted on: "turn on the living room lamp"
+must never reach the TV because its alias "living room tv" looks alike (a fuzzy match bridging
+a kind word to another kind of device would be an action on the wrong device)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from device_bridge.devices import Device
+from device_bridge.home import load_home
+from voicebot.understand import Understander
+from voicebot.understand.normalize import normalize
+from voicebot.understand.vocabulary import load
+
+DEMO = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[Understander, dict[str, Device], list[str]]:
+    home = load_home(DEMO)
+    devices = [hd.device for hd in home.devices]
+    areas = list(home.areas)
+    return Understander(lambda: devices, lambda: areas), {d.id: d for d in devices}, [a.name for a in areas]
+
+
+def _of_kind(device: Device, word: str) -> bool:
+    """The device is of the kind the word names, or its own name says that kind ("Garden
+    Lights" is a switch; "Hallway Light" too)."""
+    kinds = load("en").domain_words
+    kind = kinds[word]
+    if str(device.type) == kind.domain and (
+        kind.device_class is None or device.device_class in (None, kind.device_class)
+    ):
+        return True
+    names = {w for n in [device.name, *device.aliases] for w in normalize(n).split()}
+    if str(device.type) == kind.domain and set(word.split()) <= names:
+        return True  # "the garage door sensor" is a door sensor whatever its class says
+    return any(w in kinds and kinds[w].domain == kind.domain for w in names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["turn on the living room lamp", "would you please turn on the living room lamp",
+     "Would you please turn on the living room lamp?", "switch on the lamp in the living room"],
+)
+def test_living_room_lamp_is_the_floor_lamp(demo: tuple[Understander, dict[str, Device], list[str]], text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.intent == "HassTurnOn"
+    assert u.device_ids == ["floor_lamp"]
+    assert "tv" not in u.candidates
+
+
+def test_plural_kind_word_means_every_light_in_the_room(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand("turn on the living room lights")
+    assert sorted(u.device_ids) == ["floor_lamp", "living_room_ceiling_light"]
+
+
+def test_misheard_name_still_found_within_its_kind(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    nlu, _, _ = demo
+    assert nlu.understand("turn on the flour lamp").device_ids == ["floor_lamp"]
+    assert nlu.understand("turn on the gardn lights").device_ids == ["garden_lights"]
+
+
+def test_kind_with_no_such_device_in_the_room_acts_on_nothing(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    nlu, _, _ = demo
+    for text in ("turn on the kitchen tv", "turn off the garage tv", "turn off the garage fan",
+                 "turn off the garage door lock", "turn on the living room ceiling fan"):
+        u = nlu.understand(text)
+        assert u.device_ids == [], text
+
+
+def test_sweep_every_area_and_kind_word(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    """ "turn on the <area> <kind word>" over the whole demo home: whatever is acted on or
+    offered is of the kind asked for; otherwise nothing is acted on."""
+    nlu, devices, areas = demo
+    words = sorted(load("en").domain_words)
+    wrong: list[str] = []
+    for area in areas:
+        for word in words:
+            for verb in ("turn on", "turn off"):
+                text = f"{verb} the {area.lower()} {word}"
+                u = nlu.understand(text)
+                for device_id in u.device_ids + u.candidates:
+                    if not _of_kind(devices[device_id], word):
+                        role = "acted on" if device_id in u.device_ids else "offered"
+                        wrong.append(f"{text!r} {role} {device_id}")
+    assert not wrong, "\n".join(wrong)
