@@ -46,7 +46,7 @@ class Line:
     text: str
     recording: str | None = None  # a file in the shared recordings, used when present
     after: str = "reply_end"  # or "reply_start": talk over the bot (barge-in)
-    delay_s: float = 0.5
+    delay_s: float = 0.4
     action: str | None = None  # what the customer does to the faulty device before speaking
 
 

@@ -26,6 +26,16 @@ def alsa_home(tmp: Path) -> tuple[Path, Path, Path]:
     return tmp, mic, speaker
 
 
+def test_listed_devices_are_the_alsa_pcms(tmp_path) -> None:
+    home, _, _ = alsa_home(tmp_path)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "voicebot"), "listen", "--list-devices"],
+        env={**os.environ, "HOME": str(home)}, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "mic" in proc.stdout and "spk" in proc.stdout
+
+
 def test_listen_hears_the_microphone_and_answers_on_the_speaker(tmp_path, own_mosquitto, say, transcriber) -> None:
     home, mic, speaker = alsa_home(tmp_path)
     rng = np.random.default_rng(0)
@@ -38,7 +48,7 @@ def test_listen_hears_the_microphone_and_answers_on_the_speaker(tmp_path, own_mo
     audio.astype("<i2").tofile(mic)
     env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "data")}
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "voicebot"), "listen", "--once", "--timeout", "3", "--home", str(demo_home()),
+        [str(Path(sys.executable).parent / "voicebot"), "listen", "--input", "mic", "--output", "spk", "--once", "--timeout", "3", "--home", str(demo_home()),
          "--simulate", "--broker", own_mosquitto.url, "--area", "Kitchen"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
