@@ -326,7 +326,9 @@ class Session:
     def _on_listen_event(self, event: Any, speaking: bool) -> None:
         if isinstance(event, SpeechStarted):
             self._utterance_start = event.time
-            self._over_bot = speaking and not self._barged
+            # Without barge-in the user may talk over the bot and is answered afterwards; with
+            # it, voice over the bot that never triggered a barge-in is echo or noise.
+            self._over_bot = speaking and not self._barged and self.opts.barge_in
             self._last_activity = self._audio_t
         elif isinstance(event, SpeechPaused):
             self._pause = event
@@ -470,6 +472,11 @@ class Session:
     def _handle(self, text: str) -> Reply:
         if text == "\x00greet":
             return self.conversation.greet()
+        # A conversation that can stream (the LLM policy) returns once its first words exist,
+        # with the text in ``text_stream``: speech starts while the rest is being written.
+        streaming = getattr(self.conversation, "handle_streaming", None)
+        if callable(streaming):
+            return streaming(text)
         return self.conversation.handle(text)
 
     def _apply_wake_word(self, text: str, end: float, record: TurnRecord) -> str:
