@@ -40,6 +40,11 @@ STRONG = 0.9
 WEAK = 0.8
 FOLLOW_UP = 0.75
 PENDING_ANSWER = 0.85
+# A bare target with no request of its own ("kitchen", "bedroom lights?") read as the previous
+# request: below the dialogue's confirm_below, so it asks before it acts.
+BARE_FOLLOW_UP = 0.6
+# A device intent amid mostly unexplained words: below the dialogue's min_confidence.
+NONSENSE = 0.3
 
 
 class Understander:
@@ -175,6 +180,11 @@ class Understander:
                 confidence = min(confidence, 0.5)
         else:
             target = Target()  # support intents act on no device
+        if intent in DEVICE_INTENTS and _mostly_nonsense(mentions, slots):
+            # "purple monkey dishwasher": a keyword amid words nothing explains is no request;
+            # below the dialogue's action threshold, and what it names is at most a question
+            confidence = min(confidence, NONSENSE)
+            target = Target(candidates=list(dict.fromkeys(target.candidates + target.device_ids)))
         if intent is None:
             target, matched = Target(), None
             confidence = 0.1 if mentions.any_target else 0.0
@@ -371,7 +381,7 @@ class Understander:
             allowed = caps.SYMPTOM_DOMAINS.get(slots.get("symptom", "")) if intent == "ReportProblem" else None
             target = resolver.resolve(m, intent, slots.get("domain"), speaker_area, ctx, allowed)
             if target.device_ids or target.candidates:
-                return intent, slots, target, FOLLOW_UP
+                return intent, slots, target, FOLLOW_UP if follow_cue else BARE_FOLLOW_UP
         return None
 
     def _target_slots(
@@ -401,3 +411,17 @@ class Understander:
         return out
 
 
+
+
+def _mostly_nonsense(m: Mentions, slots: dict[str, Any]) -> bool:
+    """Half or more of the words (at least two) are explained by nothing: no rule word, no
+    device, room or kind, and no misheard name. Media and vacuum requests carry content
+    ("play some jazz by miles davis") and are exempt."""
+    if slots.get("domain") in caps.CONTENT_DOMAINS:
+        return False
+    named = {i for h in m.names + m.fuzzy for i in range(h.start, h.end)}
+    stray = [
+        t for i, t in enumerate(m.tokens)
+        if i not in named and i not in m.covered and t in m.unknown
+    ]
+    return len(stray) >= 2 and 2 * len(stray) >= len(m.tokens)

@@ -115,6 +115,11 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _colors(lexicon: dict[str, Any]) -> str:
+    words = sorted(lexicon.get("colors", []), key=len, reverse=True)
+    return "(" + "|".join(re.escape(str(w)) for w in words) + ")"
+
+
 def _rules(path: Path, raw: list[dict[str, Any]], lexicon: dict[str, Any]) -> list[Rule]:
     rules = []
     for i, entry in enumerate(raw):
@@ -126,8 +131,9 @@ def _rules(path: Path, raw: list[dict[str, Any]], lexicon: dict[str, Any]) -> li
             if p == "@symptoms":
                 patterns += [q for qs in lexicon.get("symptoms", {}).values() for q in qs]
             elif p == "@colors":
-                words = sorted(lexicon.get("colors", []), key=len, reverse=True)
-                patterns.append(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+                patterns.append(r"\b" + _colors(lexicon) + r"\b")
+            elif "@colors" in p:  # a colour in a phrase: "make it @colors"
+                patterns.append(p.replace("@colors", _colors(lexicon)))
             else:
                 patterns.append(p)
         rules.append(

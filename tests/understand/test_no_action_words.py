@@ -1,0 +1,82 @@
+"""A request that changes a device needs an action: a lone slot word ("purple", "twenty",
+"kitchen") or a keyword amid nonsense is never acted on, with or without a conversation
+behind it. Thresholds are the dialogue's own defaults (act from min_confidence, ask to confirm
+below confirm_below)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.understand import ConversationContext, Understander
+from voicebot.understand.types import DEVICE_INTENTS, Understanding
+
+SETTINGS = DialogueSettings()
+
+
+def _after_a_light(nlu: Understander) -> ConversationContext:
+    """A conversation that has just turned on the kitchen light (in the kitchen)."""
+    ctx = ConversationContext()
+    first = nlu.understand("turn on the kitchen light", ctx, speaker_area="Kitchen")
+    assert first.device_ids == ["kitchen_light"]
+    ctx.update(first)
+    return ctx
+
+
+def _acts(u: Understanding) -> bool:
+    return u.intent in DEVICE_INTENTS and bool(u.device_ids) and u.confidence >= SETTINGS.min_confidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["purple monkey dishwasher", "purple", "Purple.", "monkey dishwasher on", "banana purple giraffe",
+     "twenty", "twenty one", "red", "kitchen monkey banana dishwasher", "purple monkey dishwasher please",
+     "fifty percent banana wobble"],
+)
+@pytest.mark.parametrize("with_context", [False, True])
+def test_nonsense_and_lone_slot_words_are_not_acted_on(nlu: Understander, text: str, with_context: bool) -> None:
+    ctx = _after_a_light(nlu) if with_context else None
+    u = nlu.understand(text, ctx, speaker_area="Kitchen")
+    assert not _acts(u), (u.intent, u.confidence, u.device_ids)
+
+
+def test_purple_monkey_dishwasher_is_not_understood(nlu: Understander) -> None:
+    u = nlu.understand("purple monkey dishwasher")
+    assert u.intent is None and u.device_ids == [] and u.confidence < SETTINGS.min_confidence
+
+
+@pytest.mark.parametrize("text", ["kitchen", "bedroom lights?", "the bedroom", "bedroom"])
+def test_a_bare_target_after_a_request_is_asked_about_first(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text, _after_a_light(nlu), speaker_area="Kitchen")
+    assert u.confidence < SETTINGS.confirm_below, (u.intent, u.confidence, u.device_ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "devices"),
+    [("and the bedroom", ["bedroom_ceiling_light", "bedside_lamp"]),
+     ("the bedroom too", ["bedroom_ceiling_light", "bedside_lamp"]),
+     ("what about the bedroom", ["bedroom_ceiling_light", "bedside_lamp"])],
+)
+def test_a_follow_up_with_its_cue_still_acts(nlu: Understander, text: str, devices: list[str]) -> None:
+    u = nlu.understand(text, _after_a_light(nlu), speaker_area="Kitchen")
+    assert u.intent == "HassTurnOn" and sorted(u.device_ids) == devices and u.confidence >= SETTINGS.confirm_below
+
+
+@pytest.mark.parametrize(
+    ("text", "color", "devices"),
+    [("turn the floor lamp purple", "purple", ["floor_lamp"]),
+     ("make the desk lamp red", "red", ["desk_lamp"]),
+     ("set the bedside lamp to warm white", "warm white", ["bedside_lamp"]),
+     ("I want the floor lamp in blue", "blue", ["floor_lamp"]),
+     ("change the colour of the desk lamp to green", "green", ["desk_lamp"]),
+     ("purple light on the floor lamp please", "purple", ["floor_lamp"])],
+)
+def test_colour_with_a_verb_or_a_light_is_a_command(nlu: Understander, text: str, color: str, devices: list[str]) -> None:
+    u = nlu.understand(text)
+    assert (u.intent, u.slots.get("color"), u.device_ids) == ("HassLightSet", color, devices)
+    assert u.confidence >= SETTINGS.confirm_below
+
+
+def test_make_it_purple_refers_to_the_light_just_used(nlu: Understander) -> None:
+    u = nlu.understand("make it purple", _after_a_light(nlu), speaker_area="Kitchen")
+    assert (u.intent, u.slots.get("color"), u.device_ids) == ("HassLightSet", "purple", ["kitchen_light"])
