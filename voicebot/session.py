@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,8 +37,25 @@ from voicebot.config import ListenSettings, Settings, load_settings, section
 from voicebot.dialogue.types import Conversation, Reply
 from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from voicebot.metrics import Metrics, default_metrics
+from voicebot.reply_speech import PHRASES, reply_sentences
 from voicebot.speak import Synthesizer
 from voicebot.transcribe import Transcriber, Transcript
+from voicebot.turn_taking import sounds_finished, strip_wake_word
+
+__all__ = [
+    "AudioChannel",
+    "BargeIn",
+    "Greeting",
+    "InFrame",
+    "Session",
+    "SessionEvent",
+    "SessionResult",
+    "SessionSettings",
+    "TurnRecord",
+    "reply_sentences",
+    "sounds_finished",
+    "strip_wake_word",
+]
 
 log = logging.getLogger(__name__)
 
@@ -155,27 +170,6 @@ class SessionResult:
     barge_ins: list[BargeIn]
     greeting: str = ""
     ended_by: str = "channel"  # "dialogue" (goodbye or handover), "channel" (line closed) or "timeout"
-
-
-# Words after which a sentence cannot be over: a pause here is the speaker thinking.
-_DANGLING = frozenset(
-    {
-        "a", "an", "the", "and", "or", "but", "so", "because", "if", "to", "of", "for", "with", "from",
-        "at", "into", "onto", "my", "your", "our", "their", "his", "her", "its", "these", "those", "are",
-        "was", "were", "be", "been", "am", "can", "could", "would", "should", "will", "um", "uh", "er",
-        "than", "when", "where", "which", "whose", "while",
-    }
-)
-
-
-def sounds_finished(text: str) -> bool:
-    """Does the transcript read as a finished turn? Whisper puts a full stop after most clips,
-    so a last word that cannot end a sentence counts for more than the punctuation."""
-    t = text.strip()
-    if not t or t.endswith(("...", "…", ",", "-", ":")):
-        return False
-    words = re.findall(r"[a-z']+", t.lower())
-    return bool(words) and words[-1] not in _DANGLING
 
 
 class Session:
@@ -531,7 +525,7 @@ class Session:
             spoken.append(sentence)
             if record is not None:
                 record.reply_text = " ".join(spoken)
-            cached = _PHRASES.get(self.synthesizer, sentence)
+            cached = PHRASES.get(self.synthesizer, sentence)
             if cached is not None:
                 yield cached
                 continue
@@ -540,7 +534,7 @@ class Session:
                 pcm = chunk.pcm if chunk.sample_rate == RATE else _resample(chunk.pcm, chunk.sample_rate)
                 pieces.append(pcm)
                 yield pcm
-            _PHRASES.put(self.synthesizer, sentence, pieces)
+            PHRASES.put(self.synthesizer, sentence, pieces)
 
     async def _wait_played(self) -> None:
         while self.channel.pending_s() > 0 and self._reading:
@@ -587,107 +581,6 @@ class _Turn:
     spec: asyncio.Future[Transcript] | None
     reason: str
     over_bot: bool
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-class _PhraseCache:
-    """Speech of short sentences that replies repeat ("Done.", "Is there anything else I can
-    help with?"), kept per synthesizer so they play without waiting for Piper."""
-
-    def __init__(self, size: int = 256, max_chars: int = 60) -> None:
-        self.size = size
-        self.max_chars = max_chars
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
-
-    def get(self, synthesizer: object, text: str) -> np.ndarray | None:
-        with self._lock:
-            key = (id(synthesizer), text)
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, synthesizer: object, text: str, pieces: list[np.ndarray]) -> None:
-        if len(text) > self.max_chars or not pieces:
-            return
-        with self._lock:
-            self._items[(id(synthesizer), text)] = np.concatenate(pieces)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_PHRASES = _PhraseCache()
-
-
-def reply_sentences(reply: Reply) -> Iterator[str]:
-    """A reply's text as sentences. A reply may carry ``text_stream`` (an iterator of text
-    pieces, e.g. LLM tokens): sentences are cut from it as they complete."""
-    first = True
-    for sentence in _whole_sentences(reply):
-        if first:
-            # The first words are what the user waits for: a long first sentence is spoken
-            # clause by clause, so its opening clause is synthesized (and heard) sooner.
-            yield from _clauses(sentence)
-            first = False
-        else:
-            yield sentence
-
-
-def _whole_sentences(reply: Reply) -> Iterator[str]:
-    stream = getattr(reply, "text_stream", None)
-    if stream is None:
-        text = reply.text.strip()
-        if text:
-            yield from (s for s in _SENTENCE_END.split(text) if s.strip())
-        return
-    buf = ""
-    for piece in stream:
-        buf += piece
-        parts = _SENTENCE_END.split(buf)
-        for sentence in parts[:-1]:
-            if sentence.strip():
-                yield sentence.strip()
-        buf = parts[-1]
-    if buf.strip():
-        yield buf.strip()
-
-
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-
-
-def _clauses(sentence: str, min_words: int = 1, min_rest: int = 3) -> Iterator[str]:
-    parts = _CLAUSE_END.split(sentence)
-    head = parts[0]
-    for i, part in enumerate(parts[1:], start=1):
-        rest = " ".join(parts[i:])
-        if len(head.split()) >= min_words and len(rest.split()) >= min_rest:
-            yield head
-            yield rest
-            return
-        head = f"{head} {part}"
-    yield sentence
-
-
-def strip_wake_word(text: str, phrase: str) -> str | None:
-    """The text after the wake phrase when the turn starts with it (allowing for how Whisper
-    spells and splits it: "hey voice bot", "Hey, Voicebot!"), else None."""
-    from rapidfuzz import fuzz
-
-    words = re.findall(r"[\w']+", text.lower())
-    want = "".join(re.findall(r"[\w']+", phrase.lower()))
-    n = len(re.findall(r"[\w']+", phrase))
-    best: tuple[float, int] | None = None
-    for skip in range(0, 3):  # "ok, hey voicebot ..." is fine too
-        for k in (n, n + 1, n - 1):
-            if k <= 0 or skip + k > len(words):
-                continue
-            score = fuzz.ratio("".join(words[skip : skip + k]), want)
-            if score >= 80 and (best is None or score > best[0]):
-                best = (score, skip + k)
-    return None if best is None else " ".join(words[best[1] :])
 
 
 def _action(a: Any) -> dict[str, Any]:
