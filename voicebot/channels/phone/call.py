@@ -17,6 +17,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, Turn
 from voicebot.channels.phone.channel import PhoneChannel
 from voicebot.channels.phone.leg import Leg
@@ -108,7 +110,7 @@ class PhoneCall:
         self._own_speaking = False
 
     # -- input from the leg (called on the event loop) ---------------------------------------
-    def audio(self, pcm: Any, rate: int) -> None:
+    def audio(self, pcm: np.ndarray, rate: int) -> None:
         self.channel.push(pcm, rate)
 
     def dtmf(self, digit: str) -> None:

@@ -39,6 +39,7 @@ class PhoneChannel:
         self._closed = False
         self.holding = False  # drop the session's audio (a reply of the call's own is playing)
         self.generation = 0  # bumped by every clear(), so a reply being produced knows it was cut
+        self._sends: set[asyncio.Task[None]] = set()  # clear messages on their way
 
     # -- caller side (from the transport) ---------------------------------------------------------
     def push(self, pcm: np.ndarray, rate: int) -> None:
@@ -73,7 +74,9 @@ class PhoneChannel:
         dropped = self.pacer.flush()
         if self.leg.confirms_playback:
             # Twilio may hold audio already sent; ``clear`` empties its buffer.
-            asyncio.get_running_loop().create_task(self.leg.clear())
+            task = asyncio.get_running_loop().create_task(self.leg.clear())
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
         log.debug("playback cleared (%d frames dropped)", dropped)
 
     def pending_s(self) -> float:

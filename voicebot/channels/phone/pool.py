@@ -1,4 +1,4 @@
-"""Transcription shared by every call of the process.
+"""Transcription and synthesis shared by every call of the process.
 
 All calls share one loaded Whisper model. Turns from concurrent calls wait in one first-come
 first-served queue taken by ``workers`` threads, so the CPU works on one or two transcriptions
@@ -16,11 +16,13 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
+from voicebot.speak import SpeechChunk, Synthesizer
 from voicebot.transcribe import Transcriber, Transcript
 
 log = logging.getLogger(__name__)
@@ -88,3 +90,25 @@ class TranscriptionPool:
                 self.stats.busy_s += time.perf_counter() - started
                 self.stats.waited_s += started - job.queued_at
             job.future.set_result(result)
+
+
+class SynthesisSlots:
+    """A Synthesizer shared by every call, with at most ``slots`` sentences synthesized at once.
+
+    Each call's session synthesizes its reply sentence by sentence in a worker thread; with many
+    calls, unbounded, a dozen Piper inferences would fight over two cores and every reply would
+    come late. Sentences still interleave between calls, so no call waits for another's whole reply.
+    """
+
+    def __init__(self, synthesizer: Synthesizer, slots: int = 1) -> None:
+        self.synthesizer = synthesizer
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+        chunks = iter(self.synthesizer.synthesize(text, sample_rate))
+        while True:
+            with self._slots:
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk

@@ -3,6 +3,7 @@ the HTTP outcome endpoint, started and stopped together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from voicebot.channels.phone.audiosocket import AudioSocketServer
 from voicebot.channels.phone.call import PhoneCall, PhoneServices
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
-from voicebot.channels.phone.pool import TranscriptionPool
+from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
 from voicebot.config import Settings, section
 from voicebot.dialogue.types import Conversation
@@ -34,7 +35,12 @@ class PhoneSettings(BaseModel):
     twilio: str | None = None  # HOST:PORT of the Media Streams WebSocket
     http: str | None = "127.0.0.1:9093"  # HOST:PORT of GET /calls/{uuid}
     transcribe_workers: int = 1  # threads taking turns from the shared transcription queue
-    worker_threads: int = 4  # dialogue turns and speech synthesis
+    synthesis_slots: int = 1  # sentences synthesized at the same time, over all calls
+    worker_threads: int = 4  # the calls' own work off the event loop (DTMF answers, call set-up)
+    # The event loop's default executor, where the live session runs its dialogue turns,
+    # synthesis and (waits for) transcription. Those threads mostly wait (device confirmations,
+    # the transcription queue); too few and one call's wait holds up another call's reply.
+    session_threads: int = 64
     uuid_timeout_s: float = 5.0  # an AudioSocket peer must send its UUID within this
     idle_timeout_s: float = 3.0  # an AudioSocket peer silent this long has gone
     start_timeout_s: float = 5.0  # a Media Streams peer must send "start" within this
@@ -73,11 +79,12 @@ class PhoneLine:
     def __post_init__(self) -> None:
         s = self.settings
         self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
+        self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
         self.services = PhoneServices(
             registry=self.registry,
             pool=self.pool,
-            synthesizer=self.synthesizer,
+            synthesizer=self.voice,
             new_conversation=self._new_conversation,
             settings=self.voicebot_settings,
             session_settings=self._session_settings(),
@@ -92,9 +99,11 @@ class PhoneLine:
 
     def _session_settings(self) -> SessionSettings:
         opts = section(SessionSettings, "session", self.voicebot_settings)
+        # A caller dialled us: a wake word (for a smart speaker in a room) makes no sense here.
+        update: dict[str, Any] = {"wake_word": None}
         if opts.idle_timeout_s is None:
-            opts = opts.model_copy(update={"idle_timeout_s": self.settings.silence_timeout_s})
-        return opts
+            update["idle_timeout_s"] = self.settings.silence_timeout_s
+        return opts.model_copy(update=update)
 
     def _new_conversation(self, record: CallRecord) -> Conversation:
         identify_caller(record, self.store)
@@ -110,6 +119,9 @@ class PhoneLine:
         http: tuple[str, int] | None = None,
     ) -> dict[str, tuple[str, int]]:
         s = self.settings
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(s.session_threads, thread_name_prefix="phone-session")
+        )
         if audiosocket is not None:
             self.audiosocket = AudioSocketServer(
                 self.registry, self.new_call, uuid_timeout_s=s.uuid_timeout_s, idle_timeout_s=s.idle_timeout_s
