@@ -57,8 +57,12 @@ class SpeakerChannel:
         self._queue: deque[np.ndarray] = deque()
         self._head_pos = 0
         self._pending = 0
-        history = RATE * ECHO_HISTORY_MS // 1000
-        self._played = np.zeros(history + self.frame, np.int16)  # the reference for echo cancellation
+        self._history = RATE * ECHO_HISTORY_MS // 1000
+        # What was played over the last second: the reference for echo cancellation. The sound
+        # card's own latency (output + input) is skipped when the reference is cut, so that the
+        # echo falls inside the canceller's ECHO_HISTORY_MS window.
+        self._played = np.zeros(RATE + self._history + self.frame, np.int16)
+        self._latency = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.rates: tuple[int, int] = (RATE, RATE)
@@ -94,6 +98,8 @@ class SpeakerChannel:
                 f"cannot open the sound device ({exc}); devices present:\n{list_devices()}"
             ) from exc
         self.rates = (irate, orate)
+        device_latency = float(getattr(istream, "latency", 0.0) or 0.0) + float(getattr(ostream, "latency", 0.0) or 0.0)
+        self._latency = min(RATE // 2, int(device_latency * RATE))
         self._stop.clear()
         started = time.monotonic()
 
@@ -117,7 +123,8 @@ class SpeakerChannel:
                         n += 1
                         _keep_time(started, n * self.frame / RATE)
                         with self._lock:
-                            ref = self._played.copy()
+                            end = self._played.size - self._latency
+                            ref = self._played[end - self._history - self.frame : end].copy()
                         deliver(InFrame(pcm, ref))
             except BaseException as exc:
                 deliver(exc)
