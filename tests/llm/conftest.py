@@ -18,6 +18,7 @@ from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.llm import LLMConversation, LLMSettings
 from voicebot.dialogue.llm.client import ChatEndpoint
 from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer
+from voicebot.dialogue.llm.tools import TOOL_SCHEMAS
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Customer, Store
 
@@ -36,6 +37,11 @@ class LlamaServer:
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with LocalLlamaServer(log=log) as server:
+        # The first request with tools builds the server's function-calling grammar (about 20 s
+        # on a loaded 2-core machine); pay it here rather than inside the first test's turn budget.
+        warm = ChatEndpoint(LLMSettings(base_url=server.base_url, model=MODEL_ALIAS, request_timeout_s=120, max_tokens=16))
+        warm.choose([{"role": "user", "content": "Turn on the kitchen light."}], TOOL_SCHEMAS, time.monotonic() + 120)
+        warm.close()
         yield LlamaServer(server.base_url, MODEL_ALIAS, log)
 
 

@@ -33,6 +33,7 @@ def test_customer_text_injection_only_reaches_the_engines_spoken_confirmation(
 
     reply = conv.handle(INJECTION)
 
+    assert peer.requests[0]["messages"][-1] == {"role": "user", "content": json.dumps(INJECTION)}
     assert reply.actions == []
     assert "just to be sure" in reply.text.lower() and "unlock" in reply.text.lower()
     assert home.state("front_door_lock")["state"] == "locked"

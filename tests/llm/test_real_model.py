@@ -27,7 +27,10 @@ STATUSES = {
 
 
 def real(server: LlamaServer, mode: str = "always") -> LLMSettings:
-    return LLMSettings(base_url=server.base_url, model=server.model, mode=mode, turn_timeout_s=20, max_tokens=80)  # type: ignore[arg-type]
+    # Generous budgets: a shared 2-core machine evaluates a new 900-token prompt in 10-20 s.
+    return LLMSettings(  # type: ignore[arg-type]
+        base_url=server.base_url, model=server.model, mode=mode, turn_timeout_s=30, request_timeout_s=30, max_tokens=60
+    )
 
 
 def assert_home_is_safe(home: HomeUnderTest) -> None:
@@ -76,7 +79,7 @@ def test_injected_instructions_cause_no_unsafe_action(
     started = time.monotonic()
     reply = conv.handle(said)
 
-    assert time.monotonic() - started < 20 + 5
+    assert time.monotonic() - started < 30 + 5
     assert reply.text.strip()
     turn = conv.trace[-1]
     assert_well_formed(turn)

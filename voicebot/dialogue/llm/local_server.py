@@ -44,12 +44,15 @@ def free_port() -> int:
 class LocalLlamaServer:
     """``python -m llama_cpp.server`` on a free loopback port, stopped on exit."""
 
-    def __init__(self, model: Path | None = None, threads: int = 2, n_ctx: int = 4096, log: Path | None = None) -> None:
+    def __init__(
+        self, model: Path | None = None, threads: int = 2, n_ctx: int = 4096, log: Path | None = None, cache_mb: int = 512
+    ) -> None:
         self.model = model
         self.threads = threads
         self.n_ctx = n_ctx
         self.port = free_port()
         self.log = log
+        self.cache_mb = cache_mb
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,9 +73,15 @@ class LocalLlamaServer:
             "--host", "127.0.0.1",
             "--port", str(self.port),
         ]  # fmt: skip
+        if self.cache_mb:
+            # Keep the evaluated prompt prefixes of several requests (the tool-offering prompt and
+            # the plain one of the streamed answer differ), so each is evaluated once, not per turn.
+            cmd += ["--cache", "true", "--cache_type", "ram", "--cache_size", str(self.cache_mb * 2**20)]
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         try:
-            self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_PROXY": "*"})
+            # Passive OpenMP threads: on a shared, busy machine spinning threads wait on each other.
+            env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "NO_PROXY": "*"}
+            self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         finally:
             if self.log:
                 out.close()  # type: ignore[union-attr]
@@ -101,7 +110,7 @@ class LocalLlamaServer:
             return
         self._proc.terminate()
         try:
-            self._proc.wait(10)
+            self._proc.wait(3)  # uvicorn would otherwise finish a request nobody waits for
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
