@@ -30,6 +30,7 @@ class ListenSettings(BaseModel):
     min_snr_db: float = 9.0  # a voiced frame must be this much louder than the background noise floor
     min_level_dbfs: float = -55.0  # and at least this loud
     max_flatness: float = 0.5  # spectral flatness above this is broadband noise (hiss, rain, fans), not voice
+    min_modulation_db: float = 2.0  # level spread over the last second; steady noise stays below, speech ~10
 
 
 class TranscribeSettings(BaseModel):

@@ -59,6 +59,7 @@ class _State(Enum):
 
 NOISE_WINDOW_S = 4.5  # history over which the background level is estimated
 NOISE_PERCENTILE = 5.0
+MODULATION_WINDOW_S = 1.0  # level spread measured over this much audio
 CANDIDATE_GAP_MS = 90  # unvoiced gap that abandons a not-yet-confirmed start
 RESUME_MS = 60  # voiced audio needed to resume after a pause (one click does not resume)
 
@@ -110,6 +111,7 @@ class Endpointer:
         self._max_frames = round(self.s.max_utterance_s * 1000 / self.frame_ms)
         self._levels: deque[float] = deque(maxlen=round(NOISE_WINDOW_S * 1000 / self.frame_ms))
         self._levels.extend([-70.0, -70.0])  # a prior, so speech at the very start of a stream counts
+        self._recent_levels: deque[float] = deque(maxlen=round(MODULATION_WINDOW_S * 1000 / self.frame_ms))
         self.reset()
 
     def reset(self) -> None:
@@ -156,7 +158,15 @@ class Endpointer:
         level = rms_dbfs(frame)
         floor = float(np.percentile(self._levels, NOISE_PERCENTILE))
         self._levels.append(level)
+        self._recent_levels.append(level)
         if level < self.s.min_level_dbfs or level < floor + self.s.min_snr_db:
+            return False
+        # Speech rises and falls with every syllable; a noise that has held one level for the last
+        # second (a fan, a hair dryer) is not speech even before the floor estimate catches up.
+        if (
+            len(self._recent_levels) == self._recent_levels.maxlen
+            and float(np.std(self._recent_levels)) < self.s.min_modulation_db
+        ):
             return False
         if not self._vad.is_speech(frame.tobytes(), SAMPLE_RATE):
             return False

@@ -155,3 +155,16 @@ def test_other_frame_sizes_find_the_same_turns(what, lamp, frame_ms: int) -> Non
     assert len(found) == len(reference) == 2
     for a, b in zip(found, reference, strict=True):
         assert a.start == pytest.approx(b.start, abs=0.1) and a.end == pytest.approx(b.end, abs=0.1)
+
+
+def test_a_steady_noise_that_starts_mid_stream_does_not_hold_a_turn_open(transcriber) -> None:
+    rng = np.random.default_rng(4)
+    fan = np.convolve(rng.normal(0, 1, 6 * RATE), np.exp(-np.arange(40) / 8), "same")  # coloured, not white
+    pcm = join(room(2.0), (fan / np.abs(fan).max() * 8000).astype(np.int16))
+    found = turns(run(pcm))
+    # At most one short turn while the level is still rising, never one lasting the 6 s of noise,
+    # and nothing is heard in it.
+    assert len(found) <= 1
+    for t in found:
+        assert t.end - t.start < 1.5
+        assert transcriber.transcribe(t.pcm).text == ""
