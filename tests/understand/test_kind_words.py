@@ -89,3 +89,11 @@ def test_sweep_every_area_and_kind_word(demo: tuple[Understander, dict[str, Devi
                         role = "acted on" if device_id in u.device_ids else "offered"
                         wrong.append(f"{text!r} {role} {device_id}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_no_sound_from_a_speaker_the_demo_kitchen_lacks(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    """The demo kitchen has no speaker: a report about it, about no other device."""
+    nlu, devices, _ = demo
+    u = nlu.understand("no sound from the kitchen speaker")
+    assert (u.intent, u.slots.get("symptom"), u.slots.get("domain")) == ("ReportProblem", "no_sound", "media_player")
+    assert all(str(devices[i].type) == "media_player" for i in u.device_ids + u.candidates)

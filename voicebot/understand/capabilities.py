@@ -51,6 +51,8 @@ SYMPTOM_DOMAINS: dict[str, frozenset[str]] = {
     "stuck": frozenset({"cover", "lock", "vacuum"}),
     "battery": frozenset({"lock", "sensor", "binary_sensor", "vacuum", "cover"}),
     "leaking": frozenset({"binary_sensor", "switch", "climate"}),
+    "no_sound": frozenset({"media_player"}),
+    "no_picture": frozenset({"media_player"}),
 }
 
 # Intents on these kinds carry content the home does not name ("play some jazz", "clean the rug").

@@ -237,8 +237,11 @@ class Understander:
         rules = vocab.rules
         if context and context.pending and context.pending.kind == YES_NO:
             # "yeah, it's still off" answers the question before it reports anything
+            # ... unless the answer word opens a problem report ("no sound from the speaker",
+            # "nothing happens when I press it"): then it is the report
+            opens_report = any(p.match(plain) for ps in vocab.symptoms.values() for p in ps)
             for rule in rules:
-                if rule.intent in ("Yes", "No") and rule.match(plain):
+                if rule.intent in ("Yes", "No") and rule.match(plain) and not opens_report:
                     return rule
         for rule in rules:
             if not rule.weak and rule.match(plain):
