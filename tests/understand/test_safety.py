@@ -48,3 +48,43 @@ def test_no_false_alarm(nlu: Understander, text: str) -> None:
 )
 def test_everyday_words_are_not_emergencies(nlu: Understander, text: str) -> None:
     assert "safety" not in nlu.understand(text).slots
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("smoke is coming out of the toaster", "smoke"),
+        ("Smoke is pouring out of the toaster!", "smoke"),
+        ("there's smoke coming from the oven", "smoke"),
+        ("there is smoke coming from behind the TV", "smoke"),
+        ("I see smoke in the hallway", "smoke"),
+        ("I smell gas", "gas"),
+        ("it smells like rotten eggs in the kitchen", "gas"),
+        ("water everywhere in the basement", "water_leak"),
+        ("sparks from the socket", "fire"),
+        ("the coffee machine plug is sparking", "fire"),
+        ("burning smell", "fire"),
+        ("there's a burning smell from the heater", "fire"),
+        ("it smells like burnt plastic in here", "fire"),
+        ("the plug looks scorched", "fire"),
+    ],
+)
+def test_emergencies_said_plainly(nlu: Understander, text: str, kind: str) -> None:
+    u = nlu.understand(text)
+    assert u.slots.get("safety") == kind
+    assert u.intent == "ReportProblem"
+    assert u.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the smoke detector battery is low", "my smoke alarm keeps chirping", "the smoke sensor is offline",
+     "test the smoke alarms"],
+)
+def test_a_smoke_alarm_is_not_smoke(nlu: Understander, text: str) -> None:
+    assert "safety" not in nlu.understand(text).slots
+
+
+def test_smoke_from_a_device_is_an_emergency_report_about_it(nlu: Understander) -> None:
+    u = nlu.understand("there's smoke coming out of the coffee machine")
+    assert (u.intent, u.slots.get("safety"), u.device_ids) == ("ReportProblem", "smoke", ["coffee_machine"])
