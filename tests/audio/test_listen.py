@@ -139,12 +139,11 @@ def test_max_utterance_length_cuts_a_long_turn(shared_audio: Path) -> None:
 
 
 def test_resumed_only_after_real_speech_not_one_click(lamp) -> None:
-    half = len(lamp) // 2
     pcm = join(room(0.5), lamp, room(0.25), clicks(0.34)[:3000], room(1.0))
     events = run(pcm)
+    assert any(isinstance(e, SpeechPaused) for e in events)  # the click falls inside the pause
     assert not any(isinstance(e, SpeechResumed) for e in events)
     assert len(turns(events)) == 1
-    assert half > 0
 
 
 @pytest.mark.parametrize("frame_ms", [10, 20])
