@@ -47,5 +47,20 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is meant for the user: printed in one line, no traceback."""
+    from device_bridge.home import HomeFileError
+    from voicebot.audio import AudioFileError
+    from voicebot.models import ModelError
+    from voicebot.runtime import StartupError
+    from voicebot.store import StoreError
+
+    return (ConfigError, ModelError, AudioFileError, StartupError, StoreError, HomeFileError)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except _user_errors() as exc:
+        typer.echo(f"voicebot: {exc}", err=True)
+        raise SystemExit(2) from None
