@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from device_bridge.devices import Area, Device, DeviceType
-from voicebot.understand import Understander
+from voicebot.understand import ConversationContext, Understander
 
 AREAS = [Area("Küche", aliases=["cocina"]), Area("Wohnzimmer", aliases=["salón"])]
 DEVICES = [
@@ -98,3 +98,39 @@ def test_what_about_another_room_in_german_and_spanish(multi: Understander) -> N
         ctx.update(multi.understand(first, ctx))
         u = multi.understand(then, ctx)
         assert (u.intent, u.device_ids) == ("HassTurnOff", ["sl"]), then
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("bist du ein Roboter", "AskIfBot"),
+        ("Bist du eine KI?", "AskIfBot"),
+        ("rede ich mit einem Menschen", "AskIfBot"),
+        ("Spreche ich gerade mit einem Menschen?", "AskIfBot"),
+        ("ich möchte mit einem Menschen sprechen", "AskHuman"),
+        ("Einen Mitarbeiter bitte.", "AskHuman"),
+        ("ich brauche einen Techniker", "AskHuman"),
+        ("Verbinden Sie mich mit einem Mitarbeiter", "AskHuman"),
+    ],
+)
+def test_german_who_am_i_talking_to(multi: Understander, text: str, intent: str) -> None:
+    u = multi.understand(text)
+    assert (u.language, u.intent) == ("de", intent)
+    assert u.device_ids == []
+
+
+@pytest.mark.parametrize("text", ["erledigt", "Fertig.", "gemacht", "hab ich gemacht", "ist erledigt", "schon erledigt"])
+@pytest.mark.parametrize("language", [None, "de"])
+def test_german_done_answers_yes(multi: Understander, text: str, language: str | None) -> None:
+    """"Tell me when you have unplugged it" - "erledigt": detected as German even alone."""
+    ctx = ConversationContext()
+    ctx.ask_yes_no(topic="unplugged")
+    u = multi.understand(text, ctx, language=language)
+    assert (u.language, u.intent) == ("de", "Yes")
+
+
+@pytest.mark.parametrize("text", ["done", "all done", "finished", "I've done that", "ok done"])
+def test_english_done_answers_yes(multi: Understander, text: str) -> None:
+    ctx = ConversationContext()
+    ctx.ask_yes_no(topic="unplugged")
+    assert multi.understand(text, ctx).intent == "Yes"
