@@ -138,7 +138,7 @@ def main() -> None:
             line = VirtualLine(cues, echo_gain=args.echo, seed=c)
             conv = rt.conversation(channel="bench")
             session = Session(line, conv, rt.transcriber, rt.synthesizer, rt.settings, metrics=metrics)
-            line.busy = session.bot_speaking
+            line.busy = session.busy
             result: SessionResult = asyncio.run(session.run())
             call_rows = _turn_rows(result, cues, line)
             for r in call_rows:

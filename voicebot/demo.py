@@ -176,7 +176,7 @@ def run_demo(
             printer = _Printer(con, out)
             session = Session(line, conversation, rt.transcriber, rt.synthesizer, rt.settings,
                               metrics=metrics, store=rt.store, on_event=printer)
-            line.busy = session.bot_speaking
+            line.busy = session.busy
             result = asyncio.run(session.run())
             if session.greeting_audio:
                 sf.write(out / "replies" / "00-greeting.wav", np.concatenate(session.greeting_audio), RATE)

@@ -223,6 +223,7 @@ class Session:
         self._current: TurnRecord | None = None
         self._done = asyncio.Event()
         self._reading = False  # the channel is delivering frames (and so playing audio)
+        self._answering = False  # a turn is being transcribed, handled or spoken
         self._outcome = "abandoned"
         self._ended_by = "channel"
         self._awake_until = -1.0
@@ -264,6 +265,17 @@ class Session:
             await asyncio.to_thread(self.conversation.end, self._outcome)
         return SessionResult(
             self.conversation.id, self._outcome, self.turns, self.barge_ins, self._greeting, self._ended_by
+        )
+
+    def busy(self) -> bool:
+        """The user is mid-turn or the bot has not finished answering: a scripted caller (the
+        virtual line) waits for this before it speaks again or hangs up."""
+        return (
+            self.bot_speaking()
+            or self._utterance_start is not None
+            or self._pause is not None
+            or not self._queue.empty()
+            or self._answering
         )
 
     def bot_speaking(self) -> bool:
@@ -406,7 +418,11 @@ class Session:
                         await self._speaking
                 await self._wait_played()
                 return
-            await self._answer(turn)
+            self._answering = True
+            try:
+                await self._answer(turn)
+            finally:
+                self._answering = False
             if self._done.is_set():
                 return
 

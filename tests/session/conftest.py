@@ -96,6 +96,6 @@ def run_call(
     metrics = Metrics()
     session = Session(line, rt.conversation(channel="test"), transcriber, synthesizer, rt.settings,
                       metrics=metrics, store=rt.store, session_settings=opts or SessionSettings())
-    line.busy = session.bot_speaking
+    line.busy = session.busy
     result = asyncio.run(session.run())
     return Call(result, line, cues, metrics, session)

@@ -106,8 +106,8 @@ class VirtualLine:
         self._hist = np.zeros(RATE * ECHO_HISTORY_MS // 1000 + self.echo_delay + self.frame, np.int16)
         self._closed = False
         self.t = 0.0
-        # The session's "still answering" signal (Session.bot_speaking): a pause between two
-        # sentences of one reply is not the end of the reply.
+        # The session's "still answering" signal (Session.busy): a pause between two sentences of
+        # one reply is not the end of the reply, and the line does not hang up mid-turn.
         self.busy: Callable[[], bool] = lambda: False
 
     # ---------------------------------------------------------------- AudioChannel
