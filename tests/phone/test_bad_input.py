@@ -116,6 +116,8 @@ def test_audiosocket_bad_input_ends_only_the_broken_calls(
                 broken(b"\x10\x00\x00", close=False, expect_error="zero-length"),
                 broken(b"\x07\x00\x02ab", close=False, expect_error="unknown message kind 0x07"),
                 broken(wire.encode_uuid(uuid.uuid4()), close=False, expect_error="second UUID"),
+                broken(b"\x10\x00\x03abc", close=False, expect_error="odd length"),
+                broken(b"\xff\x00\x01\x05", close=False, expect_error="peer reported an error"),
                 frozen_peer(),
                 vanished_peer(),
                 garbage_after_a_turn(),

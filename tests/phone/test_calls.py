@@ -88,6 +88,10 @@ async def _transfer_call(rt: Runtime, line: Any, speech: Speech) -> None:
         assert "alex" in greeting.text, greeting
         temp = await exchange(rt, caller, speech("How warm is it on my thermostat?", 8000, voice="piper"), ("degrees",))
         assert "bedroom" in temp.text and "19" in temp.text, temp
+        t = asyncio.get_running_loop().time()
+        await caller.dtmf("#")  # a Media Streams dtmf event: say that again
+        again = await hear(rt, caller, after=t, expect=("degrees",))
+        assert "bedroom" in again.text and "19" in again.text, again
         human = await exchange(rt, caller, speech("I want to talk to a person.", 8000), ("ticket",))
         assert has_any(human.text, "putting you through", "agent"), human
         assert "ticket" in human.text, human

@@ -47,13 +47,14 @@ def test_phone_command_answers_a_dialled_call(
 
         wav = write_wav(tmp_path / "bye.wav", speech("Goodbye.", 16000), 16000)
         dial = subprocess.run(
-            [*VOICEBOT, "phone", "dial", "--audiosocket", bound["audiosocket"], str(wav)],
+            [*VOICEBOT, "phone", "dial", "--audiosocket", bound["audiosocket"], "--wait", "60", str(wav)],
             capture_output=True, text=True, cwd=ROOT, timeout=90,
         )
         assert dial.returncode == 0, dial.stderr
         result = json.loads(dial.stdout)
-        assert result["turns"][0]["end_of_speech_to_first_audio_s"] is not None
-        assert result["bot_utterances"] >= 2  # the greeting and the goodbye
+        assert result["turns"][0]["end_of_speech_to_first_audio_s"] is not None, result
+        assert result["bot_utterances"] >= 2, result  # the greeting and the goodbye
+        assert result["bot_ended_call"], result
 
         with urllib.request.urlopen(f"http://{bound['http']}/calls/{result['call']}/outcome", timeout=5) as resp:
             assert resp.read().decode() == "resolved"

@@ -4,6 +4,7 @@ finished its previous reply, and report what came back and how fast."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,15 @@ async def place_call(
             await wait_reply(caller, after=said.speech_end, timeout=wait)
             if caller.closed.is_set():
                 break
+        # After its last words the bot may be ending the call: give it a moment to hang up.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(caller.closed.wait(), 3.0)
     finally:
         await caller.close()
-    return {"call": call_id, "turns": turns, "bot_utterances": len(caller.utterances())}
+    ended_by_bot = getattr(caller, "hangup_received", False) or getattr(caller, "close_code", None) == 1000
+    return {
+        "call": call_id,
+        "turns": turns,
+        "bot_utterances": len(caller.utterances()),
+        "bot_ended_call": bool(ended_by_bot),
+    }
