@@ -18,6 +18,7 @@ from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.llm import LLMConversation, LLMSettings
 from voicebot.dialogue.llm.client import ChatEndpoint
 from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer
+from voicebot.dialogue.llm.prompt import customer_message, system_message
 from voicebot.dialogue.llm.tools import TOOL_SCHEMAS
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Customer, Store
@@ -39,8 +40,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     with LocalLlamaServer(log=log) as server:
         # The first request with tools builds the server's function-calling grammar (about 20 s
         # on a loaded 2-core machine); pay it here rather than inside the first test's turn budget.
-        warm = ChatEndpoint(LLMSettings(base_url=server.base_url, model=MODEL_ALIAS, request_timeout_s=120, max_tokens=16))
-        warm.choose([{"role": "user", "content": "Turn on the kitchen light."}], TOOL_SCHEMAS, time.monotonic() + 120)
+        # It also puts the shared start of every prompt (system prompt and tools) in the cache.
+        warm = ChatEndpoint(LLMSettings(base_url=server.base_url, model=MODEL_ALIAS, request_timeout_s=180, max_tokens=16))
+        deadline = time.monotonic() + 180
+        warm.choose([system_message({}), customer_message("hello")], TOOL_SCHEMAS, deadline)
+        list(warm.stream([system_message({}), customer_message("hello")], deadline))
         warm.close()
         yield LlamaServer(server.base_url, MODEL_ALIAS, log)
 

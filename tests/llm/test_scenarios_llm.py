@@ -63,7 +63,10 @@ def understander(scenario_home: Home) -> Any:
 
 @pytest.fixture(scope="module")
 def llm_settings(llama_server: LlamaServer) -> LLMSettings:
-    return LLMSettings(base_url=llama_server.base_url, model=llama_server.model, mode="fallback", turn_timeout_s=10, max_tokens=60)
+    return LLMSettings(
+        base_url=llama_server.base_url, model=llama_server.model, mode="fallback", turn_timeout_s=20,
+        request_timeout_s=20, max_tokens=40, devices_in_prompt=False,
+    )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

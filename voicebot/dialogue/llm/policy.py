@@ -35,7 +35,7 @@ from voicebot.dialogue.llm.prompt import (
     tool_result_message,
 )
 from voicebot.dialogue.llm.settings import LLMSettings
-from voicebot.dialogue.llm.tools import TOOL_SCHEMAS, BadToolCall, ToolOutcome, ToolRunner, describe
+from voicebot.dialogue.llm.tools import TOOL_SCHEMAS, BadToolCall, ToolOutcome, ToolRunner
 from voicebot.dialogue.rules import RulesConversation
 from voicebot.dialogue.safety import detect_danger
 from voicebot.dialogue.types import Reply
@@ -277,10 +277,10 @@ class LLMConversation:
 
     def _messages(self, redacted: str, lookups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         r = self.rules
-        devices = [
-            {k: v for k, v in describe(d).items() if k in ("name", "area", "domain") and v}
-            for d in r.caps.bridge.devices()[:MAX_DEVICES_IN_PROMPT]
-        ]
+        devices: dict[str, list[str]] = {}
+        listed = r.caps.bridge.devices()[:MAX_DEVICES_IN_PROMPT] if self.settings.devices_in_prompt else []
+        for d in listed:
+            devices.setdefault(d.area or "no area", []).append(f"{d.name} ({d.type.value})")
         messages = [system_message(devices)]
         history = r.caps.facts.transcript[-self.settings.history_turns :] if self.settings.history_turns else []
         for past in history:

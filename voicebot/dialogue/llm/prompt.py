@@ -30,8 +30,9 @@ def data(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
 
 
-def system_message(devices: list[dict[str, Any]]) -> dict[str, Any]:
-    home = f"\nThe customer's devices, DATA: {data(devices)}" if devices else ""
+def system_message(devices: dict[str, list[str]]) -> dict[str, Any]:
+    """``devices``: area → ["Kitchen Light (light)", ...], compact because it is in every prompt."""
+    home = f"\nThe customer's devices by area, DATA: {data(devices)}" if devices else ""
     return {"role": "system", "content": SYSTEM_PROMPT + home}
 
 

@@ -34,6 +34,9 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(160, ge=16)  # a spoken reply is short
     temperature: float = Field(0.2, ge=0, le=2)
     history_turns: int = Field(6, ge=0)  # earlier exchanges sent along for context
+    # List the home's devices in the system prompt (saves the model a find_devices call). Off, the
+    # prompt's start is the same for every home, so a server's prompt cache serves all of them.
+    devices_in_prompt: bool = True
     # Stream the tool-offering call too, so a direct answer is spoken as it is written. OpenAI,
     # Ollama and vLLM can; llama-cpp-python's server cannot stream with tools (keep it off there).
     stream_tools: bool = False
