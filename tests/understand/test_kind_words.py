@@ -97,3 +97,18 @@ def test_no_sound_from_a_speaker_the_demo_kitchen_lacks(demo: tuple[Understander
     u = nlu.understand("no sound from the kitchen speaker")
     assert (u.intent, u.slots.get("symptom"), u.slots.get("domain")) == ("ReportProblem", "no_sound", "media_player")
     assert all(str(devices[i].type) == "media_player" for i in u.device_ids + u.candidates)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["turn on the bathroom lamb", "turn on the bathroom tele", "turn on the living room vacume",
+     "turn off the kitchen glitter ball", "turn on the garden tele"],
+)
+def test_a_word_nothing_explains_after_a_room_is_asked_about(
+    demo: tuple[Understander, dict[str, Device], list[str]], text: str,
+) -> None:
+    """The room's fan or lights would be a guess: at most a question."""
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.device_ids == [], (u.device_ids, u.candidates)
+    assert u.confidence < 0.7

@@ -290,6 +290,10 @@ class Resolver:
                     break
             if intent == "ReportProblem" and areas is not None:
                 pool = [d.id for d in devs.values() if d.area in areas and _domain(d) in allowed]
+            elif pool and m.unknown and not m.pronoun:
+                # "turn on the bathroom lamb": a word nobody explains stands where the device
+                # should be; the room's fan would be a guess, so it is only asked about
+                return Target(candidates=pool, how="group")
         else:
             pool = self._pool(domains, device_class, areas)
             pool = self._by_kind_word(m, pool)
