@@ -60,6 +60,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RATE = 16000
+SORRY = "Sorry, something went wrong on my side. Could you say that again?"
 
 
 class SessionSettings(BaseModel):
@@ -324,6 +325,7 @@ class Session:
                 and not speaking
                 and self._utterance_start is None
                 and self._queue.empty()
+                and not self._answering
                 and self._audio_t - self._last_activity > self.opts.idle_timeout_s
             ):
                 self._ended_by = "timeout"
@@ -421,6 +423,12 @@ class Session:
             self._answering = True
             try:
                 await self._answer(turn)
+            except Exception as exc:
+                # One turn failing (a model or the dialogue raising) must not end the conversation.
+                log.exception("turn at %.2f s failed", turn.end)
+                record = TurnRecord(len(self.turns) + 1, "", turn.start, turn.end, ignored=f"error: {exc}")
+                self._finish(record)
+                self._speaking = asyncio.create_task(self._speak(Reply(SORRY), None))
             finally:
                 self._answering = False
             if self._done.is_set():
