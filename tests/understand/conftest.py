@@ -29,3 +29,12 @@ def nlu(home_devices: tuple[list[Device], list[Area]]) -> Understander:
 @pytest.fixture()
 def ctx() -> ConversationContext:
     return ConversationContext()
+
+
+@pytest.fixture(scope="session")
+def demo() -> tuple[Understander, dict[str, Device], list[str]]:
+    """The device bridge's demo home (what `voicebot demo` and the scenarios run against)."""
+    home = load_home(Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml")
+    devices = [hd.device for hd in home.devices]
+    areas = list(home.areas)
+    return Understander(lambda: devices, lambda: areas), {d.id: d for d in devices}, [a.name for a in areas]

@@ -4,25 +4,12 @@ a kind word to another kind of device would be an action on the wrong device).""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from device_bridge.devices import Device
-from device_bridge.home import load_home
 from voicebot.understand import Understander
 from voicebot.understand.normalize import normalize
 from voicebot.understand.vocabulary import load
-
-DEMO = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
-
-
-@pytest.fixture(scope="module")
-def demo() -> tuple[Understander, dict[str, Device], list[str]]:
-    home = load_home(DEMO)
-    devices = [hd.device for hd in home.devices]
-    areas = list(home.areas)
-    return Understander(lambda: devices, lambda: areas), {d.id: d for d in devices}, [a.name for a in areas]
 
 
 def _of_kind(device: Device, word: str) -> bool:

@@ -80,3 +80,41 @@ def test_colour_with_a_verb_or_a_light_is_a_command(nlu: Understander, text: str
 def test_make_it_purple_refers_to_the_light_just_used(nlu: Understander) -> None:
     u = nlu.understand("make it purple", _after_a_light(nlu), speaker_area="Kitchen")
     assert (u.intent, u.slots.get("color"), u.device_ids) == ("HassLightSet", "purple", ["kitchen_light"])
+
+
+@pytest.mark.parametrize("text", ["I like purple", "my favourite colour is purple", "purple is nice", "I want purple"])
+def test_talking_about_a_colour_is_no_command(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text)
+    assert u.intent is None or not u.device_ids, (u.intent, u.device_ids)
+
+
+@pytest.mark.parametrize("text", ["up", "unlock", "twenty degrees", "21 degrees", "Up a bit."])
+def test_a_lone_word_with_only_an_implied_device_is_confirmed_first(
+    demo: tuple[Understander, dict[str, object], list[str]], text: str,
+) -> None:
+    """In the demo home each of these has a single device it could mean (the TV, the front door
+    lock, the thermostat): nothing named it, so the dialogue asks before acting."""
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.confidence < SETTINGS.confirm_below, (u.intent, u.confidence, u.device_ids)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["set the oven to 200 degrees", "turn off the fridge", "turn on the dishwasher", "switch on my kettle",
+     "turn on the lamp by the tv", "turn off the light next to the tv"],
+)
+def test_something_the_home_does_not_have_is_not_replaced(
+    demo: tuple[Understander, dict[str, object], list[str]], text: str,
+) -> None:
+    """The oven is no thermostat; a lamp said beside a named TV is neither the lamp nor the TV."""
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.device_ids == [], (u.intent, u.device_ids)
+
+
+def test_a_simile_is_still_about_the_room(demo: tuple[Understander, dict[str, object], list[str]]) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand("it's like an oven in here", speaker_area="Living Room")
+    assert (u.intent, u.device_ids) == ("HassClimateSetTemperature", ["living_room_thermostat"])
+    assert u.slots["temperature_step"] < 0

@@ -23,6 +23,7 @@ FUZZY_ACCEPT = 86.0
 FUZZY_ASK = 72.0
 FUZZY_MARGIN = 8.0
 FUZZY_MAX_TOKENS = 60  # a spoken turn is shorter; bounds the work on a runaway transcript
+_OBJECT_WORDS = frozenset(["the", "my", "our", "your", "this", "that"])
 # People call any sensor a sensor ("the hallway motion sensor" is a binary_sensor).
 _SAME_KIND = {"sensor": {"sensor", "binary_sensor"}, "binary_sensor": {"sensor", "binary_sensor"}}
 _FUNCTION_WORDS = frozenset(
@@ -218,6 +219,12 @@ class HomeIndex:
         m.unknown = [
             t for i, t in enumerate(tokens)
             if i not in covered and t not in self.known_words and not t.replace(".", "").isdigit() and len(t) > 1
+        ]
+        # "set the oven to 200 degrees": an appliance the home does not have, as the object
+        m.unknown += [
+            t for i, t in enumerate(tokens)
+            if i not in covered and i > 0 and tokens[i - 1] in _OBJECT_WORDS
+            and (t in v.appliances or " ".join(tokens[i : i + 2]) in v.appliances)
         ]
         if not m.names and not m.conflict:
             self._fuzzy(tokens, covered, m)

@@ -91,6 +91,10 @@ class Resolver:
 
         # 2. devices named exactly, or a misheard name above the threshold
         if m.names:
+            said = [(k, "") for k in m.kinds]
+            if said and any(not any(self.index.kind_fits(i, said) for i in h.device_ids) for h in m.names):
+                # "turn on the lamp by the tv": a lamp is said, the TV is named; neither is a guess
+                return Target()
             return self._named(m, areas, speaker_area, allowed)
 
         # 3. "the other one": the candidates not chosen last time

@@ -33,6 +33,8 @@ from voicebot.understand.vocabulary import DomainWord, Rule, Vocabulary, Vocabul
 _ANSWER_WORDS = frozenset(
     ["the", "a", "an", "one", "ones", "in", "on", "at", "of", "my", "our", "please", "for", "too", "also", "as", "well", "and", "then", "with", "that", "this", "those", "these", "it", "them", "other", "both", "all", "first", "second", "third", "last", "same", "way"]
 )
+# Words that add nothing to a lone word ("up a bit please").
+_SOFTENERS = frozenset(["a", "bit", "little", "please", "now", "just", "the", "then", "thanks"])
 # Longer input (a runaway transcript, a pasted document) is read up to here only.
 MAX_CHARS = 2000
 # Confidence of a rule match before target resolution is taken into account.
@@ -180,6 +182,14 @@ class Understander:
                 confidence = min(confidence, 0.5)
         else:
             target = Target()  # support intents act on no device
+        if (
+            intent in DEVICE_INTENTS and target.how in ("single", "speaker_area")
+            and len([t for t in mentions.tokens if t not in _SOFTENERS]) <= 2
+            and not mentions.any_target and not mentions.pronoun
+        ):
+            # "up", "unlock", "twenty degrees" with nothing before them: the device is only
+            # implied, so the dialogue asks before it acts
+            confidence = min(confidence, BARE_FOLLOW_UP)
         if intent in DEVICE_INTENTS and _mostly_nonsense(mentions, slots):
             # "purple monkey dishwasher": a keyword amid words nothing explains is no request;
             # below the dialogue's action threshold, and what it names is at most a question

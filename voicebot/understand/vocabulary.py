@@ -76,6 +76,7 @@ class Vocabulary:
     rules: list[Rule]
     markers: frozenset[str] = frozenset()  # common words that tell this language from others
     neutral: frozenset[str] = frozenset()  # words that never stand for an unknown device name
+    appliances: frozenset[str] = frozenset()  # things that are no device here, said after "the"/"my"
     # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
     # "fallback" (tried when the rules understood nothing), or "" (never)
     templates: str = ""
@@ -191,6 +192,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         rules=_rules(rules_path, rules_raw, lex),
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
         neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
+        appliances=frozenset(str(w) for w in lex.get("appliances") or ()),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
