@@ -184,7 +184,7 @@ class LLMConversation:
                 turn.first_text_s = time.monotonic() - started
                 return self._finish(text, u, turn, merge([o.reply for o in actions if o.reply]), touched, started)
             lookups += [{"tool": o.name, "arguments": o.arguments, "status": o.status, **o.data} for o in outcomes]
-            # Only a search for devices usually leads to another tool; anything else is answered now.
+            # Only a search for devices usually leads to another tool; other lookups are answered now.
             if any(o.name != "find_devices" for o in outcomes) or round_no == self.settings.max_tool_rounds - 1:
                 break
         return self._stream_answer(text, u, turn, r._current, lookups, touched, started, deadline)

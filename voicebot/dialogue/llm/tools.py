@@ -7,9 +7,10 @@ engine's own Capabilities and RulesConversation, so forbidden devices stay forbi
 sensitive command only ever becomes the engine's pending confirmation, which the customer
 answers by voice on the next turn. No tool argument can claim that confirmation.
 
-Tools come in two kinds. Lookups (find_devices, get_device_state) return data to the model.
-Actions (set_device_state, troubleshoot_device, escalate_to_human, get_ticket_status) end the
-model's part of the turn: the customer hears the engine's own sentence about what happened.
+Tools come in two kinds. Lookups (find_devices, get_device_state, get_ticket_status) return data
+to the model, which then answers. Actions (set_device_state, troubleshoot_device,
+escalate_to_human) end the model's part of the turn: the customer hears the engine's own sentence
+about what happened.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from voicebot.dialogue.types import Action, Reply
 
 DOMAINS = ["light", "switch", "fan", "cover", "climate", "lock", "sensor", "binary_sensor", "media_player", "vacuum"]
 MAX_ACTIONS_PER_TURN = 4
-LOOKUPS = ("find_devices", "get_device_state")
+LOOKUPS = ("find_devices", "get_device_state", "get_ticket_status")
 
 
 def _fn(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -168,8 +169,14 @@ class ToolRunner:
         """Raises BadToolCall for unknown tools and malformed arguments (the turn then falls back)."""
         args = parse(name, arguments)
         shown = args.model_dump(exclude_none=True)
-        if name in LOOKUPS:
-            return self._find(shown, args) if isinstance(args, FindArgs) else self._state(shown, args)  # type: ignore[arg-type]
+        if isinstance(args, FindArgs):
+            return self._find(shown, args)
+        if isinstance(args, TicketArgs):
+            # The engine's own sentence (it checks the ticket belongs to this customer) as data.
+            return ToolOutcome(name, shown, "ok", {"ticket_status": self.caps.ticket_status(args.ticket)})
+        if name == "get_device_state":
+            assert isinstance(args, DeviceArgs)
+            return self._state(shown, args)
         if self.actions_taken >= MAX_ACTIONS_PER_TURN:
             return ToolOutcome(name, shown, "refused", {"error": "too many actions in one turn"})
         self.actions_taken += 1
@@ -177,11 +184,9 @@ class ToolRunner:
             return self._set(shown, args)
         if isinstance(args, TroubleshootArgs):
             return self._troubleshoot(shown, args)
-        if isinstance(args, EscalateArgs):
-            reply = self.rules._escalate("asked", self.rules._problem_so_far(self.customer_text))
-            return ToolOutcome(name, shown, "done", reply=reply)
-        assert isinstance(args, TicketArgs)
-        return ToolOutcome(name, shown, "done", reply=Reply(text=self.caps.ticket_status(args.ticket)))
+        assert isinstance(args, EscalateArgs)
+        reply = self.rules._escalate("asked", self.rules._problem_so_far(self.customer_text))
+        return ToolOutcome(name, shown, "done", reply=reply)
 
     # lookups ---------------------------------------------------------------------------
     def _find(self, shown: dict[str, Any], args: FindArgs) -> ToolOutcome:
