@@ -99,3 +99,33 @@ def test_a_word_nothing_explains_after_a_room_is_asked_about(
     u = nlu.understand(text)
     assert u.device_ids == [], (u.device_ids, u.candidates)
     assert u.confidence < 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["dim the tv", "make the tv brighter", "make the tv purple", "close the thermostat", "unlock the garage",
+     "lock the garage door", "set the tv to 20 degrees", "open the tv", "open the blinds on the tv"],
+)
+def test_a_request_the_named_device_cannot_do_is_not_done_to_it(
+    demo: tuple[Understander, dict[str, Device], list[str]], text: str,
+) -> None:
+    """Dimming a TV is not a light command on the TV; unlocking the garage is not closing it."""
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.device_ids == [], (u.intent, u.device_ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slot", "value", "devices"),
+    [("set the tv to 50 percent", "HassSetVolume", "volume_level", 50, ["tv"]),
+     ("set the blinds to 40 percent", "HassSetPosition", "position", 40, ["living_room_blinds"]),
+     ("set the floor lamp to 30 percent", "HassLightSet", "brightness", 30, ["floor_lamp"]),
+     ("turn up the tv", "HassSetVolume", "volume_step", 10, ["tv"])],
+)
+def test_the_named_device_says_what_a_percentage_means(
+    demo: tuple[Understander, dict[str, Device], list[str]], text: str, intent: str, slot: str, value: object,
+    devices: list[str],
+) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert (u.intent, u.slots.get(slot), u.device_ids) == (intent, value, devices)

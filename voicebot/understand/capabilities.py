@@ -26,6 +26,9 @@ INTENT_DOMAINS: dict[str, frozenset[str]] = {
     "ReportProblem": ALL,
 }
 
+# Intents that change a device (reading one changes nothing).
+CHANGING = frozenset(INTENT_DOMAINS) - {"HassGetState", "HassClimateGetTemperature", "ReportProblem"}
+
 # When only a room is named ("turn off the kitchen"), the kinds of device meant, best first.
 # Locks, garage doors and gates are never chosen this way: they need to be named.
 IMPLICIT_PREFERENCE: dict[str, tuple[str, ...]] = {

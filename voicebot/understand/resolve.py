@@ -13,6 +13,7 @@ from device_bridge.devices import Device
 from voicebot.understand import capabilities as caps
 from voicebot.understand.context import WHICH_DEVICE, ConversationContext
 from voicebot.understand.mentions import HomeIndex, Mentions
+from voicebot.understand.vocabulary import DomainWord
 
 
 @dataclass
@@ -95,6 +96,10 @@ class Resolver:
             if said and any(not any(self.index.kind_fits(i, said) for i in h.device_ids) for h in m.names):
                 # "turn on the lamp by the tv": a lamp is said, the TV is named; neither is a guess
                 return Target()
+            if intent in caps.CHANGING and not self._named_fit(m, allowed, domain_hint):
+                # "dim the tv", "unlock the garage", "close the thermostat": the request cannot
+                # be done to the device named; doing something else to it would be a guess
+                return Target()
             return self._named(m, areas, speaker_area, allowed)
 
         # 3. "the other one": the candidates not chosen last time
@@ -162,6 +167,16 @@ class Resolver:
             if outside and hit.phrase in words:
                 m.names.remove(hit)
                 m.kinds.append(words[hit.phrase])
+
+    def _named_fit(self, m: Mentions, allowed: set[str], domain_hint: str | None) -> bool:
+        """Every device name said has a device the intent can act on (of the rule's kind,
+        when the rule says one)."""
+        devs = self.index.devices
+        hint = [(DomainWord(domain_hint), "")] if domain_hint else []
+        return all(
+            any(_domain(devs[i]) in allowed and self.index.kind_fits(i, hint) for i in hit.device_ids)
+            for hit in m.names
+        )
 
     def _by_kind_word(self, m: Mentions, pool: list[str]) -> list[str]:
         """A singular kind word narrows a group to the devices whose names hold it: "the living

@@ -346,13 +346,17 @@ class Understander:
         """The kind of device a domain-dependent verb ("open", "turn it up") is about."""
         if m.kinds:
             return m.kinds[0].domain
-        if rule.slots.get("domain"):
-            return str(rule.slots["domain"])
+        named: set[str] = set()
         if m.names or m.fuzzy:
             ids = [i for h in m.names for i in h.device_ids]
-            domains = {str(resolver.index.devices[i].type) for i in ids}
-            if len(domains) == 1:
-                return domains.pop()
+            named = {str(resolver.index.devices[i].type) for i in ids}
+        # "set the tv to 50 %": the device named says what the verb does, when the verb can do it
+        if len(named) == 1 and next(iter(named)) in resolver.index.vocab.actions.get(rule.action or "", {}):
+            return named.pop()
+        if rule.slots.get("domain"):
+            return str(rule.slots["domain"])
+        if len(named) == 1:
+            return named.pop()
         if context and context.last_device_ids and (m.pronoun or not m.any_target):
             devs = resolver.index.devices
             domains = {str(devs[i].type) for i in context.last_device_ids if i in devs}
