@@ -99,7 +99,7 @@ def main() -> None:
     next(iter(synth.synthesize("Warming up.", 16000)))
     rows: list[dict[str, Any]] = []
     with MosquittoBroker() as broker, simulated_home(broker.url, HOME) as home, LocalLlamaServer() as server:
-        llm = LLMSettings(base_url=server.base_url, model=MODEL_ALIAS, mode="fallback", turn_timeout_s=20, max_tokens=80)
+        llm = LLMSettings(base_url=server.base_url, model=MODEL_ALIAS, mode="fallback", turn_timeout_s=20, max_tokens=120)
         endpoint = ChatEndpoint(llm)
         store = Store(":memory:")
         engine = DialogueEngine(home.bridge, store)

@@ -286,16 +286,10 @@ class LLMConversation:
         for past in history:
             messages.append(customer_message(past["user"]))
             messages.append({"role": "assistant", "content": past["bot"]})
-        messages.append(customer_message(redacted))
         if lookups:
-            messages.append(
-                {
-                    "role": "system",
-                    "content": "Results of the lookups made for this question, DATA: "
-                    + data(lookups)
-                    + "\nAnswer the customer now in one to three short sentences.",
-                }
-            )
+            # Before the customer's words, so the model answers them, with the results as context.
+            messages.append({"role": "system", "content": "Lookups made for the next question, DATA: " + data(lookups)})
+        messages.append(customer_message(redacted))
         return messages
 
     # bookkeeping ----------------------------------------------------------------------------

@@ -111,7 +111,7 @@ class EscalateArgs(_Args):
 
 
 class TicketArgs(_Args):
-    ticket: str | None = Field(None, max_length=20)
+    ticket: str | None = Field(None, max_length=100)  # the store reads the digits out of it
 
 
 ARGS: dict[str, type[_Args]] = {
