@@ -118,3 +118,40 @@ def test_a_simile_is_still_about_the_room(demo: tuple[Understander, dict[str, ob
     u = nlu.understand("it's like an oven in here", speaker_area="Living Room")
     assert (u.intent, u.device_ids) == ("HassClimateSetTemperature", ["living_room_thermostat"])
     assert u.slots["temperature_step"] < 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how do I turn on the fan", "should I turn off the TV?", "How can I reset the hub?",
+     "what does turn off mean", "is it safe to unlock the front door", "so how do I set the thermostat to 20"],
+)
+@pytest.mark.parametrize("with_context", [False, True])
+def test_asking_how_is_not_asking_to(demo: tuple[Understander, dict[str, object], list[str]], text: str,
+                                     with_context: bool) -> None:
+    nlu, _, _ = demo
+    ctx = None
+    if with_context:
+        ctx = ConversationContext()
+        ctx.update(nlu.understand("turn on the kitchen light", ctx))
+    u = nlu.understand(text, ctx)
+    assert u.intent == "Help" and u.device_ids == [], (u.intent, u.device_ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("the garage is open", None), ("the garage door is still open", None), ("the blinds are closed", None),
+     ("the garage keeps opening by itself", "ReportProblem"), ("the front door unlocked on its own", "ReportProblem")],
+)
+def test_a_state_said_is_not_a_command(demo: tuple[Understander, dict[str, object], list[str]], text: str,
+                                      intent: str | None) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert u.intent == intent
+    assert u.intent == "ReportProblem" or u.device_ids == []
+
+
+@pytest.mark.parametrize(("text", "devices"), [("open the garage", ["garage_door"]), ("close the blinds", ["living_room_blinds"])])
+def test_open_and_close_still_work(demo: tuple[Understander, dict[str, object], list[str]], text: str,
+                                  devices: list[str]) -> None:
+    nlu, _, _ = demo
+    assert nlu.understand(text).device_ids == devices

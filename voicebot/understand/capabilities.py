@@ -46,7 +46,7 @@ SYMPTOM_DOMAINS: dict[str, frozenset[str]] = {
     "wont_turn_on": ON_OFF | {"vacuum"},
     "wont_turn_off": ON_OFF | {"vacuum"},
     "turns_off_by_itself": ON_OFF,
-    "turns_on_by_itself": ON_OFF,
+    "turns_on_by_itself": ON_OFF | {"cover", "lock"},  # "the garage keeps opening by itself"
     "flickering": frozenset({"light"}),
     "unlock_failed": frozenset({"lock"}),
     "lock_failed": frozenset({"lock"}),
