@@ -134,3 +134,20 @@ def test_english_done_answers_yes(multi: Understander, text: str) -> None:
     ctx = ConversationContext()
     ctx.ask_yes_no(topic="unplugged")
     assert multi.understand(text, ctx).intent == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("es kommt Rauch aus dem Toaster", "smoke"), ("ich rieche Gas", "gas"), ("Wasser überall im Keller", "water_leak"),
+     ("der Keller ist überflutet", "water_leak"), ("Funken aus der Steckdose", "fire"), ("es riecht verbrannt", "fire")],
+)
+def test_german_emergencies(multi: Understander, text: str, kind: str) -> None:
+    u = multi.understand(text)
+    assert (u.language, u.intent, u.slots.get("safety")) == ("de", "ReportProblem", kind)
+
+
+def test_german_no_sound_is_a_report(multi: Understander) -> None:
+    ctx = ConversationContext()
+    ctx.ask_yes_no(topic="did_that_fix_it")
+    u = multi.understand("kein Ton aus dem Lautsprecher", ctx)
+    assert (u.language, u.intent, u.slots.get("symptom")) == ("de", "ReportProblem", "no_sound")
