@@ -308,3 +308,15 @@ def test_with_streamed_tool_rounds_a_direct_answer_streams_and_calls_are_still_g
     reply = conv.handle("it's too bright in the kitchen, kill the light")
     assert [a.device_id for a in reply.actions] == ["kitchen_light"]
     assert home.state("kitchen_light")["state"] == "off"
+
+
+def test_markup_and_escaped_quotes_are_not_spoken(home: HomeUnderTest, store: Store, peer: OpenAIPeer) -> None:
+    peer.script = [
+        Scripted(tool_calls=[tool_call("get_device_state", {"device": "Kitchen Light"})]),
+        Scripted(content="The **kitchen light** is &#34;on&#34; right now. &34;Anything else?"),
+    ]
+    conv = llm_conversation(home, store, settings(peer))
+
+    reply = conv.handle("tell me about the kitchen light")
+
+    assert reply.text == "The kitchen light is on right now. Anything else?"

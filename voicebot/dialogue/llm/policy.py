@@ -229,9 +229,10 @@ class LLMConversation:
     def _streamed_reply(
         self, text: str, u: Understanding, turn: TurnTrace, pieces: Iterator[str], touched: list[str], started: float
     ) -> Reply:
-        first = ""
+        first, held = "", ""
         for piece in pieces:
-            first += _clean(piece)
+            text, held = _release(held + piece)
+            first += text
             if first.strip():
                 break
         if not first.strip():
@@ -242,7 +243,7 @@ class LLMConversation:
             raise LLMUnavailable("the model's streamed answer was empty")
         turn.first_text_s = time.monotonic() - started
         reply = StreamedReply(text="", handled_by="llm")
-        reply.text_stream = self._rest(text, u, turn, reply, first, pieces, touched, started)
+        reply.text_stream = self._rest(text, u, turn, reply, first, held, pieces, touched, started)
         return reply
 
     def _rest(
@@ -252,6 +253,7 @@ class LLMConversation:
         turn: TurnTrace,
         reply: StreamedReply,
         first: str,
+        held: str,  # the start of an HTML entity, held back until it is complete
         pieces: Iterator[str],
         touched: list[str],
         started: float,
@@ -260,9 +262,13 @@ class LLMConversation:
         try:
             yield first
             for piece in pieces:
-                piece = _clean(piece)
-                written.append(piece)
-                yield piece
+                text, held = _release(held + piece)
+                if text:
+                    written.append(text)
+                    yield text
+            if held:
+                written.append(_clean(held))
+                yield _clean(held)
         except LLMUnavailable as exc:
             # Words were already spoken: end the reply where it broke off.
             turn.fallback = f"answer cut short: {exc.reason}"
@@ -343,12 +349,23 @@ def merge(replies: list[Reply]) -> Reply:
 
 
 _MARKUP = re.compile(r"[*_#`>|\[\]{}<]+")
+# Some chat templates HTML-escape what the model reads (" becomes &#34;), and small models copy it.
+_ENTITY = re.compile(r"&#?\w{1,8};")
+_ENTITY_START = re.compile(r"&#?\w{0,8}$")
 
 
 def _clean(piece: str) -> str:
-    return _MARKUP.sub("", piece)
+    return _MARKUP.sub("", _ENTITY.sub("", piece))
+
+
+def _release(text: str) -> tuple[str, str]:
+    """What of a streamed text can be spoken now, and a possible entity start to hold back."""
+    m = _ENTITY_START.search(text)
+    if m is None:
+        return _clean(text), ""
+    return _clean(text[: m.start()]), text[m.start() :]
 
 
 def speakable(text: str) -> str:
     """The model's text as something to say: no markup, one line."""
-    return " ".join(_MARKUP.sub("", text or "").split())
+    return " ".join(_clean(text or "").split())
