@@ -60,17 +60,14 @@ def measure(conv: LLMConversation, synth: Any, text: str) -> dict[str, Any]:
     reply = conv.handle_streaming(text)
     ready = time.monotonic() - started
     first_audio = None
-    first_sentence = ""
+    synth_first = 0.0
     for sentence in reply_sentences(reply):
         if first_audio is None:
+            t = time.monotonic()
             next(iter(synth.synthesize(sentence, 16000)))
+            synth_first = time.monotonic() - t
             first_audio = time.monotonic() - started
-            first_sentence = sentence
     full_text = time.monotonic() - started
-    t = time.monotonic()
-    if first_sentence:
-        next(iter(synth.synthesize(first_sentence, 16000)))
-    synth_first = time.monotonic() - t
     turn = conv.trace[-1]
     kind = turn.handled_by if turn.handled_by == "rules" and not turn.fallback else "llm"
     if turn.fallback and turn.handled_by == "rules":
