@@ -40,6 +40,7 @@ from device_bridge.devices import (
     Outcome,
     Telemetry,
     confirms,
+    underway,
     validate_changes,
 )
 from device_bridge.home import Home, load_home
@@ -214,8 +215,13 @@ class DeviceBridge:
                     tel.available = False
             return DeviceState(e.device, dict(e.state), tel, e.updated_at)
 
-    def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0) -> CommandResult:
-        """Validate, publish, and wait for the device to report the requested state."""
+    def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0,
+            moving_ok: bool = False) -> CommandResult:
+        """Validate, publish, and wait for the device to report the requested state.
+
+        ``moving_ok``: a cover that reports it is moving toward the target (opening/closing that
+        way, or its position changing in the right direction) confirms the command at once, with
+        ``in_progress`` set, instead of after its whole travel. One that does not move does not."""
         started = time.monotonic()
         dev = self.device(device_id)
         with self._lock:
@@ -264,7 +270,9 @@ class DeviceBridge:
         with self._changed:
             while True:
                 entry = self._entry(dev.id)
-                if entry.state_version != sent_version and confirms(dev, wanted, entry.state):
+                if entry.state_version != sent_version and (
+                        confirms(dev, wanted, entry.state)
+                        or (moving_ok and underway(dev, wanted, entry.state, current))):
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -279,6 +287,11 @@ class DeviceBridge:
         final = self.snapshot(dev.id)
         if reported and confirms(dev, wanted, final.state):
             return result(Outcome.CONFIRMED, _confirmed_reason(dev, final.state), wanted, evidence)
+        if reported and moving_ok and underway(dev, wanted, final.state, current):
+            done = result(Outcome.CONFIRMED, f"the {dev.name} reported it is on its way: {_describe(dev, final.state)}",
+                          wanted, evidence)
+            done.in_progress = True
+            return done
         if final.telemetry.available is False:
             reason = f"the {dev.name} went offline before it confirmed the change"
         elif not answered:

@@ -104,6 +104,9 @@ class CommandResult:
     reason: str  # a sentence the dialogue can say aloud, e.g. "the kitchen light did not respond"
     evidence: list[str] = field(default_factory=list)  # topics and payloads seen, for the trace
     elapsed_s: float = 0.0
+    # confirmed because the device reported it is on its way (a cover moving toward the target),
+    # not yet that it has arrived: the dialogue says "closing ..." rather than "closed"
+    in_progress: bool = False
 
     @property
     def ok(self) -> bool:
@@ -120,7 +123,8 @@ class DeviceControl(Protocol):
 
     def get(self, device_id: str, refresh: bool = False) -> DeviceState: ...
 
-    def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0) -> CommandResult: ...
+    def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0,
+            moving_ok: bool = False) -> CommandResult: ...
 
 
 # ---------------------------------------------------------------------------
@@ -407,6 +411,42 @@ def confirms(device: Device, requested: dict[str, Any], observed: dict[str, Any]
         elif got != want:
             return False
     return True
+
+
+def _cover_target(requested: dict[str, Any]) -> int | None:
+    if "position" in requested:
+        return int(requested["position"])
+    return {"open": 100, "closed": 0}.get(str(requested.get("state", "")).lower())
+
+
+def underway(device: Device, requested: dict[str, Any], observed: dict[str, Any], before: dict[str, Any]) -> bool:
+    """Whether a device that has not reached the requested state yet reports that it is on its way
+    there: a cover reporting opening/closing toward the target, or a position that moved toward
+    it since ``before`` (the state when the command was sent). A cover that does not move, or moves
+    the wrong way, is not underway. Only covers travel for long; other types never are."""
+    if device.type is not DeviceType.COVER:
+        return False
+    target = _cover_target(requested)
+    if target is None:
+        return False
+    now, then = observed.get("current_position"), before.get("current_position")
+    state = str(observed.get("state", "")).lower()
+    try:
+        now_f = None if now is None else float(now)
+        then_f = None if then is None else float(then)
+    except (TypeError, ValueError):
+        return False
+    if now_f is not None and then_f is not None:
+        if abs(now_f - then_f) >= 1:
+            return abs(target - now_f) < abs(target - then_f)  # it moved: toward the target or not
+        if abs(now_f - target) < 1:
+            return False  # already there: that is confirms()' business
+    start = now_f if now_f is not None else then_f
+    if state == "opening":
+        return start is None or target > start
+    if state == "closing":
+        return start is None or target < start
+    return False
 
 
 def default_state(device_type: DeviceType) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from device_bridge.devices import CommandResult, Device, DeviceControl, DeviceType, Outcome
 from voicebot.dialogue.checks import CHECKS, Finding, run_check
-from voicebot.dialogue.describe import describe_state, device_label, spoken_change
+from voicebot.dialogue.describe import describe_state, device_label, spoken_change, spoken_progress
 from voicebot.dialogue.escalation import what_happens_next
 from voicebot.dialogue.playbook import Playbook, select_playbook
 from voicebot.dialogue.replies import Replies
@@ -174,12 +174,13 @@ class Capabilities:
         return any(f.lower() in names for f in self.settings.forbidden_devices)
 
     def set_state(
-        self, device_id: str, changes: dict[str, Any], why: str, confirmed: bool = False
+        self, device_id: str, changes: dict[str, Any], why: str, confirmed: bool = False, moving_ok: bool = True
     ) -> CommandOutcome:
         """Change a device and wait for it to confirm. ``why`` goes into the trace ("you asked: ...").
         Sensitive commands return "needs_confirmation" until called again with ``confirmed=True``
         after the customer said yes; forbidden devices and sensitive commands under the "forbid"
-        policy are refused without sending anything."""
+        policy are refused without sending anything. ``moving_ok``: a cover reporting it is on its
+        way counts as confirmed (troubleshooting passes False: it must see the cover arrive)."""
         device = self.device(device_id)
         label = device_label(device, self.language)
         if self.forbidden(device):
@@ -198,7 +199,9 @@ class Capabilities:
                     changes,
                     self.replies.say("confirm_sensitive", self.language, device=label, change=spoken_change(device, changes, language=self.language)),
                 )
-        result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s)
+        # A cover that reports it is moving toward the target confirms the command: the customer
+        # hears "closing the blinds" at once instead of after the whole travel.
+        result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s, moving_ok=moving_ok)
         # Offline and rejected commands were never sent: they are not actions on the device.
         sent = result.outcome not in (Outcome.OFFLINE, Outcome.REJECTED)
         action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason) if sent else None
@@ -210,6 +213,7 @@ class Capabilities:
                 "why": why,
                 "outcome": result.outcome.value,
                 "observed": result.observed,
+                "in_progress": result.in_progress,
                 "confirmed_by_customer": confirmed,
             },
         )
@@ -217,6 +221,9 @@ class Capabilities:
 
     def _command_text(self, device: Device, result: CommandResult) -> str:
         label = device_label(device, self.language)
+        if result.outcome is Outcome.CONFIRMED and result.in_progress:
+            return self.replies.say("command_underway", self.language,
+                                    doing=spoken_progress(device, result.requested, self.language))
         key = {
             Outcome.CONFIRMED: "command_done",
             Outcome.NOT_CONFIRMED: "command_not_confirmed",
@@ -268,7 +275,7 @@ class Capabilities:
         return out
 
     def _playbook_command(self, device: Device, changes: dict[str, Any], why: str) -> tuple[str, Action | None, str]:
-        out = self.set_state(device.id, changes, why)
+        out = self.set_state(device.id, changes, why, moving_ok=False)  # a check: the cover must arrive
         return out.status, out.action, out.text
 
     # escalation and tickets ----------------------------------------------------------

@@ -180,3 +180,19 @@ def spoken_change(device: Device, changes: dict[str, Any], past: bool = False, l
     if de:
         return f"{label} {'verändert' if past else 'verändern'}"
     return f"{'changed' if past else 'change'} {label}"
+
+
+def spoken_progress(device: Device, changes: dict[str, Any], language: str = "en") -> str:
+    """A command the device has started but not finished, as a sentence without its full stop:
+    "closing the living room blinds", "moving the living room blinds to 40% open"; in German
+    "Living Room Blinds wird geschlossen". Only what the device reported: that it is on its way."""
+    de = language == "de"
+    label = device_label(device, language)
+    state = str(changes.get("state", "")).lower()
+    if "position" in changes and changes["position"] not in (0, 100):
+        pos = changes["position"]
+        return f"{label} fährt auf {pos} % offen" if de else f"moving {label} to {pos}% open"
+    opening = state == "open" or changes.get("position") == 100
+    if de:
+        return f"{label} wird {'geöffnet' if opening else 'geschlossen'}"
+    return f"{'opening' if opening else 'closing'} {label}"
