@@ -155,3 +155,51 @@ def test_open_and_close_still_work(demo: tuple[Understander, dict[str, object], 
                                   devices: list[str]) -> None:
     nlu, _, _ = demo
     assert nlu.understand(text).device_ids == devices
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no need to turn on the fan", "there's no need to open the blinds", "you don't have to close the blinds",
+     "wait, don't turn on the lamp", "actually don't open the garage"],
+)
+def test_saying_it_is_not_needed_cancels(demo: tuple[Understander, dict[str, object], list[str]], text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text)
+    assert (u.intent, u.device_ids) == ("Cancel", [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the kids keep turning the tv on", "I hate the blue light", "I don't like the red lamp",
+     "my wife turned the heating up", "the tv was on all night"],
+)
+def test_complaints_and_stories_are_not_commands(demo: tuple[Understander, dict[str, object], list[str]],
+                                                 text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text, speaker_area="Living Room")
+    assert not _acts(u), (u.intent, u.confidence, u.device_ids)
+
+
+def test_too_dim_means_brighter(demo: tuple[Understander, dict[str, object], list[str]]) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand("the lights are too dim", speaker_area="Living Room")
+    assert u.intent == "HassLightSet" and u.slots["brightness_step"] > 0
+    assert nlu.understand("dim the lights", speaker_area="Living Room").slots["brightness_step"] < 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["maybe later turn on the lamp", "turn off the lights in 10 minutes", "turn on the heating at 6 am",
+     "turn on the lamp when I get home", "switch the fan off in half an hour"],
+)
+def test_a_request_for_later_is_confirmed_not_done_now(demo: tuple[Understander, dict[str, object], list[str]],
+                                                       text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text, speaker_area="Living Room")
+    assert u.confidence < SETTINGS.confirm_below, (u.intent, u.confidence, u.device_ids)
+
+
+@pytest.mark.parametrize("text", ["turn the lamp on at 50 percent", "set the heating at 20 degrees"])
+def test_at_a_value_is_not_a_time(demo: tuple[Understander, dict[str, object], list[str]], text: str) -> None:
+    nlu, _, _ = demo
+    assert nlu.understand(text, speaker_area="Living Room").confidence >= SETTINGS.confirm_below

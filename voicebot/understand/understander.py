@@ -190,6 +190,9 @@ class Understander:
             # "up", "unlock", "twenty degrees" with nothing before them: the device is only
             # implied, so the dialogue asks before it acts
             confidence = min(confidence, BARE_FOLLOW_UP)
+        if intent in caps.CHANGING and vocab.any_match(vocab.deferred, plain):
+            # "turn off the lights in 10 minutes": nothing schedules it; now would be wrong
+            confidence = min(confidence, BARE_FOLLOW_UP)
         if intent in DEVICE_INTENTS and _mostly_nonsense(mentions, slots):
             # "purple monkey dishwasher": a keyword amid words nothing explains is no request;
             # below the dialogue's action threshold, and what it names is at most a question

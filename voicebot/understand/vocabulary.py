@@ -77,6 +77,7 @@ class Vocabulary:
     markers: frozenset[str] = frozenset()  # common words that tell this language from others
     neutral: frozenset[str] = frozenset()  # words that never stand for an unknown device name
     appliances: frozenset[str] = frozenset()  # things that are no device here, said after "the"/"my"
+    deferred: list[re.Pattern[str]] = field(default_factory=list)  # "in 10 minutes": not now
     # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
     # "fallback" (tried when the rules understood nothing), or "" (never)
     templates: str = ""
@@ -193,6 +194,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
         neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
         appliances=frozenset(str(w) for w in lex.get("appliances") or ()),
+        deferred=_compile("deferred", lex.get("deferred") or []),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
