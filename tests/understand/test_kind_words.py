@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from device_bridge.devices import Device
-from voicebot.understand import Understander
+from voicebot.understand import ConversationContext, Understander
 from voicebot.understand.normalize import normalize
 from voicebot.understand.vocabulary import load
 
@@ -129,3 +129,33 @@ def test_the_named_device_says_what_a_percentage_means(
     nlu, _, _ = demo
     u = nlu.understand(text)
     assert (u.intent, u.slots.get(slot), u.device_ids) == (intent, value, devices)
+
+
+@pytest.mark.parametrize(
+    ("reply", "devices"),
+    [("the ceiling one", ["living_room_ceiling_light"]), ("I mean the big one", ["living_room_ceiling_light"]),
+     ("turn on the ceiling one", ["living_room_ceiling_light"]), ("the kitchen", ["kitchen_light"])],
+)
+def test_which_light_answered_by_a_word_of_its_name(
+    demo: tuple[Understander, dict[str, Device], list[str]], reply: str, devices: list[str],
+) -> None:
+    """Asked which light, "the ceiling one" is the ceiling light, never the bedroom's ceiling fan."""
+    nlu, _, _ = demo
+    ctx = ConversationContext()
+    first = nlu.understand("turn on the light", ctx)
+    assert first.candidates and not first.device_ids
+    ctx.update(first)
+    u = nlu.understand(reply, ctx)
+    assert u.device_ids == devices
+
+
+@pytest.mark.parametrize("reply", ["the purple one", "the ceiling monkey", "banana"])
+def test_which_light_answered_with_nothing_of_a_name_acts_on_nothing(
+    demo: tuple[Understander, dict[str, Device], list[str]], reply: str,
+) -> None:
+    nlu, devices, _ = demo
+    ctx = ConversationContext()
+    ctx.update(nlu.understand("turn on the light", ctx))
+    u = nlu.understand(reply, ctx)
+    assert u.device_ids == []
+    assert all(str(devices[i].type) == "light" for i in u.candidates)

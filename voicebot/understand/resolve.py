@@ -25,6 +25,10 @@ class Target:
     score: float = 1.0  # 1 exact; lower for fuzzy
 
 
+# Words around an answer to "which one?" that name nothing by themselves.
+_ANSWER_FILLER = frozenset(["the", "a", "one", "ones", "that", "this", "please", "in", "on", "of", "my", "it", "i", "mean", "meant", "want", "with", "by", "over", "there"])
+
+
 def _domain(device: Device) -> str:
     return str(device.type)
 
@@ -118,7 +122,7 @@ class Resolver:
             group = self._group(m, intent, domains, device_class, areas, allowed, speaker_area)
             if not group.device_ids and m.fuzzy:
                 # "the hole light": ask about the name it sounds like, not about every light
-                near = self._filter(m.fuzzy[0].device_ids, allowed)
+                near = self._filter(m.fuzzy[0].device_ids, domains or allowed)
                 if near:
                     return Target(candidates=near, how="fuzzy", score=m.fuzzy[0].score / 100)
             return group
@@ -126,7 +130,7 @@ class Resolver:
         # Something was named that is no device here ("turn on the glitter ball"): never
         # substitute the previous turn's device or the room's for it.
         if m.unknown and not m.pronoun and not allowed <= caps.CONTENT_DOMAINS:
-            near = self._filter(m.fuzzy[0].device_ids, allowed) if m.fuzzy else []
+            near = self._filter(m.fuzzy[0].device_ids, domains or allowed) if m.fuzzy else []
             return Target(candidates=near, how="fuzzy") if near else Target()
 
         # 5. nothing named: the devices of the previous turn ("turn it off", "make it warmer")
@@ -236,6 +240,16 @@ class Resolver:
             if named & set(chosen):
                 chosen = [c for c in chosen if c in named]
                 narrowed = True
+        # "the ceiling one", "the big one": a word of a candidate's own name or alias
+        phrases = self.index.device_phrases
+        own = {c: {w for p in phrases.get(c, []) for w in p.split()} for c in chosen}
+        # (rooms and kinds said narrow below, as rooms and kinds: "the kitchen ones" are all of them)
+        content = {t for i, t in enumerate(m.tokens) if t not in _ANSWER_FILLER and i not in m.covered}
+        words = content & set().union(*own.values()) if own else set()
+        if words and not narrowed and all(t in words or t in self.index.known_words for t in content):
+            by_word = [c for c in chosen if words <= own[c]]
+            if by_word and len(by_word) < len(chosen):
+                chosen, narrowed = by_word, True
         if areas:
             in_area = [c for c in chosen if devs[c].area in areas]
             if in_area:
