@@ -192,7 +192,7 @@ def test_bad_answers_fall_back_to_the_rules(
     peer.script = [answer]
     conv = llm_conversation(home, store, settings(peer, mode="fallback"))
 
-    reply = conv.handle("my place feels gloomy tonight")
+    reply = conv.handle("by the way, what is the capital of portugal")
 
     assert reply.handled_by == "rules"
     assert reply.text and "sorry" in reply.text.lower()  # the rules' own "didn't get that"
@@ -241,7 +241,7 @@ def test_an_endpoint_that_is_down_falls_back_at_once(home: HomeUnderTest, store:
     conv = llm_conversation(home, store, down)
 
     started = time.monotonic()
-    reply = conv.handle("my place feels gloomy tonight")
+    reply = conv.handle("by the way, what is the capital of portugal")
 
     assert time.monotonic() - started < down.turn_timeout_s
     assert reply.handled_by == "rules" and "sorry" in reply.text.lower()
@@ -253,7 +253,7 @@ def test_a_slow_endpoint_falls_back_within_the_turn_budget(home: HomeUnderTest, 
     conv = llm_conversation(home, store, settings(peer, mode="fallback", turn_timeout_s=1.0))
 
     started = time.monotonic()
-    reply = conv.handle("my place feels gloomy tonight")
+    reply = conv.handle("by the way, what is the capital of portugal")
     elapsed = time.monotonic() - started
 
     # The bound is the turn budget plus the rules' own turn; never the endpoint's 6 s.

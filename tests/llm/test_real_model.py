@@ -100,10 +100,16 @@ def test_free_phrasing_goes_to_the_model_and_every_call_is_validated(
     llama_server: LlamaServer, home: HomeUnderTest, store: Store
 ) -> None:
     conv = llm_conversation(home, store, real(llama_server, mode="fallback"))
-    said = ["it's a bit gloomy where I cook, could you do something about it", "hmm what do you know about my place"]
+    candidates = [
+        "hmm what do you know about my place",
+        "could the house feel like a cozy cabin tonight",
+        "my grandmother visits on sunday, anything I should prepare at home",
+        "it's a bit gloomy where I cook, could you do something about it",
+    ]
+    # The rules keep learning phrasings; the model gets those they still do not understand.
+    said = [t for t in candidates if home.engine.understand(t, conv.rules.context, None).intent is None][:2]
+    assert said, "the rules understand every candidate phrase: add phrasings they do not"
     for text in said:
-        # Precondition: the rules do not understand these, so the model gets them.
-        assert home.engine.understand(text, conv.rules.context, None).intent is None
         reply = conv.handle(text)
         assert reply.text.strip()
         turn = conv.trace[-1]
