@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import HomeUnderTest
+from llm_support import HomeUnderTest
 from openai_peer import OpenAIPeer, Scripted, tool_call
 from typer.testing import CliRunner
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import HomeUnderTest, LlamaServer, llm_conversation
+from llm_support import HomeUnderTest, LlamaServer, llm_conversation
 
 from voicebot.dialogue.llm import LLMSettings
 from voicebot.dialogue.llm.client import ChatEndpoint

@@ -11,7 +11,7 @@ import json
 import time
 
 import pytest
-from conftest import HomeUnderTest, llm_conversation
+from llm_support import HomeUnderTest, llm_conversation
 from openai_peer import OpenAIPeer, Scripted, tool_call
 
 from voicebot.dialogue.llm import LLMSettings

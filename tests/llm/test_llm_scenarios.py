@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LlamaServer
+from llm_support import LlamaServer
 
 from device_bridge.broker import MosquittoBroker
 from device_bridge.devices import DeviceType
