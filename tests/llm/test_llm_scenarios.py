@@ -65,7 +65,7 @@ def understander(scenario_home: Home) -> Any:
 def llm_settings(llama_server: LlamaServer) -> LLMSettings:
     return LLMSettings(
         base_url=llama_server.base_url, model=llama_server.model, mode="fallback", turn_timeout_s=20,
-        request_timeout_s=20, max_tokens=40, devices_in_prompt=False,
+        request_timeout_s=20, max_tokens=24, max_tool_rounds=1, devices_in_prompt=False,
     )
 
 
