@@ -258,6 +258,27 @@ class Store:
                 ),
             )
 
+    def set_turn_timings(self, conversation_id: str, timings: dict[str, Any]) -> bool:
+        """Merge a spoken turn's stage timings (what voicebot.session measures: speech_start,
+        speech_end, endpoint, transcript, reply_text, first_audio, ... in seconds) into the
+        timings of the turn just handled: the conversation's latest turn row that has none yet.
+        The session calls this once the first reply audio is out, before the next turn is
+        answered. With no such row (the dialogue could not store the turn) they are kept as a
+        ``turn_timings`` trace entry instead, so nothing is lost; returns whether a row took them."""
+        data = {k: v for k, v in timings.items() if k != "user"}  # the row has the (redacted) words
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id, timings FROM turns WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+            have = json.loads(row["timings"]) if row is not None else {}
+            if row is not None and "speech_end" not in have:  # not already timed by an earlier call
+                db.execute("UPDATE turns SET timings = ? WHERE id = ?",
+                           (json.dumps({**have, **data}, default=str), row["id"]))
+                return True
+        self.add_trace(conversation_id, None, "turn_timings", None, dict(timings))
+        return False
+
     def turns(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = self._all("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         out = []

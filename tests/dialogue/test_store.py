@@ -50,3 +50,43 @@ def test_trace_is_scoped_to_conversation_or_customer() -> None:
     store.add_trace("c", "c1", "command", "light3", {"why": "earlier call"})
     assert {e.device_id for e in store.trace("a", "c1")} == {"light1", "light3"}
     assert {e.device_id for e in store.trace("b")} == {"light2"}
+
+
+def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
+    """voicebot.session hands each spoken turn's stage timings to ``set_turn_timings`` once the
+    first reply audio is out; they join the row the dialogue stored for that turn."""
+    from types import SimpleNamespace
+
+    from voicebot.session import Session, TurnRecord
+
+    path = tmp_path / "voicebot.sqlite3"
+    store = Store(path)
+    conv = store.start_conversation("speaker", "c1", None)
+    spoken = {"speech_start": 1.2, "speech_end": 2.9, "endpoint": 0.3, "end_reason": "finished", "transcript": 0.31,
+              "reply_text": 0.34, "first_audio": 0.41}
+    store.add_turn(conv, "turn on the kitchen light", "Done, the kitchen light is on.", "HassTurnOn",
+                   timings={"total_s": 0.02})
+    # the session's own call (its signature and data), on a real store
+    session_like = SimpleNamespace(store=store, conversation=SimpleNamespace(id=conv))
+    Session._save_timings(session_like, TurnRecord(1, "turn on the kitchen light", 1.2, 2.9, dict(spoken)))  # type: ignore[arg-type]
+    store.add_turn(conv, "thanks", "You're welcome! Anything else?", "Thanks", timings={"total_s": 0.01})
+    Session._save_timings(session_like, TurnRecord(2, "thanks", 4.0, 4.6, {**spoken, "first_audio": 0.52}))  # type: ignore[arg-type]
+    store.close()
+
+    rows = Store(path).turns(conv)
+    assert rows[0]["timings"] == {"total_s": 0.02, "turn": 1, **spoken}  # the dialogue's and the session's
+    assert rows[1]["timings"]["first_audio"] == 0.52 and rows[1]["timings"]["turn"] == 2
+    assert Store(path).trace(conversation_id=conv, kind="turn_timings") == []  # no longer only a trace entry
+
+
+def test_turn_timings_without_a_stored_turn_are_kept_in_the_trace() -> None:
+    store = Store()
+    conv = store.start_conversation("speaker", None, None)
+    assert store.set_turn_timings(conv, {"turn": 1, "user": "hello", "first_audio": 0.4}) is False
+    [entry] = store.trace(conversation_id=conv, kind="turn_timings")
+    assert entry.data["first_audio"] == 0.4
+    # a second call for a turn already timed does not overwrite it
+    store.add_turn(conv, "hello", "Hi!", timings={})
+    assert store.set_turn_timings(conv, {"turn": 2, "speech_end": 1.0, "first_audio": 0.5}) is True
+    assert store.set_turn_timings(conv, {"turn": 3, "speech_end": 2.0, "first_audio": 0.9}) is False
+    assert store.turns(conv)[0]["timings"]["first_audio"] == 0.5
