@@ -322,9 +322,21 @@ class RulesConversation:
             return Reply(text=self.say("confirm_unsure", request=what))
         if len(ids) > 1:
             # "turn off the lights in the kitchen": every light there, each confirmed by the device.
-            outs = [self._device_intent(u.intent, u.slots, i, text) for i in ids]
+            # Those the request does not fit ("darker" for a light that is off) are left alone and
+            # unmentioned when it fits others; when it fits none, the first says why.
+            fits = [i for i in ids if self._fits(u.intent, u.slots, i)]
+            outs = [self._device_intent(u.intent, u.slots, i, text) for i in (fits or ids[:1])]
             return Reply(text=" ".join(o.text for o in outs), actions=[a for o in outs for a in o.actions])
         return self._device_intent(u.intent, u.slots, ids[0], text)
+
+    def _fits(self, intent: str, slots: dict[str, Any], device_id: str) -> bool:
+        if intent in READ_INTENTS:
+            return True
+        try:
+            changes_for(intent, slots, self.caps.device(device_id), self.caps.bridge.get(device_id).state)
+        except NotApplicable:
+            return False
+        return True
 
     def _device_intent(self, intent: str, slots: dict[str, Any], device_id: str, why: str) -> Reply:
         """One device request; ``why`` is what the customer said, for the trace."""
