@@ -71,10 +71,21 @@ class Runtime:
         customer_id: str | None = None,
         caller: str | None = None,
         speaker_area: str | None = None,
+        language: str = "en",
     ) -> Any:
-        """A new dialogue Conversation (voicebot.dialogue.types.Conversation)."""
-        return self.engine.conversation(
-            channel=channel, customer_id=customer_id, caller=caller, speaker_area=speaker_area
+        """A new dialogue Conversation (voicebot.dialogue.types.Conversation), with the LLM policy
+        around it when one is configured (section ``llm``)."""
+        from voicebot.dialogue.llm import with_llm
+
+        return with_llm(
+            self.engine.conversation(
+                channel=channel,
+                customer_id=customer_id,
+                caller=caller,
+                speaker_area=speaker_area,
+                language=language,
+            ),
+            self.settings,
         )
 
     def close(self) -> None:

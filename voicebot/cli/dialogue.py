@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"voicebot chat: invalid configuration ({exc.title}): {problems}", err=True)
             raise typer.Exit(2) from None
         with rt:
-            conv = rt.engine.conversation("chat", customer_id=customer, speaker_area=area, language=language)
+            conv = rt.conversation("chat", customer_id=customer, speaker_area=area, language=language)
             if as_json:
                 _json_loop(conv)
             else:
