@@ -26,7 +26,7 @@ class Reply:
     escalated: bool = False
     ticket_id: str | None = None
     end_conversation: bool = False  # the conversation is over (goodbye, or handed to a human)
-    outcome: str | None = None  # at the end: "resolved" | "transfer" | "abandoned"
+    outcome: str | None = None  # at the end: "resolved" | "transfer" | "escalated" (ticket, no transfer) | "abandoned"
     sentiment: float | None = None  # VADER compound of the user's turn
     language: str = "en"
     handled_by: str = "rules"  # "rules" or "llm"
