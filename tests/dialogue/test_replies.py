@@ -40,3 +40,14 @@ def test_german_falls_back_to_english_only_where_untranslated() -> None:
     assert r.say("goodbye", "de").startswith("Auf Wiederhören")
     assert r.say("help", "fr") == r.say("help", "en")
     assert r.say("state_is", "de", device="Küchenlicht", state="an") == "Küchenlicht ist an."
+
+
+def test_a_moving_cover_is_said_to_be_on_its_way_not_arrived() -> None:
+    from device_bridge.devices import Device, DeviceType
+    from voicebot.dialogue.describe import spoken_progress
+
+    blinds = Device("b", "Living Room Blinds", DeviceType.COVER)
+    assert spoken_progress(blinds, {"state": "closed"}) == "closing the living room blinds"
+    assert spoken_progress(blinds, {"position": 100}) == "opening the living room blinds"
+    assert spoken_progress(blinds, {"position": 40}) == "moving the living room blinds to 40% open"
+    assert spoken_progress(blinds, {"state": "open"}, "de") == "Living Room Blinds wird geöffnet"
