@@ -181,12 +181,23 @@ def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto
         escalated = conv.handle("I want to talk to a person")
         assert escalated.escalated and watcher.ticket(escalated.ticket_id)  # type: ignore[arg-type]
         own_mosquitto.start()
-        # the ticket waits in the bridge connection's queue and goes out once the broker is back
-        assert h.bridge.wait_for(lambda b: b.connected, timeout=10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot()):
-            time.sleep(0.1)
-        assert any(t == "voicebot/tickets/new" for t, _ in h.recorder.snapshot())
+        # A listener that subscribes at once: the scenario recorder reconnects on its own backoff
+        # and could resubscribe after the bridge has already sent the queued ticket.
+        from device_bridge.client import MqttConnection
+
+        seen: list[str] = []
+        listener = MqttConnection(own_mosquitto.url, client_id=f"ticket-listener-{time.monotonic_ns()}")
+        assert listener.start(wait=5.0)
+        listener.subscribe("voicebot/tickets/#", lambda m: seen.append(m.topic))
+        try:
+            # the ticket waits in the bridge connection's queue and goes out once the broker is back
+            assert h.bridge.wait_for(lambda b: b.connected, timeout=10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and "voicebot/tickets/new" not in seen:
+                time.sleep(0.1)
+        finally:
+            listener.stop()
+        assert "voicebot/tickets/new" in seen
 
 
 def test_conversations_in_parallel_threads(engine: DialogueEngine, home: Home) -> None:
