@@ -51,3 +51,11 @@ def test_a_moving_cover_is_said_to_be_on_its_way_not_arrived() -> None:
     assert spoken_progress(blinds, {"position": 100}) == "opening the living room blinds"
     assert spoken_progress(blinds, {"position": 40}) == "moving the living room blinds to 40% open"
     assert spoken_progress(blinds, {"state": "open"}, "de") == "Living Room Blinds wird geöffnet"
+
+
+def test_plural_device_names_agree_with_their_verb() -> None:
+    replies = Replies()
+    assert replies.say("state_is", device="the living room blinds", state="open") == "The living room blinds are open."
+    assert replies.say("state_is", device="the kitchen light", state="on") == "The kitchen light is on."
+    # German texts are left to their own grammar.
+    assert "are" not in replies.say("state_is", "de", device="die Jalousien", state="offen")

@@ -13,6 +13,16 @@ import yaml
 
 HERE = Path(__file__).parent
 
+# English device names that are plural nouns take "are": "the living room blinds are open".
+PLURAL_NOUNS = frozenset(
+    ["blinds", "shades", "curtains", "drapes", "shutters", "lights", "lamps", "bulbs", "spotlights", "speakers", "heaters", "fans"]
+)
+
+
+def is_plural_name(name: str) -> bool:
+    words = name.lower().split()
+    return bool(words) and words[-1] in PLURAL_NOUNS
+
 
 class Replies:
     def __init__(self, folder: Path = HERE, seed: int | None = 0) -> None:
@@ -43,6 +53,8 @@ class Replies:
             text = self.texts["en"][key]  # KeyError: a reply key the code uses but en.yaml lacks
         if isinstance(text, list):
             text = self._random.choice(text)
+        if language == "en" and is_plural_name(str(values.get("device", ""))):
+            text = text.replace("{device} is ", "{device} are ").replace("{device} was ", "{device} were ")
         names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
         out = text.format(**{n: values.get(n, "") for n in names})
         out = out if part else out.strip()
