@@ -75,6 +75,9 @@ class SessionSettings(BaseModel):
     awake_s: float = Field(30.0, gt=0)  # after a wake word, follow-ups need none for this long
     idle_timeout_s: float | None = Field(None, gt=0)  # end the conversation after this much silence
     greet: bool = True  # say the dialogue's greeting when the session starts
+    # Audio queued ahead of playback before the next sentence is synthesized: enough to hide
+    # synthesis under load, little enough that a barge-in leaves nothing unheard half-made.
+    lookahead_s: float = Field(3.0, gt=0)
 
 
 @dataclass(frozen=True)
@@ -539,6 +542,8 @@ class Session:
                 first = False
                 (record.reply_audio if record is not None else self.greeting_audio).append(chunk)
                 await self.channel.play(chunk)
+                while self.channel.pending_s() > self.opts.lookahead_s and self._reading:
+                    await asyncio.sleep(0.02)
         finally:
             loop.run_in_executor(None, close)
 
