@@ -57,12 +57,19 @@ class _Heard:
 
 
 def speech_end_offset(pcm: np.ndarray, rate: int) -> float:
-    """Seconds from the clip's start to the end of its last voiced 20 ms frame."""
+    """Seconds from the clip's start to the end of its last voiced 20 ms frame. Voiced means
+    above -45 dBFS and 12 dB above the clip's noise floor, so a recording whose room noise sits
+    near -45 dBFS does not count its trailing noise as speech."""
     n = rate * FRAME_MS // 1000
+    levels = [rms_dbfs(pcm[i : i + n]) for i in range(0, len(pcm) - n + 1, n)]
+    if not levels:
+        return 0.0
+    floor = float(np.percentile(levels, 10))
+    threshold = max(-45.0, floor + 12.0)
     last = 0
-    for i in range(0, len(pcm) - n + 1, n):
-        if rms_dbfs(pcm[i : i + n]) > -45.0:
-            last = i + n
+    for k, level in enumerate(levels):
+        if level > threshold:
+            last = (k + 1) * n
     return last / rate
 
 
