@@ -23,6 +23,7 @@ import numpy as np
 
 from voicebot.audio import mulaw_decode, mulaw_encode, rms_dbfs
 from voicebot.channels.phone import audiosocket_wire as aswire
+from voicebot.channels.virtual import voiced_extent
 
 FRAME_MS = 20
 SPEECH_DBFS = -50.0  # a received frame louder than this is the bot speaking, not comfort silence
@@ -57,20 +58,9 @@ class _Heard:
 
 
 def speech_end_offset(pcm: np.ndarray, rate: int) -> float:
-    """Seconds from the clip's start to the end of its last voiced 20 ms frame. Voiced means
-    above -45 dBFS and 12 dB above the clip's noise floor, so a recording whose room noise sits
-    near -45 dBFS does not count its trailing noise as speech."""
-    n = rate * FRAME_MS // 1000
-    levels = [rms_dbfs(pcm[i : i + n]) for i in range(0, len(pcm) - n + 1, n)]
-    if not levels:
-        return 0.0
-    floor = float(np.percentile(levels, 10))
-    threshold = max(-45.0, floor + 12.0)
-    last = 0
-    for k, level in enumerate(levels):
-        if level > threshold:
-            last = (k + 1) * n
-    return last / rate
+    """Seconds from the clip's start to the end of its voiced part, measured above the clip's own
+    noise floor (a recording's room noise is not speech)."""
+    return voiced_extent(pcm, rate)[1]
 
 
 class _Caller:
