@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from voicebot.sqlite_db import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -125,43 +124,9 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used; the message is meant for the user."""
 
 
-class Store:
+class Store(SqliteDatabase):
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the folder for the store {self.path}: {exc.strerror}") from exc
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        super().__init__(path, SCHEMA, what="the store", error=StoreError, foreign_keys=True)
 
     # customers -------------------------------------------------------------------------
     def save_customer(self, customer: Customer) -> None:
@@ -188,11 +153,11 @@ class Store:
                 )
 
     def customer(self, customer_id: str) -> Customer | None:
-        rows = self._all("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
+        rows = self._rows("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
         return _customer(rows[0]) if rows else None
 
     def customer_by_phone(self, phone: str) -> Customer | None:
-        rows = self._all(
+        rows = self._rows(
             "SELECT c.* FROM customers c JOIN customer_phones p ON p.customer_id = c.customer_id "
             "WHERE p.phone = ?",
             (normalise_phone(phone),),
@@ -200,7 +165,7 @@ class Store:
         return _customer(rows[0]) if rows else None
 
     def customers(self) -> list[Customer]:
-        return [_customer(r) for r in self._all("SELECT * FROM customers ORDER BY customer_id")]
+        return [_customer(r) for r in self._rows("SELECT * FROM customers ORDER BY customer_id")]
 
     # conversations and turns -----------------------------------------------------------
     def start_conversation(
@@ -223,7 +188,7 @@ class Store:
             )
 
     def conversation(self, conversation_id: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self._rows("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         return dict(rows[0]) if rows else None
 
     def add_turn(
@@ -280,7 +245,7 @@ class Store:
         return False
 
     def turns(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+        rows = self._rows("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         out = []
         for r in rows:
             d = dict(r)
@@ -311,20 +276,20 @@ class Store:
         return ticket
 
     def ticket(self, ticket_id: str) -> Ticket | None:
-        rows = self._all("SELECT * FROM tickets WHERE id = ?", (_ticket_number(ticket_id),))
+        rows = self._rows("SELECT * FROM tickets WHERE id = ?", (_ticket_number(ticket_id),))
         return _ticket(rows[0]) if rows else None
 
     def tickets_for_customer(self, customer_id: str) -> list[Ticket]:
         """Newest first."""
-        rows = self._all("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
+        rows = self._rows("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
         return [_ticket(r) for r in rows]
 
     def all_tickets(self, limit: int = 500) -> list[Ticket]:
         """Newest first."""
-        return [_ticket(r) for r in self._all("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
+        return [_ticket(r) for r in self._rows("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
 
     def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
-        rows = self._all(
+        rows = self._rows(
             "SELECT * FROM tickets WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)
         )
         return [_ticket(r) for r in rows]
@@ -381,7 +346,7 @@ class Store:
             where.append("kind = ?")
             args.append(kind)
         sql = "SELECT * FROM trace" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._all(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [
             TraceEntry(
                 id=r["id"],
