@@ -184,13 +184,18 @@ def _barge_figures(cues: list[Cue], line: VirtualLine) -> tuple[int, list[float]
     barge-in cues that never stopped the bot, and coughs played."""
     barges = [c for c in cues if c.after == "reply_start" and not c.cough and c.onset is not None]
     coughs = [c for c in cues if c.cough and c.onset is not None]
-    reactions, used = [], set()
+    reactions, used, matched = [], set(), 0
     for cut in line.log.cuts:
         match = [c for c in barges if c.onset is not None and 0 <= cut.at - c.onset < 1.0]
-        if match:
+        if not match:
+            continue
+        matched += 1
+        # The reaction is the first cut after the voice began; a later cut on the same cue is the
+        # customer still talking over the bot's answer to the first half ("Stop." … "turn off …").
+        if id(match[0]) not in used:
             reactions.append(cut.at - match[0].onset)
             used.add(id(match[0]))
-    false = len(line.log.cuts) - len(reactions)
+    false = len(line.log.cuts) - matched
     missed = len([c for c in barges if id(c) not in used])
     return false, reactions, missed, len(coughs)
 
