@@ -15,7 +15,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,80 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
             time.sleep(0.02)
 
 
-class MosquittoBroker:
-    """A Mosquitto process on a loopback port; stop() and start() again keep the port,
-    so clients can be shown to reconnect after a broker outage. Its temporary folder
-    (configuration, log) is removed by close(), on leaving the ``with`` block, or when
-    the object is collected."""
+class _ChildProcessBroker:
+    """A broker in a child process on a loopback port: start() waits until it listens,
+    stop() and start() again keep the port (so clients can be shown to reconnect after an
+    outage), and its temporary folder (configuration, log) is removed by close(), on leaving
+    the ``with`` block, or when the object is collected."""
+
+    kind = ""
+    protocols: tuple[str, ...] = ()
+    start_timeout_s = 10.0
+
+    def __init__(self, host: str, port: int | None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._dir = Path(tempfile.mkdtemp(prefix=f"voicebot-{self.kind}-"))
+        self._log = self._dir / f"{self.kind}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
+
+    def _command(self) -> list[str]:
+        raise NotImplementedError  # each broker names its own program
+
+    def _env(self) -> dict[str, str] | None:
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def log_text(self) -> str:
+        try:
+            return self._log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self) -> Self:
+        with self._log.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                self._command(), stdout=log_file, stderr=subprocess.STDOUT, env=self._env()
+            )
+        try:
+            wait_for_port(self.host, self.port, timeout=self.start_timeout_s)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"{self.kind} did not start on port {self.port}: {self.log_text[-500:]}") from None
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self._cleanup()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MosquittoBroker(_ChildProcessBroker):
+    """Mosquitto: MQTT 5 and 3.1.1, shared subscriptions."""
 
     kind = "mosquitto"
     protocols = ("5", "3.1.1")
@@ -70,9 +139,7 @@ class MosquittoBroker:
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed (Debian package: mosquitto)")
         self.binary = binary
-        self.host = host
-        self.port = port or free_port(host)
-        self._dir = Path(tempfile.mkdtemp(prefix="voicebot-mosquitto-"))
+        super().__init__(host, port)
         self._conf = self._dir / "mosquitto.conf"
         self._conf.write_text(
             f"listener {self.port} {host}\nallow_anonymous true\npersistence false\n"
@@ -80,124 +147,37 @@ class MosquittoBroker:
             "set_tcp_nodelay true\n"
             f"{extra_conf}\n"
         )
-        self._log = self._dir / "mosquitto.log"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
 
     @staticmethod
     def available() -> bool:
         return bool(shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists())
 
-    def close(self) -> None:
-        self.stop()
-        self._cleanup()
-
-    @property
-    def log_text(self) -> str:
-        try:
-            return self._log.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    def start(self) -> MosquittoBroker:
-        with self._log.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [self.binary, "-c", str(self._conf)], stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_for_port(self.host, self.port)
-        except TimeoutError:
-            self.stop()
-            tail = self._log.read_text(errors="replace")[-500:]
-            raise RuntimeError(f"mosquitto did not start on port {self.port}: {tail}") from None
-        return self
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def __enter__(self) -> MosquittoBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _command(self) -> list[str]:
+        return [self.binary, "-c", str(self._conf)]
 
 
-class AmqttBroker:
+class AmqttBroker(_ChildProcessBroker):
     """amqtt (pure Python, MQTT 3.1.1 only, no shared subscriptions) in a child
     process, for machines without Mosquitto. A child process rather than a thread so
     that its asyncio loop never competes with the caller's and stop() is clean."""
 
     kind = "amqtt"
     protocols = ("3.1.1",)
+    start_timeout_s = 20.0
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = port or free_port(host)
-        self._dir = Path(tempfile.mkdtemp(prefix="voicebot-amqtt-"))
+        super().__init__(host, port)
         self._conf = self._dir / "amqtt.yaml"
         self._conf.write_text(
             f"listeners:\n  default:\n    type: tcp\n    bind: {host}:{self.port}\n"
             "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n    allow_anonymous: true\n"
         )
-        self._log = self._dir / "amqtt.log"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
 
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(self._conf)]
 
-    def start(self) -> AmqttBroker:
-        with self._log.open("ab") as log_file:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(self._conf)],
-                stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        try:
-            wait_for_port(self.host, self.port, timeout=20)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"amqtt did not start on port {self.port}: {self._log.read_text(errors='replace')[-500:]}") from None
-        return self
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-    def close(self) -> None:
-        self.stop()
-        self._cleanup()
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def __enter__(self) -> AmqttBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _env(self) -> dict[str, str] | None:
+        return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def start_embedded(prefer: str = "auto") -> MosquittoBroker | AmqttBroker:
