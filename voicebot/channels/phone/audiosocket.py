@@ -14,7 +14,7 @@ import numpy as np
 
 from voicebot.channels.phone import audiosocket_wire as wire
 from voicebot.channels.phone.calls import CallRecord, CallRegistry
-from voicebot.channels.phone.leg import CallInput, Leg
+from voicebot.channels.phone.leg import CallInput, Leg, wind_down
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +178,7 @@ class AudioSocketServer:
                     await self._read_loop(reader, call, call_id, runner)
             await runner
         finally:
-            if not runner.done():
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await runner
-            await leg.hangup()
+            await wind_down(runner, leg)
 
     async def _read_loop(
         self, reader: asyncio.StreamReader, call: RunnableCall, call_id: str, runner: asyncio.Task[None]

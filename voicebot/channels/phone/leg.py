@@ -7,6 +7,8 @@ transports.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 import numpy as np
@@ -49,3 +51,12 @@ class CallInput(Protocol):
     def hangup(self, by: str, error: str | None = None) -> None:
         """The leg is gone: ``by`` is "caller" or "error" (with what went wrong)."""
         ...
+
+
+async def wind_down(runner: asyncio.Task[None], leg: Leg) -> None:
+    """After a transport's read loop: stop the call if it still runs, then end the leg."""
+    if not runner.done():
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+    await leg.hangup()

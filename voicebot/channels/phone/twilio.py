@@ -16,6 +16,7 @@ from voicebot.audio import mulaw_decode, mulaw_encode
 from voicebot.channels.phone import twilio_wire as wire
 from voicebot.channels.phone.audiosocket import CallFactory
 from voicebot.channels.phone.calls import CallRecord, CallRegistry
+from voicebot.channels.phone.leg import wind_down
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +150,7 @@ class TwilioServer:
             await self._read_loop(ws, call, call_id, runner)
             await runner
         finally:
-            if not runner.done():
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await runner
-            await leg.hangup()
+            await wind_down(runner, leg)
 
     async def _read_loop(self, ws: ServerConnection, call: Any, call_id: str, runner: asyncio.Task[None]) -> None:
         while not runner.done():
