@@ -321,7 +321,11 @@ def run_scenario(
         if scenario.ticket_reason not in reasons:
             failures.append(f"ticket: expected one with reason {scenario.ticket_reason}, have {reasons}")
     for name, want in scenario.devices.items():
-        have = home.bridge.get(home.device_id(name)).state
+        did = home.device_id(name)
+        # "state afterwards" is the state once the device has finished: a cover still
+        # travelling (slowly when the machine is loaded) has not reached it yet
+        home.bridge.wait_for(lambda b, did=did, want=want: _same(b.get(did).state, want), timeout=5.0)
+        have = home.bridge.get(did).state
         if not _same(have, want):
             failures.append(f"device {name}: expected {want}, have {have}")
     traffic = home.recorder.snapshot()
