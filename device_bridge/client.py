@@ -33,6 +33,7 @@ top of it::
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -171,19 +172,32 @@ class MqttConnection:
         self._client: paho.Client | None = None
         self._listeners: list[Callable[[bool], None]] = []
         self._expiry_thread: threading.Thread | None = None
+        # SUBACKs seen (packet ids), so that a caller can wait until the broker has
+        # really subscribed: a message published by another client before that is lost
+        self._acked: collections.deque[int] = collections.deque(maxlen=512)
+        self._acks = threading.Condition()
+        self._connect_mids: list[int] = []
         self.last_error: str | None = None
         self.connect_count = 0
 
     # -- life cycle ---------------------------------------------------------
 
     def start(self, wait: float | None = 5.0) -> bool:
-        """Start connecting in the background. Returns whether the connection is up
-        after ``wait`` seconds (it keeps trying either way)."""
+        """Start connecting in the background. Returns whether the connection is up,
+        with the subscriptions made before it acknowledged by the broker, after ``wait``
+        seconds (it keeps trying either way)."""
         self._stopping = False
         self._new_client()
         self._expiry_thread = threading.Thread(target=self._expire_loop, name="mqtt-expiry", daemon=True)
         self._expiry_thread.start()
-        return self.wait_connected(wait) if wait else self.connected
+        if not wait:
+            return self.connected
+        deadline = time.monotonic() + wait
+        if not self.wait_connected(wait):
+            return False
+        for mid in list(self._connect_mids):
+            self._wait_ack(mid, max(0.0, deadline - time.monotonic()))
+        return True
 
     def stop(self) -> None:
         self._stopping = True
@@ -223,7 +237,11 @@ class MqttConnection:
 
     # -- subscriptions ------------------------------------------------------
 
-    def subscribe(self, topic_filter: str, callback: Callable[[Message], None], qos: int = 1) -> Subscription:
+    def subscribe(self, topic_filter: str, callback: Callable[[Message], None], qos: int = 1,
+                  wait: float = 0.0) -> Subscription:
+        """Call ``callback`` for every message matching ``topic_filter``. With ``wait``,
+        return only once the broker has acknowledged the subscription (at most ``wait``
+        seconds), so that what others publish from then on is sure to arrive."""
         sub = Subscription(topic_filter, callback, qos, next(self._sub_ids))
         with self._lock:
             first = not self._has_filter(topic_filter)
@@ -233,8 +251,19 @@ class MqttConnection:
                 self._exact.setdefault(topic_filter, []).append(sub)
             client = self._client
         if first and client is not None and self.connected:
-            client.subscribe(topic_filter, qos)
+            _, mid = client.subscribe(topic_filter, qos)
+            if wait and mid is not None:
+                self._wait_ack(mid, wait)
         return sub
+
+    def _wait_ack(self, mid: int, timeout: float) -> bool:
+        with self._acks:
+            return self._acks.wait_for(lambda: mid in self._acked, timeout)
+
+    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int, reasons: object, props: object) -> None:
+        with self._acks:
+            self._acked.append(mid)
+            self._acks.notify_all()
 
     def subscribe_many(self, filters: list[str], callback: Callable[[Message], None], qos: int = 1) -> list[Subscription]:
         """Several filters in one SUBSCRIBE packet (fast for hundreds of devices)."""
@@ -378,6 +407,7 @@ class MqttConnection:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_connect_fail = self._on_connect_fail
         client.on_socket_open = _no_delay
         self._client = client
@@ -424,8 +454,10 @@ class MqttConnection:
             for s in self._wild:
                 filters[s.topic_filter] = max(s.qos, filters.get(s.topic_filter, 0))
         items = list(filters.items())
+        mids = []
         for i in range(0, len(items), 200):
-            client.subscribe(items[i : i + 200])
+            mids.append(client.subscribe(items[i : i + 200])[1])
+        self._connect_mids = [m for m in mids if m is not None]
         if self.birth is not None:
             client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
         self._connected.set()

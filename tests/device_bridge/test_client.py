@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +16,7 @@ from device_bridge.bridge import DeviceBridge
 from device_bridge.broker import MosquittoBroker, start_embedded
 from device_bridge.client import ConnectionSettingsError, Message, MqttConnection, parse_url
 from device_bridge.simulator import Simulator
-
-
-def _until(predicate, timeout: float = 3.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.waiting import until
 
 
 def test_urls() -> None:
@@ -45,25 +36,25 @@ def test_publish_subscribe_birth_will_and_reconnect(own_mosquitto) -> None:
                           birth=Message("bot/status", "online", retain=True))
     conn.subscribe("rooms/+/temp", lambda m: got.append(m.text))
     assert conn.start(5) and conn.protocol == "5"
-    assert _until(lambda: status[-1:] == ["online"])
+    assert until(lambda: status[-1:] == ["online"])
     watcher.publish("rooms/kitchen/temp", "21.5")
-    assert _until(lambda: got == ["21.5"])
+    assert until(lambda: got == ["21.5"])
     # the broker goes away: publishes are held, with a deadline
     own_mosquitto.stop()
-    assert _until(lambda: not conn.connected)
+    assert until(lambda: not conn.connected)
     held = conn.publish("rooms/hall/temp", "19.0", deadline_s=10)
     lost = conn.publish("rooms/attic/temp", "5.0", deadline_s=0.2)
-    assert _until(lambda: lost.status == "expired", 2)
+    assert until(lambda: lost.status == "expired", 2)
     assert held.status == "queued" and conn.queued == 1
     own_mosquitto.start()
     assert held.wait(8) == "sent"
-    assert _until(lambda: watcher.connected and conn.connected, 8)
+    assert until(lambda: watcher.connected and conn.connected, 8)
     watcher.publish("rooms/bath/temp", "23.0")
     # re-subscribed after the restart; the message that expired never arrives
-    assert _until(lambda: "23.0" in got, 5), got
+    assert until(lambda: "23.0" in got, 5), got
     assert "5.0" not in got
     conn.stop()  # a clean stop still says offline
-    assert _until(lambda: status[-1:] == ["offline"])
+    assert until(lambda: status[-1:] == ["offline"])
     watcher.stop()
 
 
@@ -107,7 +98,7 @@ def test_tls_with_client_certificate_and_password(tls_broker) -> None:
     good.subscribe("secure/#", lambda m: got.append(m.text))
     assert good.start(5), good.last_error
     good.publish("secure/x", "hello").wait(2)
-    assert _until(lambda: got == ["hello"])
+    assert until(lambda: got == ["hello"])
     good.stop()
     wrong = MqttConnection(url, username="voicebot", password="wrong", ca_file=str(d / "ca.pem"),
                            cert_file=str(d / "client.pem"), key_file=str(d / "client.key"))
@@ -160,7 +151,7 @@ def test_shared_subscription_spreads_messages_over_workers(own_mosquitto) -> Non
     assert pub.start(5)
     for i in range(40):
         pub.publish(f"clips/dev{i % 3}", str(i))
-    assert _until(lambda: len(got["a"]) + len(got["b"]) == 40, 5), got
+    assert until(lambda: len(got["a"]) + len(got["b"]) == 40, 5), got
     assert got["a"] and got["b"] and not set(got["a"]) & set(got["b"])
     for c in (*workers, pub):
         c.stop()

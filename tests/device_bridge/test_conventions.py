@@ -4,12 +4,12 @@ Mosquitto, against the simulator speaking Zigbee2MQTT, Home Assistant MQTT and T
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from device_bridge.client import MqttConnection
 from device_bridge.devices import Outcome
+from tests.waiting import until
 
 COMMANDS = [
     ("z_light", {"state": "on", "brightness": 200}, {"state": "on", "brightness": 200}),
@@ -82,8 +82,7 @@ def test_sensors_and_binary_sensors_report_readings_in_home_assistant_terms(home
     assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on"
                            and b.get("h_window").state.get("state") == "on"
                            and b.get("z_temperature").state.get("state") == 24.25, timeout=3)
-    time.sleep(0.1)
-    assert ("z_door", {"state": "on"}) in events and ("z_temperature", {"state": 24.25}) in events
+    assert until(lambda: ("z_door", {"state": "on"}) in events and ("z_temperature", {"state": 24.25}) in events)
     # a Tasmota sensor does not retain or push here until its TelePeriod: ask it
     assert bridge.get("t_button", refresh=True).state["state"] == "on"
 
@@ -124,14 +123,12 @@ def test_get_refresh_asks_the_device(home_rig, broker) -> None:
     conn = MqttConnection(broker.url)
     conn.subscribe("zigbee2mqtt/z_light/get", lambda m: seen.append(m.topic))
     conn.subscribe("cmnd/+/State", lambda m: seen.append(m.topic))
-    conn.start(5)
-    time.sleep(0.1)
+    assert conn.start(5)  # waits for the SUBACKs too
     before = bridge.get("z_light").updated_at
     fresh = bridge.get("z_light", refresh=True)
     assert fresh.updated_at is not None and fresh.updated_at > before
     bridge.get("t_light", refresh=True)
-    time.sleep(0.1)
-    assert "zigbee2mqtt/z_light/get" in seen and any(t.startswith("cmnd/tasmota_") for t in seen)
+    assert until(lambda: "zigbee2mqtt/z_light/get" in seen and any(t.startswith("cmnd/tasmota_") for t in seen))
     conn.stop()
 
 

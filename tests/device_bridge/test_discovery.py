@@ -5,7 +5,6 @@ Zigbee2MQTT's retained bridge/devices."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from device_bridge.bridge import DeviceBridge
 from device_bridge.client import MqttConnection
 from device_bridge.devices import DeviceType, Outcome
 from device_bridge.simulator import Simulator
+from tests.waiting import until
 
 
 @pytest.fixture()
@@ -47,8 +47,7 @@ def test_abbreviated_switch_with_tilde_appears_and_obeys(bridge, peer) -> None:
     assert dev.topics["config"]["command_topic"] == "homeassistant/switch/irrigation/set"
     # a real device answering the command on its state topic
     peer.subscribe("homeassistant/switch/irrigation/set",
-                   lambda m: peer.publish("homeassistant/switch/irrigation/state", m.payload, retain=True))
-    time.sleep(0.1)
+                   lambda m: peer.publish("homeassistant/switch/irrigation/state", m.payload, retain=True), wait=5)
     r = bridge.set("irr01ad", {"state": "on"})
     assert r.outcome is Outcome.CONFIRMED and r.evidence[0] == "sent homeassistant/switch/irrigation/set ON"
 
@@ -80,9 +79,8 @@ def test_value_templates_plain_light_climate_and_lock_payloads(bridge, peer) -> 
     assert r.outcome is Outcome.REJECTED and "between 10 and 25" in r.reason
     assert bridge.set("hvac1", {"hvac_mode": "cool"}).outcome is Outcome.REJECTED  # not in its modes
     sent: list[tuple[str, str]] = []
-    peer.subscribe("gate/cmd", lambda m: (sent.append((m.topic, m.text)), peer.publish("gate/state", "AJAR")))
-    peer.subscribe("hvac/target/set", lambda m: sent.append((m.topic, m.text)))
-    time.sleep(0.1)
+    peer.subscribe("gate/cmd", lambda m: (sent.append((m.topic, m.text)), peer.publish("gate/state", "AJAR")), wait=5)
+    peer.subscribe("hvac/target/set", lambda m: sent.append((m.topic, m.text)), wait=5)
     assert bridge.set("gate1", {"state": "unlock"}).ok
     r = bridge.set("hvac1", {"temperature": 22.5}, timeout=0.5)  # nobody answers for the HVAC here
     assert r.outcome is Outcome.NOT_CONFIRMED and r.reason == "the Hall HVAC did not respond"
@@ -114,8 +112,7 @@ def test_device_discovery_with_components_and_removal(bridge, peer) -> None:
     bridge.add_listener(lambda e: removed.append(e.device.id) if e.kind == "removed" else None)
     _publish(peer, "homeassistant/device/kitchen01/config", "")
     assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") is None and b.registry.get("kitchen_temp") is None, 3)
-    time.sleep(0.1)
-    assert sorted(removed) == ["kitchen_light_1", "kitchen_temp"]
+    assert until(lambda: sorted(removed) == ["kitchen_light_1", "kitchen_temp"]), removed
 
 
 def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) -> None:

@@ -188,7 +188,7 @@ def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto
         seen: list[str] = []
         listener = MqttConnection(own_mosquitto.url, client_id=f"ticket-listener-{time.monotonic_ns()}")
         assert listener.start(wait=5.0)
-        listener.subscribe("voicebot/tickets/#", lambda m: seen.append(m.topic))
+        listener.subscribe("voicebot/tickets/#", lambda m: seen.append(m.topic), wait=5.0)
         try:
             # the ticket waits in the bridge connection's queue and goes out once the broker is back
             assert h.bridge.wait_for(lambda b: b.connected, timeout=10)

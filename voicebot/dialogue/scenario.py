@@ -126,7 +126,7 @@ class TrafficRecorder:
         self._conn = MqttConnection(broker_url, client_id=f"scenario-recorder-{time.monotonic_ns()}")
         if not self._conn.start(wait=5.0):
             raise RuntimeError(f"the traffic recorder cannot connect to {broker_url}")
-        self._conn.subscribe("#", self._on_message)
+        self._conn.subscribe("#", self._on_message, wait=5.0)
 
     def _on_message(self, msg: Any) -> None:
         with self._lock:
