@@ -260,6 +260,12 @@ class Simulator:
         """The world changes the device (a reading moves, someone opens a door)."""
         with self._lock:
             vd = self._vd(device)
+            if vd.target_position is not None and "current_position" in changes:
+                # a cover put somewhere by hand stops where it is put, instead of
+                # travelling on to the target of the last command
+                vd.target_position = None
+                if "state" not in changes:
+                    changes = {**changes, "state": "closed" if changes["current_position"] == 0 else "open"}
             vd.state.update(changes)
             out = self._report(vd) if self._online(vd) else []
         self._publish_all(out)

@@ -4,6 +4,7 @@ is still not confirmed, and without ``moving_ok`` the bridge still waits for the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +66,15 @@ def test_underway_needs_motion_toward_the_target() -> None:
     assert not underway(blind, {"state": "stopped"}, {"state": "closing", "current_position": 40}, closed)
     light = Device("l", "Lamp", DeviceType.LIGHT)
     assert not underway(light, {"state": "on"}, {"state": "off"}, {"state": "off"})
+
+
+def test_a_cover_put_somewhere_by_hand_stops_there(slow_cover) -> None:
+    """Setting the position from outside (a test resetting the home, someone at the wall switch)
+    ends the travel of the last command instead of the cover carrying on to its old target."""
+    sim, bridge = slow_cover
+    r = bridge.set("lounge_blind", {"state": "open"}, timeout=3, moving_ok=True)
+    assert r.in_progress
+    sim.set_state("lounge_blind", {"current_position": 0})
+    assert bridge.wait_for(lambda b: b.get("lounge_blind").state == {"state": "closed", "current_position": 0}, 2)
+    time.sleep(TRAVEL_S / 4)  # it would have travelled a quarter of the way by now
+    assert sim.state("lounge_blind") == {"state": "closed", "current_position": 0}

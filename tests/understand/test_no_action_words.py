@@ -190,13 +190,25 @@ def test_too_dim_means_brighter(demo: tuple[Understander, dict[str, object], lis
 @pytest.mark.parametrize(
     "text",
     ["maybe later turn on the lamp", "turn off the lights in 10 minutes", "turn on the heating at 6 am",
-     "turn on the lamp when I get home", "switch the fan off in half an hour"],
+     "turn on the lamp when I get home", "switch the fan off in half an hour",
+     # conditions and standing rules: nothing watches for them, so they are not done now either
+     "if it gets dark turn on the lamp", "turn the heating up when it's cold", "open the blinds at sunrise",
+     "whenever someone rings turn on the hall light", "turn off the fan when the temperature drops",
+     "switch on the lamp every evening", "turn on the light as soon as I come in"],
 )
 def test_a_request_for_later_is_confirmed_not_done_now(demo: tuple[Understander, dict[str, object], list[str]],
                                                        text: str) -> None:
     nlu, _, _ = demo
     u = nlu.understand(text, speaker_area="Living Room")
-    assert u.confidence < SETTINGS.confirm_below, (u.intent, u.confidence, u.device_ids)
+    assert u.confidence < SETTINGS.confirm_below and u.deferred, (u.intent, u.confidence, u.device_ids)
+
+
+@pytest.mark.parametrize("text", ["if you can, turn on the lamp", "if possible turn off the fan",
+                                  "turn on the lamp if you don't mind", "when you have a moment, open the blinds"])
+def test_politeness_is_no_condition(demo: tuple[Understander, dict[str, object], list[str]], text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text, speaker_area="Living Room")
+    assert u.confidence >= SETTINGS.confirm_below and not u.deferred, (u.intent, u.confidence, u.matched)
 
 
 @pytest.mark.parametrize("text", ["turn the lamp on at 50 percent", "set the heating at 20 degrees"])

@@ -44,3 +44,24 @@ def test_every_understanding_carries_sentiment(nlu: Understander) -> None:
     assert u.sentiment is not None
     assert u.sentiment.label == "negative"
     assert {"anger", "frustration"} & set(u.sentiment.emotions)
+
+
+def test_german_and_spanish_are_scored_in_their_own_words() -> None:
+    # VADER's English lexicon read "die" (the German article) as death: every plain German
+    # command came out negative and a few of them in a row escalated as frustration
+    for text in ("schalte die Stehlampe aus", "mach die Rollläden auf", "wie warm ist es in der Küche"):
+        assert analyze(text, "de").label == "neutral", text
+    assert analyze("danke, das war super!", "de").label == "positive"
+    assert analyze("das ist wirklich schlecht", "de").label == "negative"
+    assert analyze("das ist nicht gut", "de").label == "negative"  # negation flips
+    assert analyze("die Lampe geht schon wieder nicht, das nervt", "de").compound < -0.3  # not flipped across the comma
+    assert analyze("enciende la luz de la cocina", "es").label == "neutral"
+    assert analyze("gracias, perfecto", "es").label == "positive"
+    assert analyze("esto es terrible, no funciona", "es").label == "negative"
+
+
+def test_plain_german_commands_do_not_build_up_frustration() -> None:
+    tracker = FrustrationTracker()
+    for text in ("schalte die Lampe an", "stell die Heizung auf 21 Grad", "mach die Tür zu", "schalte die Lampe aus"):
+        tracker.update(analyze(text, "de"))
+    assert tracker.level == 0.0

@@ -319,7 +319,7 @@ class RulesConversation:
             # Understood, but not surely: say what we would do and wait for a yes.
             what = self._describe_request(u.intent, u.slots, ids)
             self.pending = Pending("unsure", intent=u.intent, slots=dict(u.slots), candidates=ids, why=text)
-            return Reply(text=self.say("confirm_unsure", request=what))
+            return Reply(text=self.say("confirm_deferred" if u.deferred else "confirm_unsure", request=what))
         if len(ids) > 1:
             # "turn off the lights in the kitchen": every light there, each confirmed by the device.
             # Those the request does not fit ("darker" for a light that is off) are left alone and

@@ -216,7 +216,7 @@ class Home:
                     return False
             return True
 
-        if not self.bridge.wait_for(settled, timeout=5.0):
+        if not self.bridge.wait_for(settled, timeout=10.0):
             raise RuntimeError("the simulated home did not return to its initial state")
 
 

@@ -7,6 +7,8 @@ spoken feedback clips too.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -38,9 +40,34 @@ def emotions(text: str, language: str = "en") -> list[str]:
     return found
 
 
+def _lexicon_compound(text: str, language: str) -> float:
+    """VADER's compound score computed from the language's own valence words: VADER's lexicon
+    is English, and read on German it takes "die" (the article) for death."""
+    vocab = load(language)
+    total = 0.0
+    for clause in re.split(r"[,;:.!?]", text):  # "geht nicht, das nervt": the negation stays in its clause
+        words = normalize(clause, vocab.rewrites, vocab.fillers).split()
+        for i, word in enumerate(words):
+            value = vocab.valence.get(word)
+            if value is None:
+                continue
+            if any(w in vocab.negations for w in words[max(0, i - 3) : i]):
+                value *= -0.74  # VADER's own damping of a negated word
+            total += value
+    if total and "!" in text:  # VADER's emphasis per exclamation mark, up to four
+        total += math.copysign(0.292 * min(text.count("!"), 4), total)
+    return total / math.sqrt(total * total + 15)  # VADER's normalisation to -1..1
+
+
 def analyze(text: str, language: str = "en") -> Sentiment:
-    """Sentiment of one utterance. VADER reads the raw text (it uses capitals and "!")."""
-    compound = float(_vader().polarity_scores(text)["compound"]) if text.strip() else 0.0
+    """Sentiment of one utterance. VADER reads English raw text (it uses capitals and "!");
+    other languages are scored from their own valence words in data/<lang>.yaml."""
+    if not text.strip():
+        compound = 0.0
+    elif language == "en":
+        compound = float(_vader().polarity_scores(text)["compound"])
+    else:
+        compound = _lexicon_compound(text, language)
     found = emotions(text, language) if text.strip() else []
     # VADER misses domain phrases ("won't work again", "still broken"): nudge the score so the
     # label agrees with a clear emotion category.

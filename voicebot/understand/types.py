@@ -64,3 +64,6 @@ class Understanding:
     # what decided the intent, for traces and for people editing the data files:
     # "en_intents.yaml HassTurnOn: <pattern>", "template HassTurnOn", "follow-up", "answer", "safety"
     matched: str | None = None
+    # a change asked for later or on a condition ("in 10 minutes", "if it gets dark"): nothing
+    # here schedules or watches, so the dialogue offers to do it now instead of doing it
+    deferred: bool = False

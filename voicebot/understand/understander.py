@@ -190,8 +190,10 @@ class Understander:
             # "up", "unlock", "twenty degrees" with nothing before them: the device is only
             # implied, so the dialogue asks before it acts
             confidence = min(confidence, BARE_FOLLOW_UP)
-        if intent in caps.CHANGING and vocab.any_match(vocab.deferred, plain):
-            # "turn off the lights in 10 minutes": nothing schedules it; now would be wrong
+        deferred = intent in caps.CHANGING and vocab.any_match(vocab.deferred, plain)
+        if deferred:
+            # "turn off the lights in 10 minutes", "if it gets dark turn on the lamp": nothing
+            # schedules it or watches for the condition; doing it now would be wrong
             confidence = min(confidence, BARE_FOLLOW_UP)
         if intent in DEVICE_INTENTS and _mostly_nonsense(mentions, slots):
             # "purple monkey dishwasher": a keyword amid words nothing explains is no request;
@@ -213,6 +215,7 @@ class Understander:
             sentiment=sentiment,
             language=vocab.language,
             matched=matched,
+            deferred=bool(deferred),
         )
 
     # ------------------------------------------------------------------ steps

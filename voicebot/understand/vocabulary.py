@@ -78,6 +78,10 @@ class Vocabulary:
     neutral: frozenset[str] = frozenset()  # words that never stand for an unknown device name
     appliances: frozenset[str] = frozenset()  # things that are no device here, said after "the"/"my"
     deferred: list[re.Pattern[str]] = field(default_factory=list)  # "in 10 minutes": not now
+    # Sentiment for languages VADER (English only) cannot read: word → valence on VADER's
+    # -4..+4 scale, and the words that flip the next ones ("nicht gut")
+    valence: dict[str, float] = field(default_factory=dict)
+    negations: frozenset[str] = frozenset()
     # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
     # "fallback" (tried when the rules understood nothing), or "" (never)
     templates: str = ""
@@ -195,6 +199,8 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
         appliances=frozenset(str(w) for w in lex.get("appliances") or ()),
         deferred=_compile("deferred", lex.get("deferred") or []),
+        valence={str(w).lower(): float(v) for w, v in (lex.get("valence") or {}).items()},
+        negations=frozenset(str(w) for w in lex.get("negations") or ()),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
