@@ -85,6 +85,8 @@ class DeviceBridge:
         discovery: bool = True,
         discovery_prefix: str = "homeassistant",
         z2m_base_topics: tuple[str, ...] = ("zigbee2mqtt",),
+        tasmota_discovery: bool = True,
+        tasmota_discovery_prefix: str = "tasmota/discovery",
         status_topic: str | None = None,  # default voicebot/bridge/<client id>/status
         protocol: str = "auto",
     ) -> None:
@@ -94,6 +96,8 @@ class DeviceBridge:
         self.discovery = discovery
         self.discovery_prefix = discovery_prefix
         self.z2m_base_topics = tuple(z2m_base_topics)
+        self.tasmota_discovery = tasmota_discovery
+        self.tasmota_discovery_prefix = tasmota_discovery_prefix
         self.status_topic = status_topic
         self.registry = Registry()
         self._home = home if isinstance(home, Home) or home is None else load_home(home)
@@ -139,6 +143,9 @@ class DeviceBridge:
             p = self.discovery_prefix
             self.conn.subscribe_many([f"{p}/+/+/config", f"{p}/+/+/+/config"], self._on_discovery, qos=0)
             self.conn.subscribe_many([f"{b}/bridge/devices" for b in self.z2m_base_topics], self._on_z2m_devices, qos=0)
+        if self.tasmota_discovery:
+            p = self.tasmota_discovery_prefix
+            self.conn.subscribe_many([f"{p}/+/config", f"{p}/+/sensors"], self._on_tasmota_discovery, qos=0)
         if not self.conn.start(wait=timeout):
             err = self.conn.last_error or "no answer"
             self.stop()
@@ -383,6 +390,24 @@ class DeviceBridge:
     def _on_discovery(self, msg: Message) -> None:
         self._last_message_at = time.monotonic()
         self._apply(self.registry.apply_discovery(msg.topic, msg.payload, self.discovery_prefix))  # type: ignore[arg-type]
+
+    def _on_tasmota_discovery(self, msg: Message) -> None:
+        self._last_message_at = time.monotonic()
+        try:
+            changes = self.registry.apply_tasmota_discovery(msg.topic, msg.payload,  # type: ignore[arg-type]
+                                                            self.tasmota_discovery_prefix)
+        except Exception:  # the bridge never dies of a discovery message
+            log.exception("skipped Tasmota discovery on %s", msg.topic)
+            return
+        self._apply(changes)
+        # Tasmota does not retain state: ask the devices that just appeared (their
+        # subscriptions went out first, on the same connection, so the answer is heard)
+        if self.conn is not None:
+            for ch in changes:
+                if ch.device.convention == "tasmota" and (ch.kind == "added" or (
+                        ch.kind == "changed" and ch.device.source == "discovery")):
+                    for out in convention("tasmota").query(ch.device):
+                        self.conn.publish(out.topic, out.payload, out.qos)
 
     def _on_z2m_devices(self, msg: Message) -> None:
         self._last_message_at = time.monotonic()

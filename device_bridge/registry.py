@@ -1,9 +1,10 @@
-"""The device registry: devices from a home file, Home Assistant discovery and
-Zigbee2MQTT's bridge/devices, merged into one list.
+"""The device registry: devices from a home file, Home Assistant discovery, Tasmota's
+own discovery and Zigbee2MQTT's bridge/devices, merged into one list.
 
 A home file names the devices people talk about (names, aliases, areas); discovery
-tells what they can do. When both describe the same device (same unique_id, or same
-Zigbee2MQTT friendly name / IEEE address) they are merged: the home file's words
+tells what they can do. When both describe the same device (same unique_id, same
+Zigbee2MQTT friendly name / IEEE address, or same Tasmota topic and relay / shutter /
+reading) they are merged: the home file's words
 win, discovery's topics and capabilities win.
 """
 
@@ -18,8 +19,9 @@ from typing import Any
 from device_bridge.conventions import PayloadError
 from device_bridge.conventions import get as convention
 from device_bridge.conventions import homeassistant as ha
+from device_bridge.conventions import tasmota_discovery as tdisc
 from device_bridge.conventions import zigbee2mqtt as z2m
-from device_bridge.devices import Area, Device
+from device_bridge.devices import Area, Device, DeviceType
 from device_bridge.home import Home, slug
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,12 @@ class Registry:
         self._devices: dict[str, Device] = {}
         self._areas: list[Area] = []
         self._discovery_keys: dict[str, list[str]] = {}  # HA discovery key -> device ids
+        # Tasmota discovery, per MAC: the validated config and sensors messages, the ids of
+        # the devices they gave (added or matched) and the skip reasons already logged
+        self._tasmota_configs: dict[str, dict[str, Any]] = {}
+        self._tasmota_sensors: dict[str, dict[str, Any]] = {}
+        self._tasmota_ids: dict[str, list[str]] = {}
+        self._tasmota_skips: set[tuple[str, str]] = set()
 
     # -- reading --------------------------------------------------------------
 
@@ -147,6 +155,111 @@ class Registry:
                 self._discovery_keys.pop(key, None)
         return changes
 
+    def apply_tasmota_discovery(self, topic: str, payload: bytes, prefix: str = tdisc.DEFAULT_PREFIX) -> list[Change]:
+        """``<prefix>/<MAC>/config`` or ``/sensors`` from Tasmota firmware: the board's
+        devices appear, change, or disappear (empty payload)."""
+        try:
+            mac, kind = tdisc.mac_of(topic, prefix)
+            if kind == "config":
+                config = tdisc.validate_config(topic, payload, mac) if payload else None
+            else:
+                sensors = tdisc.validate_sensors(topic, payload) if payload else None
+        except PayloadError as exc:
+            log.warning("skipped Tasmota discovery on %s: %s", topic, exc)
+            return []
+        with self._lock:
+            if kind == "config":
+                if config is None:
+                    self._tasmota_configs.pop(mac, None)
+                else:
+                    self._tasmota_configs[mac] = config
+            elif sensors is None:
+                self._tasmota_sensors.pop(mac, None)
+            else:
+                self._tasmota_sensors[mac] = sensors
+            config = self._tasmota_configs.get(mac)
+            found: list[Device] = []
+            if config is not None:
+                try:
+                    board = tdisc.devices_from_board(config, self._tasmota_sensors.get(mac),
+                                                     f"{prefix}/{mac}/config")
+                except (PayloadError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                    log.warning("skipped Tasmota discovery on %s: %s", topic, exc)
+                    return []
+                if board.skipped:
+                    if (mac, board.skipped) not in self._tasmota_skips:
+                        self._tasmota_skips.add((mac, board.skipped))
+                        log.warning("skipped Tasmota device %s (topic %s) from %s: %s", mac, board.topic, topic,
+                                    board.skipped)
+                else:
+                    found = board.devices
+            return self._merge_tasmota(mac, found)
+
+    def _merge_tasmota(self, mac: str, found: list[Device]) -> list[Change]:
+        changes: list[Change] = []
+        before = set(self._tasmota_ids.get(mac, []))
+        now: list[str] = []
+        for dev in found:
+            existing = self._match_tasmota(dev)
+            if existing is not None and existing.source != "discovery":
+                # a home-file device on the same board: the home file's words win,
+                # discovery's topics and capabilities win
+                topics = {**existing.topics, **dev.topics}
+                merged = replace(
+                    existing, topics=topics,
+                    features=(dev.features if dev.type is existing.type else []) or existing.features,
+                    ranges={**existing.ranges, **(dev.ranges if dev.type is existing.type else {})},
+                    model=existing.model or dev.model, manufacturer=existing.manufacturer or dev.manufacturer,
+                    device_class=existing.device_class or dev.device_class, unit=existing.unit or dev.unit,
+                )
+                if merged != existing:
+                    self._devices[existing.id] = merged
+                    changes.append(Change("changed", merged))
+                now.append(existing.id)
+                continue
+            other = self._devices.get(dev.id)
+            if other is not None and other.convention != "tasmota":
+                log.warning("Tasmota discovery of %s: id %s is taken by another device", mac, dev.id)
+                continue
+            if other is None:
+                convention("tasmota").prepare(dev)
+                self._devices[dev.id] = dev
+                changes.append(Change("added", dev))
+            else:
+                merged = replace(dev, area=other.area, aliases=other.aliases)
+                if merged != other:
+                    self._devices[dev.id] = merged
+                    changes.append(Change("changed", merged))
+            now.append(dev.id)
+        for gone in before - set(now):
+            dev = self._devices.get(gone)
+            if dev is not None and dev.source == "discovery" and dev.convention == "tasmota":
+                del self._devices[gone]
+                changes.append(Change("removed", dev))
+        if now:
+            self._tasmota_ids[mac] = now
+        else:
+            self._tasmota_ids.pop(mac, None)
+        return changes
+
+    def _match_tasmota(self, dev: Device) -> Device | None:
+        """A device already known on the same Tasmota topic and output (relay, shutter,
+        fan, or sensor reading): a home-file device, or this very discovered one."""
+        if dev.id in self._devices and self._devices[dev.id].convention == "tasmota":
+            return self._devices[dev.id]
+        key = tdisc.home_key(dev)
+        same_topic = [d for d in self._devices.values()
+                      if d.convention == "tasmota" and d.source != "discovery" and d.topics.get("topic") == dev.topics["topic"]]
+        for d in same_topic:
+            if tdisc.home_key(d) == key:
+                return d
+        if key[0] == "sensor":
+            # the home file may not name the sensor block (AM2301, DS18B20…): the reading alone
+            same = [d for d in same_topic if d.type is DeviceType.SENSOR and tdisc.home_key(d)[2] == key[2]]
+            if len(same) == 1:
+                return same[0]
+        return None
+
     def apply_z2m_devices(self, base_topic: str, payload: bytes) -> list[Change]:
         try:
             entries = json.loads(payload)
@@ -216,8 +329,6 @@ class Registry:
         with self._lock:
             if base_topic in self.hubs():
                 return None
-            from device_bridge.devices import DeviceType
-
             hub = Device(id=slug(f"{base_topic} hub"), name="Zigbee hub", type=DeviceType.BINARY_SENSOR,
                          convention="zigbee2mqtt", device_class="connectivity", model="Zigbee2MQTT", source="zigbee2mqtt",
                          topics={"role": "hub", "base_topic": base_topic})

@@ -8,7 +8,10 @@ What it publishes: Z2M ``bridge/state``, ``bridge/devices`` (retained, with expo
 device state (retained), ``availability``; Home Assistant discovery configs (retained,
 abbreviated, with ``~``), state, availability and a ``json_attributes_topic`` with
 link quality, battery and power; Tasmota ``tele/…/LWT`` (retained), ``stat/…/RESULT``,
-``stat/…/POWER``, periodic ``tele/…/STATE`` and ``tele/…/SENSOR``.
+``stat/…/POWER``, periodic ``tele/…/STATE`` and ``tele/…/SENSOR``, and Tasmota's own
+discovery (``tasmota/discovery/<MAC>/config`` and ``/sensors``, retained, one pair per
+board, i.e. per Tasmota topic, as firmware with ``SetOption19 0`` does; cleared with
+empty payloads when the last device of a board is removed).
 
 Faults (per device, from the home file ``faults: [...]``, over MQTT, or from Python):
 
@@ -66,6 +69,7 @@ from typing import Any
 from device_bridge.client import Message, MqttConnection
 from device_bridge.conventions import QUERY, Outgoing, PayloadError, dumps
 from device_bridge.conventions import get as convention
+from device_bridge.conventions import tasmota_discovery as tdisc
 from device_bridge.conventions import zigbee2mqtt as z2m
 from device_bridge.conventions.tasmota import Tasmota
 from device_bridge.devices import DeviceType
@@ -121,7 +125,9 @@ class Simulator:
         thermal_step_c: float = 0.2,
         prefix: str = "voicebot-sim",
         client_id: str | None = None,
+        tasmota_discovery_prefix: str | None = tdisc.DEFAULT_PREFIX,  # None: publish no Tasmota discovery
     ) -> None:
+        self.tasmota_discovery_prefix = tasmota_discovery_prefix
         self.home = home if isinstance(home, Home) else load_home(home)
         self.broker_url = broker_url
         self.telemetry_interval_s = telemetry_interval_s
@@ -307,6 +313,14 @@ class Simulator:
             out: list[Outgoing] = []
             if dev.convention == "homeassistant":
                 out.append(Outgoing(dev.topics["discovery_topic"], "", retain=True))
+            elif dev.convention == "tasmota" and self.tasmota_discovery_prefix:
+                board = dev.topics["topic"]
+                if any(v.home.device.convention == "tasmota" and v.home.device.topics.get("topic") == board
+                       for v in self._devices.values()):
+                    out += self._tasmota_discovery({board})  # the board stays, with one output fewer
+                else:
+                    p, mac = self.tasmota_discovery_prefix, tdisc.mac_for(board)
+                    out += [Outgoing(f"{p}/{mac}/config", "", retain=True), Outgoing(f"{p}/{mac}/sensors", "", retain=True)]
             elif dev.convention == "zigbee2mqtt":
                 out.append(Outgoing(f"{dev.topics['base_topic']}/bridge/event", dumps(
                     {"type": "device_leave", "data": {"friendly_name": dev.topics["friendly_name"],
@@ -518,7 +532,35 @@ class Simulator:
         dev = vd.home.device
         if dev.convention == "zigbee2mqtt":
             return [self._bridge_devices(dev.topics["base_topic"])]
+        if dev.convention == "tasmota":
+            return self._tasmota_discovery({dev.topics["topic"]})
         return convention(dev.convention).announce(dev)
+
+    def _tasmota_discovery(self, boards: set[str] | None = None) -> list[Outgoing]:
+        """Tasmota's own discovery for the given boards (Tasmota topics), or all of them:
+        a retained config and sensors message per board, as the firmware publishes."""
+        if not self.tasmota_discovery_prefix:
+            return []
+        p, out = self.tasmota_discovery_prefix, []
+        by_board: dict[str, list[VirtualDevice]] = {}
+        for vd in self._devices.values():
+            t = vd.home.device.topics.get("topic")
+            if vd.home.device.convention == "tasmota" and (boards is None or t in boards):
+                by_board.setdefault(t, []).append(vd)
+        tas = Tasmota()
+        for board, vds in sorted(by_board.items()):
+            mac = tdisc.mac_for(board)
+            config = tdisc.board_config(board, [vd.home.device for vd in vds])
+            readings: dict[str, Any] = {}
+            for vd in vds:
+                for o in tas.telemetry_report(vd.home.device, self._reported_state(vd), self._telemetry(vd)):
+                    if o.topic.endswith("/SENSOR"):
+                        body = json.loads(o.payload)
+                        body.pop("Time", None)
+                        readings.update(body)
+            out.append(Outgoing(f"{p}/{mac}/config", dumps(config), retain=True))
+            out.append(Outgoing(f"{p}/{mac}/sensors", dumps(tdisc.board_sensors(readings, _now_text())), retain=True))
+        return out
 
     def _bridge_devices(self, base: str) -> Outgoing:
         entries = [{"ieee_address": "0x00124b0000000001", "type": "Coordinator", "network_address": 0,
@@ -540,6 +582,7 @@ class Simulator:
             for vd in self._devices.values():
                 if vd.home.device.convention != "zigbee2mqtt":
                     out += convention(vd.home.device.convention).announce(vd.home.device)
+            out += self._tasmota_discovery()
             # hubs first, so devices are never reported behind a hub nobody has heard of
             ordered = sorted(self._devices.values(), key=lambda v: v.home.device.topics.get("role") != "hub")
             for vd in ordered:
@@ -643,3 +686,7 @@ class Simulator:
 
 
 __all__ = ["ACTIONS", "CURES", "FAULTS", "Simulator"]
+
+
+def _now_text() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -68,9 +68,10 @@ class Tasmota:
         t = device.topics["topic"]
         raw = text(payload)
         if topic == f"tele/{t}/LWT":
-            if raw not in ("Online", "Offline"):
-                raise PayloadError(f"LWT on {topic} is neither Online nor Offline: {raw[:40]!r}")
-            return Observation(telemetry={"available": raw == "Online"})
+            online, offline = device.topics.get("lwt_online", "Online"), device.topics.get("lwt_offline", "Offline")
+            if raw not in (online, offline):
+                raise PayloadError(f"LWT on {topic} is neither {online} nor {offline}: {raw[:40]!r}")
+            return Observation(telemetry={"available": raw == online})
         if topic == f"stat/{t}/{self._power_key(device)}":
             if raw.upper() not in ("ON", "OFF"):
                 raise PayloadError(f"power on {topic} is neither ON nor OFF: {raw[:40]!r}")
@@ -106,17 +107,18 @@ class Tasmota:
                 out.append(Outgoing(f"{cmd}/FanSpeed", str(speed)))
             return out
         if device.type is DeviceType.COVER:
+            n = _shutter(device)
             if "position" in changes:
-                out.append(Outgoing(f"{cmd}/ShutterPosition1", str(changes["position"])))
+                out.append(Outgoing(f"{cmd}/ShutterPosition{n}", str(changes["position"])))
             elif "state" in changes:
-                verb = {"open": "ShutterOpen1", "closed": "ShutterClose1", "stopped": "ShutterStop1"}[changes["state"]]
-                out.append(Outgoing(f"{cmd}/{verb}", ""))
+                verb = {"open": "ShutterOpen", "closed": "ShutterClose", "stopped": "ShutterStop"}[changes["state"]]
+                out.append(Outgoing(f"{cmd}/{verb}{n}", ""))
             return out
         if device.type is DeviceType.LIGHT:
             dimmer = None
             if "brightness" in changes:
                 dimmer = max(1, round(changes["brightness"] * 100 / 255))
-                out.append(Outgoing(f"{cmd}/Dimmer", str(dimmer)))
+                out.append(Outgoing(f"{cmd}/{device.topics.get('dimmer', 'Dimmer')}", str(dimmer)))
             if "color_temp" in changes:
                 out.append(Outgoing(f"{cmd}/CT", str(changes["color_temp"])))
             if "hs_color" in changes:
@@ -135,7 +137,7 @@ class Tasmota:
         if device.type is DeviceType.FAN:
             return [Outgoing(f"cmnd/{t}/FanSpeed", "", expect=result)]
         if device.type is DeviceType.COVER:
-            return [Outgoing(f"cmnd/{t}/ShutterPosition1", "", expect=result)]
+            return [Outgoing(f"cmnd/{t}/ShutterPosition{_shutter(device)}", "", expect=result)]
         out = [Outgoing(f"cmnd/{t}/State", "", expect=result)]
         if device.type is DeviceType.SWITCH:
             out.append(Outgoing(f"cmnd/{t}/Status", "10", expect=status))  # energy readings of plugs
@@ -152,7 +154,9 @@ class Tasmota:
             return None
         command = topic[len(f"cmnd/{t}/") :].lower()
         raw = text(payload)
-        if raw in ("", "?") and command not in ("shutteropen1", "shutterclose1", "shutterstop1"):
+        n = _shutter(device)
+        verbs = {f"shutteropen{n}": "open", f"shutterclose{n}": "closed", f"shutterstop{n}": "stopped"}
+        if raw in ("", "?") and command not in verbs:
             return QUERY
         if command == "status":
             return QUERY
@@ -161,7 +165,7 @@ class Tasmota:
             if word not in ("ON", "OFF", "TOGGLE", "1", "0", "2"):
                 raise PayloadError(f"{topic} takes ON, OFF or TOGGLE, not {raw[:40]!r}")
             return {"state": {"ON": "on", "1": "on", "OFF": "off", "0": "off"}.get(word, "toggle")}
-        if command == "dimmer":
+        if command == device.topics.get("dimmer", "Dimmer").lower():
             d = number(topic, "Dimmer", raw)
             return {"brightness": round(max(0, min(100, d)) * 255 / 100), "state": "on" if d > 0 else "off"}
         if command == "ct":
@@ -178,10 +182,10 @@ class Tasmota:
                 raise PayloadError(f"{topic} takes 0-3, not {raw[:40]!r}")
             pct = SPEED_PCT[speed]
             return {"percentage": pct, "state": "on" if pct else "off"}
-        if command == "shutterposition1":
-            return {"position": round(number(topic, "ShutterPosition1", raw))}
-        if command in ("shutteropen1", "shutterclose1", "shutterstop1"):
-            return {"state": {"shutteropen1": "open", "shutterclose1": "closed", "shutterstop1": "stopped"}[command]}
+        if command == f"shutterposition{n}":
+            return {"position": round(number(topic, f"ShutterPosition{n}", raw))}
+        if command in verbs:
+            return {"state": verbs[command]}
         return None
 
     def report(self, device: Device, state: dict[str, Any], telemetry: dict[str, Any]) -> list[Outgoing]:
@@ -242,6 +246,11 @@ class Tasmota:
 CONVENTION = Tasmota()
 
 
+def _shutter(device: Device) -> int:
+    """Which shutter of the board (ShutterPosition<n>); 1 unless discovery said otherwise."""
+    return int(device.topics.get("shutter") or 1)
+
+
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -265,11 +274,11 @@ def _state_to_json(device: Device, st: dict[str, Any]) -> dict[str, Any]:
         return {"FanSpeed": 0 if not pct else 1 if pct <= 33 else 2 if pct <= 66 else 3}
     if t is DeviceType.COVER:
         direction = {"opening": 1, "closing": -1}.get(str(st.get("state")), 0)
-        return {"Shutter1": {"Position": st.get("current_position", 0), "Direction": direction,
+        return {f"Shutter{_shutter(device)}": {"Position": st.get("current_position", 0), "Direction": direction,
                              "Target": st.get("target_position", st.get("current_position", 0)), "Tilt": 0}}
     if t is DeviceType.SENSOR:
-        field = SENSOR_FIELDS.get(device.device_class or "", "Value")
-        if device.device_class == "power":
+        field = device.topics.get("field") or SENSOR_FIELDS.get(device.device_class or "", "Value")
+        if device.device_class == "power" and not device.topics.get("field"):
             return {"ENERGY": {"Power": st.get("state")}}
         return {device.topics.get("sensor", "AM2301"): {field: st.get("state")}}
     if t is DeviceType.BINARY_SENSOR:
@@ -286,8 +295,9 @@ def _state_from_json(device: Device, topic: str, data: dict[str, Any]) -> dict[s
             raise PayloadError(f"{key} on {topic} is neither ON nor OFF: {v!r}")
         st["state"] = v.lower()
     if t is DeviceType.LIGHT:
-        if data.get("Dimmer") is not None:
-            st["brightness"] = round(number(topic, "Dimmer", data["Dimmer"]) * 255 / 100)
+        dimmer = device.topics.get("dimmer_state", "Dimmer")
+        if data.get(dimmer) is not None:
+            st["brightness"] = round(number(topic, dimmer, data[dimmer]) * 255 / 100)
         if data.get("CT") is not None:
             st["color_temp"] = round(number(topic, "CT", data["CT"]))
         hsb = data.get("HSBColor")
@@ -301,21 +311,21 @@ def _state_from_json(device: Device, topic: str, data: dict[str, Any]) -> dict[s
         st["state"] = "on" if speed else "off"
         if speed:
             st["preset_mode"] = {1: "low", 2: "medium", 3: "high"}.get(speed, "high")
-    elif t is DeviceType.COVER and isinstance(data.get("Shutter1"), dict):
-        sh = data["Shutter1"]
+    elif t is DeviceType.COVER and isinstance(data.get(f"Shutter{_shutter(device)}"), dict):
+        sh = data[f"Shutter{_shutter(device)}"]
         pos = round(number(topic, "Position", sh.get("Position", 0)))
         direction = int(number(topic, "Direction", sh.get("Direction", 0)))
         st["current_position"] = pos
         st["state"] = "opening" if direction > 0 else "closing" if direction < 0 else ("closed" if pos == 0 else "open")
     elif t is DeviceType.SENSOR:
-        field = SENSOR_FIELDS.get(device.device_class or "", "Value")
-        if device.device_class == "power":
+        field = device.topics.get("field") or SENSOR_FIELDS.get(device.device_class or "", "Value")
+        if device.device_class == "power" and not device.topics.get("field"):
             energy = data.get("ENERGY")
             if isinstance(energy, dict) and energy.get("Power") is not None:
                 st["state"] = number(topic, "Power", energy["Power"])
         else:
             block = data.get(device.topics.get("sensor", "AM2301"))
-            if not isinstance(block, dict):
+            if not isinstance(block, dict) and not device.topics.get("field"):
                 block = next((v for v in data.values() if isinstance(v, dict) and field in v), None)
             if isinstance(block, dict) and block.get(field) is not None:
                 st["state"] = number(topic, field, block[field])
