@@ -175,6 +175,13 @@ class Simulator:
     def stop(self) -> None:
         self._running = False
         self._work.put(None)
+        if self.conn.connected:
+            # A simulated home that stops takes its retained discovery with it: otherwise the next
+            # bridge on this broker (another home, a test) finds ghost devices, and a real Home
+            # Assistant keeps them for good.
+            deliveries = [self.conn.publish(o.topic, "", 1, True) for o in self._discovery_topics()]
+            for d in deliveries:
+                d.wait(1.0)
         self.conn.stop()
         for t in self._threads:
             t.join(timeout=2)
@@ -535,6 +542,15 @@ class Simulator:
         if dev.convention == "tasmota":
             return self._tasmota_discovery({dev.topics["topic"]})
         return convention(dev.convention).announce(dev)
+
+    def _discovery_topics(self) -> list[Outgoing]:
+        """Every retained discovery message this home publishes (Home Assistant configs,
+        Tasmota config and sensors), as announced now."""
+        with self._lock:
+            out = [o for vd in self._devices.values() if vd.home.device.convention == "homeassistant"
+                   for o in convention("homeassistant").announce(vd.home.device)]
+            out += self._tasmota_discovery()
+        return [o for o in out if o.retain]
 
     def _tasmota_discovery(self, boards: set[str] | None = None) -> list[Outgoing]:
         """Tasmota's own discovery for the given boards (Tasmota topics), or all of them:

@@ -30,10 +30,18 @@ class EchoCanceller:
     talks over the bot, when a fresh fit would be biased by their voice.
     """
 
-    def __init__(self, taps: int = 8) -> None:
+    def __init__(self, taps: int = 8, residual_ratio: float = 0.33) -> None:
         self.taps = taps
         self.offset: int | None = None  # index into ref where the echo path's first tap sits
         self.filter: np.ndarray | None = None
+        # How much of the echo cancellation leaves behind (residual rms / echo rms), learnt on
+        # frames the playback alone explains: quick to rise (a room the short filter models
+        # badly), slow to fall. The starting value is cautious until the path has been learnt.
+        self.residual_ratio = residual_ratio
+
+    def leftover(self, echo_rms: float) -> float:
+        """The rms the bot's own voice is expected to leave in a cleaned frame."""
+        return self.residual_ratio * echo_rms
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float]:
         """(the mic frame with the echo removed, as float32 in int16 units; the echo's rms)."""
@@ -49,6 +57,7 @@ class EchoCanceller:
         k = int(np.argmax(explained))
         fraction = explained[k] / (float(m @ m) + 1e-9)
         if fraction > 0.7:  # echo alone: fit the echo path around the delay found
+            self._learn_residual(m, r)
             first = int(np.clip(k - taps // 2, 0, r.size - n - taps + 1))
             x = self._matrix(r, first, n)
             h, *_ = np.linalg.lstsq(x, m, rcond=None)
@@ -59,6 +68,18 @@ class EchoCanceller:
             return m.astype(np.float32), 0.0
         echo = self._matrix(r, self.offset, n) @ self.filter
         return (m - echo).astype(np.float32), rms(echo)
+
+    def _learn_residual(self, m: np.ndarray, r: np.ndarray) -> None:
+        """On a frame of echo alone, how well the path learnt so far (before refitting it on this
+        very frame, which would flatter it) removes the echo."""
+        if self.offset is None or self.filter is None or self.offset + m.size + self.taps - 1 > r.size:
+            return
+        echo = self._matrix(r, self.offset, m.size) @ self.filter
+        echo_rms = rms(echo)
+        if echo_rms > 300.0:  # quieter frames say more about the noise floor than the echo path
+            ratio = min(1.0, rms(m - echo) / echo_rms)
+            rate = 0.3 if ratio > self.residual_ratio else 0.05  # quick to rise, slow to fall
+            self.residual_ratio += rate * (ratio - self.residual_ratio)
 
     def _matrix(self, r: np.ndarray, first: int, n: int) -> np.ndarray:
         # Column j holds the playback delayed by j samples more than the first tap.
@@ -85,9 +106,11 @@ def periodicity(x: np.ndarray, rate: int = RATE) -> float:
 class BargeInDetector:
     """Decides that the user is talking over the bot after ``min_voiced_ms`` of voice.
 
-    A frame counts when webrtcvad calls it speech and it is clearly louder than the echo that
-    was predicted for it; the run must also hold ``min_periodic`` frames with a pitch, so a cough
-    or a clap (loud, but noise) never stops the bot. The run starts at the first voiced frame,
+    A frame counts when webrtcvad calls it speech and it is clearly louder than what the bot's
+    own voice leaves in it after echo cancellation (``leftover``: ``over_leftover`` times the
+    canceller's learnt residual, at most the predicted echo itself); the run must also
+    hold ``min_periodic`` frames with a pitch, so a cough or a clap (loud, but noise) never
+    stops the bot. The run starts at the first voiced frame,
     fricatives included, so the reaction time is measured from the start of the word.
     """
 
@@ -98,8 +121,10 @@ class BargeInDetector:
         aggressiveness: int = 3,
         min_periodicity: float = 0.5,
         min_periodic: int = 2,
-        over_echo: float = 1.0,  # the residual must carry at least this times the predicted echo's rms
+        over_echo: float = 1.0,  # the residual must beat this times the predicted echo's rms ...
+        over_leftover: float = 3.0,  # ... or, if less, this times what the canceller leaves of it
         min_rms: float = 150.0,  # about -47 dBFS: quieter is background
+        over_floor: float = 2.5,  # ... and so is what is not this far above the room's noise floor
     ) -> None:
         self.need = max(1, round(min_voiced_ms / frame_ms))
         self.frame_ms = frame_ms
@@ -107,9 +132,22 @@ class BargeInDetector:
         self.min_periodicity = min_periodicity
         self.min_periodic = min_periodic
         self.over_echo = over_echo
+        self.over_leftover = over_leftover
         self.min_rms = min_rms
+        self.over_floor = over_floor
+        self.floor: float | None = None  # the microphone's background level (rms), see track_floor
         self.last_voiced = False  # the last frame fed counted as the user's voice
         self.reset()
+
+    def track_floor(self, level: float) -> None:
+        """Feed every microphone frame's rms (after echo cancellation), the bot speaking or not.
+        A minimum tracker: it drops at once to a quieter frame and creeps up by 2 % a frame
+        (doubling in about a second), so a room's hum or fan is learnt while a voice is not.
+        A recording with a hum at -42 dBFS otherwise stopped the bot the moment it began to speak."""
+        if self.floor is None or level < self.floor:
+            self.floor = max(level, 1.0)
+        else:
+            self.floor = min(level, self.floor * 1.02)
 
     def reset(self) -> None:
         self.voiced = 0
@@ -117,15 +155,23 @@ class BargeInDetector:
         self.misses = 0
         self.onset: float | None = None
 
-    def is_voiced(self, clean: np.ndarray, echo_rms: float) -> bool:
-        if rms(clean) < max(self.min_rms, self.over_echo * echo_rms):
+    def is_voiced(self, clean: np.ndarray, echo_rms: float, leftover: float | None = None) -> bool:
+        echo_bar = self.over_echo * echo_rms
+        if leftover is not None:
+            # A voice talking over the bot is often quieter than the bot's echo; once the
+            # canceller has shown how little of that echo it leaves, the voice only has to
+            # stand out from the leftover
+            echo_bar = min(echo_bar, self.over_leftover * leftover)
+        floor_bar = self.over_floor * self.floor if self.floor is not None else 0.0
+        if rms(clean) < max(self.min_rms, floor_bar, echo_bar):
             return False
         pcm = np.clip(clean, -32768, 32767).astype(np.int16)
         return bool(self.vad.is_speech(pcm.tobytes(), RATE))
 
-    def feed(self, clean: np.ndarray, echo_rms: float, t: float) -> float | None:
-        """One frame starting at audio time ``t``; returns the voice's onset time once decided."""
-        self.last_voiced = self.is_voiced(clean, echo_rms)
+    def feed(self, clean: np.ndarray, echo_rms: float, t: float, leftover: float | None = None) -> float | None:
+        """One frame starting at audio time ``t``; returns the voice's onset time once decided.
+        ``leftover``: the echo's expected rms after cancellation (``EchoCanceller.leftover``)."""
+        self.last_voiced = self.is_voiced(clean, echo_rms, leftover)
         if self.last_voiced:
             if self.onset is None:
                 self.onset = t

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from voicebot.bargein import ECHO_HISTORY_MS, BargeInDetector, EchoCanceller
+from voicebot.bargein import ECHO_HISTORY_MS, BargeInDetector, EchoCanceller, rms
 from voicebot.config import ListenSettings, Settings, load_settings, section
 from voicebot.dialogue.types import Conversation, Reply
 from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
@@ -308,8 +308,10 @@ class Session:
                 clean, echo_rms = self._canceller.process(pcm, frame.echo)
                 if echo_rms > 0:
                     pcm = np.clip(clean, -32768, 32767).astype(np.int16)
+            self._detector.track_floor(rms(pcm))
             if speaking and self.opts.barge_in:
-                onset = self._detector.feed(pcm.astype(np.float32), echo_rms, t0)
+                leftover = self._canceller.leftover(echo_rms) if echo_rms > 0 else None
+                onset = self._detector.feed(pcm.astype(np.float32), echo_rms, t0, leftover)
                 if onset is not None:
                     self._barge_in(onset)
                 elif echo_rms > 0 and not self._detector.last_voiced:

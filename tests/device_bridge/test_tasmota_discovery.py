@@ -263,3 +263,33 @@ def test_simulator_publishes_firmware_discovery_and_bridge_keeps_one_device_each
         assert bridge.wait_for(lambda b: b.registry.get("t_plug") is not None, 1)  # the home file still names it
     finally:
         watcher.stop()
+
+
+def test_a_stopped_simulated_home_leaves_no_ghost_devices(broker) -> None:
+    """Two homes on one broker, one after the other (tests, demos, a support bench): the first
+    home's retained discovery (Home Assistant and Tasmota) must not make devices appear in the
+    second one's bridge."""
+    from device_bridge.simulator import Simulator
+
+    first = {"areas": ["Den"], "devices": [
+        {"name": "Den Lamp", "area": "Den", "type": "light", "convention": "tasmota"},
+        {"name": "Den Heater", "area": "Den", "type": "climate", "convention": "homeassistant"},
+    ]}
+    second = {"areas": ["Hall"], "devices": [{"name": "Hall Light", "area": "Hall", "type": "light"}]}
+    sim = Simulator(first, broker.url).start()
+    seen = DeviceBridge(broker.url, {"areas": [], "devices": []}).start()
+    try:  # the first home really was discovered from its retained messages
+        assert seen.wait_for(lambda b: {d.name for d in b.devices()} >= {"Den Lamp", "Den Heater"}, 5)
+    finally:
+        seen.stop()
+        sim.stop()
+    sim2 = Simulator(second, broker.url).start()
+    bridge = DeviceBridge(broker.url, second).start()
+    try:
+        assert bridge.wait_until_known(3)
+        bridge.settle(quiet_s=0.5, timeout=3)
+        names = {d.name for d in bridge.devices()}
+        assert "Hall Light" in names and not names & {"Den Lamp", "Den Heater"}, names
+    finally:
+        bridge.stop()
+        sim2.stop()

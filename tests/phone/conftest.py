@@ -6,11 +6,11 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
+from device_bridge.broker import MosquittoBroker
 from device_bridge.simulator import Simulator
 from voicebot.audio import read_audio
 from voicebot.config import Settings
@@ -23,7 +23,15 @@ CUSTOMER = Customer("c-42", name="Alex", phones=["+15550142"], default_area="Bed
 
 
 @pytest.fixture(scope="session")
-def phone_runtime(mosquitto: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def phone_broker() -> Iterator[MosquittoBroker]:
+    """The phone tests' home has a broker of its own, as a real home does: devices of other homes
+    the tests keep running must not answer to "the kitchen light" here."""
+    with MosquittoBroker() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def phone_runtime(phone_broker: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     tmp = tmp_path_factory.mktemp("phone")
     settings = Settings(
         data_dir=tmp,
@@ -36,8 +44,8 @@ def phone_runtime(mosquitto: Any, tmp_path_factory: pytest.TempPathFactory) -> I
         },
     )
     home = HERE / "home.yaml"
-    simulator = Simulator(home, mosquitto.url).start()
-    rt = build_runtime(settings, broker=mosquitto.url, home=home, store_path=tmp / "phone.sqlite3")
+    simulator = Simulator(home, phone_broker.url).start()
+    rt = build_runtime(settings, broker=phone_broker.url, home=home, store_path=tmp / "phone.sqlite3")
     rt.store.save_customer(CUSTOMER)
     try:
         yield rt

@@ -21,11 +21,11 @@ VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
 
 
 def test_phone_command_answers_a_dialled_call(
-    mosquitto: Any, speech: Callable[..., np.ndarray], tmp_path: Path
+    phone_broker: Any, speech: Callable[..., np.ndarray], tmp_path: Path
 ) -> None:
     server = subprocess.Popen(
         [*VOICEBOT, "phone", "--audiosocket", "127.0.0.1:0", "--http", "127.0.0.1:0",
-         "--home", str(ROOT / "tests/phone/home.yaml"), "--simulate", "--broker", mosquitto.url,
+         "--home", str(ROOT / "tests/phone/home.yaml"), "--simulate", "--broker", phone_broker.url,
          "--store", str(tmp_path / "phone.sqlite3")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,19 +18,23 @@ from voicebot.session import Session, SessionResult, SessionSettings
 
 
 @pytest.fixture(scope="session")
-def home_stack(mosquitto: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Broker, simulated demo home, bridge, store and dialogue engine (runtime.build_runtime)."""
+def home_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Broker, simulated demo home, bridge, store and dialogue engine (runtime.build_runtime).
+    The broker is this home's own, as a real home's is: a home kept running for the whole test
+    session must not show its devices to the other homes the tests build."""
+    from device_bridge.broker import MosquittoBroker
     from voicebot.config import Settings
     from voicebot.demo import demo_home
     from voicebot.runtime import build_runtime
 
     store = tmp_path_factory.mktemp("session-store") / "voicebot.sqlite3"
-    rt = build_runtime(Settings(), broker=mosquitto.url, home=demo_home(), simulate=True,
-                       store_path=store, models=False)
-    try:
-        yield rt
-    finally:
-        rt.close()
+    with MosquittoBroker() as broker:
+        rt = build_runtime(Settings(), broker=broker.url, home=demo_home(), simulate=True,
+                           store_path=store, models=False)
+        try:
+            yield rt
+        finally:
+            rt.close()
 
 
 @pytest.fixture()
