@@ -33,8 +33,9 @@ def test_spoken_troubleshooting_call_end_to_end(home, call, say, transcriber, sh
     # Which device "the living room lamp" means is the understanding stage's call (tests/understand);
     # here: the real recording was heard right and led to a command the device confirmed.
     assert turns[3].actions and all(a["outcome"] == "confirmed" for a in turns[3].actions), turns[3].as_dict()
-    assert done.result.ended_by == "dialogue"
-    assert done.result.outcome == "resolved"
+    story = [(t.user_text, t.reply_text[:70], t.ignored, t.interrupted) for t in done.result.turns]
+    assert done.result.ended_by == "dialogue", story  # the goodbye ended the call, not the line
+    assert done.result.outcome == "resolved", story
 
     # Every answered turn carries its stage timings, in order, and they reached metrics and the store.
     for t in turns:
