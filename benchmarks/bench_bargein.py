@@ -1,6 +1,6 @@
 """Barge-in detection alone, over many voices, echo levels and rooms: reaction time from the
 customer's first sound to the decision, barge-ins missed, and false barge-ins on coughs, claps,
-a mains hum and the bot's echo alone.
+a mains hum, the bot's echo alone, and the echo path changing mid-reply.
 
 Each case plays the bot's Piper reply back into the microphone (delayed 40 ms and smeared, as on
 the demo's virtual line; "reverberant" adds a 50 ms diffuse tail the 8-tap echo filter cannot
@@ -109,6 +109,36 @@ def hum(seconds: float) -> np.ndarray:
     return np.asarray(x / np.sqrt(np.mean(x**2)) * 400)
 
 
+def path_changes(replies: list[np.ndarray], leftover_gate: bool) -> tuple[int, int]:
+    """False barge-ins when the echo path changes abruptly mid-reply (the phone is moved, a door
+    opens): four new paths, switched in at four moments of two replies; (false, cases)."""
+    false = cases = 0
+    before = np.zeros(643)
+    before[640:] = [0.6, 0.3, 0.1]
+    for bot in replies[:2]:
+        for at in (1.0, 1.5, 2.0, 2.5):
+            for delay, gain, smear in ((960, 0.8, [0.6, 0.3, 0.1]), (320, 1.2, [0.3, 0.4, 0.3]),
+                                       (640, 0.5, [0.2] * 5), (1200, 1.0, [1.0])):
+                cases += 1
+                after = np.zeros(delay + len(smear))
+                after[delay:] = smear
+                c = int(at * RATE)
+                mic = np.concatenate([0.5 * np.convolve(bot, before)[:c], 0.5 * gain * np.convolve(bot, after)[c : bot.size]])
+                mic += np.random.default_rng(0).normal(0, 8, bot.size)
+                ref = np.concatenate([np.zeros(HISTORY), bot])
+                canceller, detector = EchoCanceller(), BargeInDetector()
+                for i in range(0, bot.size - FRAME, FRAME):
+                    clean, echo_rms = canceller.process(np.clip(mic[i : i + FRAME], -32768, 32767).astype(np.int16),
+                                                        ref[i : i + FRAME + HISTORY])
+                    if leftover_gate:
+                        detector.track_floor(rms(clean))
+                    leftover = canceller.leftover(echo_rms) if leftover_gate and echo_rms > 0 else None
+                    if detector.feed(clean, echo_rms, i / RATE, leftover) is not None:
+                        false += 1
+                        break
+    return false, cases
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="two voices instead of six")
@@ -128,6 +158,9 @@ def main() -> None:
         for gain in (0.5, 1.0):
             for gate in ("leftover", "echo"):
                 _row(room, gain, gate, replies, users)
+    for gate in ("leftover", "echo"):
+        false, cases = path_changes(replies, gate == "leftover")
+        print(f"echo path changing abruptly mid-reply, {gate} gate: {false}/{cases} false barge-ins")
 
 
 def _row(room: str, gain: float, gate: str, replies: list[np.ndarray],
