@@ -144,15 +144,7 @@ class Registry:
                     self._devices[dev.id] = dev
                     changes.append(Change("added", dev))
                 now.append(dev.id)
-            for gone in before - set(now):
-                dev = self._devices.get(gone)
-                if dev is not None and dev.source == "discovery":
-                    del self._devices[gone]
-                    changes.append(Change("removed", dev))
-            if now:
-                self._discovery_keys[key] = now
-            else:
-                self._discovery_keys.pop(key, None)
+            changes += self._retire(self._discovery_keys, key, before, now)
         return changes
 
     def apply_tasmota_discovery(self, topic: str, payload: bytes, prefix: str = tdisc.DEFAULT_PREFIX) -> list[Change]:
@@ -231,15 +223,22 @@ class Registry:
                     self._devices[dev.id] = merged
                     changes.append(Change("changed", merged))
             now.append(dev.id)
+        return changes + self._retire(self._tasmota_ids, mac, before, now, convention="tasmota")
+
+    def _retire(self, ids: dict[str, list[str]], key: str, before: set[str], now: list[str],
+                convention: str | None = None) -> list[Change]:
+        """A discovery message under ``key`` now announces ``now``: the discovered devices it
+        announced before and no longer are removed, and ``ids`` remembers the new set."""
+        changes = []
         for gone in before - set(now):
             dev = self._devices.get(gone)
-            if dev is not None and dev.source == "discovery" and dev.convention == "tasmota":
+            if dev is not None and dev.source == "discovery" and convention in (None, dev.convention):
                 del self._devices[gone]
                 changes.append(Change("removed", dev))
         if now:
-            self._tasmota_ids[mac] = now
+            ids[key] = now
         else:
-            self._tasmota_ids.pop(mac, None)
+            ids.pop(key, None)
         return changes
 
     def _match_tasmota(self, dev: Device) -> Device | None:

@@ -17,7 +17,6 @@ publishes, in the shape real firmware sends.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from hatasmota.relay import TasmotaRelayConfig
 from hatasmota.sensor import TasmotaSensorConfig
 from hatasmota.shutter import TasmotaShutterConfig
 
-from device_bridge.conventions import PayloadError
+from device_bridge.conventions import PayloadError, load_object
 from device_bridge.conventions import tasmota as tas
 from device_bridge.devices import Device, DeviceType
 
@@ -78,12 +77,7 @@ def mac_of(topic: str, prefix: str) -> tuple[str, str]:
 
 def validate_config(topic: str, payload: bytes, mac: str) -> dict[str, Any]:
     """The config as hatasmota's schema accepts it (defaults filled in)."""
-    try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        raise PayloadError(f"not JSON on {topic}: {payload[:80]!r}") from None
-    if not isinstance(raw, dict):
-        raise PayloadError(f"expected a JSON object on {topic}, got {type(raw).__name__}")
+    raw = load_object(topic, payload)
     try:
         config = dict(htd.TasmotaDiscoveryMsg(raw))
     except vol.Invalid as exc:
@@ -94,12 +88,7 @@ def validate_config(topic: str, payload: bytes, mac: str) -> dict[str, Any]:
 
 
 def validate_sensors(topic: str, payload: bytes) -> dict[str, Any]:
-    try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        raise PayloadError(f"not JSON on {topic}: {payload[:80]!r}") from None
-    if not isinstance(raw, dict):
-        raise PayloadError(f"expected a JSON object on {topic}, got {type(raw).__name__}")
+    raw = load_object(topic, payload)
     try:
         return dict(htd.TASMOTA_SENSOR_DISCOVERY_SCHEMA(raw))
     except vol.Invalid as exc:
