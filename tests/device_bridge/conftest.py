@@ -4,6 +4,7 @@ simulated home and a bridge connected to it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from device_bridge.bridge import DeviceBridge
 from device_bridge.broker import MosquittoBroker
+from device_bridge.client import MqttConnection
 from device_bridge.simulator import Simulator
 
 # One device of every type each convention supports, with sensors beside them.
@@ -94,3 +96,26 @@ def wipe_retained(url: str) -> None:
 def _wipe() -> Any:
     """wipe(url): delete every retained message on a broker."""
     return wipe_retained
+
+
+@pytest.fixture()
+def peer(broker: MosquittoBroker, wipe: Any) -> Iterator[MqttConnection]:
+    """A device-side MQTT client to publish discovery, state and answers by hand."""
+    conn = MqttConnection(broker.url)
+    conn.start(5)
+    yield conn
+    conn.stop()
+    wipe(broker.url)
+
+
+@pytest.fixture()
+def bridge(broker: MosquittoBroker, peer: MqttConnection) -> Iterator[DeviceBridge]:
+    """A bridge with no home file: everything it knows comes from discovery."""
+    b = DeviceBridge(broker.url).start()
+    yield b
+    b.stop()
+
+
+def publish(conn: MqttConnection, topic: str, payload: object, retain: bool = True) -> None:
+    """Publish (retained by default) text, bytes or an object as JSON, and wait until it is sent."""
+    conn.publish(topic, payload if isinstance(payload, (str, bytes)) else json.dumps(payload), retain=retain).wait(2)

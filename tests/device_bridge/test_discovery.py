@@ -4,41 +4,15 @@ Zigbee2MQTT's retained bridge/devices."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
-import pytest
-
 from device_bridge.bridge import DeviceBridge
-from device_bridge.client import MqttConnection
 from device_bridge.devices import DeviceType, Outcome
 from device_bridge.simulator import Simulator
+from tests.device_bridge.conftest import publish
 from tests.waiting import until
 
 
-@pytest.fixture()
-def peer(broker, wipe) -> Iterator[MqttConnection]:
-    """A device-side MQTT client to publish discovery, state and answers by hand."""
-    conn = MqttConnection(broker.url)
-    conn.start(5)
-    yield conn
-    conn.stop()
-    wipe(broker.url)
-
-
-@pytest.fixture()
-def bridge(broker, peer) -> Iterator[DeviceBridge]:
-    b = DeviceBridge(broker.url).start()
-    yield b
-    b.stop()
-
-
-def _publish(conn: MqttConnection, topic: str, payload: object, retain: bool = True) -> None:
-    conn.publish(topic, payload if isinstance(payload, str) else json.dumps(payload), retain=retain).wait(2)
-
-
 def test_abbreviated_switch_with_tilde_appears_and_obeys(bridge, peer) -> None:
-    _publish(peer, "homeassistant/switch/irrigation/config",
+    publish(peer, "homeassistant/switch/irrigation/config",
              {"~": "homeassistant/switch/irrigation", "name": "garden", "cmd_t": "~/set", "stat_t": "~/state",
               "uniq_id": "irr01ad", "dev": {"ids": ["garden01ad"], "name": "Garden", "sa": "Garden"}})
     assert bridge.wait_for(lambda b: b.registry.get("irr01ad") is not None, 3)
@@ -53,22 +27,22 @@ def test_abbreviated_switch_with_tilde_appears_and_obeys(bridge, peer) -> None:
 
 
 def test_value_templates_plain_light_climate_and_lock_payloads(bridge, peer) -> None:
-    _publish(peer, "homeassistant/sensor/sensorBedroomT/config",
+    publish(peer, "homeassistant/sensor/sensorBedroomT/config",
              {"device_class": "temperature", "state_topic": "homeassistant/sensor/sensorBedroom/state",
               "unit_of_measurement": "°C", "value_template": "{{ value_json.temperature}}", "unique_id": "temp01ae",
               "device": {"identifiers": ["bedroom01ae"], "name": "Bedroom"}})
-    _publish(peer, "homeassistant/sensor/sensorBedroom/state", {"temperature": 23.20, "humidity": 43.70})
-    _publish(peer, "homeassistant/climate/hvac/config",
+    publish(peer, "homeassistant/sensor/sensorBedroom/state", {"temperature": 23.20, "humidity": 43.70})
+    publish(peer, "homeassistant/climate/hvac/config",
              {"name": "Hall HVAC", "unique_id": "hvac1", "temperature_command_topic": "hvac/target/set",
               "temperature_state_topic": "hvac/state", "temperature_state_template": "{{ value_json.target }}",
               "current_temperature_topic": "hvac/state", "current_temperature_template": "{{ value_json.current }}",
               "mode_command_topic": "hvac/mode/set", "mode_state_topic": "hvac/state",
               "mode_state_template": "{{ value_json.mode }}", "modes": ["off", "heat"], "min_temp": 10, "max_temp": 25})
-    _publish(peer, "hvac/state", {"target": 20, "current": 18.5, "mode": "heat"})
-    _publish(peer, "homeassistant/lock/gate/config",
+    publish(peer, "hvac/state", {"target": 20, "current": 18.5, "mode": "heat"})
+    publish(peer, "homeassistant/lock/gate/config",
              {"name": "Gate", "unique_id": "gate1", "command_topic": "gate/cmd", "state_topic": "gate/state",
               "payload_lock": "CLOSE_IT", "payload_unlock": "OPEN_IT", "state_locked": "SHUT", "state_unlocked": "AJAR"})
-    _publish(peer, "gate/state", "SHUT")
+    publish(peer, "gate/state", "SHUT")
     assert bridge.wait_for(lambda b: all(b.registry.get(i) for i in ("temp01ae", "hvac1", "gate1"))
                            and b.snapshot("gate1").state.get("state") == "locked"
                            and b.snapshot("temp01ae").state.get("state") == 23.2
@@ -102,7 +76,7 @@ def test_device_discovery_with_components_and_removal(bridge, peer) -> None:
         },
         "state_topic": "kitchen/sensors",
     }
-    _publish(peer, "homeassistant/device/kitchen01/config", config)
+    publish(peer, "homeassistant/device/kitchen01/config", config)
     assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") and b.registry.get("kitchen_temp"), 3)
     light = bridge.device("kitchen_light_1")
     assert light.name == "Kitchen Spot" and light.manufacturer == "Bla electronics"
@@ -110,7 +84,7 @@ def test_device_discovery_with_components_and_removal(bridge, peer) -> None:
     assert bridge.registry.get("kitchen_button") is None  # buttons are not devices the assistant controls
     removed: list[str] = []
     bridge.add_listener(lambda e: removed.append(e.device.id) if e.kind == "removed" else None)
-    _publish(peer, "homeassistant/device/kitchen01/config", "")
+    publish(peer, "homeassistant/device/kitchen01/config", "")
     assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") is None and b.registry.get("kitchen_temp") is None, 3)
     assert until(lambda: sorted(removed) == ["kitchen_light_1", "kitchen_temp"]), removed
 
@@ -136,12 +110,12 @@ def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) ->
          "definition": None},
     ]
     # Z2M's own Home Assistant discovery for the same bulb must not make a second device
-    _publish(peer, "homeassistant/light/0x000b57fffec6a5b2/light/config",
+    publish(peer, "homeassistant/light/0x000b57fffec6a5b2/light/config",
              {"brightness": True, "brightness_scale": 254, "supported_color_modes": ["color_temp"],
               "command_topic": "zigbee2mqtt/living/bulb/set", "schema": "json", "state_topic": "zigbee2mqtt/living/bulb",
               "name": None, "unique_id": "0x000b57fffec6a5b2_light_zigbee2mqtt", "origin": {"name": "Zigbee2MQTT"},
               "availability": [{"topic": "zigbee2mqtt/bridge/state", "value_template": "{{ value_json.state }}"}]})
-    _publish(peer, "zigbee2mqtt/bridge/devices", devices)
+    publish(peer, "zigbee2mqtt/bridge/devices", devices)
     assert bridge.wait_for(lambda b: b.registry.get("0x000b57fffec6a5b2") is not None, 3)
     assert [d.id for d in bridge.devices() if d.type is DeviceType.LIGHT] == ["0x000b57fffec6a5b2"]
     bulb = bridge.device("0x000b57fffec6a5b2")
@@ -151,15 +125,15 @@ def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) ->
     assert sensor.type is DeviceType.SENSOR and sensor.device_class == "temperature" and sensor.unit == "°C"
     assert bridge.registry.get("0x0017880104e45522") is None  # a remote has nothing to control or read
     assert bridge.set(bulb.id, {"color_temp": 200}).outcome is Outcome.REJECTED  # below the bulb's 250 mireds
-    _publish(peer, "zigbee2mqtt/living/bulb", {"state": "ON", "brightness": 254, "color_temp": 300, "linkquality": 99})
+    publish(peer, "zigbee2mqtt/living/bulb", {"state": "ON", "brightness": 254, "color_temp": 300, "linkquality": 99})
     assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("brightness") == 255, 3)
     # renamed in Z2M, then removed
     devices[1]["friendly_name"] = "lounge/bulb"
-    _publish(peer, "zigbee2mqtt/bridge/devices", devices)
+    publish(peer, "zigbee2mqtt/bridge/devices", devices)
     assert bridge.wait_for(lambda b: b.device(bulb.id).topics["friendly_name"] == "lounge/bulb", 3)
-    _publish(peer, "zigbee2mqtt/lounge/bulb", {"state": "OFF"})
+    publish(peer, "zigbee2mqtt/lounge/bulb", {"state": "OFF"})
     assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("state") == "off", 3)
-    _publish(peer, "zigbee2mqtt/bridge/devices", [devices[0], devices[2]])
+    publish(peer, "zigbee2mqtt/bridge/devices", [devices[0], devices[2]])
     assert bridge.wait_for(lambda b: b.registry.get(bulb.id) is None, 3)
 
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from device_bridge.bridge import DeviceBridge
 from device_bridge.client import Message, MqttConnection
 from device_bridge.devices import DeviceType, Outcome
-from tests.device_bridge.conftest import EVERY_KIND
+from tests.device_bridge.conftest import EVERY_KIND, publish
 from tests.waiting import until
 
 PREFIX = "tasmota/discovery"
@@ -70,26 +67,6 @@ class FakeTasmota:
         self.conn.publish(f"stat/{self.topic}/RESULT", json.dumps(body))
 
 
-@pytest.fixture()
-def peer(broker, wipe) -> Iterator[MqttConnection]:
-    conn = MqttConnection(broker.url)
-    conn.start(5)
-    yield conn
-    conn.stop()
-    wipe(broker.url)
-
-
-@pytest.fixture()
-def bridge(broker, peer) -> Iterator[DeviceBridge]:
-    b = DeviceBridge(broker.url).start()
-    yield b
-    b.stop()
-
-
-def _publish(conn: MqttConnection, topic: str, payload: object, retain: bool = True) -> None:
-    conn.publish(topic, payload if isinstance(payload, (str, bytes)) else json.dumps(payload), retain=retain).wait(2)
-
-
 def _on_topic(bridge: DeviceBridge, topic: str) -> list:
     return sorted((d for d in bridge.devices() if d.convention == "tasmota" and d.topics.get("topic") == topic),
                   key=lambda d: d.id)
@@ -97,7 +74,7 @@ def _on_topic(bridge: DeviceBridge, topic: str) -> list:
 
 def test_relay_and_dimmer_light_board_appears_and_obeys(bridge, peer) -> None:
     fake = FakeTasmota(peer, "tasmota_AA0001", {"POWER1": "OFF", "POWER2": "OFF", "Dimmer": 10})
-    _publish(peer, f"{PREFIX}/DC4F22AA0001/config",
+    publish(peer, f"{PREFIX}/DC4F22AA0001/config",
              firmware_config("DC4F22AA0001", "tasmota_AA0001", dn="Porch Board", fn=["Porch Fan", "Porch Lamp"],
                              rl=[1, 2], lt_st=1, md="Sonoff Dual R2"))
     assert bridge.wait_for(lambda b: len(_on_topic(b, "tasmota_AA0001")) == 2, 3)
@@ -121,14 +98,14 @@ def test_relay_and_dimmer_light_board_appears_and_obeys(bridge, peer) -> None:
 def test_single_light_shutter_and_sensor_readings(bridge, peer) -> None:
     lamp = FakeTasmota(peer, "tasmota_AA0002", {"POWER": "OFF", "Dimmer": 50})
     blind = FakeTasmota(peer, "tasmota_AA0003", {"Shutter1": {"Position": 100, "Direction": 0, "Target": 100}})
-    _publish(peer, f"{PREFIX}/DC4F22AA0002/config",
+    publish(peer, f"{PREFIX}/DC4F22AA0002/config",
              firmware_config("DC4F22AA0002", "tasmota_AA0002", dn="Desk Lamp", fn=["Desk Lamp"], rl=[2], lt_st=2))
-    _publish(peer, f"{PREFIX}/DC4F22AA0003/config",
+    publish(peer, f"{PREFIX}/DC4F22AA0003/config",
              firmware_config("DC4F22AA0003", "tasmota_AA0003", dn="Study Blind", fn=["Tasmota", "Tasmota2"], rl=[3, 3],
                              md="Shelly 2.5"))
-    _publish(peer, f"{PREFIX}/DC4F22AA0004/config",
+    publish(peer, f"{PREFIX}/DC4F22AA0004/config",
              firmware_config("DC4F22AA0004", "tasmota_AA0004", dn="Attic Climate", fn=[None], rl=[]))
-    _publish(peer, f"{PREFIX}/DC4F22AA0004/sensors",
+    publish(peer, f"{PREFIX}/DC4F22AA0004/sensors",
              {"sn": {"Time": "2024-05-01T10:00:00", "AM2301": {"Temperature": 21.3, "Humidity": 40, "DewPoint": 7.2},
                      "BH1750": {"Illuminance": 120}, "TempUnit": "C"}, "ver": 1})
     assert bridge.wait_for(lambda b: len(_on_topic(b, "tasmota_AA0004")) == 4 and _on_topic(b, "tasmota_AA0003")
@@ -150,7 +127,7 @@ def test_single_light_shutter_and_sensor_readings(bridge, peer) -> None:
     assert (t.type, t.device_class, t.unit, t.name) == (DeviceType.SENSOR, "temperature", "°C", "Attic Climate Temperature")
     assert (h.device_class, h.unit) == ("humidity", "%") and (lux.device_class, lux.unit) == ("illuminance", "lux")
     # readings arrive on tele/<topic>/SENSOR, each sensor takes its own
-    _publish(peer, "tele/tasmota_AA0004/SENSOR",
+    publish(peer, "tele/tasmota_AA0004/SENSOR",
              {"Time": "2024-05-01T10:05:00", "AM2301": {"Temperature": 22.4, "Humidity": 45, "DewPoint": 9.9},
               "BH1750": {"Illuminance": 300}, "TempUnit": "C"}, retain=False)
     assert bridge.wait_for(lambda b: b.snapshot(t.id).state.get("state") == 22.4
@@ -160,25 +137,25 @@ def test_single_light_shutter_and_sensor_readings(bridge, peer) -> None:
 
 def test_new_config_changes_devices_and_empty_payload_removes_them(bridge, peer) -> None:
     topic = f"{PREFIX}/DC4F22AA0005/config"
-    _publish(peer, topic, firmware_config("DC4F22AA0005", "tasmota_AA0005", dn="Shed", fn=["Shed Light", "Shed Pump"],
+    publish(peer, topic, firmware_config("DC4F22AA0005", "tasmota_AA0005", dn="Shed", fn=["Shed Light", "Shed Pump"],
                                           rl=[1, 1]))
-    _publish(peer, f"{PREFIX}/DC4F22AA0005/sensors",
+    publish(peer, f"{PREFIX}/DC4F22AA0005/sensors",
              {"sn": {"Time": "2024-05-01T10:00:00", "DS18B20": {"Temperature": 12.5}, "TempUnit": "C"}, "ver": 1})
     assert bridge.wait_for(lambda b: len(_on_topic(b, "tasmota_AA0005")) == 3, 3)
     events: list[tuple[str, str]] = []
     bridge.add_listener(lambda e: events.append((e.kind, e.device.id)) if e.device else None)
     # renamed, and the second relay is gone
-    _publish(peer, topic, firmware_config("DC4F22AA0005", "tasmota_AA0005", dn="Shed", fn=["Shed Lamp"], rl=[1]))
+    publish(peer, topic, firmware_config("DC4F22AA0005", "tasmota_AA0005", dn="Shed", fn=["Shed Lamp"], rl=[1]))
     assert bridge.wait_for(lambda b: [d.name for d in _on_topic(b, "tasmota_AA0005") if d.type is DeviceType.SWITCH]
                            == ["Shed Lamp"], 3)
     (switch,) = [d for d in _on_topic(bridge, "tasmota_AA0005") if d.type is DeviceType.SWITCH]
     assert switch.topics["relay"] is None  # a single relay now: plain POWER
     assert until(lambda: any(k == "removed" for k, _ in events) and any(k == "changed" for k, _ in events), 2)
     # the sensors message alone goes: the switch stays
-    _publish(peer, f"{PREFIX}/DC4F22AA0005/sensors", "")
+    publish(peer, f"{PREFIX}/DC4F22AA0005/sensors", "")
     assert bridge.wait_for(lambda b: [d.type for d in _on_topic(b, "tasmota_AA0005")] == [DeviceType.SWITCH], 3)
     # the device leaves: everything goes
-    _publish(peer, topic, "")
+    publish(peer, topic, "")
     assert bridge.wait_for(lambda b: not _on_topic(b, "tasmota_AA0005"), 3)
 
 
@@ -197,11 +174,11 @@ def test_malformed_discovery_is_skipped_with_a_log_line(bridge, peer, caplog) ->
         f"{PREFIX}/DC4F22AA000D/sensors": json.dumps({"sn": "warm", "ver": 1}),
     }
     for topic, payload in bad.items():
-        _publish(peer, topic, payload)
+        publish(peer, topic, payload)
     custom = dict(good, mac="DC4F22AA000E", t="tasmota_AA000E", ft="home/%topic%/%prefix%/")
-    _publish(peer, f"{PREFIX}/DC4F22AA000E/config", custom)
-    _publish(peer, f"{PREFIX}/DC4F22AA000E/sensors", {"sn": {"Time": "x", "SI7021": {"Temperature": 20}}, "ver": 1})
-    _publish(peer, f"{PREFIX}/DC4F22AA0006/config", good)
+    publish(peer, f"{PREFIX}/DC4F22AA000E/config", custom)
+    publish(peer, f"{PREFIX}/DC4F22AA000E/sensors", {"sn": {"Time": "x", "SI7021": {"Temperature": 20}}, "ver": 1})
+    publish(peer, f"{PREFIX}/DC4F22AA0006/config", good)
     fake = FakeTasmota(peer, "tasmota_AA0006", {"POWER": "OFF"})
     assert bridge.wait_for(lambda b: len(_on_topic(b, "tasmota_AA0006")) == 1, 3)
     assert until(lambda: all(any(t in r.getMessage() for r in caplog.records) for t in bad), 3), caplog.text
@@ -222,7 +199,7 @@ def test_home_file_device_on_the_same_topic_is_enriched_not_duplicated(broker, p
     fake = FakeTasmota(peer, "tasmota_BB0001", {"POWER": "OFF", "Dimmer": 30, "CT": 300})
     with DeviceBridge(broker.url, home).start() as bridge:
         assert bridge.device("office_lamp").features == []  # the home file says nothing of its abilities
-        _publish(peer, f"{PREFIX}/DC4F22BB0001/config",
+        publish(peer, f"{PREFIX}/DC4F22BB0001/config",
                  firmware_config("DC4F22BB0001", "tasmota_BB0001", dn="Tasmota", fn=["Tasmota"], rl=[2], lt_st=2,
                                  md="Athom LB01"))
         assert bridge.wait_for(lambda b: b.device("office_lamp").topics.get("mac") == "DC4F22BB0001", 3)
@@ -234,7 +211,7 @@ def test_home_file_device_on_the_same_topic_is_enriched_not_duplicated(broker, p
         assert r.outcome is Outcome.CONFIRMED and r.evidence[0] == "sent cmnd/tasmota_BB0001/POWER ON"
         assert fake.state["POWER"] == "ON"
         # and when the device's discovery goes, the home-file device stays
-        _publish(peer, f"{PREFIX}/DC4F22BB0001/config", "")
+        publish(peer, f"{PREFIX}/DC4F22BB0001/config", "")
         assert bridge.settle(0.3) and [d.id for d in _on_topic(bridge, "tasmota_BB0001")] == ["office_lamp"]
 
 
