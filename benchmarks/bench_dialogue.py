@@ -29,9 +29,9 @@ from bench_nlu import evaluate  # noqa: E402  (the understanding engineer's scor
 from device_bridge.broker import MosquittoBroker  # noqa: E402
 from device_bridge.home import load_home  # noqa: E402
 from voicebot.dialogue.engine import DialogueEngine  # noqa: E402
-from voicebot.dialogue.scenario import ScenarioResult, load_scenarios, run_scenario, simulated_home  # noqa: E402
 from voicebot.dialogue.settings import DialogueSettings  # noqa: E402
 from voicebot.store import Store  # noqa: E402
+from voicebot.testing.scenario import ScenarioResult, load_scenarios, run_scenario, simulated_home  # noqa: E402
 from voicebot.understand import Understander  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "scenarios"

@@ -32,10 +32,10 @@ from voicebot.dialogue.engine import DialogueEngine  # noqa: E402
 from voicebot.dialogue.llm import LLMConversation, LLMSettings, StreamedReply  # noqa: E402
 from voicebot.dialogue.llm.client import ChatEndpoint  # noqa: E402
 from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer  # noqa: E402
-from voicebot.dialogue.scenario import simulated_home  # noqa: E402
 from voicebot.models import load_synthesizer  # noqa: E402
 from voicebot.session import reply_sentences  # noqa: E402
 from voicebot.store import Store  # noqa: E402
+from voicebot.testing.scenario import simulated_home  # noqa: E402
 
 HOME = ROOT / "tests" / "scenarios" / "home.yaml"
 # Phrasings the rules are not built for (they go to the model), and ordinary commands (they do not).

@@ -19,7 +19,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from voicebot.audio import read_audio
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.metrics import STAGES, Metrics
 from voicebot.session import BargeIn, Greeting, Session, SessionEvent, SessionResult, TurnRecord
+from voicebot.testing.mqtt_tap import MqttTap
 
 RATE = 16000
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
@@ -99,43 +99,6 @@ def customer_cues(
     return cues
 
 
-class MqttTap:
-    """Writes every message on the broker to a JSON-lines file (the demo's MQTT traffic)."""
-
-    def __init__(self, url: str, path: Path) -> None:
-        import paho.mqtt.client as mqtt
-
-        from device_bridge.client import parse_url
-
-        _, host, port, _, _ = parse_url(url)
-        self.path = path
-        self.count = 0
-        self._file = path.open("w", encoding="utf-8")
-        self._lock = threading.Lock()
-        self._t0 = time.time()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"voicebot-demo-tap-{time.time_ns()}")
-        self._client.on_message = self._on_message
-        self._client.on_connect = lambda c, *_: c.subscribe("#", qos=0)
-        self._client.connect(host, port)
-        self._client.loop_start()
-
-    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        payload = msg.payload.decode("utf-8", errors="replace")
-        with self._lock:
-            self.count += 1
-            self._file.write(
-                json.dumps({"t": round(time.time() - self._t0, 3), "topic": msg.topic, "payload": payload,
-                            "retain": bool(msg.retain)})
-                + "\n"
-            )
-
-    def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
-        with self._lock:
-            self._file.close()
-
-
 def run_demo(
     out: Path,
     *,
@@ -162,7 +125,7 @@ def run_demo(
 
     con.print("[bold]voicebot demo[/bold]: embedded MQTT broker, simulated home, bundled models")
     with build_runtime(home=home, simulate=True, store_path=out / "voicebot.sqlite3", models=False) as rt:
-        tap = MqttTap(rt.broker_url, out / "mqtt.jsonl")
+        tap = MqttTap(rt.broker_url, out / "mqtt.jsonl", client_id="voicebot-demo-tap")
         try:
             _inject_fault(rt, *FAULT)
             con.print(f"  broker {rt.broker_url}; home {home}; fault injected: {FAULT[0]} is {FAULT[1]}")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from voicebot.dialogue.engine import DialogueEngine
-from voicebot.dialogue.scenario import Home, simulated_home, standard_customers
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
+from voicebot.testing.scenario import Home, simulated_home, standard_customers
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / "tests" / "scenarios" / "home.yaml"

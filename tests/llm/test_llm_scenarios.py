@@ -22,9 +22,9 @@ from device_bridge.broker import MosquittoBroker
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.llm import LLMConversation, LLMSettings
 from voicebot.dialogue.llm.client import ChatEndpoint
-from voicebot.dialogue.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
+from voicebot.testing.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 
 pytestmark = pytest.mark.llm
 

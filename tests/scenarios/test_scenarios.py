@@ -11,9 +11,9 @@ import pytest
 from device_bridge.home import FAULTS
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.playbook import load_playbooks
-from voicebot.dialogue.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
+from voicebot.testing.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 
 HERE = Path(__file__).parent
 HOME = HERE / "home.yaml"

@@ -12,7 +12,6 @@ and the LLM policy:
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,9 +22,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from device_bridge.bridge import DeviceBridge
+from device_bridge.simulator import Simulator
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Reply
 from voicebot.store import Customer, Store
+from voicebot.testing.mqtt_tap import MqttTap
 
 
 class Expect(BaseModel):
@@ -115,47 +117,14 @@ def load_scenarios(paths: list[Path]) -> list[Scenario]:
     return out
 
 
-class TrafficRecorder:
-    """Every MQTT message on the broker while a scenario runs (a real subscriber on '#')."""
-
-    def __init__(self, broker_url: str) -> None:
-        from device_bridge.client import MqttConnection
-
-        self.messages: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        self._conn = MqttConnection(broker_url, client_id=f"scenario-recorder-{time.monotonic_ns()}")
-        if not self._conn.start(wait=5.0):
-            raise RuntimeError(f"the traffic recorder cannot connect to {broker_url}")
-        self._conn.subscribe("#", self._on_message, wait=5.0)
-
-    def _on_message(self, msg: Any) -> None:
-        with self._lock:
-            self.messages.append((msg.topic, msg.text))
-
-    def clear(self) -> None:
-        time.sleep(0.05)  # let messages still in flight from the previous scenario land first
-        with self._lock:
-            self.messages.clear()
-
-    def snapshot(self, wait: float = 0.1) -> list[tuple[str, str]]:
-        """The messages so far (after ``wait`` seconds for those in flight)."""
-        if wait:
-            time.sleep(wait)
-        with self._lock:
-            return list(self.messages)
-
-    def close(self) -> None:
-        self._conn.stop()
-
-
 @dataclass
 class Home:
     """What scenarios run against: a simulated home on a real broker, a bridge to it, and a recorder."""
 
     broker_url: str
-    simulator: Any  # device_bridge.simulator.Simulator
-    bridge: Any  # device_bridge DeviceBridge (DeviceControl)
-    recorder: TrafficRecorder
+    simulator: Simulator
+    bridge: DeviceBridge
+    recorder: MqttTap
 
     def device_id(self, name: str) -> str:
         for d in self.bridge.devices():
@@ -223,16 +192,13 @@ class Home:
 @contextmanager
 def simulated_home(broker_url: str, home_file: Path, cover_travel_s: float = 0.4) -> Iterator[Home]:
     """A simulator and a bridge for ``home_file`` on a running broker, plus a traffic recorder."""
-    from device_bridge.bridge import DeviceBridge
-    from device_bridge.simulator import Simulator
-
     sim = Simulator(home_file, broker_url, cover_travel_s=cover_travel_s).start()
     try:
         bridge = DeviceBridge(broker_url, home=home_file).start()
         try:
             if not bridge.wait_until_known(timeout=10.0):
                 raise RuntimeError(f"not every device of {home_file} reported its state in 10 s")
-            recorder = TrafficRecorder(broker_url)
+            recorder = MqttTap(broker_url, client_id="scenario-recorder")
             try:
                 yield Home(broker_url, sim, bridge, recorder)
             finally:

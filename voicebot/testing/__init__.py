@@ -1,0 +1,5 @@
+"""Harnesses for tests, benchmarks and the demo, kept out of the product's stages.
+
+- ``scenario``: scripted customer conversations against a simulated home (format and runner)
+- ``mqtt_tap``: every MQTT message on a broker, in memory and optionally in a JSON-lines file
+"""
