@@ -16,7 +16,16 @@ from voicebot.channels.phone.peers import _Caller
 from voicebot.channels.phone.service import PhoneLine, PhoneSettings
 from voicebot.runtime import Runtime
 
-TEST_SETTINGS = PhoneSettings(uuid_timeout_s=1.0, idle_timeout_s=1.0, start_timeout_s=1.0)
+API_TOKEN = "test-phone-api-token"
+TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}  # what a dialplan's CURL() or a dashboard sends
+TEST_SETTINGS = PhoneSettings(
+    uuid_timeout_s=1.0,
+    idle_timeout_s=1.0,
+    start_timeout_s=1.0,
+    api_token=API_TOKEN,
+    twilio_auth_token=TWILIO_AUTH_TOKEN,
+)
 
 
 @contextlib.asynccontextmanager

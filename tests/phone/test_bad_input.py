@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from phone_helpers import exchange, hear, phone_line
+from phone_helpers import TWILIO_AUTH_TOKEN, exchange, hear, phone_line
 
 from voicebot.channels.phone import audiosocket_wire as wire
 from voicebot.channels.phone.peers import AudioSocketCaller, TwilioCaller
@@ -147,25 +147,25 @@ def test_twilio_bad_input_ends_only_the_broken_streams(
     async def main() -> None:
         async with phone_line(phone_runtime) as line:
             url = "ws://{}:{}/".format(*line.addresses["twilio"])
-            good = TwilioCaller(url)
+            good = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
             await good.connect()
             greeting = hear(phone_runtime, good, expect=("help",))
 
             async def never_starts() -> None:
-                caller = TwilioCaller(url)
+                caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect(start=False, stream=False)
                 await caller.send_raw('{"event":"connected","protocol":"Call","version":"1.0.0"}')
                 await asyncio.wait_for(caller.closed.wait(), 5)
                 assert caller.close_code == 1008
 
             async def media_before_start() -> None:
-                caller = TwilioCaller(url)
+                caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect(start=False, stream=True)
                 await asyncio.wait_for(caller.closed.wait(), 5)
                 assert caller.close_code == 1008
 
             async def broken(frame: str | bytes, expect_error: str) -> None:
-                caller = TwilioCaller(url)
+                caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 await caller.send_raw(frame)
@@ -176,7 +176,7 @@ def test_twilio_bad_input_ends_only_the_broken_streams(
                 await caller.close()
 
             async def vanished() -> None:
-                caller = TwilioCaller(url)
+                caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 caller.ws.transport.abort()  # type: ignore[attr-defined]  # no close frame, no stop

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
-from phone_helpers import exchange, has_any, hear, phone_line
+from phone_helpers import AUTH, TWILIO_AUTH_TOKEN, exchange, has_any, hear, phone_line
 
 from voicebot.audio import read_audio
 from voicebot.channels.phone.peers import AudioSocketCaller, TwilioCaller
@@ -22,7 +22,7 @@ Speech = Callable[..., np.ndarray]
 
 
 async def _http_json(url: str) -> Any:
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+    async with aiohttp.ClientSession(headers=AUTH) as http, http.get(url) as resp:
         return resp.status, json.loads(await resp.text())
 
 
@@ -35,7 +35,7 @@ async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
     caller = AudioSocketCaller(host, port, rate=8000, frame_ms=30)  # a 30 ms packetisation, which occurs
     # What a dialplan does with CURL(url,caller=${CALLERID(num)}) before AudioSocket().
     async with (
-        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(headers=AUTH) as session,
         session.post(f"{http}/calls/{caller.call_id}", data={"caller": "+1 555 0142"}) as resp,
     ):
         assert resp.status == 200
@@ -81,7 +81,7 @@ async def _transfer_call(rt: Runtime, line: Any, speech: Speech) -> None:
     happens next, the stream is closed for the TwiML to go on, the outcome carries the ticket."""
     url = "ws://{}:{}/".format(*line.addresses["twilio"])
     http = "http://{}:{}".format(*line.addresses["http"])
-    caller = TwilioCaller(url, custom_parameters={"caller": "+15550142", "customer_id": "c-42"})
+    caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN, custom_parameters={"caller": "+15550142", "customer_id": "c-42"})
     await caller.connect()
     try:
         greeting = await hear(rt, caller, expect=("help",))
@@ -104,7 +104,7 @@ async def _transfer_call(rt: Runtime, line: Any, speech: Speech) -> None:
     status, record = await _http_json(f"{http}/calls/{caller.call_sid}")
     assert status == 200 and record["outcome"] == "transfer" and record["ticket_id"]
     assert record["transport"] == "twilio" and record["customer_id"] == "c-42"
-    async with aiohttp.ClientSession() as session, session.get(f"{http}/calls/{caller.call_sid}/outcome") as resp:
+    async with aiohttp.ClientSession(headers=AUTH) as session, session.get(f"{http}/calls/{caller.call_sid}/outcome") as resp:
         assert await resp.text() == "transfer"
     ticket = rt.store.ticket(record["ticket_id"])
     assert ticket is not None and ticket.customer_id == "c-42"
@@ -163,7 +163,7 @@ def test_barge_in_stops_the_bot_and_clears_twilio_playback(phone_runtime: Runtim
 
     async def main() -> None:
         async with phone_line(phone_runtime) as line:
-            caller = TwilioCaller("ws://{}:{}/".format(*line.addresses["twilio"]))
+            caller = TwilioCaller("ws://{}:{}/".format(*line.addresses["twilio"]), auth_token=TWILIO_AUTH_TOKEN)
             await caller.connect()
             try:
                 loop = asyncio.get_running_loop()

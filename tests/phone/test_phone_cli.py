@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from voicebot.audio import write_wav
 
@@ -56,7 +58,15 @@ def test_phone_command_answers_a_dialled_call(
         assert result["bot_utterances"] >= 2, result  # the greeting and the goodbye
         assert result["bot_ended_call"], result
 
-        with urllib.request.urlopen(f"http://{bound['http']}/calls/{result['call']}/outcome", timeout=5) as resp:
+        # No token configured: the line made one, readable only by its user, in the data directory.
+        token_file = tmp_path / "voicebot" / "phone-api-token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        url = f"http://{bound['http']}/calls/{result['call']}/outcome"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token_file.read_text().strip()}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
             assert resp.read().decode() == "resolved"
     finally:
         server.send_signal(signal.SIGINT)

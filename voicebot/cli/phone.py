@@ -57,11 +57,18 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc)) from exc
         if addrs["audiosocket"] is None and addrs["twilio"] is None:
             raise typer.BadParameter("nothing to answer: give --audiosocket and/or --twilio")
+        from voicebot.channels.phone.auth import ListenerRefused, check_listeners
+
+        try:  # before the models load: a listener open to the network is refused at once
+            check_listeners(addrs, ps.audiosocket_peers, ps.twilio_auth_token)
+        except ListenerRefused as exc:
+            typer.echo(f"voicebot phone: {exc}", err=True)
+            raise typer.Exit(2) from exc
         from voicebot.runtime import StartupError
 
         try:
             asyncio.run(_serve(settings, ps, addrs, home, broker, simulate, store))
-        except (StartupError, OSError) as exc:  # a busy port, an unreachable broker, a missing file
+        except (StartupError, OSError, ListenerRefused) as exc:  # a busy port, an unreachable broker, a missing file
             typer.echo(f"voicebot phone: {exc}", err=True)
             raise typer.Exit(1) from exc
 
@@ -73,6 +80,10 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[int, typer.Option(help="AudioSocket audio rate: 8000 or 16000.")] = 8000,
         caller: Annotated[str | None, typer.Option(help="Caller number (Twilio custom parameter).")] = None,
         customer: Annotated[str | None, typer.Option(help="Customer id (Twilio custom parameter).")] = None,
+        twilio_auth_token: Annotated[
+            str | None,
+            typer.Option(help="Sign the stream as Twilio does (default: phone.twilio_auth_token from config)."),
+        ] = None,
         wait: Annotated[float, typer.Option(help="Longest wait for each reply, seconds.")] = 15.0,
     ) -> None:
         """Place a test call: say each recording after the bot has answered, print timings as JSON."""
@@ -83,7 +94,13 @@ def register(app: typer.Typer) -> None:
         from voicebot.audio import AudioFileError
 
         try:
-            result = asyncio.run(place_call(files, audiosocket, twilio, rate, caller, customer, wait))
+            if twilio is not None and twilio_auth_token is None:
+                from voicebot.channels.phone.service import PhoneSettings
+
+                twilio_auth_token = section(PhoneSettings, "phone").twilio_auth_token
+            result = asyncio.run(
+                place_call(files, audiosocket, twilio, rate, caller, customer, wait, twilio_auth_token)
+            )
         except (AudioFileError, ValueError, OSError) as exc:  # a bad recording, address, or no line there
             typer.echo(f"voicebot phone dial: {exc}", err=True)
             raise typer.Exit(1) from exc
@@ -115,6 +132,12 @@ async def _serve(
         bound = await line.start(addrs["audiosocket"], addrs["twilio"], addrs["http"])
         for name, (host, port) in bound.items():
             typer.echo(f"{name}: {host}:{port}")
+        token = line.api_token
+        if token is not None and token.file is not None:
+            # The generated token is shown once, when it is made; afterwards only where it is.
+            if token.created:
+                typer.echo(f"HTTP API token (created, mode 0600): {token.value}", err=True)
+            typer.echo(f"HTTP API token file: {token.file}", err=True)
         await stop.wait()
     finally:
         await line.close()

@@ -74,8 +74,11 @@ class AudioSocketServer:
         uuid_timeout_s: float = 5.0,
         first_audio_timeout_s: float = 1.0,
         idle_timeout_s: float = 3.0,
+        peer_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self.registry = registry
+        # AudioSocket has no credentials: off loopback, only listed Asterisk hosts may connect.
+        self._peer_allowed = peer_allowed
         self._new_call = new_call
         self.uuid_timeout_s = uuid_timeout_s
         self.first_audio_timeout_s = first_audio_timeout_s
@@ -102,6 +105,11 @@ class AudioSocketServer:
         assert task is not None
         self._tasks.add(task)
         peer = writer.get_extra_info("peername")
+        if self._peer_allowed is not None and not self._peer_allowed(str(peer[0]) if peer else ""):
+            log.warning("AudioSocket connection from %s refused: not in phone.audiosocket_peers", peer)
+            self._tasks.discard(task)
+            writer.close()
+            return
         try:
             await self._serve(reader, writer, peer)
         except asyncio.CancelledError:

@@ -5,6 +5,9 @@ JSON (outcome, ticket, caller, turns...), ``GET /calls/{uuid}/outcome`` returns 
 word, which is what Asterisk's ``CURL()`` is easiest to branch on. Before the call, the dialplan
 may ``POST /calls/{uuid}`` the caller's number (``caller=...&customer_id=...``), since AudioSocket
 itself carries nothing but the UUID.
+
+Every endpoint but ``/healthz`` needs ``Authorization: Bearer <token>`` (voicebot.channels.phone.auth):
+the records hold callers' numbers and transcripts, and an announcement binds a call to a customer.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from voicebot.channels.phone.auth import bearer_middleware
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +71,14 @@ class CallRecord:
 class CallRegistry:
     """Calls by id: the active ones and the most recent ``keep`` ended ones."""
 
-    def __init__(self, keep: int = 10000, announce_ttl_s: float = 300.0) -> None:
+    def __init__(self, keep: int = 10000, announce_ttl_s: float = 300.0, max_announced: int = 1000) -> None:
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._keep = keep
         self._announced: dict[str, tuple[float, dict[str, str]]] = {}
         self._announce_ttl_s = announce_ttl_s
+        # Announcements for calls that never connect must not pile up: past this many, the
+        # oldest go first (a dialplan announces just before connecting, so those are stale).
+        self._max_announced = max_announced
 
     def announce(self, call_id: str, caller: str | None, customer_id: str | None) -> None:
         """What the dialplan knows about a call before it connects (AudioSocket carries only
@@ -78,7 +86,13 @@ class CallRegistry:
         now = time.time()
         self._announced = {k: v for k, v in self._announced.items() if now - v[0] < self._announce_ttl_s}
         info = {k: v for k, v in (("caller", caller), ("customer_id", customer_id)) if v}
+        self._announced.pop(call_id.lower(), None)
         self._announced[call_id.lower()] = (now, info)
+        while len(self._announced) > self._max_announced:
+            del self._announced[next(iter(self._announced))]
+
+    def pending_announcements(self) -> int:
+        return len(self._announced)
 
     def open(self, record: CallRecord) -> CallRecord:
         previous = self._calls.get(record.call_id)
@@ -113,7 +127,7 @@ class CallRegistry:
             del self._calls[key]
 
 
-def http_app(registry: CallRegistry, stats: Callable[[], dict[str, Any]] | None = None) -> web.Application:
+def http_app(registry: CallRegistry, token: str, stats: Callable[[], dict[str, Any]] | None = None) -> web.Application:
     async def call_json(request: web.Request) -> web.Response:
         record = registry.get(request.match_info["call_id"])
         if record is None:
@@ -154,7 +168,8 @@ def http_app(registry: CallRegistry, stats: Callable[[], dict[str, Any]] | None 
             body.update(stats())
         return web.json_response(body)
 
-    app = web.Application()
+    # A dialplan's announcement is a few short fields; nothing bigger needs to be read.
+    app = web.Application(middlewares=[bearer_middleware(token)], client_max_size=16 * 1024)
     app.router.add_get("/calls", calls)
     app.router.add_get("/calls/{call_id}", call_json)
     app.router.add_post("/calls/{call_id}", announce)
@@ -164,9 +179,11 @@ def http_app(registry: CallRegistry, stats: Callable[[], dict[str, Any]] | None 
 
 
 async def start_http(
-    registry: CallRegistry, host: str, port: int, stats: Callable[[], dict[str, Any]] | None = None
+    registry: CallRegistry, host: str, port: int, token: str, stats: Callable[[], dict[str, Any]] | None = None
 ) -> web.AppRunner:
-    runner = web.AppRunner(http_app(registry, stats), access_log=None)
+    if not token:
+        raise ValueError("the phone HTTP API needs a bearer token")
+    runner = web.AppRunner(http_app(registry, token, stats), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

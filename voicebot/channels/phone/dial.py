@@ -36,6 +36,7 @@ async def place_call(
     caller_number: str | None,
     customer: str | None,
     wait: float,
+    twilio_auth_token: str | None = None,
 ) -> dict[str, Any]:
     rate = rate if audiosocket else 8000
     recordings = [read_audio(path, rate) for path in files]  # a bad file fails before dialling
@@ -45,7 +46,7 @@ async def place_call(
         call_id = caller.call_id
     else:
         params = {k: v for k, v in (("caller", caller_number), ("customer_id", customer)) if v}
-        caller = TwilioCaller(str(twilio), custom_parameters=params)
+        caller = TwilioCaller(str(twilio), custom_parameters=params, auth_token=twilio_auth_token)
         call_id = caller.call_sid
     await caller.connect()
     turns: list[dict[str, Any]] = []

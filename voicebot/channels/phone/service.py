@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from voicebot.channels.phone.audiosocket import AudioSocketServer
+from voicebot.channels.phone.auth import ApiToken, api_token, check_listeners, parse_networks, peer_allowed
 from voicebot.channels.phone.call import PhoneCall, PhoneServices
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
@@ -47,6 +48,18 @@ class PhoneSettings(BaseModel):
     # A caller who says nothing for this long is gone (the line stays open on a muted phone);
     # used unless the "session" section sets its own idle_timeout_s.
     silence_timeout_s: float = 60.0
+    # Who may reach the line (docs/security.md). The HTTP API always needs a bearer token: this
+    # one, or one generated into DATA_DIR/phone-api-token (mode 0600) on first start.
+    api_token: str | None = None
+    # AudioSocket carries no credentials: off loopback, only these networks may connect.
+    audiosocket_peers: list[str] = []
+    # Twilio: the account's auth token checks X-Twilio-Signature on every stream; the public
+    # wss:// URL of the <Stream> (as Twilio signed it) when a proxy rewrites host or path; and
+    # optionally the account SID a stream's start message must name.
+    twilio_auth_token: str | None = None
+    twilio_public_url: str | None = None
+    twilio_account_sid: str | None = None
+    max_announced: int = 1000  # calls announced over HTTP and not yet connected
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
@@ -63,7 +76,8 @@ def identify_caller(record: CallRecord, store: Any) -> None:
     customer = store.customer_by_phone(record.caller)
     if customer is not None:
         record.customer_id = customer.customer_id
-        log.info("call %s: caller %s is customer %s", record.call_id, record.caller, customer.customer_id)
+        log.info("call %s: the caller's number is a known customer's", record.call_id)
+        log.debug("call %s: customer %s", record.call_id, customer.customer_id)
 
 
 @dataclass
@@ -74,10 +88,11 @@ class PhoneLine:
     voicebot_settings: Settings
     store: Any = None  # voicebot.store.Store: caller identity, turn timings
     settings: PhoneSettings = field(default_factory=PhoneSettings)
-    registry: CallRegistry = field(default_factory=CallRegistry)
+    registry: CallRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
+        self.registry = CallRegistry(max_announced=s.max_announced)
         self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
         self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
@@ -96,6 +111,7 @@ class PhoneLine:
         self.twilio: TwilioServer | None = None
         self._http: web.AppRunner | None = None
         self.addresses: dict[str, tuple[str, int]] = {}
+        self.api_token: ApiToken | None = None
 
     def _session_settings(self) -> SessionSettings:
         opts = section(SessionSettings, "session", self.voicebot_settings)
@@ -119,19 +135,34 @@ class PhoneLine:
         http: tuple[str, int] | None = None,
     ) -> dict[str, tuple[str, int]]:
         s = self.settings
+        check_listeners({"audiosocket": audiosocket, "twilio": twilio}, s.audiosocket_peers, s.twilio_auth_token)
+        networks = parse_networks(s.audiosocket_peers)
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(s.session_threads, thread_name_prefix="phone-session")
         )
         if audiosocket is not None:
             self.audiosocket = AudioSocketServer(
-                self.registry, self.new_call, uuid_timeout_s=s.uuid_timeout_s, idle_timeout_s=s.idle_timeout_s
+                self.registry,
+                self.new_call,
+                uuid_timeout_s=s.uuid_timeout_s,
+                idle_timeout_s=s.idle_timeout_s,
+                peer_allowed=lambda address: peer_allowed(address, networks),
             )
             self.addresses["audiosocket"] = await self.audiosocket.start(*audiosocket)
         if twilio is not None:
-            self.twilio = TwilioServer(self.registry, self.new_call, start_timeout_s=s.start_timeout_s)
+            assert s.twilio_auth_token is not None  # check_listeners refused a Twilio listener without it
+            self.twilio = TwilioServer(
+                self.registry,
+                self.new_call,
+                auth_token=s.twilio_auth_token,
+                start_timeout_s=s.start_timeout_s,
+                public_url=s.twilio_public_url,
+                account_sid=s.twilio_account_sid,
+            )
             self.addresses["twilio"] = await self.twilio.start(*twilio)
         if http is not None:
-            self._http = await start_http(self.registry, *http, stats=self.stats)
+            self.api_token = api_token(s.api_token, self.voicebot_settings.data_dir)
+            self._http = await start_http(self.registry, *http, token=self.api_token.value, stats=self.stats)
             server = self._http.addresses[0]
             self.addresses["http"] = (server[0], server[1])
         return self.addresses

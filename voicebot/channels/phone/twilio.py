@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from voicebot.audio import mulaw_decode, mulaw_encode
 from voicebot.channels.phone import twilio_wire as wire
 from voicebot.channels.phone.audiosocket import CallFactory
+from voicebot.channels.phone.auth import twilio_signature_valid
 from voicebot.channels.phone.calls import CallRecord, CallRegistry
 from voicebot.channels.phone.leg import wind_down
 
@@ -69,14 +71,53 @@ def _param(params: dict[str, str], keys: tuple[str, ...]) -> str | None:
 
 
 class TwilioServer:
-    def __init__(self, registry: CallRegistry, new_call: CallFactory, start_timeout_s: float = 5.0) -> None:
+    """Takes only streams Twilio signed: the upgrade request's ``X-Twilio-Signature`` must be the
+    HMAC-SHA1 of the stream URL under the account's auth token. Only then are the caller and
+    customer in the stream's custom parameters (set by the operator's TwiML) believed."""
+
+    def __init__(
+        self,
+        registry: CallRegistry,
+        new_call: CallFactory,
+        auth_token: str,
+        start_timeout_s: float = 5.0,
+        public_url: str | None = None,
+        account_sid: str | None = None,
+    ) -> None:
+        if not auth_token:
+            raise ValueError("the Twilio listener needs the account's auth token to check signatures")
         self.registry = registry
         self._new_call = new_call
+        self._auth_token = auth_token
+        self.public_url = public_url  # the <Stream url="wss://..."> Twilio signed, behind a proxy
+        self.account_sid = account_sid
         self.start_timeout_s = start_timeout_s
+        self.refused = 0  # upgrade requests without a valid signature
         self._server: Server | None = None
 
+    def _signed_urls(self, request: Request) -> list[str]:
+        if self.public_url:
+            return [self.public_url]
+        host = request.headers.get("Host", "")
+        # Twilio connects over wss://; a TLS-terminating proxy hands us plain ws://.
+        return [f"wss://{host}{request.path}", f"ws://{host}{request.path}"]
+
+    def _check_signature(self, connection: ServerConnection, request: Request) -> Response | None:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if signature and any(twilio_signature_valid(self._auth_token, url, signature) for url in self._signed_urls(request)):
+            return None
+        self.refused += 1
+        log.warning(
+            "Twilio stream from %s refused: %s X-Twilio-Signature",
+            connection.remote_address,
+            "wrong" if signature else "no",
+        )
+        return connection.respond(403, "invalid or missing X-Twilio-Signature\n")
+
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        self._server = await serve(self._handle, host, port, max_size=2**20)
+        self._server = await serve(
+            self._handle, host, port, max_size=2**20, process_request=self._check_signature
+        )
         addr = next(iter(self._server.sockets)).getsockname()
         log.info("Twilio Media Streams WebSocket on ws://%s:%d/", addr[0], addr[1])
         return addr[0], addr[1]
@@ -125,6 +166,10 @@ class TwilioServer:
         start = await self._wait_start(ws, peer)
         if start is None:
             return
+        if self.account_sid and start.account_sid != self.account_sid:
+            log.warning("Twilio stream %s: account %s is not ours; closing", peer, start.account_sid)
+            await ws.close(1008, "wrong account")
+            return
         call_id = start.call_sid
         existing = self.registry.get(call_id)
         if existing is not None and existing.state == "active":
@@ -142,7 +187,7 @@ class TwilioServer:
                 stream_sid=start.stream_sid,
             )
         )
-        log.info("Twilio call %s (stream %s) caller %s", call_id, start.stream_sid, record.caller)
+        log.info("Twilio call %s (stream %s)", call_id, start.stream_sid)
         leg = TwilioLeg(ws, start.stream_sid)
         call = self._new_call(leg, record)
         runner = asyncio.create_task(call.run(), name=f"call-{call_id}")
