@@ -45,6 +45,7 @@ class Registry:
         self._tasmota_sensors: dict[str, dict[str, Any]] = {}
         self._tasmota_ids: dict[str, list[str]] = {}
         self._tasmota_skips: set[tuple[str, str]] = set()
+        self._z2m_skips: set[tuple[str, str]] = set()  # (base topic, problem) of ignored listings
 
     # -- reading --------------------------------------------------------------
 
@@ -265,8 +266,12 @@ class Registry:
         except (UnicodeDecodeError, ValueError):
             log.warning("skipped %s/bridge/devices: not JSON", base_topic)
             return []
-        if not isinstance(entries, list):
-            log.warning("skipped %s/bridge/devices: not a JSON array", base_topic)
+        problem = z2m.listing_problem(entries)
+        if problem is not None:
+            # the devices stay as they are; the same problem is logged once, not per message
+            if (base_topic, problem) not in self._z2m_skips:
+                self._z2m_skips.add((base_topic, problem))
+                log.warning("ignored %s/bridge/devices: %s; the known devices are kept", base_topic, problem)
             return []
         changes: list[Change] = []
         with self._lock:

@@ -501,6 +501,22 @@ def bridge_device_entry(device: Device, battery: bool) -> dict[str, Any]:
     }
 
 
+def listing_problem(entries: Any) -> str | None:
+    """Why a bridge/devices payload is not a Zigbee2MQTT device listing, or None if it is.
+
+    Every element Z2M sends is an object with an IEEE address and a friendly name (the
+    coordinator included). A listing of another shape says nothing about which devices
+    exist, so it must not be read as "no devices" (which would remove them all)."""
+    if not isinstance(entries, list):
+        return f"not a JSON array but {type(entries).__name__}"
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            return f"element {i} is {type(entry).__name__}, not an object"
+        if not isinstance(entry.get("ieee_address"), str) or not isinstance(entry.get("friendly_name"), str):
+            return f"element {i} lacks ieee_address or friendly_name"
+    return None
+
+
 def device_from_entry(entry: dict[str, Any], base_topic: str) -> Device | None:
     """A Device from one element of bridge/devices; None for the coordinator and for
     devices whose exposes map to nothing the assistant can use (buttons, remotes)."""
