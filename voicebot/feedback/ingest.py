@@ -22,6 +22,7 @@ from voicebot.feedback.messages import (
     Ack,
     ClipMeta,
     FeedbackError,
+    LimitExceeded,
     clip_id_from,
     meta_from,
     parse_json,
@@ -76,7 +77,11 @@ class FeedbackIngest:
             route = parse_topic(msg.topic, self.fs.topic_prefix)
             device_id, clip_id = route.device_id, route.clip_id or clip_id
             if route.kind == "clip":
-                meta, audio, data = whole_clip(route.device_id, msg.payload, msg.props)
+                # base64 makes 4 bytes of 3, and the metadata rides beside the audio
+                if len(msg.payload) > self.fs.max_bytes * 4 // 3 + self.fs.max_message_bytes:
+                    raise FeedbackError("too_large", f"the clip message is {len(msg.payload)} bytes; "
+                                        f"at most {self.fs.max_bytes} bytes of audio are taken")
+                meta, audio, data = whole_clip(route.device_id, msg.payload, msg.props, self.fs.max_json_depth)
                 clip_id = meta.clip_id
                 expected = data.get("sha256")
                 if isinstance(expected, str) and expected.lower() != hashlib.sha256(audio).hexdigest():
@@ -90,6 +95,7 @@ class FeedbackIngest:
                 return self._chunk(route.device_id, route.clip_id, route.seq, msg.payload)
             return self._end(route.device_id, route.clip_id, msg.payload, msg.received_at)
         except FeedbackError as err:
+            device_id, clip_id = err.extra.get("device_id", device_id), err.extra.get("clip_id", clip_id)
             log.warning("clip %s from %s refused: %s (%s)", clip_id, device_id, err.code, err.message)
             return Ack.from_error(device_id, clip_id, err, self.worker)
         except Exception as exc:  # one clip must never stop the worker
@@ -99,7 +105,7 @@ class FeedbackIngest:
 
     # streamed clips --------------------------------------------------------------------
     def _start(self, device_id: str, clip_id: str, payload: bytes) -> Ack | None:
-        data = parse_json(payload, "the start message")
+        data = self._json(payload, "the start message")
         meta = meta_from(device_id, clip_id, data)
         existing = self.store.find(device_id, clip_id)
         if existing is not None:
@@ -118,6 +124,11 @@ class FeedbackIngest:
             return None  # already refused (too large): the device has its error
         if meta is None and self.store.find(device_id, clip_id) is not None:
             return None  # a late copy of a chunk of a clip already stored
+        if seq >= self.fs.max_chunks:
+            self.store.forget_upload(device_id, clip_id)
+            self.store.start_upload(device_id, clip_id, {**(meta or {}), "rejected": "limit_exceeded"})
+            raise LimitExceeded(f"chunk {seq} is beyond the {self.fs.max_chunks} chunks a clip may have "
+                                "(feedback.max_chunks)")
         total = self.store.add_chunk(device_id, clip_id, seq, payload)
         if total > self.fs.max_bytes:
             self.store.forget_upload(device_id, clip_id)
@@ -126,24 +137,31 @@ class FeedbackIngest:
         return None
 
     def _end(self, device_id: str, clip_id: str, payload: bytes, received_at: float) -> Ack | None:
-        data = parse_json(payload, "the end message")
+        data = self._json(payload, "the end message")
         count = data.get("chunks")
-        if not isinstance(count, int) or count < 1:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise FeedbackError("bad_request", "the end message needs `chunks`: the number of chunks sent (≥ 1)")
+        if count > self.fs.max_chunks:
+            self.store.forget_upload(device_id, clip_id)
+            raise LimitExceeded(f"the end announces {count} chunks; a clip has at most {self.fs.max_chunks} "
+                                "(feedback.max_chunks)")
         existing = self.store.find(device_id, clip_id)
         if existing is not None:
             self.store.forget_upload(device_id, clip_id)
             return Ack(clip_id, device_id, "duplicate", existing, worker=self.worker)
         # Chunks handed to other workers just before the end may still be on their way into the store.
         deadline = time.monotonic() + self.fs.chunk_wait_s
+        wanted = set(range(count))  # at most max_chunks: built once, not on every look
         while True:
             meta_data = self.store.upload_meta(device_id, clip_id)
-            missing = sorted(set(range(count)) - self.store.chunk_numbers(device_id, clip_id))
+            missing = sorted(wanted - self.store.chunk_numbers(device_id, clip_id))
             if (meta_data and not missing) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         if meta_data and meta_data.get("rejected"):
             self.store.forget_upload(device_id, clip_id)
+            if meta_data["rejected"] == "limit_exceeded":
+                raise LimitExceeded(f"the clip was refused: it exceeded feedback.max_chunks ({self.fs.max_chunks})")
             raise FeedbackError(str(meta_data["rejected"]), f"the clip was refused: {meta_data['rejected']}")
         if meta_data is None:
             # The end may carry the metadata itself; otherwise the start never arrived.
@@ -172,6 +190,9 @@ class FeedbackIngest:
             # The clip failed for good (silent, unknown format…): its chunks are of no further use.
             self.store.forget_upload(device_id, clip_id)
             raise
+
+    def _json(self, payload: bytes, what: str) -> dict:
+        return parse_json(payload, what, self.fs.max_json_depth, self.fs.max_message_bytes)
 
     # a complete clip -------------------------------------------------------------------
     def _process(self, meta: ClipMeta, audio: bytes, received_at: float) -> Ack:

@@ -36,6 +36,14 @@ class FeedbackError(Exception):
         self.extra = extra
 
 
+class LimitExceeded(FeedbackError):
+    """The peer asked for more than a configured limit allows (chunk count, nesting depth,
+    message size). Answered with the final status ``rejected``: retrying cannot help."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__("limit_exceeded", message, **extra)
+
+
 # Every error code a device can receive, with what the device should do about it.
 ERROR_CODES = {
     "bad_request": "the message is not valid (topic, JSON or base64); fix the device software",
@@ -49,6 +57,7 @@ ERROR_CODES = {
     "too_large": "the clip is larger than feedback.max_bytes",
     "missing_chunks": "the end arrived but chunks are missing; resend the chunks in `missing`, then the end",
     "checksum_mismatch": "the assembled bytes do not match sha256/bytes; resend the whole clip",
+    "limit_exceeded": "the message exceeds a limit of the worker (chunks, size, nesting); do not retry it",
     "internal": "voicebot failed on this clip; retry later",
 }
 
@@ -76,12 +85,13 @@ class Ack:
 
     clip_id: str
     device_id: str
-    status: str  # "stored" | "duplicate" | "in_progress" | "error"
+    status: str  # "stored" | "duplicate" | "in_progress" | "error" | "rejected"
     feedback_id: int | None = None
     error: str | None = None  # an ERROR_CODES key when status is "error"
     message: str | None = None
     missing: list[int] = field(default_factory=list)  # for missing_chunks
     worker: str | None = None
+    retry: bool | None = None  # False on a rejection: the same clip will never be taken
 
     def payload(self) -> bytes:
         data = {k: v for k, v in asdict(self).items() if v not in (None, [])}
@@ -89,14 +99,16 @@ class Ack:
 
     @classmethod
     def from_error(cls, device_id: str, clip_id: str, err: FeedbackError, worker: str | None) -> Ack:
+        rejected = isinstance(err, LimitExceeded)
         return cls(
             clip_id=clip_id,
             device_id=device_id,
-            status="error",
+            status="rejected" if rejected else "error",
             error=err.code,
             message=err.message,
             missing=list(err.extra.get("missing", [])),
             worker=worker,
+            retry=False if rejected else None,
         )
 
 
@@ -119,6 +131,9 @@ def parse_topic(topic: str, prefix: str) -> Route:
         if len(rest) == 4 and rest[3] in ("start", "end") and _ID.match(rest[2]):
             return Route(rest[3], device_id, rest[2])
         if len(rest) == 5 and rest[3] == "chunk" and _ID.match(rest[2]) and rest[4].isdigit():
+            if len(rest[4]) > 9:  # int() of a 100,000-digit string is slow, and no clip has 10^9 chunks
+                raise LimitExceeded(f"chunk number {rest[4][:20]}… is far beyond any clip's chunk count "
+                                    "(feedback.max_chunks)", device_id=device_id, clip_id=rest[2])
             return Route("chunk", device_id, rest[2], int(rest[4]))
     raise FeedbackError(
         "bad_request",
@@ -140,14 +155,35 @@ def clip_id_from(payload: bytes, props: dict[str, str]) -> str | None:
     return m.group(1).decode("utf-8", "replace") if m else None
 
 
-def parse_json(payload: bytes, what: str) -> dict[str, Any]:
+def parse_json(payload: bytes, what: str, max_depth: int = 16, max_bytes: int | None = None) -> dict[str, Any]:
+    """A JSON object; deeper nesting than ``max_depth`` or more than ``max_bytes`` is a LimitExceeded."""
+    if max_bytes is not None and len(payload) > max_bytes:
+        raise LimitExceeded(f"{what} is {len(payload)} bytes; at most {max_bytes} are read (feedback.max_message_bytes)")
     try:
         data = json.loads(payload)
+    except RecursionError:
+        raise LimitExceeded(f"{what} is nested deeper than {max_depth} levels (feedback.max_json_depth)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedbackError("bad_request", f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise FeedbackError("bad_request", f"{what} must be a JSON object")
+    if json_depth(data) > max_depth:
+        raise LimitExceeded(f"{what} is nested deeper than {max_depth} levels (feedback.max_json_depth)")
     return data
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a scalar is 0); iterative,
+    so no input can exhaust the stack."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        todo.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
 
 
 def meta_from(device_id: str, clip_id: str | None, data: dict[str, Any]) -> ClipMeta:
@@ -182,10 +218,11 @@ def parse_time(value: Any) -> float | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
-def whole_clip(device_id: str, payload: bytes, props: dict[str, str]) -> tuple[ClipMeta, bytes, dict[str, Any]]:
+def whole_clip(device_id: str, payload: bytes, props: dict[str, str],
+               max_depth: int = 16) -> tuple[ClipMeta, bytes, dict[str, Any]]:
     """A whole clip: JSON with base64 ``audio``, or raw audio with MQTT 5 user properties."""
     if payload[:1] == b"{":
-        data = parse_json(payload, "the clip message")
+        data = parse_json(payload, "the clip message", max_depth)
         meta = meta_from(device_id, None, data)
         audio_b64 = data.get("audio")
         if not isinstance(audio_b64, str):

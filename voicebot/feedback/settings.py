@@ -21,6 +21,10 @@ class FeedbackSettings(BaseModel):
     max_seconds: float = Field(120.0, gt=0)  # longer clips are refused (too_long)
     min_seconds: float = 0.3  # shorter audio counts as empty
     silence_dbfs: float = -55.0  # a clip whose loudest second stays below this is silent
+    # limits on what one peer may ask of a worker; exceeding one gets a final "rejected" ack
+    max_chunks: int = Field(4096, ge=1)  # chunks in one streamed clip (the `end`'s count, chunk numbers)
+    max_message_bytes: int = Field(64 * 1024, ge=1024)  # a start or end message (JSON)
+    max_json_depth: int = Field(16, ge=2)  # nesting of lists/objects in any JSON message
     chunk_wait_s: float = 3.0  # how long an `end` waits for chunks still being stored by other workers
     claim_lease_s: float = 300.0  # a worker's claim on a clip expires after this (a dead worker's clip is retried)
     upload_ttl_s: float = 3600.0  # unfinished streamed uploads are forgotten after this
