@@ -164,6 +164,52 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
     return Home(areas, out, where)
 
 
+def ha_fixture_home(data: dict[str, Any]) -> dict[str, Any]:
+    """A home in Home Assistant's test-fixture shape (``floors``, ``areas`` and ``entities`` with
+    ``light.kitchen`` ids, area and floor ids, ``attributes``) as a home-file mapping."""
+    floors = {f.get("id", f.get("name")): f.get("name") for f in data.get("floors") or [] if isinstance(f, dict)}
+    area_names: dict[str, str] = {}
+    areas: list[dict[str, Any]] = []
+    for a in data.get("areas") or []:
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str):
+            continue
+        area_names[str(a.get("id", a["name"]))] = a["name"]
+        entry: dict[str, Any] = {"name": a["name"]}
+        if a.get("floor") is not None:
+            entry["floor"] = floors.get(a["floor"], a["floor"])
+        if a.get("aliases"):
+            entry["aliases"] = list(a["aliases"])
+        areas.append(entry)
+    devices: list[dict[str, Any]] = []
+    known = {t.value for t in DeviceType}
+    seen: set[str] = set()
+    for e in data.get("entities") or []:
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str) or "." not in str(e.get("id", "")):
+            continue
+        domain = str(e["id"]).split(".", 1)[0]
+        if domain not in known:
+            continue
+        attributes = dict(e.get("attributes") or {})
+        entity_id = str(e["id"])
+        while entity_id in seen:  # a fixture that repeats an id: keep both entities
+            entity_id += "_2"
+        seen.add(entity_id)
+        device: dict[str, Any] = {"name": e["name"], "id": entity_id, "type": domain, "convention": "homeassistant"}
+        if e.get("area") is not None:
+            device["area"] = area_names.get(str(e["area"]), str(e["area"]))
+        if attributes.get("device_class"):
+            device["device_class"] = str(attributes.pop("device_class"))
+        if attributes.get("unit_of_measurement"):
+            device["unit"] = str(attributes.pop("unit_of_measurement"))
+        if e.get("aliases"):
+            device["aliases"] = list(e["aliases"])
+        state = {"state": e.get("state")} if e.get("state") is not None else {}
+        state.update(attributes)
+        device["state"] = state
+        devices.append(device)
+    return {"areas": areas, "devices": devices}
+
+
 def _area(name: Any, known: dict[str, str], where: str) -> str | None:
     if name is None:
         return None

@@ -63,6 +63,9 @@ class Mentions:
     unknown: list[str] = field(default_factory=list)  # words nothing explains ("glitter ball")
     spans: list[tuple[str, object, int, int]] = field(default_factory=list)  # (kind, value, start, end)
     conflict: bool = False  # a device named as part of another kind of thing ("the garage door lock")
+    # what names a target this home does not have: a room it lacks ("the garage light" with no
+    # garage), or an unexplained word right before a kind ("the disco light")
+    unmatched: list[str] = field(default_factory=list)
 
     def drop_overlapping(self, start: int, end: int) -> None:
         """A misheard device name swallowed these words: they no longer name an area or kind."""
@@ -98,8 +101,11 @@ class HomeIndex:
             # "Plug 1" is said "plug one", which stays a word ("the other one")
             plain += [" ".join("one" if w == "1" else w for w in p.split()) for p in plain if "1" in p.split()]
             self.device_phrases[d.id] = plain
+            own = {self._plain(d.name)}
+            own |= {" ".join("one" if w == "1" else w for w in p.split()) for p in own}
             for p in plain:
-                self._add(p, "device", d.id)
+                # an exact name beats an alias: "Lamp" named so beats another's alias "lamp"
+                self._add(p, "device" if p in own else "device_alias", d.id)
             # "Front Door Lock" is also "front door": its name without a trailing kind word
             for p in plain:
                 words = p.split()
@@ -120,16 +126,22 @@ class HomeIndex:
                 for device_id in sorted(ids):
                     self._add(p + "s", "device_plural", device_id)
         for area in self.areas.values():
-            for n in [area.name, *area.aliases]:
+            for n, kind in [(area.name, "area"), *((a, "area_alias") for a in area.aliases)]:
                 if self._plain(n):
-                    self._add(self._plain(n), "area", area.name)
-        floors = {a.floor for a in self.areas.values() if a.floor}
+                    self._add(self._plain(n), kind, area.name)
+        # floors in a stated order (their areas' order), never a set's: which floor a word means
+        # must not change from one process to the next
+        floors = list(dict.fromkeys(a.floor for a in self.areas.values() if a.floor))
+        floor_names = {self._plain(f) for f in floors}
         for floor in floors:
             self._add(self._plain(floor), "floor", floor)
+        for floor in floors:
             for words in vocab.floor_words.values():
                 if self._plain(floor) in words:
+                    # "upstairs" for a floor named "First Floor"; never another floor's own name
                     for w in words:
-                        self._add(w, "floor", floor)
+                        if w not in floor_names:
+                            self._add(w, "floor_alias", floor)
         for word, kind in vocab.domain_words.items():
             self._add(word, "kind", kind)
         for word in vocab.generic_words:
@@ -169,7 +181,9 @@ class HomeIndex:
         m = Mentions(tokens=tokens)
         covered: set[int] = set()
         i = 0
-        order = {"device": 0, "device_plural": 0, "device_derived": 1, "area": 2, "floor": 3, "kind": 4, "generic": 5}
+        # the first of these wins a phrase; within one kind, the registry's order (stable sort)
+        order = {"device": 0, "device_plural": 0, "device_alias": 1, "device_derived": 2, "area": 3,
+                 "area_alias": 4, "floor": 5, "floor_alias": 6, "kind": 7, "generic": 8}
         while i < len(tokens):
             hit = None
             for length in range(min(self.max_len, len(tokens) - i), 0, -1):
@@ -183,13 +197,13 @@ class HomeIndex:
             length, entries = hit
             kind = entries[0][0]
             phrase = " ".join(tokens[i : i + length])
-            if kind in ("device", "device_derived", "device_plural"):
+            if kind in ("device", "device_alias", "device_derived", "device_plural"):
                 ids = [str(p) for k, p in entries if k == kind]
                 m.names.append(NameHit(phrase, list(dict.fromkeys(ids)), i, i + length, plural=kind == "device_plural"))
-            elif kind == "area":
+            elif kind in ("area", "area_alias"):
                 m.areas.append(str(entries[0][1]))
                 m.spans.append(("area", entries[0][1], i, i + length))
-            elif kind == "floor":
+            elif kind in ("floor", "floor_alias"):
                 m.floors.append(str(entries[0][1]))
                 m.spans.append(("floor", entries[0][1], i, i + length))
             elif kind == "kind":
@@ -228,7 +242,29 @@ class HomeIndex:
         ]
         if not m.names and not m.conflict:
             self._fuzzy(tokens, covered, m)
+        m.unmatched = self._unmatched(m)
         return m
+
+    def _unmatched(self, m: Mentions) -> list[str]:
+        """Places said that are no room or floor here, and unexplained words qualifying a kind."""
+        tokens = m.tokens
+        explained = set(m.covered)
+        for hit in m.names + m.fuzzy:
+            explained.update(range(hit.start, hit.end))
+        found: list[str] = []
+        places = list(self.vocab.places) + [w for words in self.vocab.floor_words.values() for w in words]
+        for place in places:
+            words = place.split()
+            for i in range(len(tokens) - len(words) + 1):
+                span = range(i, i + len(words))
+                if tokens[i : i + len(words)] == words and not explained & set(span):
+                    found.append(place)
+                    explained.update(span)
+        unknown = set(m.unknown)
+        for kind, _value, start, _end in m.spans:
+            if kind == "kind" and start > 0 and tokens[start - 1] in unknown and start - 1 not in explained:
+                found.append(tokens[start - 1])
+        return found
 
     def _prefer_areas(self, m: Mentions) -> None:
         """A device alias that is also a room ("garage" for the garage door) names the room when
@@ -237,7 +273,7 @@ class HomeIndex:
         kinds = {k.domain for k in m.kinds}
         for hit in list(m.names):
             room = next(
-                (str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k == "area"), None
+                (str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k in ("area", "area_alias")), None
             )
             if room is None:
                 continue
@@ -283,7 +319,7 @@ class HomeIndex:
             if not said or any(self.kind_fits(i, said) for i in hit.device_ids):
                 continue
             m.names.remove(hit)
-            room = next((str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k == "area"), None)
+            room = next((str(p) for k, p in self.phrases.get(tuple(hit.phrase.split()), []) if k in ("area", "area_alias")), None)
             if room is not None:
                 m.areas.append(room)
                 m.spans.append(("area", room, hit.start, hit.end))
@@ -329,7 +365,8 @@ class HomeIndex:
                             best[device_id] = (score, phrase, start, start + n)
         if not best:
             return
-        ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)
+        # best score first; equal scores in the registry's order (a stable sort), never a set's
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
         top_score, top_phrase, start, end = ranked[0][1]
         if top_score < FUZZY_ASK:
             return

@@ -94,6 +94,13 @@ class Resolver:
             if chosen is not None:
                 return chosen
 
+        # A room or name that matches nothing here ("the garage light" in a home without a
+        # garage) never falls back to the only device of the kind, the speaker's room or the
+        # previous turn's device: at most a misheard name is asked about.
+        if m.unmatched and not m.names:
+            near = self._filter(m.fuzzy[0].device_ids, domains or allowed) if m.fuzzy else []
+            return Target(candidates=near, how="fuzzy") if near else Target()
+
         # 2. devices named exactly, or a misheard name above the threshold
         if m.names:
             said = [(k, "") for k in m.kinds]

@@ -67,7 +67,8 @@ class TemplateRecognizer:
             TextSlotValue(TextChunk(spoken), area.name)
             for area in index.areas.values() for spoken in [area.name, *area.aliases]
         ]
-        floors = [TextSlotValue(TextChunk(f), f) for f in {a.floor for a in index.areas.values() if a.floor}]
+        # in the areas' order, never a set's: the same sentence must give the same floor in every process
+        floors = [TextSlotValue(TextChunk(f), f) for f in dict.fromkeys(a.floor for a in index.areas.values() if a.floor)]
         self._slot_lists = {
             "name": TextSlotList(name="name", values=names),
             "area": TextSlotList(name="area", values=areas),

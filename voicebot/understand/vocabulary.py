@@ -77,6 +77,9 @@ class Vocabulary:
     markers: frozenset[str] = frozenset()  # common words that tell this language from others
     neutral: frozenset[str] = frozenset()  # words that never stand for an unknown device name
     appliances: frozenset[str] = frozenset()  # things that are no device here, said after "the"/"my"
+    # words for rooms and places in any home ("garage", "attic"): said but not a room of this
+    # home, they name a target that is not here, never the only device of the kind
+    places: tuple[str, ...] = ()
     deferred: list[re.Pattern[str]] = field(default_factory=list)  # "in 10 minutes": not now
     # Sentiment for languages VADER (English only) cannot read: word → valence on VADER's
     # -4..+4 scale, and the words that flip the next ones ("nicht gut")
@@ -198,6 +201,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
         neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
         appliances=frozenset(str(w) for w in lex.get("appliances") or ()),
+        places=tuple(sorted({str(w) for w in lex.get("places") or ()}, key=lambda w: (-len(w.split()), w))),
         deferred=_compile("deferred", lex.get("deferred") or []),
         valence={str(w).lower(): float(v) for w, v in (lex.get("valence") or {}).items()},
         negations=frozenset(str(w) for w in lex.get("negations") or ()),
