@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from voicebot.dialogue.describe import describe_state, device_label, spoken_chan
 from voicebot.dialogue.escalation import what_happens_next
 from voicebot.dialogue.playbook import Playbook, select_playbook
 from voicebot.dialogue.replies import Replies
+from voicebot.dialogue.safety import requested_state, risk_of
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.troubleshoot import PlaybookRun, RunOutput
 from voicebot.dialogue.types import Action
@@ -105,6 +107,7 @@ class Capabilities:
         self.language = language
         self.facts = ConversationFacts()
         self.run: PlaybookRun | None = None  # the troubleshooting in progress
+        self.availability: Any = None  # the engine's AvailabilityLog (checks.py), for "keeps dropping off"
         self.finished_runs: list[PlaybookRun] = []
 
     # finding devices ------------------------------------------------------------------
@@ -159,15 +162,22 @@ class Capabilities:
 
     # changing ------------------------------------------------------------------------
     def sensitive(self, device: Device, changes: dict[str, Any]) -> bool:
-        want = str(changes.get("state", "")).lower()
-        if device.type is DeviceType.COVER and not want and float(changes.get("position", 0) or 0) > 0:
-            want = "open"  # opening a garage door part way is still opening it
-        return any(
+        return self.risk(device, changes) is not None
+
+    def risk(self, device: Device, changes: dict[str, Any]) -> str | None:
+        """ "confirm" (a spoken yes first), "forbid" (never from here) or None, by safety.yaml's
+        risky classes, the configured overrides and sensitive_commands (voicebot.dialogue.safety)."""
+        want = requested_state(device, changes)
+        legacy = any(
             rule.domain == device.type.value
             and (rule.device_class is None or rule.device_class == device.device_class)
             and rule.state == want
             for rule in self.settings.sensitive_commands
         )
+        risk = risk_of(device, changes, self.settings.risky_classes, self.settings.risky_devices, also_confirm=legacy)
+        if risk is None:
+            return None
+        return "forbid" if self.settings.sensitive_policy == "forbid" else risk.policy
 
     def forbidden(self, device: Device) -> bool:
         names = {device.id.lower(), device.name.lower(), *(a.lower() for a in device.aliases)}
@@ -186,8 +196,9 @@ class Capabilities:
         if self.forbidden(device):
             self.record("refused", device, {"changes": changes, "why": why, "rule": "forbidden_devices"})
             return CommandOutcome("forbidden", device, changes, self.replies.say("forbidden_device", self.language, device=label))
-        if self.sensitive(device, changes):
-            if self.settings.sensitive_policy == "forbid":
+        risk = self.risk(device, changes)
+        if risk is not None:
+            if risk == "forbid":
                 self.record("refused", device, {"changes": changes, "why": why, "rule": "sensitive_policy"})
                 return CommandOutcome(
                     "forbidden", device, changes, self.replies.say("sensitive_forbidden", self.language, device=label)
@@ -236,21 +247,50 @@ class Capabilities:
 
     # troubleshooting -----------------------------------------------------------------
     def start_playbook(self, device_id: str | None, symptom: str, playbook_id: str | None = None) -> RunOutput | None:
-        """Start the playbook that fits (or the one named); None when none fits."""
+        """Start the playbook that fits (or the one named); None when none fits. The device's
+        evidence is read first: it chooses the playbook before the customer's words do."""
         device = self.device(device_id) if device_id else None
+        context = {"_history": self.availability, "_requested": self._last_request(device_id)}
+        evidence = None
+        if device is not None:
+            # "It keeps dropping off": watch its connection for a few seconds when the log has not seen it yet.
+            args = {"watch_s": self.settings.watch_drops_s} if _DROPPING.search(symptom.lower()) else {}
+            try:
+                evidence = run_check("evidence", self.bridge, device, args, context)
+            except Exception:  # no evidence is no reason not to help
+                log.exception("could not read the evidence of %s", device.id)
         if playbook_id:
             book = self.playbooks.get(playbook_id)
         else:
             book = select_playbook(
-                self.playbooks, device.type.value if device else None, device.device_class if device else None, symptom
+                self.playbooks, device.type.value if device else None, device.device_class if device else None, symptom,
+                evidence.result if evidence else None,
             )
         if book is None or (book.applies_to.needs_device and device is None):
             return None
         self.run = PlaybookRun(
-            self.playbooks, book, self.bridge, device, self._playbook_command, self.language, self.settings.max_playbook_steps
+            self.playbooks, book, self.bridge, device, self._playbook_command, self.language,
+            self.settings.max_playbook_steps, context, evidence,
         )
-        self.record("playbook", device, {"playbook": book.id, "event": "start", "symptom": symptom})
+        self.record("playbook", device, {"playbook": book.id, "event": "start", "symptom": symptom,
+                                         "evidence": evidence.detail if evidence else None})
         return self._after_run(self.run.start())
+
+    def _last_request(self, device_id: str | None) -> dict[str, Any] | None:
+        """The changes this conversation last asked of the device, when the device did not confirm them."""
+        if not device_id:
+            return None
+        try:
+            entries = self.store.trace(self.conversation_id, None, kind="command", limit=20)
+        except Exception:
+            return None
+        for e in entries:
+            if e.device_id == device_id:
+                if e.data.get("outcome") == Outcome.CONFIRMED.value and not e.data.get("in_progress"):
+                    return None
+                changes = e.data.get("changes")
+                return dict(changes) if isinstance(changes, dict) else None
+        return None
 
     def continue_playbook(self, answer: str, text: str = "") -> RunOutput:
         """Give the running playbook the customer's answer: yes, no, done, unclear (or a choice in ``text``)."""
@@ -274,8 +314,11 @@ class Capabilities:
             self.run = None
         return out
 
-    def _playbook_command(self, device: Device, changes: dict[str, Any], why: str) -> tuple[str, Action | None, str]:
-        out = self.set_state(device.id, changes, why, moving_ok=False)  # a check: the cover must arrive
+    def _playbook_command(
+        self, device: Device, changes: dict[str, Any], why: str, confirmed: bool = False
+    ) -> tuple[str, Action | None, str]:
+        # A check: the cover must arrive. A risky device asks for a yes first, as for any request.
+        out = self.set_state(device.id, changes, why, confirmed=confirmed, moving_ok=False)
         return out.status, out.action, out.text
 
     # escalation and tickets ----------------------------------------------------------
@@ -432,6 +475,13 @@ def _summary_text(summary: dict[str, Any]) -> str:
     lines.append(f"Sentiment: last {sent['last']}, average {sent['average']}, frustrated {'yes' if sent['frustrated'] else 'no'}")
     lines.append(f"Transcript: {len(summary['transcript'])} turns (redacted) in the ticket")
     return "\n".join(lines)
+
+
+_DROPPING = re.compile(
+    r"\b(keeps? (dropping|going|disconnecting|losing)|drops? (off|out)|dropping|goes offline|going offline|"
+    r"disconnect\w*|intermittent\w*|on and off|comes and goes|unavailable|offline|"
+    r"f[aä]llt .*aus|getrennt|se desconecta\w*|desconect\w*)\b"
+)
 
 
 def _cap(text: str) -> str:

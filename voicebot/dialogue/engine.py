@@ -16,6 +16,7 @@ from typing import Any
 from device_bridge.devices import Device, DeviceControl
 from voicebot.config import Settings, section
 from voicebot.dialogue.capabilities import Capabilities, Publisher
+from voicebot.dialogue.checks import AvailabilityLog
 from voicebot.dialogue.playbook import Playbook, load_playbooks
 from voicebot.dialogue.replies import Replies, default_replies
 from voicebot.dialogue.rules import RulesConversation
@@ -47,6 +48,7 @@ class DialogueEngine:
         self.publisher = publisher  # None: the bridge's own MQTT connection, looked up when a ticket goes out
         self._understander = understander
         self._lock = threading.Lock()
+        self.availability = AvailabilityLog(bridge)  # devices that keep dropping off, for diagnosis
 
     def conversation(
         self,
@@ -78,7 +80,7 @@ class DialogueEngine:
         language: str = "en",
     ) -> Capabilities:
         """The tool set for one conversation (what the LLM policy calls)."""
-        return Capabilities(
+        caps = Capabilities(
             self.bridge,
             self.store,
             self.settings,
@@ -91,6 +93,8 @@ class DialogueEngine:
             caller,
             language,
         )
+        caps.availability = self.availability
+        return caps
 
     # the understanding stage, as the conversations use it ----------------------------------
     def understander(self) -> Any:

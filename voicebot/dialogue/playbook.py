@@ -18,12 +18,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from voicebot.dialogue.checks import CHECKS
+from voicebot.dialogue.checks import CHECKS, EVIDENCE_RESULTS
 
 BUNDLED_DIR = Path(__file__).parent / "playbooks"
 
 # Placeholders a playbook text may use; filled from the device and the run's findings.
-PLACEHOLDERS = {"device", "area", "battery", "linkquality", "last_seen", "reading", "reference", "offline", "total"}
+PLACEHOLDERS = {"device", "area", "battery", "linkquality", "last_seen", "reading", "reference", "offline", "total",
+                "evidence", "drops", "hub", "requested", "reported", "power"}
 COMMAND_RESULTS = ("confirmed", "failed", "not_confirmed", "offline", "rejected", "broker_down")
 
 Text = str | dict[str, str]  # one English text, or texts by language code (must include "en")
@@ -81,7 +82,18 @@ class AppliesTo(BaseModel):
     domains: list[str] = Field(default_factory=list)  # empty: any device
     device_classes: list[str] = Field(default_factory=list)
     symptoms: list[str] = Field(default_factory=list)  # words or phrases in the customer's report
+    # What the device's own evidence must show for this playbook to come first (checks.py
+    # EVIDENCE_RESULTS: low_battery, weak_signal, offline, dropping_out, wrong_reading, ...).
+    evidence: list[str] = Field(default_factory=list)
     needs_device: bool = True
+
+    @field_validator("evidence")
+    @classmethod
+    def _known_evidence(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVIDENCE_RESULTS]
+        if unknown:
+            raise ValueError(f"unknown evidence {', '.join(unknown)}; known: {', '.join(EVIDENCE_RESULTS)}")
+        return value
 
 
 class Playbook(BaseModel):
@@ -238,9 +250,11 @@ def _check_jumps(books: dict[str, Playbook]) -> None:
 
 
 def select_playbook(
-    books: dict[str, Playbook], domain: str | None, device_class: str | None, symptom: str
+    books: dict[str, Playbook], domain: str | None, device_class: str | None, symptom: str, evidence: str | None = None
 ) -> Playbook | None:
-    """The playbook that fits a device kind and the customer's words best, or None."""
+    """The playbook that fits a device kind, what its evidence shows and the customer's words best,
+    or None. Evidence weighs most: a door sensor whose battery is flat gets the battery playbook
+    whatever the customer calls the problem."""
     words = _normal(symptom)
     best: tuple[int, Playbook] | None = None
     for book in books.values():
@@ -252,11 +266,12 @@ def select_playbook(
         if a.device_classes and device_class not in a.device_classes:
             continue
         hits = sum(1 for s in a.symptoms if _normal(s) and f" {_normal(s)} " in f" {words} ")
-        score = hits * 10 + (5 if domain is not None and domain in a.domains else 0)
+        seen = evidence is not None and evidence in a.evidence
+        score = hits * 10 + (5 if domain is not None and domain in a.domains else 0) + (50 if seen else 0)
         if a.device_classes:
             score += 3
-        if not a.domains and not hits:
-            continue  # general playbooks (weak signal, battery, hub) need the customer's words
+        if not a.domains and not hits and not seen:
+            continue  # general playbooks (weak signal, battery, hub) need the customer's words or the evidence
         if best is None or score > best[0]:
             best = (score, book)
     return best[1] if best else None

@@ -485,7 +485,7 @@ class RulesConversation:
             self.context.ask_which(p.candidates, p.intent, p.slots)
         elif p is not None:
             self.context.ask_yes_no(topic=p.kind, intent=p.intent)
-        elif self.caps.run is not None and self.caps.run.step.kind == "ask" and self.caps.run.step.expect == "yes_no":
+        elif self.caps.run is not None and self.caps.run.expects_yes_no:
             self.context.ask_yes_no(topic="playbook")
         else:
             self.context.clear_pending()

@@ -69,7 +69,12 @@ class DialogueSettings(BaseModel):
     # Devices (names, aliases or ids) the bot must never operate, whoever asks.
     forbidden_devices: list[str] = Field(default_factory=list)
     sensitive_commands: list[SensitiveRule] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE))
-    sensitive_policy: Literal["confirm", "forbid"] = "confirm"
+    sensitive_policy: Literal["confirm", "forbid"] = "confirm"  # forbid: every risky action is refused
+    # Risky action classes of safety.yaml (garage_door, gate, lock, alarm_panel, water_valve,
+    # gas_valve, oven, heater) with a policy of their own, and devices (name, alias or id) with
+    # one that wins over their class: confirm | forbid | allow.
+    risky_classes: dict[str, Literal["confirm", "forbid", "allow"]] = Field(default_factory=dict)
+    risky_devices: dict[str, Literal["confirm", "forbid", "allow"]] = Field(default_factory=dict)
     escalate_after_misunderstandings: int = Field(3, ge=1)  # consecutive turns not understood
     escalate_on_frustration: bool = True  # the understanding stage's frustration signal
     ticket_topic: str = "voicebot/tickets/new"
@@ -84,7 +89,20 @@ class DialogueSettings(BaseModel):
     # Languages besides the conversation's own that the understander recognises per turn; a turn
     # in one of them switches the replies to it (when replies/<lang>.yaml exists).
     languages: list[str] = Field(default_factory=list)
+    # How long diagnosis may watch a device the customer says keeps dropping off, to see it drop.
+    watch_drops_s: float = Field(7.0, ge=0)
     max_playbook_steps: int = Field(40, ge=5)  # a loop guard for playbooks written in a circle
+
+    @field_validator("risky_classes")
+    @classmethod
+    def _known_classes(cls, value: dict[str, str]) -> dict[str, str]:
+        from voicebot.dialogue.safety import risky_classes
+
+        known = {rc.name for rc in risky_classes()}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown risky class {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_bridge.devices import Device
-from voicebot.dialogue.checks import Finding, run_check, spoken_age
+from voicebot.dialogue.checks import Finding, evidence_sentence, run_check, spoken_age
 from voicebot.dialogue.describe import device_label
 from voicebot.dialogue.playbook import Playbook, Step
 from voicebot.dialogue.types import Action
 
 # What a command step reports back: (outcome value, the Action taken, a sentence for the customer).
-CommandRunner = Callable[[Device, dict[str, Any], str], tuple[str, Action | None, str]]
+# Called (device, changes, why, confirmed); "needs_confirmation" asks the customer for a yes first.
+CommandRunner = Callable[..., tuple[str, Action | None, str]]
 
 
 @dataclass
@@ -56,6 +57,8 @@ class PlaybookRun:
         run_command: CommandRunner,
         language: str = "en",
         max_steps: int = 40,
+        context: dict[str, Any] | None = None,
+        evidence: Finding | None = None,
     ) -> None:
         self.books = books
         self.book = book
@@ -67,16 +70,36 @@ class PlaybookRun:
         self.step_id = book.start
         self.history: list[StepRecord] = []
         self.findings: dict[str, Finding] = {}
+        # What checks may read besides their args: the availability log, the last request.
+        self.context: dict[str, Any] = dict(context or {})
+        if evidence is not None:
+            self.findings["evidence"] = evidence
         self.finished: str | None = None
         self.last_prompt = ""
         self._unclear = 0
+        self._confirming = False  # a command step on a risky device waits for the customer's yes
+
+    @property
+    def expects_yes_no(self) -> bool:
+        return self._confirming or (self.step.kind == "ask" and self.step.expect == "yes_no")
 
     @property
     def step(self) -> Step:
         return self.book.steps[self.step_id]
 
     def start(self) -> RunOutput:
-        return self._advance(RunOutput())
+        """Say what the evidence showed first, unless the playbook was chosen for it (then its
+        own first words use {evidence})."""
+        out = RunOutput()
+        ev = self.findings.get("evidence")
+        if ev is not None:
+            self.history.append(StepRecord(self.book.id, "evidence", "check", ev.result, ev.detail))
+            key = str(ev.values.get("evidence", ""))
+            # What the playbook's own words cannot say: that it keeps dropping off, and why.
+            if ev.result != "ok" and (ev.result not in self.book.applies_to.evidence or key.endswith("_drops")
+                                      or key == "offline_battery"):
+                out.texts.append(self.values()["evidence"])
+        return self._advance(out)
 
     def answer(self, answer: str, text: str = "") -> RunOutput:
         """``answer``: "yes", "no", "done", "unclear", or for choice questions the customer's words in ``text``."""
@@ -84,6 +107,18 @@ class PlaybookRun:
         step = self.step
         if self.finished:
             return out
+        if self._confirming:
+            if answer not in ("yes", "no"):
+                return self._unclear_answer(out)
+            self._confirming = False
+            if answer == "no":
+                self._record(step, "declined", text)
+                self.finished = out.finished = "escalated"
+                out.reason = "customer_declined"
+                out.problem = f"the customer did not want the test command {step.command} sent to the device"
+                return out
+            self._unclear = 0
+            return self._advance(out, confirmed=True)
         if step.kind == "ask" and step.expect == "choice":
             label = self._choice(step, text) or (answer if answer in step.go else None)
             if label is None:
@@ -137,18 +172,26 @@ class PlaybookRun:
         out.waiting = waiting
         return out
 
-    def _advance(self, out: RunOutput) -> RunOutput:
+    def _advance(self, out: RunOutput, confirmed: bool = False) -> RunOutput:
         for _ in range(self.max_steps):
             step = self.step
             kind = step.kind
             if kind == "check":
-                finding = run_check(step.check or "", self.bridge, self.device, step.args)
+                finding = run_check(step.check or "", self.bridge, self.device, step.args, self.context)
                 self.findings[finding.check] = finding
                 self._record(step, finding.result, finding.detail)
                 self.step_id = step.go.get(finding.result) or step.go["default"]
             elif kind == "command":
                 assert self.device is not None and step.command is not None
-                outcome, action, sentence = self.run_command(self.device, dict(step.command), f"playbook {self.book.id}, step {self.step_id}")
+                why = f"playbook {self.book.id}, step {self.step_id}"
+                outcome, action, sentence = self.run_command(self.device, dict(step.command), why, confirmed)
+                confirmed = False
+                if outcome == "needs_confirmation":
+                    self._confirming = True
+                    self.last_prompt = sentence
+                    out.texts.append(sentence)
+                    out.waiting = "yes_no"
+                    return out
                 if action is not None:
                     out.actions.append(action)
                 self._record(step, outcome, sentence)
@@ -191,7 +234,7 @@ class PlaybookRun:
 
     @staticmethod
     def _waiting(step: Step) -> str | None:
-        if step.kind == "ask":
+        if step.kind in ("ask", "command"):  # a command waits only for a yes to a risky action
             return "choice" if step.expect == "choice" else "yes_no"
         return "done" if step.wait else None
 
@@ -222,8 +265,11 @@ class PlaybookRun:
             v["last_seen"] = spoken_age(float(v["age_s"]), self.language)
         if "value" in v:
             v["reading"] = v["value"]
-        for key in ("battery", "linkquality", "last_seen", "reading", "reference", "offline", "total"):
+        for key in ("battery", "linkquality", "last_seen", "reading", "reference", "offline", "total",
+                    "drops", "hub", "requested", "reported", "power"):
             v.setdefault(key, "unknown")
+        ev = self.findings.get("evidence")
+        v["evidence"] = evidence_sentence(str(ev.values.get("evidence", ev.result)), v, self.language) if ev else ""
         return v
 
 
