@@ -162,7 +162,7 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
     rows = []
     spoken = [c for c in cues if not c.cough and c.speech_end is not None]
     for t in result.turns:
-        if t.ignored or "first_audio" not in t.timings:
+        if t.ignored or t.timings.first_audio is None:
             continue
         # The cue whose voice ended closest before the session's end-of-speech.
         cue = min(spoken, key=lambda c: abs((c.speech_end or 0) - t.end))
@@ -173,7 +173,7 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
                 "user": t.user_text,
                 "said": cue.text,
                 "true_first_audio": true_latency,
-                **{k: v for k, v in t.timings.items() if isinstance(v, float | bool | str)},
+                **t.timings.as_dict(),
             }
         )
     return rows

@@ -33,7 +33,7 @@ from voicebot.dialogue.llm import LLMConversation, LLMSettings, StreamedReply  #
 from voicebot.dialogue.llm.client import ChatEndpoint  # noqa: E402
 from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer  # noqa: E402
 from voicebot.models import load_synthesizer  # noqa: E402
-from voicebot.session import reply_sentences  # noqa: E402
+from voicebot.reply_speech import reply_sentences  # noqa: E402
 from voicebot.store import Store  # noqa: E402
 from voicebot.testing.scenario import simulated_home  # noqa: E402
 

@@ -22,7 +22,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
-SAMPLE_RATE = 16000  # the pipeline's rate
+from voicebot.frames import RATE as SAMPLE_RATE  # the pipeline's rate (defined once, in frames)
+
 PHONE_RATE = 8000
 
 

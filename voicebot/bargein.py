@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import webrtcvad
 
-RATE = 16000
-ECHO_HISTORY_MS = 120  # how far back the playback reference reaches before the mic frame
+from voicebot.frames import ECHO_HISTORY_MS, RATE
+
+__all__ = ["ECHO_HISTORY_MS", "BargeInDetector", "EchoCanceller", "periodicity", "rms"]
 
 
 def rms(x: np.ndarray) -> float:

@@ -30,11 +30,12 @@ import soundfile as sf
 
 from voicebot.audio import read_audio
 from voicebot.channels.virtual import Cue, VirtualLine
+from voicebot.events import Phase, Stage, StageEvent
+from voicebot.frames import RATE
 from voicebot.metrics import STAGES, Metrics
 from voicebot.session import BargeIn, Greeting, Session, SessionEvent, SessionResult, TurnRecord
 from voicebot.testing.mqtt_tap import MqttTap
 
-RATE = 16000
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
 LAMP_RECORDING = "would_you_please_turn_on_living_room_lamp.wav"
 
@@ -139,6 +140,7 @@ def run_demo(
             printer = _Printer(con, out)
             session = Session(line, conversation, rt.transcriber, rt.synthesizer, rt.settings,
                               metrics=metrics, store=rt.store, on_event=printer)
+            session.events.subscribe(printer.stage)
             line.busy = session.busy
             result = asyncio.run(session.run())
             if session.greeting_audio:
@@ -159,11 +161,21 @@ def _inject_fault(rt: Any, device_id: str, fault: str) -> None:
 
 
 class _Printer:
-    """Prints the conversation as it happens."""
+    """Prints the conversation as it happens: the words from the session's records, the
+    per-turn timing line from the stage event stream."""
 
     def __init__(self, console: Any, out: Path) -> None:
         self.con = console
         self.out = out
+
+    def stage(self, e: StageEvent) -> None:
+        if e.stage is not Stage.TURN or e.phase is not Phase.END or e.data["record"].ignored is not None:
+            return
+        tm = e.data["record"].timings
+        parts = [f"{name} {getattr(tm, name) * 1000:.0f}" for name in ("endpoint", "transcript", "reply_text",
+                                                                       "first_audio") if getattr(tm, name) is not None]
+        self.con.print(f"[dim]         ms after end of speech: {', '.join(parts)}"
+                       f"{' (speculative transcript)' if tm.speculative else ''}[/dim]")
 
     def __call__(self, event: SessionEvent) -> None:
         if isinstance(event, Greeting):
@@ -177,7 +189,6 @@ class _Printer:
             self._turn(event)
 
     def _turn(self, r: TurnRecord) -> None:
-        tm = r.timings
         self.con.print(f"[bold green]customer[/bold green] {r.user_text}")
         if r.ignored:
             self.con.print(f"[dim]         (no reply: {r.ignored})[/dim]")
@@ -186,10 +197,6 @@ class _Printer:
             self.con.print(f"[magenta]         device {a['device']}: {a['changes']} → {a['outcome']}[/magenta]")
         cut = " [yellow](interrupted)[/yellow]" if r.interrupted else ""
         self.con.print(f"[bold cyan]bot[/bold cyan]      {r.reply_text}{cut}")
-        parts = [f"{name} {tm[name] * 1000:.0f}" for name in ("endpoint", "transcript", "reply_text", "first_audio")
-                 if isinstance(tm.get(name), float)]
-        self.con.print(f"[dim]         ms after end of speech: {', '.join(parts)}"
-                       f"{' (speculative transcript)' if tm.get('speculative') else ''}[/dim]")
 
 
 def _write_outputs(

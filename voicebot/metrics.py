@@ -1,6 +1,8 @@
-"""Per-stage latency histograms (prometheus-client), fed by sessions' turn records.
+"""Per-stage latency histograms (prometheus-client), fed by the stage event stream.
 
-Every finished turn contributes its stage timings; an optional HTTP port exposes them for
+:meth:`Metrics.follow` subscribes to a session's bus (:mod:`voicebot.events`): every finished turn
+contributes its stage timings (:class:`voicebot.timings.TurnTimings`), every barge-in its reaction
+time, every speculative transcription whether it was used. An optional HTTP port exposes them for
 Prometheus, and :func:`summary` gives the quantiles the demo and the benchmark print.
 """
 
@@ -8,10 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+from voicebot.events import EventBus, Phase, Stage, StageEvent
+from voicebot.timings import TurnTimings
 
 # Seconds after the end of the user's speech at which each stage finished, plus durations.
 STAGES = {
@@ -20,6 +26,7 @@ STAGES = {
     "reply_text": "end of speech → reply text ready",
     "first_audio": "end of speech → first reply audio handed to the channel",
     "transcribe_s": "time spent transcribing (the transcript that was used)",
+    "understand_s": "time spent understanding (intent and slots)",
     "dialogue_s": "time spent in the dialogue (understanding, device commands)",
     "synth_first_s": "time to synthesize the first sentence",
 }
@@ -53,7 +60,22 @@ class Metrics:
         self._lock = threading.Lock()
         self._values: dict[str, list[float]] = defaultdict(list)
 
-    def observe_turn(self, channel: str, timings: dict[str, Any]) -> None:
+    def follow(self, bus: EventBus, channel: str) -> Callable[[], None]:
+        """Observe the stage events of one channel's conversation; returns the unsubscriber."""
+
+        def on(e: StageEvent) -> None:
+            if e.stage is Stage.TURN and e.phase is Phase.END and e.data["record"].ignored is None:
+                self.observe_turn(channel, e.data["record"].timings)
+            elif e.stage is Stage.LISTEN and e.phase is Phase.BARGE_IN:
+                self.observe_barge_in(channel, e.data["reaction_s"])
+            elif e.stage is Stage.TRANSCRIBE and e.phase is Phase.SPECULATION:
+                self.observe_speculation(e.data["result"])
+
+        return bus.subscribe(on)
+
+    def observe_turn(self, channel: str, timings: TurnTimings | Mapping[str, Any]) -> None:
+        if isinstance(timings, TurnTimings):
+            timings = timings.as_dict()
         self.turns.labels(channel).inc()
         with self._lock:
             for stage in STAGES:

@@ -1,49 +1,15 @@
-"""How a reply becomes speech: cut into sentences (the first one clause first, so the first
-words are heard sooner), from whole text or from a stream of pieces as an LLM writes them; and
-a cache of the short sentences replies keep repeating."""
+"""How a reply is cut for speech: into sentences with :func:`voicebot.speak.split_sentences` (the
+one splitter), the first one clause first so the first words are heard sooner, from whole text or
+from a stream of pieces as an LLM writes them. The speech itself is cached by the synthesizer
+(:class:`voicebot.speak.PiperSynthesizer`), the one cache of spoken sentences."""
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
-import numpy as np
-
 from voicebot.dialogue.types import Reply
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-class PhraseCache:
-    """Speech of short sentences that replies repeat ("Done.", "Is there anything else I can
-    help with?"), kept per synthesizer so they play without waiting for Piper."""
-
-    def __init__(self, size: int = 256, max_chars: int = 60) -> None:
-        self.size = size
-        self.max_chars = max_chars
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
-
-    def get(self, synthesizer: object, text: str) -> np.ndarray | None:
-        with self._lock:
-            key = (id(synthesizer), text)
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, synthesizer: object, text: str, pieces: list[np.ndarray]) -> None:
-        if len(text) > self.max_chars or not pieces:
-            return
-        with self._lock:
-            self._items[(id(synthesizer), text)] = np.concatenate(pieces)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-PHRASES = PhraseCache()
+from voicebot.speak import split_sentences
 
 
 def reply_sentences(reply: Reply) -> Iterator[str]:
@@ -63,20 +29,19 @@ def reply_sentences(reply: Reply) -> Iterator[str]:
 def _whole_sentences(reply: Reply) -> Iterator[str]:
     stream = getattr(reply, "text_stream", None)
     if stream is None:
-        text = reply.text.strip()
-        if text:
-            yield from (s for s in _SENTENCE_END.split(text) if s.strip())
+        yield from split_sentences(reply.text)
         return
     buf = ""
     for piece in stream:
         buf += piece
-        parts = _SENTENCE_END.split(buf)
-        for sentence in parts[:-1]:
-            if sentence.strip():
-                yield sentence.strip()
-        buf = parts[-1]
-    if buf.strip():
-        yield buf.strip()
+        parts = split_sentences(buf)
+        if not parts:
+            continue
+        # The last piece is complete only when what follows it would start a new sentence.
+        done = buf[-1].isspace() and len(split_sentences(buf + "X")) > len(parts)
+        yield from parts if done else parts[:-1]
+        buf = "" if done else buf[buf.rfind(parts[-1]) :]
+    yield from split_sentences(buf)
 
 
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")

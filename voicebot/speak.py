@@ -1,4 +1,5 @@
-"""Text to speech: the Synthesizer protocol and its Piper implementation."""
+"""Text to speech: the Synthesizer protocol, its Piper implementation (with the one cache of
+spoken sentences) and the one sentence splitter (``reply_speech`` cuts replies with it too)."""
 
 from __future__ import annotations
 
@@ -101,39 +102,42 @@ class PiperSynthesizer:
         self.native_rate = int(self._voice.config.sample_rate)
         self._config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w)
         # Without sampling noise a sentence always sounds the same, so frequent ones ("Sure.",
-        # "Okay.") are cached at their native rate.
+        # "Is there anything else I can help with?") are cached, finished: resampled to the rate
+        # asked for and in int16, so a repeated sentence plays without waiting for Piper. This is
+        # the only speech cache (the live session's replies and the phone's own replies use it).
         self._deterministic = noise_scale == 0 and noise_w == 0
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def _sentence_audio(self, sentence: str) -> np.ndarray | None:
-        """Native-rate float audio of one sentence (None if nothing speakable)."""
+    def _sentence_pcm(self, sentence: str, sample_rate: int) -> np.ndarray | None:
+        """int16 audio of one sentence at ``sample_rate`` (None if nothing speakable)."""
+        key = (sentence, sample_rate)
         if self._deterministic:
             with self._cache_lock:
-                hit = self._cache.get(sentence)
+                hit = self._cache.get(key)
                 if hit is not None:
-                    self._cache.move_to_end(sentence)
+                    self._cache.move_to_end(key)
                     return hit
         pieces = [chunk.audio_float_array for chunk in self._voice.synthesize(sentence, self._config)]
         if not pieces:
             return None
         audio = np.concatenate(pieces).astype(np.float32)
+        if sample_rate != self.native_rate:
+            audio = resample(audio, self.native_rate, sample_rate)
+        pcm = float_to_int16(audio)
         if self._deterministic and len(sentence) <= CACHE_MAX_CHARS:
             with self._cache_lock:
-                self._cache[sentence] = audio
+                self._cache[key] = pcm
                 while len(self._cache) > CACHE_SENTENCES:
                     self._cache.popitem(last=False)
-        return audio
+        return pcm
 
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
         for sentence in split_sentences(text):
             started = time.perf_counter()
-            audio = self._sentence_audio(sentence)
-            if audio is None:
+            pcm = self._sentence_pcm(sentence, sample_rate)
+            if pcm is None:
                 continue  # nothing speakable (punctuation only)
-            if sample_rate != self.native_rate:
-                audio = resample(audio, self.native_rate, sample_rate)
-            pcm = float_to_int16(audio)
             yield SpeechChunk(sentence, pcm, sample_rate, time.perf_counter() - started)
 
     def first_chunk_latency(self, text: str, sample_rate: int = 16000) -> tuple[float, SpeechChunk | None]:

@@ -53,11 +53,12 @@ def test_trace_is_scoped_to_conversation_or_customer() -> None:
 
 
 def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
-    """voicebot.session hands each spoken turn's stage timings to ``set_turn_timings`` once the
-    first reply audio is out; they join the row the dialogue stored for that turn."""
-    from types import SimpleNamespace
-
-    from voicebot.session import Session, TurnRecord
+    """The store follows a session's stage events (voicebot.timings.store_timings): each spoken
+    turn's timings reach ``set_turn_timings`` once the turn is done and join the row the dialogue
+    stored for that turn."""
+    from voicebot.events import EventBus, Phase, Stage, emit, scope
+    from voicebot.session import TurnRecord
+    from voicebot.timings import TurnTimings, store_timings
 
     path = tmp_path / "voicebot.sqlite3"
     store = Store(path)
@@ -66,11 +67,13 @@ def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
               "reply_text": 0.34, "first_audio": 0.41}
     store.add_turn(conv, "turn on the kitchen light", "Done, the kitchen light is on.", "HassTurnOn",
                    timings={"total_s": 0.02})
-    # the session's own call (its signature and data), on a real store
-    session_like = SimpleNamespace(store=store, conversation=SimpleNamespace(id=conv))
-    Session._save_timings(session_like, TurnRecord(1, "turn on the kitchen light", 1.2, 2.9, dict(spoken)))  # type: ignore[arg-type]
-    store.add_turn(conv, "thanks", "You're welcome! Anything else?", "Thanks", timings={"total_s": 0.01})
-    Session._save_timings(session_like, TurnRecord(2, "thanks", 4.0, 4.6, {**spoken, "first_audio": 0.52}))  # type: ignore[arg-type]
+    # the event the session emits when a turn is done, on a real store
+    bus = EventBus()
+    store_timings(bus, store)
+    with scope(bus, conv):
+        emit(Stage.TURN, Phase.END, 1, record=TurnRecord(1, "turn on the kitchen light", 1.2, 2.9, TurnTimings(**spoken)))
+        store.add_turn(conv, "thanks", "You're welcome! Anything else?", "Thanks", timings={"total_s": 0.01})
+        emit(Stage.TURN, Phase.END, 2, record=TurnRecord(2, "thanks", 4.0, 4.6, TurnTimings(**{**spoken, "first_audio": 0.52})))
     store.close()
 
     rows = Store(path).turns(conv)

@@ -6,7 +6,7 @@ import numpy as np
 
 from voicebot.audio import read_audio
 from voicebot.channels.virtual import Cue
-from voicebot.session import sounds_finished
+from voicebot.turn_taking import sounds_finished
 
 
 def test_spoken_troubleshooting_call_end_to_end(home, call, say, transcriber, shared_audio) -> None:
@@ -40,11 +40,13 @@ def test_spoken_troubleshooting_call_end_to_end(home, call, say, transcriber, sh
     # Every answered turn carries its stage timings, in order, and they reached metrics and the store.
     for t in turns:
         tm = t.timings
-        assert 0 < tm["endpoint"] <= tm["transcript"] <= tm["reply_text"] <= tm["first_audio"], tm
+        assert tm.endpoint is not None and tm.transcript is not None and tm.reply_text is not None
+        assert tm.first_audio is not None
+        assert 0 < tm.endpoint <= tm.transcript <= tm.reply_text <= tm.first_audio, tm
     assert done.metrics.summary()["first_audio"]["count"] == 5
     rows = home.store.turns(done.result.conversation_id)
     # each turn's row in the store holds that turn's timings (not only a trace entry)
-    assert [r["timings"].get("first_audio") for r in rows] == [t.timings["first_audio"] for t in turns], rows
+    assert [r["timings"].get("first_audio") for r in rows] == [t.timings.first_audio for t in turns], rows
 
     # What the speaker sounded is the bot's answers: transcribe it back.
     heard = transcriber.transcribe(np.concatenate(turns[1].reply_audio)).text.lower()

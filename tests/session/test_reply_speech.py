@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voicebot.dialogue.llm.policy import StreamedReply
 from voicebot.dialogue.types import Reply
-from voicebot.session import reply_sentences
+from voicebot.reply_speech import reply_sentences
 
 
 def test_a_long_first_sentence_is_spoken_clause_first() -> None:

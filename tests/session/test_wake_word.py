@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from voicebot.channels.virtual import Cue
-from voicebot.session import SessionSettings, strip_wake_word
+from voicebot.session import SessionSettings
+from voicebot.turn_taking import strip_wake_word
 
 
 def test_only_turns_that_start_with_the_wake_word_are_answered(call, say, home) -> None:

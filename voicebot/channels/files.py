@@ -1,5 +1,6 @@
-"""The files channel: a recording streamed through the endpointer and the transcriber as if it
-arrived live, frame by frame, with the audio-time at which each decision would have been made."""
+"""The files channel: a recording streamed through the live session's Listener (endpointing,
+speculative transcription) as if it arrived live, frame by frame, with the audio time at which
+each decision would have been made."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from os import PathLike
 
 import numpy as np
 
-from voicebot.audio import SAMPLE_RATE, read_audio
+from voicebot.audio import read_audio
 from voicebot.config import ListenSettings
-from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, TurnEnded
-from voicebot.transcribe import Transcriber, Transcript
+from voicebot.frames import RATE, InFrame
+from voicebot.listener import HeardTurn, Listener, transcribe_now
+from voicebot.transcribe import Transcriber
 
 
 @dataclass(frozen=True)
@@ -41,37 +43,30 @@ def listen_pcm(
     chunk_ms: int = 20,
     speculate: bool = True,
 ) -> Iterator[Utterance]:
-    """Feed ``pcm`` (16 kHz mono int16) in ``chunk_ms`` pieces, as a sound card would, and yield
-    each utterance. With ``speculate`` the transcription starts at SpeechPaused and is reused when
-    the turn ends without SpeechResumed, as a live session does."""
-    endpointer = Endpointer(settings)
-    step = SAMPLE_RATE * chunk_ms // 1000
-    pending: tuple[float, Transcript] | None = None  # (pause noticed at, transcript)
+    """Feed ``pcm`` (16 kHz mono int16) in ``chunk_ms`` pieces, as a sound card would, through the
+    live session's :class:`~voicebot.listener.Listener`, and yield each utterance. With
+    ``speculate`` the transcription starts at the pause and is reused when the turn ends on the
+    silence after it, as a live session does (here it runs at once; ``text_ready_at`` says when
+    it would have been ready live)."""
+    pcm = pcm.astype(np.int16, copy=False)
+    transcribe = transcriber.transcribe
+    listener = Listener(transcribe, settings or ListenSettings(), speculate=transcribe_now(transcribe) if speculate else None)
+    step = RATE * chunk_ms // 1000
 
-    def finish(turn: TurnEnded) -> Utterance:
-        nonlocal pending
-        if pending is not None:
-            noticed, tr = pending
-            ready, spec = max(turn.decided_at, noticed + tr.elapsed_s), True
+    def utterance(turn: HeardTurn) -> Utterance:
+        tr = listener.hear_now(turn).transcript
+        if turn.paused_at is not None:  # the transcription started when the pause was noticed
+            ready = max(turn.decided, turn.paused_at + tr.elapsed_s)
         else:
-            tr = transcriber.transcribe(turn.pcm)
-            ready, spec = turn.decided_at + tr.elapsed_s, False
-        pending = None
-        return Utterance(
-            turn.start, turn.end, turn.decided_at, tr.elapsed_s, ready, spec, tr.text, tr.confidence, tr.rejected, turn.reason
-        )
+            ready = turn.decided + tr.elapsed_s
+        return Utterance(turn.start, turn.end, turn.decided, tr.elapsed_s, ready, turn.paused_at is not None,
+                         tr.text, tr.confidence, tr.rejected, turn.reason)
 
-    chunks = (pcm[i : i + step] for i in range(0, len(pcm), step))
-    for events in (*(endpointer.feed(c) for c in chunks), endpointer.flush()):
+    frames = (listener.feed(InFrame(pcm[i : i + step])) for i in range(0, len(pcm), step))
+    for events in (*frames, listener.flush()):
         for event in events:
-            if isinstance(event, SpeechPaused) and speculate:
-                pending = (event.decided_at, transcriber.transcribe(event.pcm))
-            elif isinstance(event, SpeechResumed):
-                pending = None
-            elif isinstance(event, TurnEnded):
-                if event.reason != "silence":
-                    pending = None  # the audio differs from what was transcribed at the pause
-                yield finish(event)
+            if isinstance(event, HeardTurn):
+                yield utterance(event)
 
 
 def listen_file(

@@ -19,12 +19,9 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
-from voicebot.bargein import ECHO_HISTORY_MS
-from voicebot.session import InFrame
+from voicebot.frames import ECHO_HISTORY_MS, RATE, InFrame
 
 log = logging.getLogger(__name__)
-
-RATE = 16000
 
 
 class AudioDeviceError(RuntimeError):
@@ -48,6 +45,7 @@ class SpeakerChannel:
     (``voicebot listen --list-devices``), default the system's default device."""
 
     name = "speaker"
+    rate = RATE  # play() takes the pipeline's rate; the playback thread converts to the device's
 
     def __init__(self, input: str | None = None, output: str | None = None, frame_ms: int = 30) -> None:
         self.input = _device(input)

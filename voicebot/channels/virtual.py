@@ -20,10 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from voicebot.bargein import ECHO_HISTORY_MS
-from voicebot.session import InFrame
-
-RATE = 16000
+from voicebot.frames import ECHO_HISTORY_MS, RATE, InFrame
 
 
 @dataclass
@@ -70,6 +67,7 @@ def voiced_extent(pcm: np.ndarray, rate: int = RATE) -> tuple[float, float]:
 
 class VirtualLine:
     name = "file"
+    rate = RATE
 
     def __init__(
         self,

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 if event.ignored:
                     con.print(f"[dim]    ({event.ignored})[/dim]")
                 else:
-                    first = event.timings.get("first_audio")
+                    first = event.timings.first_audio
                     ms = f" [dim]({first * 1000:.0f} ms)[/dim]" if isinstance(first, float) else ""
                     con.print(f"[cyan]bot[/cyan] {event.reply_text}{ms}")
 

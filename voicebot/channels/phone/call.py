@@ -201,11 +201,11 @@ class PhoneCall:
                 self.record.call_id,
                 event.user_text,
                 event.reply_text,
-                event.timings.get("first_audio", float("nan")),
+                event.timings.first_audio if event.timings.first_audio is not None else float("nan"),
             )
             for turn in reversed(self.record.turns):
                 if turn.user == event.user_text and turn.end_of_speech_to_first_audio_s is None:
-                    first = event.timings.get("first_audio")
+                    first = event.timings.first_audio
                     turn.end_of_speech_to_first_audio_s = round(first, 3) if first is not None else None
                     break
 
@@ -233,7 +233,7 @@ class PhoneCall:
 
     async def _speak_own(self, text: str) -> None:
         generation = self.channel.generation
-        chunks = iter(self.s.synthesizer.synthesize(text, 16000))
+        chunks = iter(self.s.synthesizer.synthesize(text, self.channel.rate))
         self._own_speaking = True
         try:
             while True:

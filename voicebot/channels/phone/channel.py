@@ -1,9 +1,10 @@
-"""A phone leg as the live session's ``AudioChannel``.
+"""A phone leg as the live session's ``AudioChannel`` (:mod:`voicebot.frames`).
 
-The session works at 16 kHz in whole frames; a call runs at its own rate (8 kHz on Twilio and
-AudioSocket's default, 16 kHz with ``slin16``). This adapter resamples at the edge, re-frames the
-caller's audio to the endpointer's frame length, and sends the bot's audio through the real-time
-``Pacer``. Barge-in (``clear``) empties the pacer and, on Twilio, the far end's buffer too.
+The pipeline listens at 16 kHz in whole frames; a call runs at its own rate (8 kHz on Twilio and
+AudioSocket's default, 16 kHz with ``slin16``). This adapter resamples the caller's audio at the
+edge and re-frames it to the endpointer's frame length. Reply audio arrives already at the leg's
+rate (``rate``: the Speaker resamples Piper's output once, straight to it) and goes out through the
+real-time ``Pacer``. Barge-in (``clear``) empties the pacer and, on Twilio, the far end's buffer too.
 
 Replies the phone call speaks itself (DTMF answers, "#" repeats) go through ``play_own``; while
 one plays, audio still arriving from a reply the session had under way is dropped (``hold``),
@@ -19,10 +20,10 @@ from collections.abc import AsyncIterator
 import numpy as np
 import soxr
 
-from voicebot.audio import SAMPLE_RATE, FrameBuffer, resample
+from voicebot.audio import FrameBuffer
 from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pacing import Pacer
-from voicebot.session import InFrame
+from voicebot.frames import RATE, InFrame
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,10 @@ class PhoneChannel:
 
     def __init__(self, leg: Leg, frame_ms: int) -> None:
         self.leg = leg
+        self.rate = leg.rate  # play() and play_own() take audio at the line's rate
         self.pacer = Pacer(leg.rate, leg.send_audio, fill_silence=leg.fill_silence)
         self._in: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
-        self._framer = FrameBuffer(SAMPLE_RATE * frame_ms // 1000)
+        self._framer = FrameBuffer(RATE * frame_ms // 1000)
         self._streams: dict[int, soxr.ResampleStream] = {}
         self._closed = False
         self.holding = False  # drop the session's audio (a reply of the call's own is playing)
@@ -45,10 +47,10 @@ class PhoneChannel:
     def push(self, pcm: np.ndarray, rate: int) -> None:
         if self._closed:
             return
-        if rate != SAMPLE_RATE:
+        if rate != RATE:
             stream = self._streams.get(rate)
             if stream is None:  # one stream per rate keeps the filter state across frames
-                stream = self._streams[rate] = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16")
+                stream = self._streams[rate] = soxr.ResampleStream(rate, RATE, 1, dtype="int16")
             pcm = stream.resample_chunk(pcm)
         for frame in self._framer.push(pcm):
             self._in.put_nowait(frame)
@@ -84,7 +86,8 @@ class PhoneChannel:
 
     # -- the call's own replies ----------------------------------------------------------------
     def play_own(self, pcm: np.ndarray) -> None:
+        """Audio at ``rate`` (the leg's)."""
         self._enqueue(pcm)
 
     def _enqueue(self, pcm: np.ndarray) -> None:
-        self.pacer.enqueue(resample(pcm, SAMPLE_RATE, self.leg.rate))
+        self.pacer.enqueue(pcm)
