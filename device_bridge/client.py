@@ -24,9 +24,12 @@ top of it::
   reconnection unless its deadline (``deadline_s``) has passed first, in which case
   the delivery ends as "expired". Nothing is dropped without the caller being able to
   see it. Without a deadline a message waits until ``stop()``, which expires it.
-- Callbacks run on the connection's network thread: keep them short (hand work to
-  a queue). Exceptions in callbacks are logged with the topic and swallowed, so one
-  bad handler cannot stop the connection.
+- Callbacks (messages and connection changes, in the order they happened) run on the
+  connection's own dispatch thread, never on paho's network thread: a slow handler (a
+  discovery template, a big registry update) delays later messages but never the
+  socket, keepalive or ``stop()``. At most ``max_backlog`` received messages wait for
+  their handlers; beyond that new ones are dropped and logged. Exceptions in callbacks
+  are logged with the topic and swallowed, so one bad handler cannot stop the connection.
 - Subscriptions with an exact topic are looked up in a dict; filters with wildcards
   are matched one by one, so prefer a few wildcards over thousands.
 """
@@ -37,6 +40,7 @@ import collections
 import contextlib
 import itertools
 import logging
+import queue
 import ssl
 import threading
 import time
@@ -145,6 +149,7 @@ class MqttConnection:
         reconnect_min_s: float = 0.1,
         reconnect_max_s: float = 5.0,
         max_payload: int = 4 * 1024 * 1024,
+        max_backlog: int = 200_000,
     ) -> None:
         self.scheme, self.host, self.port, url_user, url_pass = parse_url(url)
         self.url = url
@@ -161,6 +166,11 @@ class MqttConnection:
         self.will, self.birth = will, birth
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.max_payload = max_payload
+        self.max_backlog = max_backlog
+        self._inbox: queue.Queue[tuple[str, object] | None] = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
+        self._dropping = False
+        self.messages_dropped = 0
 
         self._lock = threading.RLock()
         self._exact: dict[str, list[Subscription]] = {}
@@ -187,6 +197,9 @@ class MqttConnection:
         with the subscriptions made before it acknowledged by the broker, after ``wait``
         seconds (it keeps trying either way)."""
         self._stopping = False
+        if self._dispatcher is None or not self._dispatcher.is_alive():
+            self._dispatcher = threading.Thread(target=self._dispatch, name="mqtt-dispatch", daemon=True)
+            self._dispatcher.start()
         self._new_client()
         self._expiry_thread = threading.Thread(target=self._expire_loop, name="mqtt-expiry", daemon=True)
         self._expiry_thread.start()
@@ -216,6 +229,11 @@ class MqttConnection:
             pending, self._pending = self._pending, []
         for d in pending:
             d._finish("expired")
+        if self._dispatcher is not None and self._dispatcher is not threading.current_thread():
+            self._inbox.put(None)
+            # a handler stuck in a long computation must not make stop() hang
+            self._dispatcher.join(timeout=2)
+            self._dispatcher = None
 
     def __enter__(self) -> MqttConnection:
         self.start()
@@ -479,6 +497,18 @@ class MqttConnection:
             self._notify(False)
 
     def _notify(self, up: bool) -> None:
+        self._inbox.put(("connection", up))
+
+    def _dispatch(self) -> None:
+        """Runs the callbacks, one item at a time, in arrival order."""
+        while (item := self._inbox.get()) is not None:
+            kind, value = item
+            if kind == "connection":
+                self._call_listeners(bool(value))
+            else:
+                self._deliver(value)  # type: ignore[arg-type]
+
+    def _call_listeners(self, up: bool) -> None:
         for cb in list(self._listeners):
             try:
                 cb(up)
@@ -489,10 +519,19 @@ class MqttConnection:
         if len(msg.payload) > self.max_payload:
             log.warning("skipped %d-byte message on %s: larger than %d bytes", len(msg.payload), msg.topic, self.max_payload)
             return
-        message = Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())
+        if self._inbox.qsize() >= self.max_backlog:
+            self.messages_dropped += 1
+            if not self._dropping:
+                self._dropping = True
+                log.warning("dropping messages: %d wait for their handlers already (max_backlog)", self.max_backlog)
+            return
+        self._dropping = False
+        self._inbox.put(("message", Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())))
+
+    def _deliver(self, message: Message) -> None:
         with self._lock:
-            targets = list(self._exact.get(msg.topic, ()))
-            targets += [s for s in self._wild if _matches(s.topic_filter, msg.topic)]
+            targets = list(self._exact.get(message.topic, ()))
+            targets += [s for s in self._wild if _matches(s.topic_filter, message.topic)]
         called: list[Callable[[Message], None]] = []
         for sub in targets:
             if sub.callback in called:  # one handler, several matching filters: once
@@ -501,7 +540,7 @@ class MqttConnection:
             try:
                 sub.callback(message)
             except Exception:
-                log.exception("handler for %s failed on a message to %s", sub.topic_filter, msg.topic)
+                log.exception("handler for %s failed on a message to %s", sub.topic_filter, message.topic)
 
 
 def _matches(topic_filter: str, topic: str) -> bool:

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from device_bridge.conventions import (
     MODE_PCT,
@@ -33,6 +31,7 @@ from device_bridge.conventions import (
     dumps,
     number,
     pct_to_mode,
+    templates,
     text,
 )
 from device_bridge.devices import Device, DeviceType, supported
@@ -82,7 +81,6 @@ ABBREVIATIONS: dict[str, str] = {
 DEVICE_ABBREVIATIONS = {"ids": "identifiers", "mf": "manufacturer", "mdl": "model", "mdl_id": "model_id",
                         "sw": "sw_version", "hw": "hw_version", "sa": "suggested_area", "cns": "connections"}
 PLATFORMS = {t.value for t in DeviceType}
-_env = SandboxedEnvironment(autoescape=False)
 
 
 # -- discovery configs --------------------------------------------------------------
@@ -199,6 +197,12 @@ def device_from_config(component: str, config: dict[str, Any], fallback_id: str,
         name = dev.get("name") if isinstance(dev.get("name"), str) else uid.replace("_", " ")
     elif isinstance(dev.get("name"), str) and config.get("name") is not None and not name.startswith(dev["name"]):
         name = f"{dev['name']} {name}"
+    if "brightness_scale" in config:
+        scale = config["brightness_scale"]
+        # Home Assistant requires at least 1; 0 would divide every brightness report by zero
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 1 <= scale <= 1_000_000:
+            raise PayloadError(f"discovery config on {topic} has brightness_scale {scale!r}: "
+                               "it must be a number from 1 to 1000000 (the device's full brightness)")
     features, ranges = _features(dtype, config)
     options = {attr: [str(v) for v in config[key]] for key, attr in
                (("modes", "hvac_mode"), ("preset_modes", "preset_mode"), ("fan_modes", "fan_mode"),
@@ -271,11 +275,6 @@ def _features(dtype: DeviceType, c: dict[str, Any]) -> tuple[list[str], dict[str
 # -- templates -----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=512)
-def _template(source: str) -> Any:
-    return _env.from_string(source)
-
-
 def render_value(template: str | None, payload: bytes, topic: str) -> str:
     """Apply a value template (``{{ value_json.temperature }}``) to a payload."""
     raw = text(payload)
@@ -286,7 +285,7 @@ def render_value(template: str | None, payload: bytes, topic: str) -> str:
     except ValueError:
         value_json = None
     try:
-        return _template(template).render(value=raw, value_json=value_json).strip()
+        return templates.render(template, value=raw, value_json=value_json).strip()
     except (TemplateError, TypeError, ValueError) as exc:
         raise PayloadError(f"template {template!r} failed on {topic}: {exc}") from exc
 
@@ -294,7 +293,7 @@ def render_value(template: str | None, payload: bytes, topic: str) -> str:
 def render_command(template: str | None, value: Any, **extra: Any) -> str:
     if not template:
         return str(value)
-    return _template(template).render(value=value, **extra).strip()
+    return templates.render(template, value=value, **extra).strip()
 
 
 # -- the convention ------------------------------------------------------------------
