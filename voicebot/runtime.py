@@ -174,8 +174,13 @@ def build_runtime(
             store_path = dialogue.store or (s.data_dir / "voicebot.sqlite3")
         if str(store_path) != ":memory:":
             Path(store_path).parent.mkdir(parents=True, exist_ok=True)
-        store = Store(store_path)
+        from voicebot.store_admin import RetentionPruner
+        from voicebot.store_crypto import StoreSettings
+
+        store_settings = section(StoreSettings, "store", s)
+        store = Store(store_path, store_settings=store_settings)
         closers.append(store.close)
+        closers.append(RetentionPruner(store, store_settings).start().stop)
 
         from voicebot.dialogue.engine import DialogueEngine
 

@@ -2,7 +2,9 @@
 
 SQLite through the standard library. One connection shared by the threads of one process,
 serialised by a lock (sessions call the dialogue from worker threads). User text arrives
-here already redacted; the store never sees raw transcripts.
+here already redacted; the store never sees raw transcripts. What was said (turns, replies,
+slots and actions), the caller's number, ticket texts and the trace are sealed with the store's
+key (voicebot.store_crypto) before they are written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from voicebot.sqlite_db import SqliteDatabase
+from voicebot.store_crypto import StoreCipher, StoreSettings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -125,8 +128,24 @@ class StoreError(RuntimeError):
 
 
 class Store(SqliteDatabase):
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        super().__init__(path, SCHEMA, what="the store", error=StoreError, foreign_keys=True)
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        cipher: StoreCipher | None = None,
+        store_settings: StoreSettings | None = None,
+    ) -> None:
+        super().__init__(
+            path, SCHEMA, what="the store", error=StoreError, foreign_keys=True,
+            cipher=cipher, store_settings=store_settings,
+        )
+
+    def _json(self, value: Any) -> str:
+        sealed = self.cipher.seal(json.dumps(value, default=str))
+        assert sealed is not None
+        return sealed
+
+    def _unjson(self, value: str) -> Any:
+        return json.loads(self.cipher.open(value) or "null")
 
     # customers -------------------------------------------------------------------------
     def save_customer(self, customer: Customer) -> None:
@@ -176,7 +195,7 @@ class Store(SqliteDatabase):
             db.execute(
                 "INSERT INTO conversations (id, channel, customer_id, caller, language, started_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, channel, customer_id, caller, language, time.time()),
+                (conversation_id, channel, customer_id, self.cipher.seal(caller), language, time.time()),
             )
         return conversation_id
 
@@ -189,7 +208,12 @@ class Store(SqliteDatabase):
 
     def conversation(self, conversation_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
-        return dict(rows[0]) if rows else None
+        return self._conversation(rows[0]) if rows else None
+
+    def _conversation(self, row: sqlite3.Row) -> dict[str, Any]:
+        data = dict(row)
+        data["caller"] = self.cipher.open(data["caller"])
+        return data
 
     def add_turn(
         self,
@@ -211,11 +235,11 @@ class Store(SqliteDatabase):
                 (
                     conversation_id,
                     time.time(),
-                    user_text,
-                    reply,
+                    self.cipher.seal(user_text),
+                    self.cipher.seal(reply),
                     intent,
-                    json.dumps(slots or {}, default=str),
-                    json.dumps(actions or [], default=str),
+                    self._json(slots or {}),
+                    self._json(actions or []),
                     sentiment,
                     language,
                     handled_by,
@@ -249,8 +273,10 @@ class Store(SqliteDatabase):
         out = []
         for r in rows:
             d = dict(r)
+            d["user_text"] = self.cipher.open(d["user_text"])
+            d["reply"] = self.cipher.open(d["reply"])
             for key in ("slots", "actions", "timings"):
-                d[key] = json.loads(d[key])
+                d[key] = self._unjson(d[key])
             out.append(d)
         return out
 
@@ -268,7 +294,7 @@ class Store(SqliteDatabase):
             cur = db.execute(
                 "INSERT INTO tickets (conversation_id, customer_id, created_at, updated_at, status, "
                 "reason, problem, summary) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-                (conversation_id, customer_id, now, now, reason, problem, json.dumps(summary, default=str)),
+                (conversation_id, customer_id, now, now, reason, self.cipher.seal(problem), self._json(summary)),
             )
             ticket_id = str(cur.lastrowid)
         ticket = self.ticket(ticket_id)
@@ -277,22 +303,22 @@ class Store(SqliteDatabase):
 
     def ticket(self, ticket_id: str) -> Ticket | None:
         rows = self._rows("SELECT * FROM tickets WHERE id = ?", (_ticket_number(ticket_id),))
-        return _ticket(rows[0]) if rows else None
+        return self._ticket(rows[0]) if rows else None
 
     def tickets_for_customer(self, customer_id: str) -> list[Ticket]:
         """Newest first."""
         rows = self._rows("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
-        return [_ticket(r) for r in rows]
+        return [self._ticket(r) for r in rows]
 
     def all_tickets(self, limit: int = 500) -> list[Ticket]:
         """Newest first."""
-        return [_ticket(r) for r in self._rows("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
+        return [self._ticket(r) for r in self._rows("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
 
     def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
         rows = self._rows(
             "SELECT * FROM tickets WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)
         )
-        return [_ticket(r) for r in rows]
+        return [self._ticket(r) for r in rows]
 
     def update_ticket(self, ticket_id: str, status: str, note: str | None = None) -> Ticket:
         if status not in TICKET_STATUSES:
@@ -300,13 +326,16 @@ class Store(SqliteDatabase):
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE tickets SET status = ?, updated_at = ?, note = COALESCE(?, note) WHERE id = ?",
-                (status, time.time(), note, _ticket_number(ticket_id)),
+                (status, time.time(), self.cipher.seal(note), _ticket_number(ticket_id)),
             )
             if cur.rowcount == 0:
                 raise KeyError(f"no ticket {ticket_id}")
         ticket = self.ticket(ticket_id)
         assert ticket is not None
         return ticket
+
+    def _ticket(self, row: sqlite3.Row) -> Ticket:
+        return _ticket(row, self.cipher)
 
     # trace -----------------------------------------------------------------------------
     def add_trace(
@@ -321,7 +350,7 @@ class Store(SqliteDatabase):
             db.execute(
                 "INSERT INTO trace (conversation_id, customer_id, at, kind, device_id, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, customer_id, time.time(), kind, device_id, json.dumps(data, default=str)),
+                (conversation_id, customer_id, time.time(), kind, device_id, self._json(data)),
             )
 
     def trace(
@@ -355,7 +384,7 @@ class Store(SqliteDatabase):
                 at=r["at"],
                 kind=r["kind"],
                 device_id=r["device_id"],
-                data=json.loads(r["data"]),
+                data=self._unjson(r["data"]),
             )
             for r in rows
         ]
@@ -386,7 +415,7 @@ def _customer(row: sqlite3.Row) -> Customer:
     )
 
 
-def _ticket(row: sqlite3.Row) -> Ticket:
+def _ticket(row: sqlite3.Row, cipher: StoreCipher) -> Ticket:
     return Ticket(
         id=str(row["id"]),
         conversation_id=row["conversation_id"],
@@ -395,7 +424,7 @@ def _ticket(row: sqlite3.Row) -> Ticket:
         updated_at=row["updated_at"],
         status=row["status"],
         reason=row["reason"],
-        problem=row["problem"],
-        summary=json.loads(row["summary"]),
-        note=row["note"],
+        problem=cipher.open(row["problem"]) or "",
+        summary=json.loads(cipher.open(row["summary"]) or "{}"),
+        note=cipher.open(row["note"]) or "",
     )

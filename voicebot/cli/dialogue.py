@@ -159,6 +159,10 @@ def register(app: typer.Typer) -> None:
         for c in _store(store).customers():
             print(json.dumps(asdict(c), ensure_ascii=False))
 
+    from voicebot.cli.store import register_customer_commands
+
+    register_customer_commands(customers)  # export and erase (cli/store.py)
+
     @app.command()
     def playbooks(
         folder: Annotated[

@@ -115,7 +115,10 @@ def register(app: typer.Typer) -> None:
         store: Annotated[Path | None, typer.Option(help="SQLite store; default as the feedback workers use.")] = None,
     ) -> None:
         """Write a self-contained HTML report of feedback and conversation sentiment for a time range."""
-        from voicebot.feedback.report import build_report
+        try:
+            from voicebot.feedback.report import build_report
+        except ImportError as exc:  # matplotlib is an extra
+            raise _fail(str(exc)) from None
         from voicebot.feedback.settings import feedback_settings, store_path
 
         settings = load_settings()

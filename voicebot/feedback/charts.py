@@ -6,7 +6,10 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError as exc:  # the optional "reports" extra
+    raise ImportError("the feedback report needs matplotlib: pip install 'voicebot[reports]'") from exc
 
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # the backend is chosen before pyplot loads

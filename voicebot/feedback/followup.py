@@ -62,7 +62,8 @@ class FollowUp:
             self._tickets = Store(self.store_path)
         reason = "safety" if summary["urgency"] == "critical" else "feedback"
         ticket = self._tickets.create_ticket(None, None, reason, problem, summary)
-        log.info("feedback %s opened ticket %s (%s)", summary["feedback_id"], ticket.id, problem)
+        log.info("feedback %s opened ticket %s", summary["feedback_id"], ticket.id)
+        log.debug("ticket %s: %s", ticket.id, problem)
         return str(ticket.id)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import jinja2
 from voicebot.feedback import charts
 from voicebot.feedback.analyze import analyze_text
 from voicebot.feedback.store import FeedbackStore, StoredFeedback
+from voicebot.store_crypto import load_cipher
 
 
 @dataclass
@@ -90,9 +91,10 @@ def conversation_feedback(path: str | Path, start: float, end: float, limit: int
     finally:
         db.close()
     out: dict[str, dict[str, Any]] = {}  # by text: the newest mention, with how often it was said
+    cipher = load_cipher(path, create=False)
     for at, data, channel in rows:
         try:
-            text = str(json.loads(data).get("feedback") or "").strip()
+            text = str(json.loads(cipher.open(data) or "").get("feedback") or "").strip()
         except (ValueError, AttributeError):
             continue
         if not text:

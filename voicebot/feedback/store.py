@@ -4,10 +4,13 @@ their chunks, and the claims that keep two workers from processing one clip.
 They live in the same SQLite file as conversations and tickets (voicebot.store). Every worker
 process opens its own connection; SQLite's locking (WAL, a busy timeout) makes the workers on
 one machine share it safely, which is what lets chunks of one clip arrive at different workers.
+What the customer said (transcript, the words behind topics and urgency, the audio, the chunks
+of an upload in progress) is sealed with the store's key (voicebot.store_crypto).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -16,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from voicebot.sqlite_db import SqliteDatabase
+from voicebot.store_crypto import StoreCipher, StoreSettings
+
+SEALED_TEXT = ("transcript", "topics", "urgency_reasons")  # hold the customer's own words
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -61,6 +67,7 @@ CREATE TABLE IF NOT EXISTS feedback_chunks (
     seq INTEGER NOT NULL,
     data BLOB NOT NULL,
     received_at REAL NOT NULL,
+    size INTEGER,
     PRIMARY KEY (device_id, clip_id, seq)
 );
 CREATE TABLE IF NOT EXISTS feedback_claims (
@@ -106,8 +113,18 @@ class StoredFeedback:
 
 
 class FeedbackStore(SqliteDatabase):
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path, SCHEMA, what="the feedback store", error=FeedbackStoreError)
+    def __init__(
+        self, path: str | Path, cipher: StoreCipher | None = None, store_settings: StoreSettings | None = None
+    ) -> None:
+        super().__init__(
+            path, SCHEMA, what="the feedback store", error=FeedbackStoreError,
+            cipher=cipher, store_settings=store_settings,
+        )
+        with self._lock:  # chunks are sealed, so their plain size is kept beside them
+            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(feedback_chunks)")}
+            if "size" not in columns:
+                with contextlib.suppress(sqlite3.OperationalError):  # another worker added it first
+                    self._db.execute("ALTER TABLE feedback_chunks ADD COLUMN size INTEGER")
 
     # stored clips ----------------------------------------------------------------------
     def find(self, device_id: str, clip_id: str, sha256: str | None = None) -> int | None:
@@ -122,7 +139,7 @@ class FeedbackStore(SqliteDatabase):
         """Insert a clip's row; returns (feedback id, True) or the existing id and False when a
         retry raced us to it. The streamed upload's chunks and the claim go in the same transaction."""
         cols = list(row)
-        values = [json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()]
+        values = [self._column(k, v) for k, v in row.items()]
         with self._tx() as db:
             existing = db.execute(
                 "SELECT id FROM feedback WHERE device_id = ? AND (clip_id = ? OR audio_sha256 = ?)",
@@ -136,6 +153,13 @@ class FeedbackStore(SqliteDatabase):
             self._forget_upload(db, row["device_id"], row["clip_id"])
             return int(cur.lastrowid or 0), True
 
+    def _column(self, name: str, value: Any) -> Any:
+        if isinstance(value, list | dict):
+            value = json.dumps(value)
+        if name == "audio":
+            return self.cipher.seal_bytes(value)
+        return self.cipher.seal(value) if name in SEALED_TEXT else value
+
     def set_followup(self, feedback_id: int, ticket_id: str | None, contacted: bool) -> None:
         with self._tx() as db:
             db.execute(
@@ -145,11 +169,11 @@ class FeedbackStore(SqliteDatabase):
 
     def get(self, feedback_id: int) -> StoredFeedback | None:
         rows = self._rows("SELECT *, audio IS NOT NULL AS has_audio FROM feedback WHERE id = ?", (feedback_id,))
-        return _feedback(rows[0]) if rows else None
+        return _feedback(rows[0], self.cipher) if rows else None
 
     def audio(self, feedback_id: int) -> bytes | None:
         rows = self._rows("SELECT audio FROM feedback WHERE id = ?", (feedback_id,))
-        return bytes(rows[0]["audio"]) if rows and rows[0]["audio"] is not None else None
+        return self.cipher.open_bytes(bytes(rows[0]["audio"])) if rows and rows[0]["audio"] is not None else None
 
     def between(self, start: float, end: float) -> list[StoredFeedback]:
         rows = self._rows(
@@ -157,7 +181,7 @@ class FeedbackStore(SqliteDatabase):
             "WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at",
             (start, end),
         )
-        return [_feedback(r) for r in rows]
+        return [_feedback(r, self.cipher) for r in rows]
 
     def all(self) -> list[StoredFeedback]:
         return self.between(float("-inf"), float("inf"))
@@ -181,12 +205,12 @@ class FeedbackStore(SqliteDatabase):
         """Keep one chunk (a repeated chunk replaces nothing); returns the upload's byte count so far."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO feedback_chunks (device_id, clip_id, seq, data, received_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (device_id, clip_id, seq, data, time.time()),
+                "INSERT OR IGNORE INTO feedback_chunks (device_id, clip_id, seq, data, received_at, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (device_id, clip_id, seq, self.cipher.seal_bytes(data), time.time(), len(data)),
             )
             total = db.execute(
-                "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM feedback_chunks WHERE device_id = ? AND clip_id = ?",
+                "SELECT COALESCE(SUM(COALESCE(size, LENGTH(data))), 0) FROM feedback_chunks WHERE device_id = ? AND clip_id = ?",
                 (device_id, clip_id),
             ).fetchone()[0]
         return int(total)
@@ -202,7 +226,7 @@ class FeedbackStore(SqliteDatabase):
             "SELECT data FROM feedback_chunks WHERE device_id = ? AND clip_id = ? AND seq < ? ORDER BY seq",
             (device_id, clip_id, count),
         )
-        return b"".join(bytes(r["data"]) for r in rows)
+        return b"".join(self.cipher.open_bytes(bytes(r["data"])) or b"" for r in rows)
 
     def forget_upload(self, device_id: str, clip_id: str) -> None:
         with self._tx() as db:
@@ -256,7 +280,7 @@ class FeedbackStore(SqliteDatabase):
             )
 
 
-def _feedback(r: sqlite3.Row) -> StoredFeedback:
+def _feedback(r: sqlite3.Row, cipher: StoreCipher) -> StoredFeedback:
     return StoredFeedback(
         id=int(r["id"]),
         device_id=r["device_id"],
@@ -267,15 +291,15 @@ def _feedback(r: sqlite3.Row) -> StoredFeedback:
         recorded_at=float(r["recorded_at"]),
         received_at=float(r["received_at"]),
         duration_s=float(r["duration_s"]),
-        transcript=r["transcript"],
+        transcript=cipher.open(r["transcript"]) or "",
         language=r["language"],
         confidence=float(r["confidence"]),
         sentiment=float(r["sentiment"]),
         label=r["label"],
         emotions=json.loads(r["emotions"]),
-        topics=json.loads(r["topics"]),
+        topics=json.loads(cipher.open(r["topics"]) or "{}"),
         urgency=r["urgency"],
-        urgency_reasons=json.loads(r["urgency_reasons"]),
+        urgency_reasons=json.loads(cipher.open(r["urgency_reasons"]) or "[]"),
         ticket_id=r["ticket_id"],
         contacted=bool(r["contacted"]),
         worker=r["worker"],

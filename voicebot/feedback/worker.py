@@ -8,12 +8,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from voicebot.config import Settings
+from voicebot.config import Settings, section
 from voicebot.feedback.followup import FollowUp
 from voicebot.feedback.ingest import FeedbackIngest
 from voicebot.feedback.recognise import transcriber_picker
 from voicebot.feedback.settings import FeedbackSettings, feedback_settings, store_path
 from voicebot.feedback.store import FeedbackStore
+from voicebot.store_admin import RetentionPruner
+from voicebot.store_crypto import StoreSettings
 
 if TYPE_CHECKING:
     from voicebot.channels.feedback import FeedbackChannel
@@ -26,11 +28,14 @@ class FeedbackWorker:
     channel: FeedbackChannel
     store: FeedbackStore
     followup: FollowUp
+    retention: RetentionPruner | None = None  # store.retention_days, applied while the worker runs
 
     def run(self, stop: threading.Event, housekeeping_s: float = 60.0) -> None:
         """Serve until ``stop`` is set; forgets abandoned streamed uploads now and then."""
         fs: FeedbackSettings = self.channel.fs
         self.channel.start()
+        if self.retention is not None:
+            self.retention.start()
         try:
             next_sweep = 0.0
             while not stop.wait(0.5):
@@ -43,6 +48,8 @@ class FeedbackWorker:
             self.close()
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         self.channel.stop()
         self.followup.close()
         self.store.close()
@@ -61,7 +68,8 @@ def build_worker(
 
     fs = fs or feedback_settings(settings)
     path = store_path(fs, settings)
-    store = FeedbackStore(path)
+    store_settings = section(StoreSettings, "store", settings)
+    store = FeedbackStore(path, store_settings=store_settings)
     pick = transcriber_picker(settings, fs)
     if warm:
         pick(None)  # load the default model now, not on the first clip
@@ -80,4 +88,4 @@ def build_worker(
         metrics = FeedbackMetrics()
         metrics.serve(metrics_port)
         channel.on_ack = metrics.observe
-    return FeedbackWorker(channel, store, followup)
+    return FeedbackWorker(channel, store, followup, RetentionPruner(store, store_settings))

@@ -25,6 +25,7 @@ from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import TranscriptionPool
 from voicebot.config import Settings
 from voicebot.dialogue.types import Conversation, Reply
+from voicebot.privacy.redact import redact
 from voicebot.session import BargeIn, Session, SessionEvent, SessionSettings, TurnRecord
 from voicebot.speak import Synthesizer
 
@@ -194,14 +195,17 @@ class PhoneCall:
             self.record.barge_ins += 1
             log.info("call %s: barge-in after %.2f s", self.record.call_id, event.reaction_s)
         elif isinstance(event, TurnRecord) and event.ignored is not None:
-            log.info("call %s: turn %r ignored: %s", self.record.call_id, event.user_text, event.ignored)
+            # What callers say stays out of INFO logs (docs/security.md); DEBUG has it redacted.
+            log.info("call %s: a turn was ignored: %s", self.record.call_id, event.ignored)
+            log.debug("call %s: ignored turn %r", self.record.call_id, redact(event.user_text or ""))
         elif isinstance(event, TurnRecord):
             log.info(
-                "call %s: heard %r, answered %r (first audio %.2f s after the end of speech)",
+                "call %s: answered a turn (first audio %.2f s after the end of speech)",
                 self.record.call_id,
-                event.user_text,
-                event.reply_text,
                 event.timings.first_audio if event.timings.first_audio is not None else float("nan"),
+            )
+            log.debug(
+                "call %s: heard %r, answered %r", self.record.call_id, redact(event.user_text or ""), event.reply_text
             )
             for turn in reversed(self.record.turns):
                 if turn.user == event.user_text and turn.end_of_speech_to_first_audio_s is None:

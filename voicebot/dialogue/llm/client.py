@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import openai
+try:
+    import openai
+except ImportError:  # the optional "llm" extra is not installed: the rules answer alone
+    openai = None  # type: ignore[assignment]
 
 from voicebot.dialogue.llm.settings import LLMSettings
 
@@ -44,6 +47,8 @@ class ModelTurn:
 class ChatEndpoint:
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
+        if openai is None:
+            raise LLMUnavailable("the LLM policy needs the openai package: pip install 'voicebot[llm]'")
         self._client = openai.OpenAI(
             base_url=settings.resolved_base_url(),
             api_key=settings.resolved_api_key(),

@@ -1,0 +1,123 @@
+"""``voicebot store``: rotate the encryption key, apply retention, check the key; and
+``voicebot customers export|erase`` (added to the customers commands in cli/dialogue.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+StoreOption = Annotated[str | None, typer.Option("--store", help="SQLite store (default in the data directory).")]
+
+
+def open_store(path: str | None) -> Any:
+    from voicebot.config import load_settings, section
+    from voicebot.dialogue.settings import DialogueSettings
+    from voicebot.store import Store, StoreError
+    from voicebot.store_crypto import StoreSettings
+
+    s = load_settings()
+    target = path or section(DialogueSettings, "dialogue", s).store or (s.data_dir / "voicebot.sqlite3")
+    try:
+        return Store(target, store_settings=section(StoreSettings, "store", s))
+    except StoreError as exc:
+        typer.echo(f"voicebot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _settings() -> Any:
+    from voicebot.config import section
+    from voicebot.store_crypto import StoreSettings
+
+    return section(StoreSettings, "store")
+
+
+def register(app: typer.Typer) -> None:
+    store = typer.Typer(help="The store's encryption key and retention.", no_args_is_help=True)
+    app.add_typer(store, name="store")
+
+    @store.command("rotate-key")
+    def rotate(
+        new_key: Annotated[
+            str | None, typer.Option("--new-key", help="The key to change to (default: a new random one).")
+        ] = None,
+        path: StoreOption = None,
+    ) -> None:
+        """Re-encrypt everything under a new key. Stop the services that use the store first."""
+        from voicebot.store_admin import rotate_key
+        from voicebot.store_crypto import StoreCipher, StoreKeyError
+        from voicebot.store_crypto import new_key as make_key
+
+        st = open_store(path)
+        key = new_key or make_key()
+        try:
+            StoreCipher([key], "--new-key")
+            key_file = rotate_key(st, _settings(), key)
+        except StoreKeyError as exc:
+            typer.echo(f"voicebot: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if key_file is not None:
+            print(json.dumps({"rotated": True, "key_file": str(key_file)}))
+        else:  # the key is in the configuration: only the operator can change it there
+            print(json.dumps({"rotated": True, "key_file": None}))
+            typer.echo(f"set store.key (VOICEBOT_STORE__KEY) to the new key now: {key}", err=True)
+
+    @store.command("prune")
+    def prune_cmd(path: StoreOption = None) -> None:
+        """Delete what store.retention_days says is too old; prints rows removed per kind."""
+        from voicebot.store_admin import prune
+
+        print(json.dumps(prune(open_store(path), _settings().retention_days)))
+
+    @store.command("check-key")
+    def check(path: StoreOption = None) -> None:
+        """Open every encrypted value once with the current key."""
+        from voicebot.store_admin import check_key
+        from voicebot.store_crypto import StoreKeyError
+
+        try:
+            check_key(open_store(path))
+        except StoreKeyError as exc:
+            typer.echo(f"voicebot: {exc}", err=True)
+            raise typer.Exit(2) from None
+        print(json.dumps({"key": "ok"}))
+
+    @store.command("new-key")
+    def new_key_cmd() -> None:
+        """Print a new random key for store.key."""
+        from voicebot.store_crypto import new_key
+
+        print(new_key())
+
+
+DeviceOption = Annotated[
+    list[str] | None,
+    typer.Option("--device", help="A feedback device of this customer's, beyond those in their home file (repeat)."),
+]
+
+
+def register_customer_commands(customers: typer.Typer) -> None:
+    @customers.command("export")
+    def export(customer_id: str, device: DeviceOption = None, store: StoreOption = None) -> None:
+        """Everything held about a customer as JSON: profile, conversations, turns, tickets,
+        trace, feedback (audio as base64) and anything else kept under their id."""
+        from voicebot.store_admin import export_customer
+
+        print(json.dumps(export_customer(open_store(store), customer_id, device or []), ensure_ascii=False, indent=2))
+
+    @customers.command("erase")
+    def erase(
+        customer_id: str,
+        device: DeviceOption = None,
+        yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+        store: StoreOption = None,
+    ) -> None:
+        """Delete everything held about a customer, feedback audio included. Only the time and
+        the number of rows of the erasure are kept."""
+        from voicebot.store_admin import erase_customer
+
+        if not yes:
+            typer.confirm(f"erase everything held about {customer_id}?", abort=True)
+        removed = erase_customer(open_store(store), customer_id, device or [])
+        print(json.dumps({"erased": True, "rows": removed}))
