@@ -28,9 +28,6 @@ from bench_nlu import evaluate  # noqa: E402  (the understanding engineer's scor
 
 from device_bridge.broker import MosquittoBroker  # noqa: E402
 from device_bridge.home import load_home  # noqa: E402
-from voicebot.dialogue.engine import DialogueEngine  # noqa: E402
-from voicebot.dialogue.settings import DialogueSettings  # noqa: E402
-from voicebot.store import Store  # noqa: E402
 from voicebot.testing.scenario import ScenarioResult, load_scenarios, run_scenario, simulated_home  # noqa: E402
 from voicebot.understand import Understander  # noqa: E402
 
@@ -43,12 +40,8 @@ def run_suite(timeout_s: float) -> tuple[list[Any], list[ScenarioResult], float]
     results: list[ScenarioResult] = []
     started = time.perf_counter()
     with MosquittoBroker() as broker, simulated_home(broker.url, SCENARIOS / "home.yaml") as home:
-
-        def factory(settings: DialogueSettings, store: Store) -> DialogueEngine:
-            return DialogueEngine(home.bridge, store, settings)
-
         for s in scenarios:
-            results.append(run_scenario(s, home, factory, defaults={"command_timeout_s": timeout_s}))
+            results.append(run_scenario(s, home, home.engine, defaults={"command_timeout_s": timeout_s}))
     return scenarios, results, time.perf_counter() - started
 
 

@@ -29,18 +29,11 @@ import shutil
 import threading
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from voicebot.config import Settings, load_settings
-
-if TYPE_CHECKING:
-    from voicebot.speak import PiperSynthesizer
-    from voicebot.transcribe import FasterWhisperTranscriber
-
-
-class ModelError(RuntimeError):
-    """A model that is missing or unusable; the message says what to install or fix."""
-
+from voicebot.model_error import ModelError
+from voicebot.speak import PiperSynthesizer
+from voicebot.transcribe import FasterWhisperTranscriber
 
 WHISPER_FILES = ("model.bin", "config.json")
 BUNDLED_WHISPER = {
@@ -213,8 +206,6 @@ _cache_lock = threading.Lock()
 
 def load_transcriber(settings: Settings | None = None) -> FasterWhisperTranscriber:
     """The process-wide transcriber for ``settings.transcribe`` (loaded on first use)."""
-    from voicebot.transcribe import FasterWhisperTranscriber
-
     s = settings or load_settings()
     t = s.transcribe
     path = resolve_whisper(t.model, s.data_dir)
@@ -231,8 +222,6 @@ def load_transcriber(settings: Settings | None = None) -> FasterWhisperTranscrib
 
 def load_synthesizer(settings: Settings | None = None) -> PiperSynthesizer:
     """The process-wide synthesizer for ``settings.speak`` (loaded on first use)."""
-    from voicebot.speak import PiperSynthesizer
-
     s = settings or load_settings()
     sp = s.speak
     onnx, cfg = resolve_voice(sp.voice, sp.voice_config)

@@ -11,15 +11,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from device_bridge import broker as broker_mod
+from device_bridge.bridge import DeviceBridge
+from device_bridge.devices import DeviceControl
+from device_bridge.simulator import Simulator
 from voicebot.config import Settings, load_settings, section
+from voicebot.dialogue.engine import DialogueEngine
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.dialogue.types import Conversation
+from voicebot.models import load_synthesizer, load_transcriber
 from voicebot.speak import Synthesizer
+from voicebot.store import Store
 from voicebot.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
@@ -37,10 +46,10 @@ class Runtime:
 
     settings: Settings
     broker_url: str
-    bridge: Any  # device_bridge.DeviceBridge (DeviceControl)
-    store: Any  # voicebot.store.Store
-    engine: Any  # voicebot.dialogue.engine.DialogueEngine
-    simulator: Any | None = None  # device_bridge.Simulator when a home is simulated
+    bridge: DeviceControl
+    store: Store
+    engine: DialogueEngine
+    simulator: Simulator | None = None  # when a home is simulated
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transcriber: Transcriber | None = field(default=None, repr=False)
@@ -72,9 +81,11 @@ class Runtime:
         caller: str | None = None,
         speaker_area: str | None = None,
         language: str = "en",
-    ) -> Any:
-        """A new dialogue Conversation (voicebot.dialogue.types.Conversation), with the LLM policy
-        around it when one is configured (section ``llm``)."""
+    ) -> Conversation:
+        """A new dialogue conversation, with the LLM policy around it when one is configured
+        (section ``llm``)."""
+        # Imported here, not at the top: the optional LLM policy brings the OpenAI client, seconds
+        # to import, which a voicebot without an LLM should not pay at every start.
         from voicebot.dialogue.llm import with_llm
 
         return with_llm(
@@ -103,24 +114,24 @@ class Runtime:
         self.close()
 
 
-_warmed: set[int] = set()
+# The models are process-wide (voicebot.models caches them), so is the record of which were warmed.
+# Weak references to the models themselves, not their ids: a freed model's id can be reused.
+_warmed: weakref.WeakSet[Transcriber] = weakref.WeakSet()
 _warm_lock = threading.Lock()
 
 
 def load_speech_models(settings: Settings | None = None, warm: bool = True) -> tuple[Transcriber, Synthesizer]:
     """The process-wide transcriber and synthesizer (voicebot.models caches them), warmed once:
     a phrase is synthesized and transcribed back, which runs every code path a turn uses."""
-    from voicebot.models import load_synthesizer, load_transcriber
-
     s = settings or load_settings()
     transcriber = load_transcriber(s)
     synthesizer = load_synthesizer(s)
     if warm:
         with _warm_lock:
-            if id(transcriber) not in _warmed:
+            if transcriber not in _warmed:
                 pcm = np.concatenate([c.pcm for c in synthesizer.synthesize(WARMUP_PHRASE, 16000)])
                 transcriber.transcribe(pcm)
-                _warmed.add(id(transcriber))
+                _warmed.add(transcriber)
     return transcriber, synthesizer
 
 
@@ -141,8 +152,6 @@ def build_runtime(
     ``store_path``: the SQLite file (``dialogue.store`` or <data_dir>/voicebot.sqlite3 by default;
     ":memory:" for a throw-away store). ``models``: load and warm Whisper and Piper now.
     """
-    from voicebot.dialogue.settings import DialogueSettings
-
     s = settings or load_settings()
     closers: list[Callable[[], None]] = []
     try:
@@ -167,8 +176,6 @@ def build_runtime(
             # The simulated devices announce their state on start; wait until the bridge has heard it.
             bridge.wait_until_known(timeout=5.0)
 
-        from voicebot.store import Store
-
         dialogue = section(DialogueSettings, "dialogue", s)
         if store_path is None:
             store_path = dialogue.store or (s.data_dir / "voicebot.sqlite3")
@@ -181,8 +188,6 @@ def build_runtime(
         store = Store(store_path, store_settings=store_settings)
         closers.append(store.close)
         closers.append(RetentionPruner(store, store_settings).start().stop)
-
-        from voicebot.dialogue.engine import DialogueEngine
 
         engine = DialogueEngine(bridge, store, s)
         rt = Runtime(s, url, bridge, store, engine, simulator, closers)
@@ -201,24 +206,18 @@ def build_runtime(
 
 
 def _embedded_broker() -> tuple[str, Callable[[], None]]:
-    from device_bridge import broker as broker_mod
-
     embedded = broker_mod.start_embedded()
     return embedded.url, embedded.stop
 
 
-def _start_simulator(url: str, home: Path, settings: Settings) -> Any:
-    from device_bridge.simulator import Simulator
-
+def _start_simulator(url: str, home: Path, settings: Settings) -> Simulator:
     try:
         return Simulator(home, url).start()
     except ConnectionError as exc:
         raise StartupError(str(exc)) from exc
 
 
-def _start_bridge(url: str, home: Path | None, settings: Settings) -> Any:
-    from device_bridge.bridge import DeviceBridge
-
+def _start_bridge(url: str, home: Path | None, settings: Settings) -> DeviceBridge:
     m = settings.mqtt
     bridge = DeviceBridge(
         url,

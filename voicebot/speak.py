@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from voicebot.audio import float_to_int16, resample
+from voicebot.model_error import ModelError
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,6 @@ class PiperSynthesizer:
         noise_w: float | None = 0.0,
     ) -> None:
         from piper import PiperVoice, SynthesisConfig
-
-        from voicebot.models import ModelError
 
         try:
             self._voice = PiperVoice.load(str(model), config_path=str(config) if config else None)

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from voicebot.audio import SAMPLE_RATE, float_to_int16, int16_to_float, rms_dbfs
+from voicebot.model_error import ModelError
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,6 @@ class FasterWhisperTranscriber:
         language: str | None = None,
     ) -> None:
         from faster_whisper import WhisperModel
-
-        from voicebot.models import ModelError
 
         self.model_dir = Path(model_dir)
         try:

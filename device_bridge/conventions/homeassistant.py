@@ -23,7 +23,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from device_bridge.conventions import (
+from device_bridge.conventions.base import (
     MODE_PCT,
     Observation,
     Outgoing,
@@ -33,6 +33,7 @@ from device_bridge.conventions import (
     pct_to_mode,
     templates,
     text,
+    xy_to_hs,
 )
 from device_bridge.devices import Device, DeviceType, supported
 
@@ -538,8 +539,6 @@ def _parse_state(device: Device, c: dict[str, Any], topic: str, payload: bytes) 
             if "h" in color and "s" in color:
                 st["hs_color"] = [number(topic, "h", color["h"]), number(topic, "s", color["s"])]
             elif "x" in color and "y" in color:
-                from device_bridge.conventions import xy_to_hs
-
                 st["hs_color"] = xy_to_hs(number(topic, "x", color["x"]), number(topic, "y", color["y"]))
         return st
     if t is DeviceType.VACUUM and topic == c.get("state_topic"):

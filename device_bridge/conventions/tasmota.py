@@ -18,7 +18,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from device_bridge.conventions import (
+from device_bridge.conventions.base import (
     QUERY,
     Observation,
     Outgoing,

@@ -30,8 +30,8 @@ from hatasmota.relay import TasmotaRelayConfig
 from hatasmota.sensor import TasmotaSensorConfig
 from hatasmota.shutter import TasmotaShutterConfig
 
-from device_bridge.conventions import PayloadError, load_object
 from device_bridge.conventions import tasmota as tas
+from device_bridge.conventions.base import PayloadError, load_object
 from device_bridge.devices import Device, DeviceType
 
 DEFAULT_PREFIX = "tasmota/discovery"

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from device_bridge.conventions import (
+from device_bridge.conventions.base import (
     MODE_PCT,
     QUERY,
     Observation,

@@ -31,7 +31,7 @@ def engine(home: Home) -> DialogueEngine:
     home.reset()
     store = Store()
     standard_customers(store)
-    return DialogueEngine(home.bridge, store, DialogueSettings(command_timeout_s=1.2))
+    return home.engine(DialogueSettings(command_timeout_s=1.2), store)
 
 
 def test_stored_turns_and_tickets_hold_no_personal_data(engine: DialogueEngine, home: Home) -> None:
@@ -92,7 +92,7 @@ def test_german_conversation_answers_in_german(engine: DialogueEngine) -> None:
 
 def test_a_turn_in_a_configured_language_switches_the_replies(home: Home) -> None:
     home.reset()
-    engine = DialogueEngine(home.bridge, Store(), DialogueSettings(languages=["de"], command_timeout_s=1.2))
+    engine = home.engine(DialogueSettings(languages=["de"], command_timeout_s=1.2), Store())
     conv = engine.conversation("chat")
     assert conv.handle("turn on the kitchen light").language == "en"
     reply = conv.handle("Schalte das Kitchen Light ein")
@@ -140,7 +140,7 @@ def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: 
     home.reset()
     store = Store(path)
     standard_customers(store)
-    engine = DialogueEngine(home.bridge, store, DialogueSettings(command_timeout_s=1.2))
+    engine = home.engine(DialogueSettings(command_timeout_s=1.2), store)
     ticket = engine.conversation("phone", customer_id="alice").handle("I want to talk to a person").ticket_id
     runner = CliRunner()
     listed = runner.invoke(app, ["tickets", "list", "--store", str(path)])
@@ -150,7 +150,7 @@ def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: 
     assert done.exit_code == 0, done.output
     bad = runner.invoke(app, ["tickets", "update", str(ticket), "solved-ish", "--store", str(path)])
     assert bad.exit_code != 0 and "unknown ticket status" in bad.output
-    later = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4930111111")
+    later = home.engine(DialogueSettings(), Store(path)).conversation("phone", caller="+4930111111")
     text = later.handle("what's the status of my ticket").text
     assert "being worked on by an agent" in text and "technician comes on Tuesday" in text
 
@@ -229,7 +229,7 @@ def test_customer_added_on_the_command_line_is_recognised_by_number(home: Home, 
                                      "--area", "Kitchen", "--language", "de", "--store", str(path)])
     assert added.exit_code == 0, added.output
     home.reset()
-    conv = DialogueEngine(home.bridge, Store(path), DialogueSettings()).conversation("phone", caller="+4917055501")
+    conv = home.engine(DialogueSettings(), Store(path)).conversation("phone", caller="+4917055501")
     assert conv.greet().text.startswith("Hallo, Ana")
     assert conv.speaker_area == "Kitchen"
 

@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 from device_bridge.home import FAULTS
-from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.playbook import load_playbooks
-from voicebot.dialogue.settings import DialogueSettings
-from voicebot.store import Store
 from voicebot.testing.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 
 HERE = Path(__file__).parent
@@ -28,16 +25,9 @@ def home(mosquitto) -> Iterator[Home]:  # type: ignore[no-untyped-def]
         yield h
 
 
-def rules_engine(home: Home):  # type: ignore[no-untyped-def]
-    def factory(settings: DialogueSettings, store: Store) -> DialogueEngine:
-        return DialogueEngine(home.bridge, store, settings)
-
-    return factory
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_scenario(scenario: Scenario, home: Home) -> None:
-    result = run_scenario(scenario, home, rules_engine(home), defaults=TEST_DEFAULTS)
+    result = run_scenario(scenario, home, home.engine, defaults=TEST_DEFAULTS)
     talk = "\n".join(f"  > {t['user']}\n  < {t['bot']}" for t in result.transcript)
     assert result.passed, "\n".join(result.failures) + "\n" + talk
 

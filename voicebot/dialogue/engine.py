@@ -11,7 +11,7 @@ one session at a time (from a worker thread, as it blocks on device confirmation
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Protocol
 
 from device_bridge.devices import Device, DeviceControl
 from voicebot.config import Settings, section
@@ -22,10 +22,27 @@ from voicebot.dialogue.replies import Replies, default_replies
 from voicebot.dialogue.rules import RulesConversation
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
+from voicebot.understand.context import ConversationContext
+from voicebot.understand.sentiment import FrustrationTracker
 from voicebot.understand.types import Understanding
+from voicebot.understand.understander import Understander
 
-_SHARED: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
-_SHARED_LOCK = threading.Lock()
+
+class UnderstandingStage(Protocol):
+    """What the dialogue asks of the understanding stage (``voicebot.understand.Understander``)."""
+
+    def understand(
+        self, text: str, context: ConversationContext | None = None, speaker_area: str | None = None,
+        language: str | None = None,
+    ) -> Understanding: ...
+
+
+def build_understander(bridge: DeviceControl, settings: DialogueSettings) -> Understander:
+    """The understander over the bridge's live registry (it re-reads devices every turn) for the
+    reply languages in ``settings``. Building one is slow (vocabularies, templates), so whoever runs
+    many engines over one home builds it once and hands it to each (``understander=``)."""
+    languages = [x for x in settings.languages if x != "en"]
+    return Understander(bridge.devices, bridge.areas, languages=languages)
 
 
 class DialogueEngine:
@@ -34,7 +51,7 @@ class DialogueEngine:
         bridge: DeviceControl,
         store: Store,
         settings: DialogueSettings | Settings | None = None,
-        understander: Any = None,
+        understander: UnderstandingStage | None = None,
         publisher: Publisher | None = None,
         replies: Replies | None = None,
     ) -> None:
@@ -97,47 +114,34 @@ class DialogueEngine:
         return caps
 
     # the understanding stage, as the conversations use it ----------------------------------
-    def understander(self) -> Any:
-        """The understander over the bridge's live registry (it re-reads devices every turn).
-        Engines over the same bridge share one: building its vocabularies and templates is the
-        slow part, and it keeps no per-conversation state."""
+    def understander(self) -> UnderstandingStage:
+        """The one given, else this engine's own, built on first use (see build_understander)."""
         with self._lock:
             if self._understander is None:
-                languages = tuple(x for x in self.settings.languages if x != "en")
-                key = (id(self.bridge), languages)
-                with _SHARED_LOCK:
-                    shared = _SHARED.get(key)
-                    if shared is None or shared[0] is not self.bridge:
-                        from voicebot.understand.understander import Understander
-
-                        shared = (self.bridge, Understander(self.bridge.devices, self.bridge.areas, languages=list(languages)))
-                        _SHARED[key] = shared
-                self._understander = shared[1]
+                self._understander = build_understander(self.bridge, self.settings)
             return self._understander
 
-    def understand(self, text: str, context: Any, speaker_area: str | None, language: str | None = None) -> Understanding:
+    def understand(
+        self, text: str, context: ConversationContext, speaker_area: str | None, language: str | None = None
+    ) -> Understanding:
         """``language``: the conversation's language when it is not English (else detected per turn)."""
         return self.understander().understand(text, context, speaker_area, language=language)
 
-    def new_context(self) -> Any:
-        from voicebot.understand.context import ConversationContext
-
+    def new_context(self) -> ConversationContext:
         return ConversationContext()
 
-    def new_frustration_tracker(self) -> Any:
-        from voicebot.understand.sentiment import FrustrationTracker
-
+    def new_frustration_tracker(self) -> FrustrationTracker:
         return FrustrationTracker()
 
     @staticmethod
-    def update_frustration(tracker: Any, u: Understanding) -> bool:
+    def update_frustration(tracker: FrustrationTracker, u: Understanding) -> bool:
         """Feed one turn to the frustration signal; True when frustration is sustained: over the
         tracker's threshold on at least two turns in a row (one sharp remark is not enough)."""
         tracker.update(u.sentiment, understood=u.intent is not None)
         return bool(tracker.frustrated) and tracker.negative_streak >= 2
 
     @staticmethod
-    def note_device(context: Any, device: Device) -> None:
+    def note_device(context: ConversationContext, device: Device) -> None:
         """Tell the understanding context which device the dialogue just acted on ("turn it off")."""
         context.last_device_ids = [device.id]
         if device.area:

@@ -6,7 +6,7 @@ cycle), and checks the replies, the outcome, the device states afterwards and th
 traffic. The runner takes an engine factory, so the same scenarios run the rules policy
 and the LLM policy:
 
-    result = run_scenario(scenario, home, lambda settings, store: DialogueEngine(home.bridge, store, settings))
+    result = run_scenario(scenario, home, home.engine)  # or any (settings, store) -> engine
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from device_bridge.bridge import DeviceBridge
 from device_bridge.simulator import Simulator
+from voicebot.dialogue.engine import DialogueEngine, UnderstandingStage, build_understander
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Reply
 from voicebot.store import Customer, Store
@@ -125,6 +126,19 @@ class Home:
     simulator: Simulator
     bridge: DeviceBridge
     recorder: MqttTap
+    _understanders: dict[tuple[str, ...], UnderstandingStage] = field(default_factory=dict, repr=False)
+
+    def understander(self, settings: DialogueSettings) -> UnderstandingStage:
+        """One understander per set of languages, shared by every engine over this home: building
+        one is the slow part of an engine, and it keeps no per-conversation state."""
+        key = tuple(settings.languages)
+        if key not in self._understanders:
+            self._understanders[key] = build_understander(self.bridge, settings)
+        return self._understanders[key]
+
+    def engine(self, settings: DialogueSettings, store: Store) -> DialogueEngine:
+        """A rules-policy engine over this home (the usual ``engine_factory`` of run_scenario)."""
+        return DialogueEngine(self.bridge, store, settings, understander=self.understander(settings))
 
     def device_id(self, name: str) -> str:
         for d in self.bridge.devices():

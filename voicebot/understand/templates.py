@@ -37,8 +37,9 @@ class TemplateRecognizer:
     def __init__(self, language: str) -> None:
         self.language = language
         self._intents: Any = None
-        self._lists_for: int | None = None
-        self._slot_lists: dict[str, Any] = {}
+        # the slot lists and the index they were built from (the index itself, not its id: a
+        # rebuilt index can get the id of the one it replaced); one assignment, safe across threads
+        self._slot_lists: tuple[HomeIndex, dict[str, Any]] | None = None
 
     def available(self) -> bool:
         import home_assistant_intents
@@ -51,8 +52,9 @@ class TemplateRecognizer:
         return self._intents
 
     def _lists(self, index: HomeIndex) -> dict[str, Any]:
-        if self._lists_for == id(index):
-            return self._slot_lists
+        cached = self._slot_lists
+        if cached is not None and cached[0] is index:
+            return cached[1]
         from hassil import TextSlotList, TextSlotValue
         from hassil.expression import TextChunk
 
@@ -69,13 +71,13 @@ class TemplateRecognizer:
         ]
         # in the areas' order, never a set's: the same sentence must give the same floor in every process
         floors = [TextSlotValue(TextChunk(f), f) for f in dict.fromkeys(a.floor for a in index.areas.values() if a.floor)]
-        self._slot_lists = {
+        lists = {
             "name": TextSlotList(name="name", values=names),
             "area": TextSlotList(name="area", values=areas),
             "floor": TextSlotList(name="floor", values=floors),
         }
-        self._lists_for = id(index)
-        return self._slot_lists
+        self._slot_lists = (index, lists)
+        return lists
 
     def recognize(self, text: str, index: HomeIndex) -> TemplateMatch | None:
         from hassil import recognize
