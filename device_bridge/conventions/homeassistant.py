@@ -23,6 +23,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from device_bridge.conventions import templates
 from device_bridge.conventions.base import (
     MODE_PCT,
     Observation,
@@ -31,7 +32,6 @@ from device_bridge.conventions.base import (
     dumps,
     number,
     pct_to_mode,
-    templates,
     text,
     xy_to_hs,
 )
