@@ -29,6 +29,8 @@ from voicebot.dialogue.types import Conversation
 from voicebot.models import load_synthesizer, load_transcriber
 from voicebot.speak import Synthesizer
 from voicebot.store import Store
+from voicebot.store_admin import RetentionPruner
+from voicebot.store_crypto import StoreSettings
 from voicebot.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
@@ -181,9 +183,6 @@ def build_runtime(
             store_path = dialogue.store or (s.data_dir / "voicebot.sqlite3")
         if str(store_path) != ":memory:":
             Path(store_path).parent.mkdir(parents=True, exist_ok=True)
-        from voicebot.store_admin import RetentionPruner
-        from voicebot.store_crypto import StoreSettings
-
         store_settings = section(StoreSettings, "store", s)
         store = Store(store_path, store_settings=store_settings)
         closers.append(store.close)
