@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -400,8 +401,6 @@ def run(target: Target, cases: int, seed: int = 0) -> Tally:
     """Feed ``cases`` generated inputs to ``target``; every outcome is counted, none raised."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
-
-    import logging
 
     tally = Tally()
     logging.disable(logging.CRITICAL)  # the parsers log every refusal; thousands of lines say nothing
