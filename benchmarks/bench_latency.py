@@ -31,7 +31,8 @@ from voicebot.audio import read_audio  # noqa: E402
 from voicebot.channels.virtual import Cue, VirtualLine  # noqa: E402
 from voicebot.demo import SHARED_AUDIO, espeak  # noqa: E402
 from voicebot.metrics import Metrics, quantiles  # noqa: E402
-from voicebot.session import Session, SessionResult  # noqa: E402
+from voicebot.session import Session  # noqa: E402
+from voicebot.turns import SessionResult  # noqa: E402
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb-x-rp+f2", "en-us+m7"]
 

@@ -32,9 +32,11 @@ from voicebot.audio import read_audio
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.events import Phase, Stage, StageEvent
 from voicebot.frames import RATE
+from voicebot.listener import BargeIn
 from voicebot.metrics import STAGES, Metrics
-from voicebot.session import BargeIn, Greeting, Session, SessionEvent, SessionResult, TurnRecord
+from voicebot.session import Session
 from voicebot.testing.mqtt_tap import MqttTap
+from voicebot.turns import Greeting, SessionEvent, SessionResult, TurnRecord
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
 LAMP_RECORDING = "would_you_please_turn_on_living_room_lamp.wav"

@@ -4,7 +4,7 @@ listen (speech started, paused, turn ended, barge-in) → transcribe → underst
 speak (first audio, done) → turn (the turn's timings, folded from the events above). Stages emit a
 :class:`StageEvent` with :func:`emit`; whoever wants a view subscribes to the bus: metrics
 (:meth:`voicebot.metrics.Metrics.follow`), the store's turn timings
-(:func:`voicebot.timings.store_timings`), the demo's printout and table, ``voicebot chat --json``.
+(:func:`voicebot.turns.store_timings`), the demo's printout and table, ``voicebot chat --json``.
 
 The bus of the conversation under way travels in a context variable (:func:`scope`), so a stage
 deep inside the dialogue (``DialogueEngine.understand``, running in a worker thread started with

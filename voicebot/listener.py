@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from voicebot.config import ListenSettings
 from voicebot.events import Phase, Stage, emit
 from voicebot.frames import InFrame, echo_history_samples
 from voicebot.listen import Endpointer, ListenEvent, SpeechPaused, SpeechResumed, SpeechStarted
-from voicebot.transcribe import Transcript
+from voicebot.transcribe import Transcriber, Transcript
 from voicebot.turn_taking import sounds_finished, strip_wake_word
 
 GREET = "\x00greet"  # what a turn of the wake word alone asks for
@@ -87,29 +86,14 @@ class Heard:
 ListenerEvent = SpeechStarted | SpeechPaused | HeardTurn | BargeIn
 
 
-def transcribe_now(transcribe: Callable[[np.ndarray], Transcript]) -> Callable[[np.ndarray], Job]:
-    """Speculation that runs at once, in the caller's thread (files, tests)."""
-
-    def start(pcm: np.ndarray) -> Job:
-        job: Future[Transcript] = Future()
-        job.set_result(transcribe(pcm))
-        return job
-
-    return start
-
-
-def transcribe_in_thread(transcribe: Callable[[np.ndarray], Transcript]) -> Callable[[np.ndarray], Job]:
-    """Speculation in a worker thread, for a listener on an asyncio loop."""
-    return lambda pcm: asyncio.ensure_future(asyncio.to_thread(transcribe, pcm))
-
-
 class Listener:
     def __init__(
         self,
-        transcribe: Callable[[np.ndarray], Transcript],
+        transcriber: Transcriber,
         settings: ListenSettings,
         *,
-        speculate: Callable[[np.ndarray], Job] | None = None,
+        language: str | None = None,
+        speculate: Literal["thread", "now"] | None = None,
         quick_end_ms: int | None = None,
         barge_in: bool = False,
         barge_in_ms: int = 120,
@@ -117,9 +101,11 @@ class Listener:
         awake_s: float = 30.0,
     ) -> None:
         """``settings``: the endpointer's (its ``end_silence_ms`` is the long silence);
-        ``speculate``: how a transcription starts at a pause (None: no speculation);
+        ``speculate``: start a transcription at each pause, in a worker thread (a listener on an
+        asyncio loop) or at once in the caller's thread (files); None: no speculation;
         ``quick_end_ms``: silence that ends a finished-sounding turn (None: never early)."""
-        self.transcribe = transcribe
+        self.transcriber = transcriber
+        self.language = language
         self.speculate = speculate
         self.quick_end_ms = quick_end_ms
         self.barge_in = barge_in
@@ -203,7 +189,7 @@ class Listener:
             self._pause = event
             self._drop_speculation()
             if self.speculate is not None:
-                self._speculative = self.speculate(event.pcm)
+                self._speculative = self._start_transcription(event.pcm)
             emit(Stage.LISTEN, Phase.PAUSED, time=event.time)
             return [event]
         if isinstance(event, SpeechResumed):
@@ -268,6 +254,16 @@ class Listener:
             self._speculative = None
 
     # ------------------------------------------------------------------ words
+    def transcribe(self, pcm: np.ndarray) -> Transcript:
+        return self.transcriber.transcribe(pcm, self.language)
+
+    def _start_transcription(self, pcm: np.ndarray) -> Job:
+        if self.speculate == "thread":
+            return asyncio.ensure_future(asyncio.to_thread(self.transcribe, pcm))
+        job: Future[Transcript] = Future()
+        job.set_result(self.transcribe(pcm))
+        return job
+
     async def hear(self, turn: HeardTurn) -> Heard:
         """The turn's words (the speculative transcript when it is there), wake word applied."""
         transcript: Transcript | None = None
@@ -282,7 +278,7 @@ class Listener:
         return self._admit(turn, transcript)
 
     def hear_now(self, turn: HeardTurn) -> Heard:
-        """:meth:`hear` in the caller's thread (a speculation started with :func:`transcribe_now`)."""
+        """:meth:`hear` in the caller's thread (``speculate="now"``)."""
         spec = turn.speculation
         ok = spec is not None and spec.done() and not spec.cancelled() and spec.exception() is None
         return self._admit(turn, spec.result() if ok and spec is not None else self.transcribe(turn.pcm))

@@ -1,7 +1,7 @@
 """Per-stage latency histograms (prometheus-client), fed by the stage event stream.
 
 :meth:`Metrics.follow` subscribes to a session's bus (:mod:`voicebot.events`): every finished turn
-contributes its stage timings (:class:`voicebot.timings.TurnTimings`), every barge-in its reaction
+contributes its stage timings (:class:`voicebot.turns.TurnTimings`), every barge-in its reaction
 time, every speculative transcription whether it was used. An optional HTTP port exposes them for
 Prometheus, and :func:`summary` gives the quantiles the demo and the benchmark print.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from voicebot.events import EventBus, Phase, Stage, StageEvent
-from voicebot.timings import TurnTimings
+from voicebot.turns import TurnTimings
 
 # Seconds after the end of the user's speech at which each stage finished, plus durations.
 STAGES = {

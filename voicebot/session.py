@@ -4,11 +4,10 @@
         → conversation.handle (dialogue) → Speaker.say → channel.play
     Listener.feed ─BargeIn→ Speaker.cancel (the user talked over the bot)
 
-The session runs on asyncio; Whisper, Piper and the dialogue (which waits for devices) run in
-worker threads so the audio keeps flowing. Everything that happens is a stage event on the
-session's bus (:mod:`voicebot.events`, ``session.events``); each turn's :class:`TurnTimings` are
-folded from them, and metrics and the store's timings subscribe to it. ``on_event`` additionally
-hands the caller each finished :class:`TurnRecord`, each :class:`BargeIn` and the greeting.
+On asyncio; Whisper, Piper and the dialogue run in worker threads so the audio keeps flowing.
+Every stage emits onto the session's bus (``session.events``, :mod:`voicebot.events`): turn
+timings, metrics and the store follow it; ``on_event`` hands the caller each finished
+:class:`TurnRecord`, each :class:`BargeIn` and the greeting.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,17 +23,23 @@ from pydantic import BaseModel, Field
 
 from voicebot.config import Settings, load_settings, section
 from voicebot.dialogue.types import Conversation, Reply
-from voicebot.events import EventBus, Phase, Stage, StageEvent, emit, scope, timed
+from voicebot.events import EventBus, Phase, Stage, emit, scope, timed
 from voicebot.frames import AudioChannel
 from voicebot.listen import SpeechStarted
-from voicebot.listener import GREET, BargeIn, HeardTurn, Listener, transcribe_in_thread
+from voicebot.listener import GREET, BargeIn, HeardTurn, Listener
 from voicebot.metrics import Metrics, default_metrics
 from voicebot.speak import Synthesizer
 from voicebot.speaker import Speaker
-from voicebot.timings import TimingsStore, TurnTimings, store_timings
-from voicebot.transcribe import Transcriber, Transcript
-
-__all__ = ["BargeIn", "Greeting", "Session", "SessionEvent", "SessionResult", "SessionSettings", "TurnRecord"]
+from voicebot.transcribe import Transcriber
+from voicebot.turns import (
+    Greeting,
+    SessionEvent,
+    SessionResult,
+    TimingsStore,
+    TurnClock,
+    TurnRecord,
+    store_timings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,55 +58,8 @@ class SessionSettings(BaseModel):
     awake_s: float = Field(30.0, gt=0)  # after a wake word, follow-ups need none for this long
     idle_timeout_s: float | None = Field(None, gt=0)  # end the conversation after this much silence
     greet: bool = True  # say the dialogue's greeting when the session starts
-    # Audio queued ahead of playback before the next sentence is synthesized: enough to hide
-    # synthesis under load, little enough that a barge-in leaves nothing unheard half-made.
-    lookahead_s: float = Field(3.0, gt=0)
-
-
-@dataclass
-class TurnRecord:
-    """One user turn and the bot's answer, with its stage timings."""
-
-    index: int
-    user_text: str
-    start: float  # audio time the user began
-    end: float  # audio time the user's speech ended
-    timings: TurnTimings = field(default_factory=TurnTimings)
-    reply_text: str = ""
-    intent: str | None = None
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    escalated: bool = False
-    ticket_id: str | None = None
-    ended_conversation: bool = False
-    interrupted: bool = False  # the user barged in before the reply finished
-    ignored: str | None = None  # why no reply was given (nothing heard, no wake word, echo)
-    reply_audio: list[np.ndarray] = field(default_factory=list, repr=False)  # at the channel's rate
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index, "user": self.user_text, "reply": self.reply_text,
-            "start": round(self.start, 3), "end": round(self.end, 3), "intent": self.intent,
-            "actions": self.actions, "escalated": self.escalated, "ticket_id": self.ticket_id,
-            "interrupted": self.interrupted, "ignored": self.ignored, "timings": self.timings.as_dict(4),
-        }
-
-
-@dataclass(frozen=True)
-class Greeting:
-    text: str
-
-
-SessionEvent = TurnRecord | BargeIn | Greeting
-
-
-@dataclass
-class SessionResult:
-    conversation_id: str
-    outcome: str  # the conversation's outcome: resolved | transfer | abandoned
-    turns: list[TurnRecord]
-    barge_ins: list[BargeIn]
-    greeting: str = ""
-    ended_by: str = "channel"  # "dialogue" (goodbye or handover), "channel" (line closed) or "timeout"
+    # Audio queued ahead of playback before the next sentence is synthesized: hides synthesis
+    lookahead_s: float = Field(3.0, gt=0)  # under load; a barge-in leaves little half-made
 
 
 class Session:
@@ -131,23 +88,17 @@ class Session:
         self.turns: list[TurnRecord] = []
         self.barge_ins: list[BargeIn] = []
         self.events = events or EventBus()
-        self.events.subscribe(self._fold)
+        self._clock = TurnClock(self.events)  # each turn's timings, folded from its events
         (metrics or default_metrics()).follow(self.events, channel.name)
         if store is not None:
             store_timings(self.events, store)
-        language = s.transcribe.language
         # The endpointer waits the long silence; finished-sounding turns end earlier (listener doc).
         listen = s.listen.model_copy(update={"end_silence_ms": opts.end_silence_ms, "pause_ms": opts.pause_ms})
-
-        def transcribe(pcm: np.ndarray) -> Transcript:
-            return transcriber.transcribe(pcm, language)
-
         self.listener = Listener(
-            transcribe, listen, speculate=transcribe_in_thread(transcribe), quick_end_ms=opts.quick_end_ms,
+            transcriber, listen, language=s.transcribe.language, speculate="thread", quick_end_ms=opts.quick_end_ms,
             barge_in=opts.barge_in, barge_in_ms=opts.barge_in_ms, wake_word=opts.wake_word, awake_s=opts.awake_s,
         )
         self.speaker = Speaker(channel, synthesizer, opts.lookahead_s, live=lambda: self._reading)
-        self._timings: dict[int, TurnTimings] = {}
         self._queue: asyncio.Queue[HeardTurn | None] = asyncio.Queue()
         self._current: TurnRecord | None = None
         self._done = asyncio.Event()
@@ -177,20 +128,13 @@ class Session:
             reader = asyncio.create_task(self._read())
             done_wait = asyncio.create_task(self._done.wait())
             await asyncio.wait({reader, done_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-            else:
-                done_wait.cancel()
+            await _cancel(done_wait if reader.done() else reader)
+            if reader.done() and not reader.cancelled():
                 reader.result()  # a channel error surfaces here
                 await self._queue.put(None)  # the line closed: answer what was already said, then stop
                 await worker
         finally:
-            if not worker.done():
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+            await _cancel(worker)
             await self.speaker.stop()
             await asyncio.to_thread(self.conversation.end, self._outcome)
 
@@ -254,19 +198,17 @@ class Session:
         await self.speaker.wait_played()
 
     async def _answer(self, turn: HeardTurn) -> None:
-        record = TurnRecord(turn.index, "", turn.start, turn.end, self._timings.setdefault(turn.index, TurnTimings()))
+        record = TurnRecord(turn.index, "", turn.start, turn.end, self._clock.timings(turn.index))
         heard = await self.listener.hear(turn)
         record.user_text, record.ignored = heard.transcript.text.strip(), heard.ignored
         if record.ignored:
             self._finish(record)
             return
         await self.speaker.stop()  # the previous reply (if still sounding) gives way to the new one
-        with timed(Stage.DIALOGUE) as found:
+        with timed(Stage.DIALOGUE, user=heard.text) as found:
             reply = await asyncio.to_thread(self._handle, heard.text)
-            found.update(intent=reply.intent)
-        record.intent, record.escalated, record.ticket_id = reply.intent, reply.escalated, reply.ticket_id
-        record.actions = [_action(a) for a in reply.actions]
-        record.ended_conversation = reply.end_conversation
+            found.update(intent=reply.intent, reply=reply)
+        record.take(reply)
         self._current = record
         self.speaker.say(reply, record.reply_audio, on_text=lambda text: setattr(record, "reply_text", text))
         await self.speaker.finish()
@@ -279,27 +221,15 @@ class Session:
             self._done.set()
 
     def _handle(self, text: str) -> Reply:
-        if text == GREET:
-            return self.conversation.greet()
         # A conversation that can stream (the LLM policy) returns once its first words exist,
         # with the text in ``text_stream``: speech starts while the rest is being written.
         streaming = getattr(self.conversation, "handle_streaming", None)
-        if callable(streaming):
-            return streaming(text)
-        return self.conversation.handle(text)
-
-    def _fold(self, e: StageEvent) -> None:
-        """Each turn's timings, folded from its events (see voicebot.timings)."""
-        if e.turn is None or e.stage is Stage.TURN:
-            return
-        if e.phase is Phase.TURN_ENDED:
-            self._timings[e.turn] = TurnTimings()
-        if e.turn in self._timings:
-            self._timings[e.turn].apply(e)
+        handle = streaming if callable(streaming) else self.conversation.handle
+        return self.conversation.greet() if text == GREET else handle(text)
 
     def _finish(self, record: TurnRecord) -> None:
         self.turns.append(record)
-        self._timings.pop(record.index, None)
+        self._clock.done(record.index)
         self._emit(record)
         emit(Stage.TURN, Phase.END, record.index, record=record, channel=self.channel.name)
 
@@ -311,6 +241,8 @@ class Session:
                 log.exception("session event handler failed")
 
 
-def _action(a: Any) -> dict[str, Any]:
-    return {"device_id": a.device_id, "device": a.device_name, "changes": a.changes, "outcome": str(a.outcome),
-            "reason": a.reason}
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -53,12 +53,11 @@ def test_trace_is_scoped_to_conversation_or_customer() -> None:
 
 
 def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
-    """The store follows a session's stage events (voicebot.timings.store_timings): each spoken
+    """The store follows a session's stage events (voicebot.turns.store_timings): each spoken
     turn's timings reach ``set_turn_timings`` once the turn is done and join the row the dialogue
     stored for that turn."""
     from voicebot.events import EventBus, Phase, Stage, emit, scope
-    from voicebot.session import TurnRecord
-    from voicebot.timings import TurnTimings, store_timings
+    from voicebot.turns import TurnRecord, TurnTimings, store_timings
 
     path = tmp_path / "voicebot.sqlite3"
     store = Store(path)

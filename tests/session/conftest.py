@@ -14,7 +14,8 @@ import pytest
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.demo import espeak
 from voicebot.metrics import Metrics
-from voicebot.session import Session, SessionResult, SessionSettings
+from voicebot.session import Session, SessionSettings
+from voicebot.turns import SessionResult
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ def test_spoken_troubleshooting_call_end_to_end(home, call, say, transcriber, sh
         assert tm.endpoint is not None and tm.transcript is not None and tm.reply_text is not None
         assert tm.first_audio is not None
         assert 0 < tm.endpoint <= tm.transcript <= tm.reply_text <= tm.first_audio, tm
+        assert tm.understand_s is not None and 0 < tm.understand_s <= (tm.dialogue_s or 0), tm  # from the engine
     assert done.metrics.summary()["first_audio"]["count"] == 5
     rows = home.store.turns(done.result.conversation_id)
     # each turn's row in the store holds that turn's timings (not only a trace entry)

@@ -13,7 +13,7 @@ import numpy as np
 from voicebot.audio import read_audio
 from voicebot.config import ListenSettings
 from voicebot.frames import RATE, InFrame
-from voicebot.listener import HeardTurn, Listener, transcribe_now
+from voicebot.listener import HeardTurn, Listener
 from voicebot.transcribe import Transcriber
 
 
@@ -49,8 +49,7 @@ def listen_pcm(
     silence after it, as a live session does (here it runs at once; ``text_ready_at`` says when
     it would have been ready live)."""
     pcm = pcm.astype(np.int16, copy=False)
-    transcribe = transcriber.transcribe
-    listener = Listener(transcribe, settings or ListenSettings(), speculate=transcribe_now(transcribe) if speculate else None)
+    listener = Listener(transcriber, settings or ListenSettings(), speculate="now" if speculate else None)
     step = RATE * chunk_ms // 1000
 
     def utterance(turn: HeardTurn) -> Utterance:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from voicebot.dialogue.types import Reply
+from voicebot.events import EventBus, Phase, Stage, StageEvent, scope, timed
 
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
@@ -183,15 +184,25 @@ def register(app: typer.Typer) -> None:
 
 
 def _json_loop(conv: Any) -> None:
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        if not text.strip():
-            continue
-        reply = conv.handle(text)
-        print(json.dumps(turn_json(text, reply), ensure_ascii=False), flush=True)
-        if reply.end_conversation:
-            break
+    """Each turn is a dialogue stage (voicebot.events); the printed object follows the stage's end."""
+    bus = EventBus()
+    bus.subscribe(_print_turn)
+    with scope(bus, getattr(conv, "id", None)):
+        for line in sys.stdin:
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            with timed(Stage.DIALOGUE, user=text) as found:
+                reply = conv.handle(text)
+                found.update(intent=reply.intent, reply=reply)
+            if reply.end_conversation:
+                break
     conv.end("abandoned")
+
+
+def _print_turn(e: StageEvent) -> None:
+    if e.stage is Stage.DIALOGUE and e.phase is Phase.END and "reply" in e.data:
+        print(json.dumps(turn_json(e.data["user"], e.data["reply"]), ensure_ascii=False), flush=True)
 
 
 def _interactive(conv: Any) -> None:

@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
         from voicebot.config import load_settings, section
         from voicebot.metrics import default_metrics
         from voicebot.runtime import StartupError, build_runtime
-        from voicebot.session import Session, SessionSettings, TurnRecord
+        from voicebot.session import Session, SessionSettings
+        from voicebot.turns import TurnRecord
 
         con = Console(stderr=True)
         if list_devices:

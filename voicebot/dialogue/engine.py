@@ -21,6 +21,7 @@ from voicebot.dialogue.playbook import Playbook, load_playbooks
 from voicebot.dialogue.replies import Replies, default_replies
 from voicebot.dialogue.rules import RulesConversation
 from voicebot.dialogue.settings import DialogueSettings
+from voicebot.events import Stage, timed
 from voicebot.store import Store
 from voicebot.understand.context import ConversationContext
 from voicebot.understand.sentiment import FrustrationTracker
@@ -124,8 +125,12 @@ class DialogueEngine:
     def understand(
         self, text: str, context: ConversationContext, speaker_area: str | None, language: str | None = None
     ) -> Understanding:
-        """``language``: the conversation's language when it is not English (else detected per turn)."""
-        return self.understander().understand(text, context, speaker_area, language=language)
+        """``language``: the conversation's language when it is not English (else detected per turn).
+        An ``understand`` stage event (voicebot.events) on the caller's bus, if it has one."""
+        with timed(Stage.UNDERSTAND) as found:
+            u = self.understander().understand(text, context, speaker_area, language=language)
+            found.update(intent=u.intent)
+        return u
 
     def new_context(self) -> ConversationContext:
         return ConversationContext()

@@ -25,9 +25,11 @@ from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import TranscriptionPool
 from voicebot.config import Settings
 from voicebot.dialogue.types import Conversation, Reply
+from voicebot.listener import BargeIn
 from voicebot.privacy.redact import redact
-from voicebot.session import BargeIn, Session, SessionEvent, SessionSettings, TurnRecord
+from voicebot.session import Session, SessionSettings
 from voicebot.speak import Synthesizer
+from voicebot.turns import SessionEvent, TurnRecord
 
 log = logging.getLogger(__name__)
 

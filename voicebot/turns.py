@@ -1,4 +1,5 @@
-"""A spoken turn's stage timings, folded from its stage events (:mod:`voicebot.events`).
+"""What a live session hands back: each turn's record and its stage timings, folded from the
+turn's stage events (:mod:`voicebot.events`), and the session's result.
 
 Home Assistant assist_pipeline style: points in seconds after the end of the user's speech
 (``endpoint``: turn end decided, ``transcript``, ``reply_text``, ``first_audio``: first reply
@@ -9,10 +10,14 @@ audio handed to the channel) and durations (``transcribe_s``, ``understand_s``, 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
+import numpy as np
+
+from voicebot.dialogue.types import Reply
 from voicebot.events import EventBus, Phase, Stage, StageEvent
+from voicebot.listener import BargeIn
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,84 @@ class TurnTimings:
             if v is not None and not f.name.startswith("_"):
                 out[f.name] = round(v, digits) if isinstance(v, float) and digits is not None else v
         return out
+
+
+@dataclass
+class TurnRecord:
+    """One user turn and the bot's answer, with its stage timings."""
+
+    index: int
+    user_text: str
+    start: float  # audio time the user began
+    end: float  # audio time the user's speech ended
+    timings: TurnTimings = field(default_factory=TurnTimings)
+    reply_text: str = ""
+    intent: str | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    escalated: bool = False
+    ticket_id: str | None = None
+    ended_conversation: bool = False
+    interrupted: bool = False  # the user barged in before the reply finished
+    ignored: str | None = None  # why no reply was given (nothing heard, no wake word, echo)
+    reply_audio: list[np.ndarray] = field(default_factory=list, repr=False)  # at the channel's rate
+
+    def take(self, reply: Reply) -> None:
+        """What the dialogue answered (the text follows as it is spoken)."""
+        self.intent, self.escalated, self.ticket_id = reply.intent, reply.escalated, reply.ticket_id
+        self.ended_conversation = reply.end_conversation
+        self.actions = [
+            {"device_id": a.device_id, "device": a.device_name, "changes": a.changes, "outcome": str(a.outcome),
+             "reason": a.reason}
+            for a in reply.actions
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "user": self.user_text, "reply": self.reply_text,
+            "start": round(self.start, 3), "end": round(self.end, 3), "intent": self.intent,
+            "actions": self.actions, "escalated": self.escalated, "ticket_id": self.ticket_id,
+            "interrupted": self.interrupted, "ignored": self.ignored, "timings": self.timings.as_dict(4),
+        }
+
+
+@dataclass(frozen=True)
+class Greeting:
+    text: str
+
+
+SessionEvent = TurnRecord | BargeIn | Greeting
+
+
+@dataclass
+class SessionResult:
+    conversation_id: str
+    outcome: str  # the conversation's outcome: resolved | transfer | abandoned
+    turns: list[TurnRecord]
+    barge_ins: list[BargeIn]
+    greeting: str = ""
+    ended_by: str = "channel"  # "dialogue" (goodbye or handover), "channel" (line closed) or "timeout"
+
+
+class TurnClock:
+    """Folds each turn's stage events (those tagged with its number) into its TurnTimings."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._timings: dict[int, TurnTimings] = {}
+        bus.subscribe(self._on)
+
+    def timings(self, turn: int) -> TurnTimings:
+        return self._timings.setdefault(turn, TurnTimings())
+
+    def done(self, turn: int) -> None:
+        self._timings.pop(turn, None)
+
+    def _on(self, e: StageEvent) -> None:
+        if e.turn is None or e.stage is Stage.TURN:
+            return
+        if e.phase is Phase.TURN_ENDED:
+            self._timings[e.turn] = TurnTimings()
+        if e.turn in self._timings:
+            self._timings[e.turn].apply(e)
 
 
 class TimingsStore(Protocol):
