@@ -24,6 +24,7 @@ from voicebot.understand.context import WHICH_DEVICE, YES_NO, ConversationContex
 from voicebot.understand.mentions import HomeIndex, Mentions, NameHit
 from voicebot.understand.normalize import normalize
 from voicebot.understand.resolve import Resolver, Target
+from voicebot.understand.semantic import SemanticLayer, default_layer
 from voicebot.understand.sentiment import analyze
 from voicebot.understand.templates import TemplateMatch, TemplateRecognizer
 from voicebot.understand.types import DEVICE_INTENTS, Understanding
@@ -59,9 +60,12 @@ class Understander:
         areas: Callable[[], Sequence[Area]],
         language: str = "en",
         languages: Sequence[str] = (),
+        learned: SemanticLayer | bool | None = True,
     ) -> None:
         """``language`` is the default; ``languages`` are the others to recognise (detected per
-        turn from common words unless ``understand(..., language=...)`` names one)."""
+        turn from common words unless ``understand(..., language=...)`` names one). ``learned``:
+        the learned layer for what no rule matches (True: the shared one; False: none)."""
+        self._learned = default_layer() if learned is True else (learned or None)
         self._devices = devices
         self._areas = areas
         self.vocab: Vocabulary = load(language)
@@ -82,6 +86,8 @@ class Understander:
             self.understand(" ".join(sorted(vocab.markers)[:3]), language=lang)
             if vocab.templates:
                 self._template(vocab, "hello", self.index(lang))
+            if self._learned is not None:
+                self._learned.index(lang)  # built once and cached on disk
 
     # ------------------------------------------------------------------ registry snapshot
     def index(self, language: str | None = None) -> HomeIndex:
@@ -168,6 +174,15 @@ class Understander:
                     template, mentions, resolver, speaker_area, context
                 )
                 confidence, matched = STRONG, f"template {template.intent}"
+        if intent is None and not safety and self._learned is not None and not (context and context.pending):
+            # wording no rule knows ("suck up the dust"): the nearest known phrasings, asked
+            # about rather than acted on unless they agree closely (semantic/layer.py); not for
+            # the answer to a question, which is the question's business
+            guess = self._learned.guess(text[:MAX_CHARS], plain, vocab, mentions)
+            if guess is not None:
+                intent, slots, confidence, matched, mentions = (
+                    guess.intent, dict(guess.slots), guess.confidence, guess.matched, guess.mentions)
+                target = resolver.resolve(mentions, intent, slots.get("domain"), speaker_area, context)
         if intent is None and safety:
             # "I smell gas": an emergency is a problem report even without a device
             intent, slots, confidence, matched = "ReportProblem", {"symptom": safety}, STRONG, "safety"

@@ -1,0 +1,106 @@
+"""The learned understanding layer (voicebot/understand/semantic): wording no rule knows is
+understood from the nearest known phrasings, and nothing is done on a loose guess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device_bridge.devices import Device
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.understand import Understander, Understanding
+from voicebot.understand.semantic import SemanticIndex
+from voicebot.understand.semantic.encoder import MiniLMEncoder
+from voicebot.understand.semantic.examples import Example
+from voicebot.understand.semantic.index import cached_examples
+from voicebot.understand.types import DEVICE_INTENTS
+
+SETTINGS = DialogueSettings()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _acts(u: Understanding) -> bool:
+    return u.intent in DEVICE_INTENTS and bool(u.device_ids) and u.confidence >= SETTINGS.min_confidence
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "device", "sure"),
+    [("the carpet is filthy", "HassVacuumStart", "robot_vacuum", False),
+     ("get rid of the light in the kitchen", "HassTurnOff", "kitchen_light", True)],
+)
+def test_wording_no_rule_knows_is_understood(
+    demo: tuple[Understander, dict[str, Device], list[str]], text: str, intent: str, device: str, sure: bool,
+) -> None:
+    """A close paraphrase is acted on; a looser one is recognised but asked about, not done."""
+    nlu, devices, _ = demo
+    rules_only = Understander(lambda: list(devices.values()), lambda: [], learned=False)
+    assert rules_only.understand(text).intent is None  # the rules alone do not know it
+    u = nlu.understand(text, speaker_area="Living Room")
+    assert (u.intent, u.device_ids) == (intent, [device]), u
+    assert u.matched and u.matched.startswith("semantic")
+    assert _acts(u) == sure
+    assert (u.confidence >= SETTINGS.confirm_below) == sure
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["could you order some sushi for dinner", "what is the capital of france", "I adore my new sofa",
+     "my brother hates the smell of coffee", "the garage door has been open all afternoon", "brew me a cup of tea"],
+)
+def test_what_is_no_request_is_never_acted_on(demo: tuple[Understander, dict[str, Device], list[str]], text: str) -> None:
+    nlu, _, _ = demo
+    u = nlu.understand(text, speaker_area="Living Room")
+    assert not _acts(u), u
+
+
+_PROBE = """
+import json, sys
+from voicebot.understand.semantic import SemanticLayer
+layer = SemanticLayer()
+out = {}
+for lang, text in [("en", "the carpet is filthy"), ("en", "douse every lamp upstairs"), ("de", "mach das Licht aus"),
+                   ("es", "apaga la luz de la cocina")]:
+    n = layer.neighbours(text, lang)
+    out[lang + ":" + text] = [n.intent, n.domain, n.similarity, n.share, n.nearest] if n else None
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_same_guess_in_every_process() -> None:
+    outputs = []
+    for seed in ("1", "2", "97"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=280)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert json.loads(outputs[0])["en:the carpet is filthy"][0] == "HassVacuumStart"
+
+
+def test_the_index_is_built_once_and_reused(tmp_path: Path) -> None:
+    items = [Example("switch the lamp off", "HassTurnOff", "light"), Example("turn on the fan", "HassTurnOn", "fan"),
+             Example("order a pizza", "NONE")]
+    first = SemanticIndex("en", MiniLMEncoder(), items, cache=tmp_path)
+    cached = list(tmp_path.glob("en-*.npy"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    again = SemanticIndex("en", MiniLMEncoder(), items, cache=tmp_path)
+    assert cached[0].stat().st_mtime_ns == stamp  # loaded, not rebuilt
+    assert np.array_equal(first.similarities("lights off please"), again.similarities("lights off please"))
+    assert again.nearest("could you kill the lamp").intent == "HassTurnOff"
+    # a changed example set is another index
+    SemanticIndex("en", MiniLMEncoder(), [*items, Example("open the blinds", "HassTurnOn", "cover")], cache=tmp_path)
+    assert len(list(tmp_path.glob("en-*.npy"))) == 2
+
+
+def test_examples_are_cached_per_language(tmp_path: Path) -> None:
+    built = cached_examples("es", True, tmp_path)
+    assert len(list(tmp_path.glob("examples-es-*.json"))) == 1
+    assert cached_examples("es", True, tmp_path) == built
+    assert any(e.intent == "HassTurnOn" for e in built) and any(e.intent == "NONE" for e in built)
