@@ -101,6 +101,16 @@ class _FileSource(PydanticBaseSettingsSource):
 
 
 def read_config_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    data = read_raw_config(path)
+    known = set(Settings.model_fields) - {"extra"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    out = {k: v for k, v in data.items() if k in known}
+    out["extra"] = extra
+    return out
+
+
+def read_raw_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The configuration file's mapping of sections, as written."""
     if not path:
         return {}
     p = Path(path)
@@ -108,6 +118,8 @@ def read_config_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {p}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"configuration file {p} is not UTF-8 text (byte {exc.start})") from None
     try:
         if p.suffix == ".toml":
             import tomllib
@@ -119,11 +131,7 @@ def read_config_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         raise ConfigError(f"configuration file {p} is not valid: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"configuration file {p} must hold a mapping of sections")
-    known = set(Settings.model_fields) - {"extra"}
-    extra = {k: v for k, v in data.items() if k not in known}
-    out = {k: v for k, v in data.items() if k in known}
-    out["extra"] = extra
-    return out
+    return data
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -137,23 +145,30 @@ _settings: Settings | None = None
 
 
 def load_settings(config_file: str | os.PathLike[str] | None = None) -> Settings:
-    """Load settings once; ``config_file`` overrides VOICEBOT_CONFIG."""
+    """Load settings once; ``config_file`` overrides VOICEBOT_CONFIG. Unknown keys and
+    wrong values (file or environment) raise one ConfigError naming each of them."""
     global _settings
     if config_file is not None:
         os.environ["VOICEBOT_CONFIG"] = str(config_file)
         _settings = None
     if _settings is None:
-        _settings = Settings()
+        _settings = strict_settings()
     return _settings
+
+
+def strict_settings() -> Settings:
+    """Settings() with every problem of the file's top level, the core sections and the
+    ``VOICEBOT_*`` variables reported at once (sections of later stages: see ``section``)."""
+    from voicebot import config_check
+
+    return config_check.checked_settings()
 
 
 def section(model: type[T], name: str, settings: Settings | None = None) -> T:
     """A stage's own section, from the config file's top-level key ``name`` and
-    environment variables ``VOICEBOT_<NAME>__<FIELD>``."""
+    environment variables ``VOICEBOT_<NAME>__<FIELD>``. Unknown keys and wrong values are a
+    ConfigError that names each (with the nearest valid key), never a traceback."""
+    from voicebot import config_check
+
     s = settings or load_settings()
-    data = dict(s.extra.get(name) or {})
-    prefix = f"VOICEBOT_{name.upper()}__"
-    for key, value in os.environ.items():
-        if key.startswith(prefix):
-            data[key[len(prefix) :].lower()] = value
-    return model.model_validate(data)
+    return config_check.checked_section(model, name, dict(s.extra.get(name) or {}))

@@ -23,6 +23,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Configuration file (YAML or TOML).")
     ] = None,
@@ -32,10 +33,18 @@ def _root(
         level=logging.WARNING - 10 * min(verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if ctx.invoked_subcommand == "config":  # `config check` reports every problem itself
+        if config is not None:
+            import os
+
+            os.environ["VOICEBOT_CONFIG"] = str(config)
+        return
     try:
         load_settings(config)
     except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        # one message naming every problem, not a usage error box
+        typer.echo(f"voicebot: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _register_commands() -> None:
