@@ -48,6 +48,8 @@ class CommandOutcome:
     text: str  # the sentence for the customer
     action: Action | None = None  # set when a command was actually sent
     observed: dict[str, Any] = field(default_factory=dict)
+    in_progress: bool = False  # confirmed as started (a cover on its way), not yet arrived
+    started_from: dict[str, Any] = field(default_factory=dict)  # the device's state before the command
 
     @property
     def ok(self) -> bool:
@@ -212,6 +214,10 @@ class Capabilities:
                 )
         # A cover that reports it is moving toward the target confirms the command: the customer
         # hears "closing the blinds" at once instead of after the whole travel.
+        try:
+            before = dict(self.bridge.get(device_id).state)
+        except Exception:
+            before = {}
         result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s, moving_ok=moving_ok)
         # Offline and rejected commands were never sent: they are not actions on the device.
         sent = result.outcome not in (Outcome.OFFLINE, Outcome.REJECTED)
@@ -228,7 +234,8 @@ class Capabilities:
                 "confirmed_by_customer": confirmed,
             },
         )
-        return CommandOutcome(result.outcome.value, device, changes, self._command_text(device, result), action, dict(result.observed))
+        return CommandOutcome(result.outcome.value, device, changes, self._command_text(device, result), action,
+                              dict(result.observed), bool(result.in_progress), before)
 
     def _command_text(self, device: Device, result: CommandResult) -> str:
         label = device_label(device, self.language)

@@ -18,6 +18,7 @@ from device_bridge.devices import Device
 from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
 from voicebot.dialogue.describe import device_label, spoken_change
+from voicebot.dialogue.movement import Movement, follow
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
@@ -64,6 +65,7 @@ class RulesConversation:
         self.turns = 0
         self.ended = False
         self._current = ""  # this turn's user text, redacted
+        self.moving: list[Movement] = []  # commands announced as started, watched until they arrive
         self._detect = bool(engine.settings.languages)  # recognise the configured languages per turn
 
     @property
@@ -104,11 +106,14 @@ class RulesConversation:
         if u.sentiment is not None:
             self.caps.facts.sentiments.append(u.sentiment.compound)
         frustrated = self._note_frustration(u)
+        notice = self._movement_notice()
         try:
             reply = self._route(text, u, frustrated)
         except Exception:  # a bug or a dead bridge must not end the call with silence
             log.exception("dialogue failed on %r", text)
             reply = Reply(text=self.say("internal_error"))
+        if notice is not None:
+            reply = self._with_notice(notice, reply)
         reply.intent = reply.intent if reply.intent is not None else u.intent
         reply.slots = reply.slots or dict(u.slots)
         reply.sentiment = u.sentiment.compound if u.sentiment else None
@@ -116,6 +121,21 @@ class RulesConversation:
         reply.escalated = reply.escalated or False
         self._sync_context(u)
         self._record(text, reply, {"understand_s": understood_s, "total_s": time.perf_counter() - started})
+        return reply
+
+    def follow_up(self) -> Reply | None:
+        """What the customer should hear now without having said anything: a movement that stopped
+        short or never arrived. Sessions may call it while the line is quiet; None: nothing to say."""
+        if self.ended:
+            return None
+        notice = self._movement_notice()
+        if notice is None:
+            return None
+        reply = self._with_notice(notice, Reply(text=""))
+        reply.language = self.language
+        self.caps.facts.transcript.append({"user": "", "bot": reply.text})
+        self.last_reply = reply.text
+        self._sync_context(Understanding(text="", intent=None, slots={}, confidence=0.0, language=self.language))
         return reply
 
     def handle_dtmf(self, digit: str) -> Reply:
@@ -357,10 +377,49 @@ class RulesConversation:
             self.pending = Pending("confirm", out.device.id, out.changes, why=f"you asked and confirmed: {self._current}")
             return Reply(text=out.text)
         self._note_context(out.device)
+        if out.ok and out.in_progress:
+            start = out.started_from.get("current_position")
+            self.moving = [m for m in self.moving if m.device_id != out.device.id]
+            self.moving.append(Movement(out.device.id, dict(out.changes),
+                                        start_position=float(start) if isinstance(start, (int, float)) else None))
         if out.status in ("not_confirmed", "offline"):
             self.pending = Pending("troubleshoot", out.device.id, symptom="not responding")
             return Reply(text=f"{out.text} {self.say('offer_troubleshoot')}", actions=actions)
         return Reply(text=out.text, actions=actions)
+
+    # movement follow-ups ------------------------------------------------------------
+    def _movement_notice(self) -> tuple[str, str] | None:
+        """(sentence, device id) for the first watched movement that went wrong; arrived ones are dropped."""
+        still: list[Movement] = []
+        notice: tuple[str, str] | None = None
+        for m in self.moving:
+            try:
+                status = follow(self.caps.bridge, m)
+            except Exception:
+                log.exception("could not follow the movement of %s", m.device_id)
+                continue
+            if status.verdict == "moving" or (notice is not None and status.verdict != "arrived"):
+                still.append(m)
+                continue
+            if status.verdict == "arrived":
+                continue
+            device = self.caps.device(m.device_id)
+            label = device_label(device, self.language)
+            position = f"{status.position:g}" if status.position is not None else "?"
+            self.caps.record("movement", device, {"changes": m.changes, "verdict": status.verdict, "position": status.position})
+            notice = (self.say(f"movement_{status.verdict}", device=label, position=position,
+                               change=spoken_change(device, m.changes, language=self.language)), m.device_id)
+        self.moving = still
+        return notice
+
+    def _with_notice(self, notice: tuple[str, str], reply: Reply) -> Reply:
+        text, device_id = notice
+        if self.pending is None and self.caps.run is None and not reply.end_conversation:
+            self.pending = Pending("troubleshoot", device_id, symptom="stopped short not moving")
+            reply.text = f"{text} {reply.text} {self.say('offer_troubleshoot')}".strip()
+        else:
+            reply.text = f"{text} {reply.text}".strip()
+        return reply
 
     def _describe_request(self, intent: str, slots: dict[str, Any], ids: list[str]) -> str:
         """ "turn on the ceiling light and the floor lamp", for a confirmation question."""
