@@ -17,6 +17,7 @@ from device_bridge.devices import Device, DeviceControl
 from voicebot.config import Settings, section
 from voicebot.dialogue.capabilities import Capabilities, Publisher
 from voicebot.dialogue.checks import AvailabilityLog
+from voicebot.dialogue.corrections import LearnedNames
 from voicebot.dialogue.playbook import Playbook, load_playbooks
 from voicebot.dialogue.replies import Replies, default_replies
 from voicebot.dialogue.rules import RulesConversation
@@ -67,6 +68,7 @@ class DialogueEngine:
         self._understander = understander
         self._lock = threading.Lock()
         self.availability = AvailabilityLog(bridge)  # devices that keep dropping off, for diagnosis
+        self.learned = LearnedNames(store)  # names customers taught, per home ("the big light")
 
     def conversation(
         self,

@@ -10,6 +10,7 @@ understood with enough confidence and resolved to exactly one device.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,16 @@ from typing import Any
 from device_bridge.devices import Device
 from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
+from voicebot.dialogue.corrections import (
+    Correction,
+    kind_matches,
+    name_matches,
+    parse_correction,
+    resolve_named,
+    spoken_name,
+    spoken_phrase,
+    undo_changes,
+)
 from voicebot.dialogue.describe import device_label, spoken_change
 from voicebot.dialogue.movement import Movement, follow
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
@@ -28,6 +39,18 @@ log = logging.getLogger(__name__)
 
 READ_INTENTS = ("HassGetState", "HassClimateGetTemperature")
 DTMF = {"1": "yes", "2": "no", "0": "human", "*": "repeat", "#": "repeat"}
+
+
+@dataclass
+class LastRequest:
+    """The last device request acted on, for "no, I meant ...", "the other one" and "put it back"."""
+
+    intent: str
+    slots: dict[str, Any]
+    # (device id, changes sent, the device's state before): what to put back
+    done: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)  # the devices the words could have meant
+    text: str = ""  # what the customer said
 
 
 @dataclass
@@ -66,6 +89,9 @@ class RulesConversation:
         self.ended = False
         self._current = ""  # this turn's user text, redacted
         self.moving: list[Movement] = []  # commands announced as started, watched until they arrive
+        self.last_request: LastRequest | None = None
+        self._request: LastRequest | None = None  # the request of this turn, while it is carried out
+        self._session_names: dict[str, str] = {}  # names taught without a known customer: this call only
         self._detect = bool(engine.settings.languages)  # recognise the configured languages per turn
 
     @property
@@ -93,9 +119,10 @@ class RulesConversation:
             return reply
         self.turns += 1
         self._current = self._redact(text)
+        heard = self._with_learned_names(text)
         try:
             u = self.engine.understand(
-                text, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
+                heard, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
             )
         except Exception:  # a fault in understanding is a turn not understood, never a dead call
             log.exception("understanding failed on %r", self._current)
@@ -169,6 +196,13 @@ class RulesConversation:
         if frustrated and self.caps.settings.escalate_on_frustration and not self.escalated:
             return self._escalate("frustration", self._problem_so_far(text), prefix=self.say("escalate_frustration"))
 
+        correction = parse_correction(text, self.language) if self.caps.run is None else None
+        if correction is not None:
+            before, self.pending = self.pending, None  # a correction replaces any open question
+            reply = self._correction(correction, text, u)
+            if reply is not None:
+                return reply
+            self.pending = before
         pending, self.pending = self.pending, None
         if pending is not None:
             reply = self._resolve_pending(pending, text, u)
@@ -324,6 +358,9 @@ class RulesConversation:
     def _device_request(self, text: str, u: Understanding) -> Reply:
         assert u.intent is not None
         ids = list(u.device_ids)
+        if u.intent not in READ_INTENTS:
+            self._request = LastRequest(u.intent, dict(u.slots), candidates=list(dict.fromkeys([*u.candidates, *ids])),
+                                        text=text)
         wanted = domains_for(u.intent)
         if wanted and len(ids) > 1:
             narrowed = [i for i in ids if self.caps.device(i).type.value in wanted]
@@ -377,6 +414,12 @@ class RulesConversation:
             self.pending = Pending("confirm", out.device.id, out.changes, why=f"you asked and confirmed: {self._current}")
             return Reply(text=out.text)
         self._note_context(out.device)
+        if out.action is not None:
+            req = self._request or LastRequest("", {})
+            if self.last_request is not req:
+                req.done = []
+            req.done.append((out.device.id, dict(out.changes), dict(out.started_from)))
+            self.last_request = req
         if out.ok and out.in_progress:
             start = out.started_from.get("current_position")
             self.moving = [m for m in self.moving if m.device_id != out.device.id]
@@ -386,6 +429,119 @@ class RulesConversation:
             self.pending = Pending("troubleshoot", out.device.id, symptom="not responding")
             return Reply(text=f"{out.text} {self.say('offer_troubleshoot')}", actions=actions)
         return Reply(text=out.text, actions=actions)
+
+    # corrections ------------------------------------------------------------------
+    def _with_learned_names(self, text: str) -> str:
+        devices = self.caps.bridge.devices()
+        home = self.caps.customer_id
+        try:
+            out = self.engine.learned.rewrite(home, text, devices) if home else text
+        except Exception:  # a broken store must not stop the call
+            log.exception("could not read the learnt names")
+            out = text
+        by_id = {d.id: d for d in devices}
+        for phrase, did in self._session_names.items():
+            if did in by_id:
+                out = re.sub(rf"\b{re.escape(phrase)}\b", spoken_name(by_id[did], devices), out, flags=re.IGNORECASE)
+        return out
+
+    def _correction(self, c: Correction, text: str, u: Understanding) -> Reply | None:
+        devices = self.caps.bridge.devices()
+        if c.kind == "teach":
+            hits = resolve_named(c.target, devices, prefer=[self.speaker_area] if self.speaker_area else None)
+            if len(hits) != 1:
+                return None  # "the kitchen light is off" teaches nothing
+            device = hits[0]
+            self._learn(c.phrase, device, "taught")
+            return Reply(text=self.say("learned_name", phrase=c.phrase, device=device_label(device, self.language)),
+                         intent="LearnName")
+        last = self.last_request
+        if c.kind == "undo":
+            if last is None or not last.done:
+                return Reply(text=self.say("nothing_to_undo"), intent="Undo")
+            texts, actions = self._undo(last)
+            self.last_request = None
+            return Reply(text=" ".join(texts), actions=actions, intent="Undo")
+        if last is None or not last.done or not last.intent:
+            return None
+        wrong = [did for did, _, _ in last.done]
+        domains = {self.caps.device(d).type for d in wrong}
+        if c.kind == "meant":
+            hits = resolve_named(c.target, devices, prefer=[self.speaker_area] if self.speaker_area else None)
+            if not hits:
+                hits = list(self.caps.find_devices(name=c.target))
+            same_kind = [d for d in hits if d.type in domains]
+            hits = same_kind or hits
+            kept = [d for d in hits if d.id in wrong]
+            if len(kept) == 1 and len(wrong) > 1:
+                # "the lights" did several and they meant one of them: put the others back
+                last.done = [x for x in last.done if x[0] != kept[0].id]
+                texts, actions = self._undo(last)
+                self._learn_from(last, kept[0], devices)
+                self.last_request = LastRequest(last.intent, dict(last.slots), [], list(last.candidates))
+                state = self.caps.device_report(kept[0].id, checks=False).text
+                return Reply(text=" ".join([self.say("correction_sorry"), *texts, state]), actions=actions, intent="Correction")
+            hits = [d for d in hits if d.id not in wrong]
+        else:  # the other one
+            pool_ids = [i for i in last.candidates if i not in wrong]
+            if not pool_ids:
+                areas = {self.caps.device(d).area for d in wrong}
+                pool_ids = [d.id for d in devices if d.id not in wrong and d.type in domains and d.area in areas]
+            hits = [self.caps.device(i) for i in pool_ids if kind_matches(self.caps.device(i), c.device_kind)]
+        if not hits:
+            return Reply(text=self.say("no_such_device", name=c.target or c.device_kind or "the other one"))
+        if len(hits) > 1:
+            self.pending = None
+            reply = self._which_device(last.intent, last.slots, [d.id for d in hits[:4]], text)
+            return reply
+        target = hits[0]
+        texts, actions = self._undo(last)
+        if c.kind == "meant":
+            self._learn_from(last, target, devices)
+        self._request = LastRequest(last.intent, dict(last.slots), candidates=list(last.candidates))
+        redo = self._device_intent(last.intent, last.slots, target.id, text)
+        return Reply(text=" ".join([self.say("correction_sorry"), *texts, redo.text]).strip(),
+                     actions=[*actions, *redo.actions], intent="Correction")
+
+    def _undo(self, last: LastRequest) -> tuple[list[str], list[Action]]:
+        texts: list[str] = []
+        actions: list[Action] = []
+        for did, changes, before in reversed(last.done):
+            device = self.caps.device(did)
+            back = undo_changes(device, before, changes)
+            if not back:
+                texts.append(self.say("cannot_undo", device=device_label(device, self.language)))
+                continue
+            out = self.caps.set_state(did, back, "you asked to put it back")
+            if out.action is not None:
+                actions.append(out.action)
+            if out.status == "needs_confirmation":
+                self.pending = Pending("confirm", did, back, why="you asked to put it back")
+            key = "undone" if out.ok else None
+            texts.append(self.say(key, device=device_label(device, self.language)) if key else out.text)
+        return texts, actions
+
+    def _learn_from(self, last: LastRequest, meant: Device, devices: list[Device]) -> None:
+        """ "Turn on the reading light" did the wrong thing and they meant the floor lamp: their words
+        are their name for it, unless the words are some device's own name."""
+        spoken = str(last.slots.get("name") or "").strip() or spoken_phrase(last.text)
+        generic = {"light", "lights", "lamp", "lamps", "device", "thing", "one", "it"}
+        areas = {(d.area or "").lower() for d in devices}
+        if (spoken and spoken.lower() not in generic | areas and len(spoken.split()) <= 3
+                and not any(name_matches(d, spoken) for d in devices)):
+            self._learn(spoken, meant, "correction")
+
+    def _learn(self, phrase: str, device: Device, source: str) -> None:
+        phrase = " ".join(phrase.lower().split())
+        home = self.caps.customer_id
+        if home:
+            try:
+                self.engine.learned.learn(home, phrase, device.id, self.language, source)
+                self.caps.record("learned_name", device, {"phrase": phrase, "source": source})
+                return
+            except Exception:
+                log.exception("could not store a learnt name")
+        self._session_names[phrase] = device.id
 
     # movement follow-ups ------------------------------------------------------------
     def _movement_notice(self) -> tuple[str, str] | None:
