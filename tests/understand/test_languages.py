@@ -31,7 +31,8 @@ def multi() -> Understander:
         ("Mach das Licht in der Küche aus", "de", "HassTurnOff", ["kl"], {"area": "Küche", "domain": "light"}),
         ("Ist die Haustür abgeschlossen?", "de", "HassGetState", ["ht"], {"state": "locked"}),
         ("Das Küchenlicht geht nicht an", "de", "ReportProblem", ["kl"], {"symptom": "wont_turn_on"}),
-        ("Enciende la luz de la cocina", "es", "HassTurnOn", ["kl"], {"area": "Küche"}),
+        # "luz de la cocina" is the kitchen light's alias: a name wins over the room, as in Home Assistant
+        ("Enciende la luz de la cocina", "es", "HassTurnOn", ["kl"], {"name": "Küchenlicht"}),
         ("Pon la lámpara de pie al 50%", "es", "HassLightSet", ["sl"], {"brightness": 50}),
         ("Pon el termostato a 21 grados", "es", "HassClimateSetTemperature", ["th"], {"temperature": 21}),
         ("La luz de la cocina no funciona", "es", "ReportProblem", ["kl"], {"symptom": "not_working"}),

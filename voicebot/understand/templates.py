@@ -29,6 +29,9 @@ class TemplateMatch:
     domain: str | None = None
     device_class: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    # every slot the template filled, in Home Assistant's names and values (what HA's own
+    # tests expect): name, area, floor, domain, device_class, state, brightness, ...
+    slots: dict[str, Any] = field(default_factory=dict)
 
 
 class TemplateRecognizer:
@@ -58,17 +61,17 @@ class TemplateRecognizer:
         from hassil import TextSlotList, TextSlotValue
         from hassil.expression import TextChunk
 
-        names = []
+        # names before aliases: the first value that fits wins, and an exact name beats an alias
+        names, aliases = [], []
         for device in index.devices.values():
             context = {"domain": str(device.type)}
             if device.device_class:
                 context["device_class"] = device.device_class
-            for spoken in [device.name, *device.aliases]:
-                names.append(TextSlotValue(TextChunk(spoken), device.name, context=context))
-        areas = [
-            TextSlotValue(TextChunk(spoken), area.name)
-            for area in index.areas.values() for spoken in [area.name, *area.aliases]
-        ]
+            names.append(TextSlotValue(TextChunk(device.name), device.name, context=context))
+            aliases += [TextSlotValue(TextChunk(a), device.name, context=context) for a in device.aliases]
+        names += aliases
+        areas = [TextSlotValue(TextChunk(area.name), area.name) for area in index.areas.values()]
+        areas += [TextSlotValue(TextChunk(a), area.name) for area in index.areas.values() for a in area.aliases]
         # in the areas' order, never a set's: the same sentence must give the same floor in every process
         floors = [TextSlotValue(TextChunk(f), f) for f in dict.fromkeys(a.floor for a in index.areas.values() if a.floor)]
         lists = {
@@ -79,11 +82,15 @@ class TemplateRecognizer:
         self._slot_lists = (index, lists)
         return lists
 
-    def recognize(self, text: str, index: HomeIndex) -> TemplateMatch | None:
-        from hassil import recognize
+    def recognize(self, text: str, index: HomeIndex, speaker_area: str | None = None) -> TemplateMatch | None:
+        """The best template match, as Home Assistant picks it (a match naming a device wins);
+        the speaker's area is the context that "in here" and bare "turn on the lights" need."""
+        from hassil.recognize import recognize_best
 
+        context = {"area": speaker_area} if speaker_area else None
         try:
-            result = recognize(text, self._load(), slot_lists=self._lists(index), language=self.language)
+            result = recognize_best(text, self._load(), slot_lists=self._lists(index), language=self.language,
+                                    intent_context=context, best_slot_name="name")
         except Exception:  # a template error must not take the turn down: fall back to the rules
             log.exception("template recognition failed for %r", text)
             return None
@@ -101,6 +108,8 @@ class TemplateRecognizer:
             domain=_text(entities.get("domain")),
             device_class=_text(entities.get("device_class")),
         )
+        match.slots = {k: _number(_text(v) if isinstance(v, (list, tuple)) else v)
+                       for k, v in entities.items() if v is not None and not k.startswith("_")}
         for slot in _VALUE_SLOTS:
             if slot in entities and entities[slot] is not None:
                 match.values[slot] = _number(entities[slot])

@@ -36,6 +36,9 @@ _ANSWER_WORDS = frozenset(
 )
 # Words that add nothing to a lone word ("up a bit please").
 _SOFTENERS = frozenset(["a", "bit", "little", "please", "now", "just", "the", "then", "thanks"])
+# Home Assistant's slot names for a target and the values asked for.
+_HA_SLOTS = frozenset(["name", "area", "floor", "domain", "device_class", "state", "brightness", "color",
+                       "temperature", "position", "volume_level"])
 # Longer input (a runaway transcript, a pasted document) is read up to here only.
 MAX_CHARS = 2000
 # Confidence of a rule match before target resolution is taken into account.
@@ -147,7 +150,7 @@ class Understander:
         target = Target()
         rule = None
         matched: str | None = None
-        template = self._template(vocab, text, index) if vocab.templates == "primary" else None
+        template = self._template(vocab, text, index, speaker_area) if vocab.templates == "primary" else None
         if template is not None:
             intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
             confidence, matched = STRONG, f"template {template.intent}"
@@ -168,7 +171,7 @@ class Understander:
 
         if intent is None and not safety and vocab.templates == "fallback":
             # Home Assistant's own sentences catch template phrasings the rules do not know
-            template = self._template(vocab, text, index)
+            template = self._template(vocab, text, index, speaker_area)
             if template is not None:
                 intent, slots, target, mentions = self._from_template(
                     template, mentions, resolver, speaker_area, context
@@ -183,12 +186,22 @@ class Understander:
                 intent, slots, confidence, matched, mentions = (
                     guess.intent, dict(guess.slots), guess.confidence, guess.matched, guess.mentions)
                 target = resolver.resolve(mentions, intent, slots.get("domain"), speaker_area, context)
+        ha_slots: dict[str, Any] | None = template.slots if template is not None else None
+        if template is None and intent in DEVICE_INTENTS and vocab.templates == "fallback":
+            # the rules decided; when Home Assistant's templates read the same request, their
+            # slots are the vocabulary HA uses (the devices stay those the rules resolved)
+            same = self._template(vocab, text, index, speaker_area)
+            if same is not None and same.intent == intent and same.slots:
+                ha_slots = same.slots
+                kept = {k: v for k, v in slots.items() if k not in _HA_SLOTS}
+                slots = {**kept, **same.slots, **same.values}
         if intent is None and safety:
             # "I smell gas": an emergency is a problem report even without a device
             intent, slots, confidence, matched = "ReportProblem", {"symptom": safety}, STRONG, "safety"
             target = resolver.resolve(mentions, intent, None, speaker_area, None) if mentions.names else Target()
         if intent is not None and (intent in DEVICE_INTENTS or intent == "ReportProblem"):
-            slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
+            if not ha_slots:
+                slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
             if target.device_ids:
                 confidence *= max(0.5, min(1.0, target.score))
             elif target.candidates:
@@ -234,11 +247,13 @@ class Understander:
         )
 
     # ------------------------------------------------------------------ steps
-    def _template(self, vocab: Vocabulary, text: str, index: HomeIndex) -> TemplateMatch | None:
+    def _template(
+        self, vocab: Vocabulary, text: str, index: HomeIndex, speaker_area: str | None = None,
+    ) -> TemplateMatch | None:
         recognizer = self._templates.get(vocab.language)
         if recognizer is None:
             recognizer = self._templates[vocab.language] = TemplateRecognizer(vocab.language)
-        return recognizer.recognize(text[:MAX_CHARS], index)
+        return recognizer.recognize(text[:MAX_CHARS], index, speaker_area)
 
     def _from_template(
         self, match: TemplateMatch, m: Mentions, resolver: Resolver, speaker_area: str | None,
@@ -246,13 +261,18 @@ class Understander:
     ) -> tuple[str, dict[str, Any], Target, Mentions]:
         """A template match in our terms: the template's names stand in for what we found."""
         index = resolver.index
-        slots: dict[str, Any] = dict(match.values)
+        slots: dict[str, Any] = {**match.slots, **match.values}
         if match.intent not in DEVICE_INTENTS:
             return match.intent, slots, Target(), m
         found = Mentions(tokens=m.tokens, here=m.here, all=m.all, pronoun=m.pronoun, other=m.other, both=m.both,
                          ordinal=m.ordinal, covered=set(range(len(m.tokens))))
         if match.name:
             ids = [d.id for d in index.devices.values() if d.name == match.name]
+            # names Home Assistant lets repeat ("Phone" battery, "Phone" charging): the
+            # template's kind of device tells them apart
+            fitting = [i for i in ids if (not match.domain or str(index.devices[i].type) == match.domain)
+                       and (not match.device_class or index.devices[i].device_class == match.device_class)]
+            ids = fitting or ids
             found.names.append(NameHit(match.name, ids, 0, 0))
         found.areas = [match.area] if match.area else []
         found.floors = [match.floor] if match.floor else []
@@ -417,7 +437,14 @@ class Understander:
                 last_candidates=list(context.last_candidates),
             ) if m.other else None
             allowed = caps.SYMPTOM_DOMAINS.get(slots.get("symptom", "")) if intent == "ReportProblem" else None
-            target = resolver.resolve(m, intent, slots.get("domain"), speaker_area, ctx, allowed)
+            hint = slots.get("domain")
+            if not hint and not m.kinds:
+                # Home Assistant's slots name a device without its domain: the kind of device
+                # the previous turn acted on is the kind meant ("and the bedroom too")
+                devs = resolver.index.devices
+                kinds = {str(devs[i].type) for i in context.last_device_ids if i in devs}
+                hint = kinds.pop() if len(kinds) == 1 else context.last_domain
+            target = resolver.resolve(m, intent, hint, speaker_area, ctx, allowed)
             if target.device_ids or target.candidates:
                 return intent, slots, target, FOLLOW_UP if follow_cue else BARE_FOLLOW_UP
         return None
