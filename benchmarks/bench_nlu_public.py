@@ -173,17 +173,25 @@ def score(item: Item, out: dict[str, Any]) -> tuple[bool, bool, bool]:
 
 
 # ---------------------------------------------------------------------------- running
-def run_in_process(items: list[Item], homes: Homes) -> tuple[list[dict[str, Any]], list[float], float]:
-    """Every sentence through one Understander per home (as `voicebot nlu` builds it)."""
+def run_in_process(
+    items: list[Item], homes: Homes, detect: bool = False,
+) -> tuple[list[dict[str, Any]], list[float], float]:
+    """Every sentence through one Understander per home (as `voicebot nlu` builds it). With
+    ``detect``, the understander knows en, de and es (English the default) and detects each
+    sentence's language, as `voicebot nlu -l en -l de -l es` does."""
     before = _rss_mb()
     understanders: dict[tuple[str, str], Understander] = {}
     outputs: list[dict[str, Any]] = []
     times: list[float] = []
     for item in items:
-        key = (item.home, item.language)
+        key = (item.home, "detect" if detect else item.language)
         if key not in understanders:
             devices, areas = homes.loaded[item.home]
-            understanders[key] = Understander(lambda d=devices: d, lambda a=areas: a, language=item.language)
+            if detect:
+                understanders[key] = Understander(lambda d=devices: d, lambda a=areas: a, language="en",
+                                                  languages=["de", "es"])
+            else:
+                understanders[key] = Understander(lambda d=devices: d, lambda a=areas: a, language=item.language)
             understanders[key].warm_up()
         understander = understanders[key]
         devices = {d.id: d for d in homes.loaded[item.home][0]}
@@ -194,19 +202,21 @@ def run_in_process(items: list[Item], homes: Homes) -> tuple[list[dict[str, Any]
     return outputs, times, _rss_mb() - before
 
 
-def _groups(items: list[Item]) -> Iterator[tuple[tuple[str, str, str | None], list[int]]]:
+def _groups(items: list[Item], detect: bool = False) -> Iterator[tuple[tuple[str, str, str | None], list[int]]]:
     groups: dict[tuple[str, str, str | None], list[int]] = defaultdict(list)
     for n, item in enumerate(items):
-        groups[(item.home, item.language, item.area)].append(n)
+        groups[(item.home, "detect" if detect else item.language, item.area)].append(n)
     yield from sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
 
 
-def run_cli(items: list[Item], homes: Homes) -> list[dict[str, Any]]:
+def run_cli(items: list[Item], homes: Homes, detect: bool = False) -> list[dict[str, Any]]:
     """Every sentence through `voicebot nlu --json --no-context`, one process per home and area."""
     exe = Path(sys.executable).with_name("voicebot")
     outputs: list[dict[str, Any] | None] = [None] * len(items)
-    for (home, lang, area), indexes in _groups(items):
+    for (home, lang, area), indexes in _groups(items, detect):
         cmd = [str(exe), "nlu", "--json", "--no-context", "--home", str(homes.files[home]), "--language", lang]
+        if detect:
+            cmd = [*cmd[:-2], "-l", "en", "-l", "de", "-l", "es"]
         if area:
             cmd += ["--area", area]
         text = "".join(items[i].text.replace("\n", " ") + "\n" for i in indexes)
@@ -262,6 +272,7 @@ def report(items: list[Item], outputs: list[dict[str, Any]], failures: Path | No
                     f" cand={len(out.get('candidates', []))} conf={out.get('confidence')} by {out.get('matched')}"
                 )
         total = len(indexes)
+        language_ok = sum(outputs[n].get("language") == items[n].language for n in indexes)
         summary[name] = {
             "n": total, "intent": totals[0] / total, "intent_slots": totals[1] / total,
             "intent_expected_slots": totals[2] / total, "wrong_actions": acted_wrongly,
@@ -269,6 +280,7 @@ def report(items: list[Item], outputs: list[dict[str, Any]], failures: Path | No
         print(f"\n== {name}: {total} sentences")
         print(f"   intent {100 * totals[0] / total:5.1f}%   intent+slots {100 * totals[1] / total:5.1f}% (strict)"
               f"   {100 * totals[2] / total:5.1f}% (expected slots right, extra allowed)")
+        print(f"   language {100 * language_ok / total:5.1f}% ({items[indexes[0]].language})")
         if name == "slurp":
             print(f"   device actions on sentences that are no command for a device here: {acted_wrongly}")
         print(f"   {'intent':<34} {'n':>5} {'intent':>7} {'+slots':>7}")
@@ -286,6 +298,8 @@ def main() -> None:
     parser.add_argument("--failures", type=Path, help="write every miss here")
     parser.add_argument("--json-out", type=Path, help="write each sentence's `voicebot nlu --json` object here")
     parser.add_argument("--via-cli", action="store_true", help="run `voicebot nlu --json` (one process per home and area)")
+    parser.add_argument("--detect", action="store_true",
+                        help="detect each sentence's language (en default, de and es known) instead of giving it")
     parser.add_argument("--limit", type=int, help="only the first N sentences of each set (a quick look)")
     args = parser.parse_args()
 
@@ -302,10 +316,10 @@ def main() -> None:
         items = limited
     if args.via_cli:
         start = time.perf_counter()
-        outputs = run_cli(items, homes)
+        outputs = run_cli(items, homes, args.detect)
         print(f"{len(items)} sentences through `voicebot nlu --json` in {time.perf_counter() - start:.0f} s")
     else:
-        outputs, times, memory = run_in_process(items, homes)
+        outputs, times, memory = run_in_process(items, homes, args.detect)
         ms = sorted(1000 * t for t in times)
         print(f"{len(items)} sentences: p50 {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms,"
               f" max {ms[-1]:.0f} ms per sentence; understanders and data add {memory:.0f} MB RSS")

@@ -91,7 +91,7 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
             a = {"name": a}
         if not isinstance(a, dict) or not isinstance(a.get("name"), str):
             raise HomeFileError(f"{where}: area #{i + 1} needs a name")
-        areas.append(Area(a["name"], a.get("floor"), list(a.get("aliases") or [])))
+        areas.append(Area(a["name"], a.get("floor"), _aliases(a.get("aliases"), f"{where}: area {a['name']!r}")))
     area_names = {a.name.lower(): a.name for a in areas}
     out: list[HomeDevice] = []
     ids: set[str] = set()
@@ -130,7 +130,7 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
         ranges = {k: (float(v[0]), float(v[1])) for k, v in (d.get("ranges") or {}).items()}
         dev = Device(
             id=dev_id, name=d["name"].strip(), type=dtype, convention=conv, area=_area(d.get("area"), area_names, w),
-            aliases=[str(a) for a in d.get("aliases") or []], device_class=d.get("device_class"), unit=d.get("unit"),
+            aliases=_aliases(d.get("aliases"), w), device_class=d.get("device_class"), unit=d.get("unit"),
             model=_text(d.get("model")), manufacturer=_text(d.get("manufacturer")), topics=topics,
             features=list(d.get("features") or []), ranges=ranges,
             options={k: [str(x) for x in v] for k, v in (d.get("options") or {}).items()},
@@ -218,6 +218,18 @@ def _area(name: Any, known: dict[str, str], where: str) -> str | None:
     if known and name.lower() not in known:
         raise HomeFileError(f"{where}: area {name!r} is not among the home's areas ({', '.join(known.values())})")
     return known.get(name.lower(), name)
+
+
+def _aliases(value: Any, where: str) -> list[str]:
+    """Aliases: a list, or per language a mapping ``{de: [Küche], es: [cocina]}`` (every
+    language's aliases are understood in every language, as a room's own name is)."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = [a for words in value.values() for a in ([words] if isinstance(words, str) else words or [])]
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(a, (str, int, float)) for a in value):
+        raise HomeFileError(f"{where}: aliases must be a list of names, or a mapping of languages to lists")
+    return [str(a) for a in value]
 
 
 def _text(value: Any) -> str | None:

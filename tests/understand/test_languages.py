@@ -36,7 +36,8 @@ def multi() -> Understander:
         ("Pon la lámpara de pie al 50%", "es", "HassLightSet", ["sl"], {"brightness": 50}),
         ("Pon el termostato a 21 grados", "es", "HassClimateSetTemperature", ["th"], {"temperature": 21}),
         ("La luz de la cocina no funciona", "es", "ReportProblem", ["kl"], {"symptom": "not_working"}),
-        ("turn on the kitchen light", "en", "HassTurnOn", [], {}),  # English still English
+        # English still English, and "kitchen" is the Küche (data/places.yaml)
+        ("turn on the kitchen light", "en", "HassTurnOn", ["kl"], {"area": "Küche"}),
     ],
 )
 def test_device_intents(multi: Understander, text: str, language: str, intent: str, devices: list[str],
@@ -152,3 +153,31 @@ def test_german_no_sound_is_a_report(multi: Understander) -> None:
     ctx.ask_yes_no(topic="did_that_fix_it")
     u = multi.understand("kein Ton aus dem Lautsprecher", ctx)
     assert (u.language, u.intent, u.slots.get("symptom")) == ("de", "ReportProblem", "no_sound")
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Schalte bitte das Licht in der Küche ein", "de"),
+    ("enciende la luz de la cocina", "es"),
+    ("turn on the kitchen light", "en"),
+])
+def test_rooms_are_understood_across_languages(text: str, language: str) -> None:
+    """A home named in English: its Kitchen is "Küche" and "cocina" too."""
+    areas = [Area("Kitchen"), Area("Living Room")]
+    devices = [Device(id="k", name="Ceiling Light", type=DeviceType.LIGHT, area="Kitchen"),
+               Device(id="l", name="Floor Lamp", type=DeviceType.LIGHT, area="Living Room")]
+    nlu = Understander(lambda: devices, lambda: areas, language="en", languages=["de", "es"])
+    u = nlu.understand(text)
+    assert (u.language, u.intent, u.device_ids) == (language, "HassTurnOn", ["k"])
+    assert u.slots.get("area") == "Kitchen"
+
+
+def test_per_language_aliases_in_the_home_file() -> None:
+    from device_bridge.home import load_home
+
+    home = load_home({"areas": [{"name": "Den", "aliases": {"de": ["Hobbyraum"], "es": ["cuarto de estar"]}}],
+                      "devices": [{"name": "Lamp", "type": "light", "area": "Den"}]})
+    devices, areas = [hd.device for hd in home.devices], list(home.areas)
+    nlu = Understander(lambda: devices, lambda: areas, language="en", languages=["de", "es"])
+    u = nlu.understand("Schalte das Licht im Hobbyraum ein")
+    assert (u.language, u.device_ids) == ("de", ["lamp"])
+

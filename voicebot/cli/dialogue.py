@@ -38,6 +38,21 @@ def turn_json(user: str, reply: Reply) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
+    def _detecting_languages() -> Any:
+        """The settings, with every language that has understanding data recognised per turn
+        unless ``dialogue.languages`` says which: a customer who types German gets German."""
+        import os
+
+        from voicebot.config import load_settings
+        from voicebot.understand.vocabulary import available_languages
+
+        s = load_settings()
+        dialogue = dict(s.extra.get("dialogue") or {})
+        if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
+            dialogue["languages"] = available_languages()
+            s.extra["dialogue"] = dialogue
+        return s
+
     @app.command()
     def chat(
         as_json: Annotated[bool, typer.Option("--json", help="Read turns from stdin, print one JSON object per turn.")] = False,
@@ -50,7 +65,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
         ] = None,
         area: Annotated[str | None, typer.Option("--area", help="The room the speaker is in.")] = None,
-        language: Annotated[str, typer.Option("--language", help="Reply language (en, de).")] = "en",
+        language: Annotated[
+            str, typer.Option("--language", help="The customer's language; each turn's language is detected, this one preferred.")
+        ] = "en",
     ) -> None:
         """Chat with voicebot in text."""
         from voicebot.runtime import StartupError, build_runtime
@@ -65,7 +82,8 @@ def register(app: typer.Typer) -> None:
         from voicebot.store import StoreError
 
         try:
-            rt = build_runtime(broker=broker, home=home_file, simulate=broker is None, store_path=store, models=False)
+            rt = build_runtime(_detecting_languages(), broker=broker, home=home_file, simulate=broker is None,
+                               store_path=store, models=False)
         except (StartupError, PlaybookError, StoreError, HomeFileError) as exc:
             typer.echo(f"voicebot chat: {exc}", err=True)
             raise typer.Exit(2) from None

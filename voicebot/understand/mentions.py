@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from device_bridge.devices import Area, Device
 from voicebot.understand.normalize import normalize
-from voicebot.understand.vocabulary import DomainWord, Vocabulary
+from voicebot.understand.vocabulary import DomainWord, Vocabulary, place_words
 
 # A misheard name is taken as the device only at or above ACCEPT, with a clear margin over the
 # next device; between ASK and ACCEPT the devices are offered as candidates (a question), never acted on.
@@ -86,7 +86,7 @@ class HomeIndex:
     def __init__(self, devices: Sequence[Device], areas: Sequence[Area], vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.devices = {d.id: d for d in devices}
-        self.areas = {a.name: a for a in areas}
+        self.areas = {a.name: _in_every_language(a) for a in areas}
         # areas that devices name but the area list lacks still count as areas
         for d in devices:
             if d.area and d.area not in self.areas:
@@ -380,6 +380,21 @@ class HomeIndex:
             return
         close = [d for d, (s, _, _, _) in ranked if s >= FUZZY_ASK and top_score - s < FUZZY_MARGIN]
         m.fuzzy.append(NameHit(top_phrase, close, start, end, top_score))
+
+
+def _in_every_language(area: Area) -> Area:
+    """The area with its name in the other languages as aliases ("Küche", "cocina" for a
+    Kitchen): from data/places.yaml, for the place whose words include the area's name or an
+    alias. Its own name and aliases come first, so they win."""
+    own = [area.name, *area.aliases]
+    said = {normalize(n) for n in own}
+    extra: list[str] = []
+    for words in place_words():
+        if said & words:
+            extra += sorted(w for w in words if w not in said)
+    if not extra:
+        return area
+    return Area(area.name, area.floor, [*area.aliases, *dict.fromkeys(extra)])
 
 
 def _singular(word: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from device_bridge.devices import Area, Device
 from voicebot.understand import capabilities as caps
-from voicebot.understand import values
+from voicebot.understand import language_id, values
 from voicebot.understand.context import WHICH_DEVICE, YES_NO, ConversationContext
 from voicebot.understand.mentions import HomeIndex, Mentions, NameHit
 from voicebot.understand.normalize import normalize
@@ -108,17 +108,15 @@ class Understander:
         self._indexes[vocab.language] = (signature, index)  # one assignment: safe across threads
         return index
 
-    def detect_language(self, text: str) -> str:
-        """The configured language whose common words the text uses most (the default on a tie)."""
+    def detect_language(self, text: str, prior: str | None = None) -> str:
+        """The configured language the text is in (see language_id.py); ``prior`` (the
+        conversation's or the customer's language, else the default) wins when unsure."""
         if len(self._vocabs) == 1:
             return self.vocab.language
         words = normalize(text[:MAX_CHARS]).split()
-        best, best_score = self.vocab.language, sum(w in self.vocab.markers for w in words)
-        for lang, vocab in self._vocabs.items():
-            score = sum(w in vocab.markers for w in words)
-            if score > best_score:
-                best, best_score = lang, score
-        return best
+        markers = {lang: vocab.markers for lang, vocab in self._vocabs.items()}
+        chosen = prior if prior in self._vocabs else self.vocab.language
+        return language_id.detect(text[:MAX_CHARS], words, markers, chosen)
 
     # ------------------------------------------------------------------ the turn
     def understand(
@@ -127,15 +125,17 @@ class Understander:
         context: ConversationContext | None = None,
         speaker_area: str | None = None,
         language: str | None = None,
+        prior: str | None = None,
     ) -> Understanding:
         """``language``: the language the turn is in (e.g. Whisper's detection); one this
-        understander was not configured for is loaded on first use when data for it exists."""
+        understander was not configured for is loaded on first use when data for it exists.
+        Without it the language is detected, ``prior`` (the conversation's) winning when unsure."""
         if language and language not in self._vocabs:
             try:
                 self._vocabs[language] = load(language)
             except VocabularyError:
                 language = None
-        vocab = self._vocabs[language] if language else self._vocabs[self.detect_language(text)]
+        vocab = self._vocabs[language] if language else self._vocabs[self.detect_language(text, prior)]
         plain = normalize(text[:MAX_CHARS], vocab.rewrites, vocab.fillers)
         sentiment = analyze(text[:MAX_CHARS], vocab.language)
         safety = vocab.first_key(vocab.safety, plain)

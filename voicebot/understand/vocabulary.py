@@ -212,3 +212,19 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
 def available_languages(folder: Path = DATA) -> list[str]:
     """Languages with understanding data in ``folder``."""
     return sorted(p.stem for p in folder.glob("*.yaml") if "_" not in p.stem and (folder / f"{p.stem}_intents.yaml").is_file())
+
+
+@cache
+def place_words(folder: Path = DATA) -> tuple[frozenset[str], ...]:
+    """The words of each place in every language (data/places.yaml), lower-cased."""
+    path = folder / "places.yaml"
+    if not path.is_file():
+        return ()
+    entries = _load_yaml(path).get("places") or []
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise VocabularyError(f"{path}: place #{i + 1} must map languages to word lists")
+        out.append(frozenset(str(w).lower() for words in entry.values() for w in words or ()))
+    return tuple(out)
+
