@@ -1,8 +1,9 @@
 """Audio helpers: read/write any libsndfile format, convert to the pipeline's 16 kHz mono int16,
 resample (soxr), cut into frames, and the G.711 mu-law codec for telephony.
 
-Inside the pipeline audio is always ``np.ndarray`` of int16, mono, at ``SAMPLE_RATE``;
-channels convert at the edge with :func:`to_pipeline` / :func:`resample`.
+Inside the pipeline audio is always ``np.ndarray`` of int16, mono, at ``SAMPLE_RATE`` (the one
+``RATE`` of :mod:`voicebot.frames`); channels convert at the edge with :func:`to_pipeline` /
+:func:`resample`.
 """
 
 from __future__ import annotations
