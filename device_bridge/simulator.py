@@ -285,10 +285,8 @@ class Simulator:
 
     def add_device(self, spec: dict[str, Any]) -> str:
         """A device joins the home while running (pairing): announced like real ones."""
-        from device_bridge.home import load_home as _load
-
         areas = [{"name": a.name, "floor": a.floor} for a in self.home.areas]
-        single = _load({"areas": areas, "devices": [spec]})
+        single = load_home({"areas": areas, "devices": [spec]})
         hd = next(h for h in single.devices if h.device.topics.get("role") != "hub")
         hub = next((d.home.device.id for d in self._devices.values() if d.home.device.topics.get("role") == "hub"
                     and d.home.device.topics.get("base_topic") == hd.device.topics.get("base_topic")), None)

@@ -28,12 +28,14 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+import device_bridge.home
 from voicebot.audio import read_audio
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.events import Phase, Stage, StageEvent
 from voicebot.frames import RATE
 from voicebot.listener import BargeIn
 from voicebot.metrics import STAGES, Metrics
+from voicebot.runtime import build_runtime
 from voicebot.session import Session
 from voicebot.testing.mqtt_tap import MqttTap
 from voicebot.turns import Greeting, SessionEvent, SessionResult, TurnRecord
@@ -69,8 +71,6 @@ FAULT = ("kitchen_light", "offline")
 
 def demo_home() -> Path:
     """The bundled demo home file (device_bridge/homes/demo.yaml)."""
-    import device_bridge.home
-
     # Beside the module rather than importlib.resources: a tests/device_bridge folder on
     # sys.path can shadow the package's resources under pytest.
     return Path(device_bridge.home.__file__).parent / "homes" / "demo.yaml"
@@ -112,8 +112,6 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo call; returns the JSON log that is also written to ``out/log.json``."""
     from rich.console import Console
-
-    from voicebot.runtime import build_runtime
 
     con = console or Console()
     out.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from device_bridge.home import HomeFileError, load_home
 from voicebot.sqlite_db import SqliteDatabase
 from voicebot.store_crypto import (
     RetentionDays,
@@ -102,8 +103,6 @@ def customer_devices(profile: dict[str, Any] | None) -> list[str]:
     home_file = (profile or {}).get("home_file")
     if not home_file:
         return []
-    from device_bridge.home import HomeFileError, load_home
-
     try:
         return [hd.device.id for hd in load_home(Path(home_file)).devices]
     except (HomeFileError, OSError):

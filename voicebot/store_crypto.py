@@ -20,6 +20,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import BaseModel
 
+from voicebot.config import load_settings, section
+
 PREFIX = "enc1:"
 _PREFIX_BYTES = PREFIX.encode()
 
@@ -149,6 +151,4 @@ def _read_keys(path: Path) -> list[str]:
 
 
 def store_settings() -> StoreSettings:
-    from voicebot.config import load_settings, section
-
     return section(StoreSettings, "store", load_settings())

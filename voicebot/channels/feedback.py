@@ -32,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from device_bridge.client import parse_url
 from voicebot.feedback.ingest import FeedbackIngest, Incoming
 from voicebot.feedback.messages import Ack, ack_topic
 
@@ -61,8 +62,6 @@ class FeedbackChannel:
         cert_file: str | None = None,
         key_file: str | None = None,
     ) -> None:
-        from device_bridge.client import parse_url
-
         scheme, self.host, self.port, url_user, url_password = parse_url(broker_url)
         self.ingest = ingest
         self.fs = ingest.fs

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from device_bridge.conventions import get as convention
 from device_bridge.devices import Device, DeviceControl, DeviceState, DeviceType
 
 
@@ -327,8 +328,6 @@ def _hub_down(bridge: DeviceControl, device: Device) -> str | None:
 
 def _answers(bridge: DeviceControl, device: Device, timeout: float) -> bool:
     """Ask the device for its state (where its convention can be asked) and see whether it answers."""
-    from device_bridge.conventions import get as convention
-
     try:
         if not convention(device.convention).query(device):
             return True  # this convention cannot be asked: no evidence either way

@@ -33,6 +33,7 @@ from voicebot.dialogue.movement import Movement, follow
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
+from voicebot.privacy.redact import redact
 from voicebot.understand.types import DEVICE_INTENTS, Understanding
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,6 @@ class RulesConversation:
     """One conversation under the rules policy (implements voicebot.dialogue.types.Conversation)."""
 
     def __init__(self, engine: Any, caps: Capabilities, speaker_area: str | None, customer_name: str | None) -> None:
-        from voicebot.privacy.redact import redact
-
         self._redact = redact
         self.engine = engine
         self.caps = caps

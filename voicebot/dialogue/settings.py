@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 
+from voicebot.dialogue.safety import risky_classes
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -96,8 +98,6 @@ class DialogueSettings(BaseModel):
     @field_validator("risky_classes")
     @classmethod
     def _known_classes(cls, value: dict[str, str]) -> dict[str, str]:
-        from voicebot.dialogue.safety import risky_classes
-
         known = {rc.name for rc in risky_classes()}
         unknown = sorted(set(value) - known)
         if unknown:

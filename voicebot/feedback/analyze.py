@@ -16,6 +16,9 @@ from typing import Any
 
 import yaml
 
+from voicebot.understand.sentiment import analyze as sentiment_of
+from voicebot.understand.vocabulary import VocabularyError
+
 URGENCY_LEVELS = ("normal", "high", "critical")
 
 # Safety words: anything here makes the clip critical, whatever its sentiment.
@@ -154,9 +157,6 @@ def urgency(text: str) -> tuple[str, list[str]]:
 
 
 def analyze_text(text: str, language: str = "en", topics_file: str | None = None) -> Analysis:
-    from voicebot.understand.sentiment import analyze as sentiment_of
-    from voicebot.understand.vocabulary import VocabularyError
-
     try:
         s = sentiment_of(text, language)
     except VocabularyError:

@@ -13,6 +13,7 @@ from typing import Any
 from voicebot.feedback.analyze import URGENCY_LEVELS, Analysis
 from voicebot.feedback.messages import ClipMeta
 from voicebot.feedback.settings import FeedbackSettings
+from voicebot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ class FollowUp:
 
     def _open_ticket(self, problem: str, summary: dict[str, Any]) -> str:
         if self._tickets is None:
-            from voicebot.store import Store
-
             self._tickets = Store(self.store_path)
         reason = "safety" if summary["urgency"] == "critical" else "feedback"
         ticket = self._tickets.create_ticket(None, None, reason, problem, summary)

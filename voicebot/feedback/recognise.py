@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 from voicebot.config import Settings
 from voicebot.feedback.settings import FeedbackSettings
+from voicebot.models import load_transcriber
 from voicebot.transcribe import Transcriber
 
 
 def transcriber_picker(settings: Settings, fs: FeedbackSettings) -> Callable[[str | None], Transcriber]:
-    from voicebot.models import load_transcriber
-
     english_only = settings.transcribe.model.endswith(".en") or "tiny.en" in settings.transcribe.model
     multilingual = settings.model_copy(
         update={"transcribe": settings.transcribe.model_copy(update={"model": fs.multilingual_model, "language": None})}

@@ -17,6 +17,8 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from device_bridge.client import parse_url
+
 FINAL = ("stored", "duplicate")
 
 
@@ -26,8 +28,6 @@ class SendError(RuntimeError):
 
 class FeedbackSender:
     def __init__(self, broker_url: str, device_id: str, prefix: str = "voicebot/feedback") -> None:
-        from device_bridge.client import parse_url
-
         scheme, host, port, user, password = parse_url(broker_url)
         self.device_id = device_id
         self.prefix = prefix

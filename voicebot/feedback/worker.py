@@ -6,19 +6,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from voicebot.channels.feedback import FeedbackChannel
 from voicebot.config import Settings, section
 from voicebot.feedback.followup import FollowUp
 from voicebot.feedback.ingest import FeedbackIngest
+from voicebot.feedback.metrics import FeedbackMetrics
 from voicebot.feedback.recognise import transcriber_picker
 from voicebot.feedback.settings import FeedbackSettings, feedback_settings, store_path
 from voicebot.feedback.store import FeedbackStore
 from voicebot.store_admin import RetentionPruner
 from voicebot.store_crypto import StoreSettings
-
-if TYPE_CHECKING:
-    from voicebot.channels.feedback import FeedbackChannel
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +62,6 @@ def build_worker(
     metrics_port: int | None = None,
 ) -> FeedbackWorker:
     """A worker ready to ``run``; ``fs`` overrides the configuration's feedback section."""
-    from voicebot.channels.feedback import FeedbackChannel
-
     fs = fs or feedback_settings(settings)
     path = store_path(fs, settings)
     store_settings = section(StoreSettings, "store", settings)
@@ -83,8 +79,6 @@ def build_worker(
     ingest.worker = channel.worker_id
     channel_box.append(channel)
     if metrics_port is not None:
-        from voicebot.feedback.metrics import FeedbackMetrics
-
         metrics = FeedbackMetrics()
         metrics.serve(metrics_port)
         channel.on_ack = metrics.observe
