@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from voicebot.config import ConfigError, Settings, read_raw_config
+from voicebot.settings import ConfigError, Settings, read_raw_config
 
 T = TypeVar("T", bound=BaseModel)
 
