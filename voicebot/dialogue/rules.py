@@ -124,7 +124,9 @@ class RulesConversation:
                 heard, self.context, self.speaker_area, None if self.language == "en" or self._detect else self.language
             )
         except Exception:  # a fault in understanding is a turn not understood, never a dead call
-            log.exception("understanding failed on %r", self._current)
+            # What the customer said stays out of the logs (docs/security.md): only its redacted form, at DEBUG.
+            log.exception("understanding failed on a turn of conversation %s", self.id)
+            log.debug("the turn was %r", self._current)
             u = Understanding(text=text, intent=None, slots={}, confidence=0.0, language=self.language)
         if u.language != self.language and u.language in self.replies.languages:
             self.language = self.caps.language = u.language  # the customer switched language
@@ -136,7 +138,8 @@ class RulesConversation:
         try:
             reply = self._route(text, u, frustrated)
         except Exception:  # a bug or a dead bridge must not end the call with silence
-            log.exception("dialogue failed on %r", text)
+            log.exception("dialogue failed on a turn of conversation %s", self.id)
+            log.debug("the turn was %r", self._redact(text))
             reply = Reply(text=self.say("internal_error"))
         if notice is not None:
             reply = self._with_notice(notice, reply)

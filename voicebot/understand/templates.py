@@ -92,7 +92,7 @@ class TemplateRecognizer:
             result = recognize_best(text, self._load(), slot_lists=self._lists(index), language=self.language,
                                     intent_context=context, best_slot_name="name")
         except Exception:  # a template error must not take the turn down: fall back to the rules
-            log.exception("template recognition failed for %r", text)
+            log.exception("template recognition failed on a %d-character turn", len(text))
             return None
         if result is None:
             return None
