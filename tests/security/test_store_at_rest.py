@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -78,10 +79,13 @@ def _feedback_row() -> dict[str, object]:
 
 
 def test_nothing_said_is_readable_in_the_files_but_export_shows_it_and_erase_removes_it(
-    home: Home, tmp_path: Path
+    home: Home, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "voicebot.sqlite3"
+    caplog.set_level(logging.INFO)
     conv_id, ticket_id = _converse(home, db)
+    for word in [*SECRET_WORDS, "+4930111111"]:
+        assert word not in caplog.text, f"{word!r} is in the INFO log"
     files = store_files(db)
     assert {p.name for p in files} >= {"voicebot.sqlite3"}
     # (The profile's phone numbers stay readable: calls are matched to customers by them.)
