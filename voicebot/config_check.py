@@ -33,12 +33,13 @@ SECTIONS: dict[str, str] = {
     "llm": "voicebot.dialogue.llm.settings:LLMSettings",
     "phone": "voicebot.channels.phone.service:PhoneSettings",
     "session": "voicebot.session:SessionSettings",
+    "store": "voicebot.store_crypto:StoreSettings",
 }
 CORE = ("listen", "transcribe", "speak", "mqtt")
 ENV_PREFIX = "VOICEBOT_"
 # VOICEBOT_ variables that are not settings
 ENV_OTHER = {"VOICEBOT_CONFIG"}
-SECRET_WORDS = ("password", "token", "api_key", "secret", "auth")
+SECRET_WORDS = ("password", "token", "api_key", "secret", "auth", "key")
 
 
 def section_model(name: str) -> type[BaseModel]:
