@@ -132,7 +132,10 @@ def _select(
         for table in ("feedback_uploads", "feedback_chunks", "feedback_claims"):
             if table in tables:
                 picks[table] = [(f"device_id IN ({marks})", tuple(devices))]
-    # Tables added later that key rows by customer (learned aliases, preferences...).
+    # Names a customer taught ("the big light"): voicebot.dialogue.corrections keys them by customer id.
+    if "learned_names" in tables:
+        picks["learned_names"] = [("home = ?", (customer_id,))]
+    # Tables added later that key rows by customer (preferences...).
     for table in sorted(tables - set(picks) - {"store_meta", "erasures", "sqlite_sequence"}):
         if "customer_id" in _columns(db, table):
             picks[table] = [("customer_id = ?", (customer_id,))]

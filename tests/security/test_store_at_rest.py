@@ -57,6 +57,7 @@ def _converse(home: Home, db: Path) -> tuple[str, str]:
     conv = engine.conversation("phone", customer_id="alice", caller="+4930111111")
     replies = [conv.handle(text) for text in SAID]
     conv.end("escalated")
+    engine.learned.learn("alice", "the big lamp", home.device_id("Kitchen Light"), "en", "teach")
     assert replies[-1].escalated and replies[-1].ticket_id
     feedback = FeedbackStore(db, store_settings=StoreSettings())
     feedback.add(_feedback_row())
@@ -99,12 +100,13 @@ def test_nothing_said_is_readable_in_the_files_but_export_shows_it_and_erase_rem
     for word in ["Tuesday", "afternoon", "grandmother", "+4930111111", conv_id]:
         assert word in exported, word
     assert json.loads(exported)["tickets"][0]["id"] == int(ticket_id)
+    assert [n["phrase"] for n in json.loads(exported)["learned_names"]] == ["big lamp"]
 
     removed = erase_customer(store, "alice", devices=["speaker-1"])
     assert removed >= 6
     after = export_customer(store, "alice", devices=["speaker-1"])
     assert after["profile"] is None
-    assert all(after[t] == [] for t in ("conversations", "turns", "tickets", "trace", "feedback"))
+    assert all(after[t] == [] for t in ("conversations", "turns", "tickets", "trace", "feedback", "learned_names"))
     assert store.tickets_for_customer("alice") == [] and store.customer("bob") is not None
     erasures = store._rows("SELECT * FROM erasures")
     assert len(erasures) == 1 and set(erasures[0].keys()) == {"id", "at", "rows"}  # not whose
