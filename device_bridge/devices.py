@@ -27,6 +27,53 @@ class DeviceType(StrEnum):
     BINARY_SENSOR = "binary_sensor"
     MEDIA_PLAYER = "media_player"
     VACUUM = "vacuum"
+    # Home Assistant's other domains: known and listed, their state readable where they have
+    # one, but nothing here operates them (a home file with them is never rejected)
+    AIR_QUALITY = "air_quality"
+    ALARM_CONTROL_PANEL = "alarm_control_panel"
+    AUTOMATION = "automation"
+    BUTTON = "button"
+    CALENDAR = "calendar"
+    CAMERA = "camera"
+    COUNTER = "counter"
+    DATE = "date"
+    DATETIME = "datetime"
+    DEVICE_TRACKER = "device_tracker"
+    EVENT = "event"
+    GROUP = "group"
+    HUMIDIFIER = "humidifier"
+    IMAGE = "image"
+    INPUT_BOOLEAN = "input_boolean"
+    INPUT_BUTTON = "input_button"
+    INPUT_DATETIME = "input_datetime"
+    INPUT_NUMBER = "input_number"
+    INPUT_SELECT = "input_select"
+    INPUT_TEXT = "input_text"
+    LAWN_MOWER = "lawn_mower"
+    NOTIFY = "notify"
+    NUMBER = "number"
+    PERSON = "person"
+    REMOTE = "remote"
+    SCENE = "scene"
+    SCRIPT = "script"
+    SELECT = "select"
+    SIREN = "siren"
+    SUN = "sun"
+    TEXT = "text"
+    TIME = "time"
+    TIMER = "timer"
+    TODO = "todo"
+    UPDATE = "update"
+    VALVE = "valve"
+    WATER_HEATER = "water_heater"
+    WEATHER = "weather"
+    ZONE = "zone"
+
+
+# The domains voicebot can operate (commands, simulation, conventions); the rest are read only.
+OPERABLE = frozenset({DeviceType.LIGHT, DeviceType.SWITCH, DeviceType.FAN, DeviceType.COVER, DeviceType.CLIMATE,
+                      DeviceType.LOCK, DeviceType.SENSOR, DeviceType.BINARY_SENSOR, DeviceType.MEDIA_PLAYER,
+                      DeviceType.VACUUM})
 
 
 @dataclass
@@ -462,7 +509,7 @@ def default_state(device_type: DeviceType) -> dict[str, Any]:
         DeviceType.BINARY_SENSOR: {"state": "off"},
         DeviceType.MEDIA_PLAYER: {"state": "idle", "volume_level": 0.3, "is_volume_muted": False},
         DeviceType.VACUUM: {"state": "docked", "fan_speed": "standard"},
-    }[device_type].copy()
+    }.get(device_type, {"state": "unknown"}).copy()
 
 
 @dataclass

@@ -188,7 +188,7 @@ def ha_fixture_home(data: dict[str, Any]) -> dict[str, Any]:
             continue
         domain = str(e["id"]).split(".", 1)[0]
         if domain not in known:
-            continue
+            continue  # not a Home Assistant domain (a fixture's typo): nothing to know it by
         attributes = dict(e.get("attributes") or {})
         entity_id = str(e["id"])
         while entity_id in seen:  # a fixture that repeats an id: keep both entities

@@ -35,7 +35,7 @@ from device_bridge.conventions.base import (
     text,
     xy_to_hs,
 )
-from device_bridge.devices import Device, DeviceType, supported
+from device_bridge.devices import OPERABLE, Device, DeviceType, supported
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ ABBREVIATIONS: dict[str, str] = {
 }
 DEVICE_ABBREVIATIONS = {"ids": "identifiers", "mf": "manufacturer", "mdl": "model", "mdl_id": "model_id",
                         "sw": "sw_version", "hw": "hw_version", "sa": "suggested_area", "cns": "connections"}
-PLATFORMS = {t.value for t in DeviceType}
+# discovery takes the platforms voicebot operates; a home file may list any domain
+PLATFORMS = {t.value for t in OPERABLE}
 
 
 # -- discovery configs --------------------------------------------------------------

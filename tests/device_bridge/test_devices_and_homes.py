@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from device_bridge.devices import CAPABILITIES, Device, DeviceType, InvalidCommand, confirms, validate_changes
+from device_bridge.devices import (
+    CAPABILITIES,
+    OPERABLE,
+    Device,
+    DeviceType,
+    InvalidCommand,
+    confirms,
+    validate_changes,
+)
 from device_bridge.home import FAULTS, HomeFileError, builtin_home, load_home
 
 LAMP = Device("lamp", "Lamp", DeviceType.LIGHT)
@@ -70,7 +78,7 @@ def test_demo_home_is_a_realistic_house() -> None:
     home = load_home(builtin_home())
     devices = [hd.device for hd in home.devices if hd.device.topics.get("role") != "hub"]
     assert len(devices) >= 15
-    assert {d.type for d in devices} == set(DeviceType)
+    assert {d.type for d in devices} == OPERABLE  # every kind voicebot operates
     assert {d.convention for d in devices} == {"zigbee2mqtt", "homeassistant", "tasmota"}
     assert len({a.floor for a in home.areas}) >= 3 and len(home.areas) >= 6
     assert any(hd.device.topics.get("role") == "hub" for hd in home.devices)
@@ -83,7 +91,7 @@ def test_demo_home_is_a_realistic_house() -> None:
         kinds = {d.type for d in devices if d.area == area}
         assert kinds & {DeviceType.SENSOR, DeviceType.BINARY_SENSOR}, area
     assert all(d.aliases for d in devices)
-    assert set(CAPABILITIES) == set(DeviceType)
+    assert set(CAPABILITIES) == OPERABLE  # the other Home Assistant domains are read only
 
 
 @pytest.mark.parametrize(
@@ -106,3 +114,35 @@ def test_bad_home_files_say_what_is_wrong(home: object, message: str) -> None:
 
 def test_fault_names_are_the_documented_ones() -> None:
     assert FAULTS == ("offline", "unresponsive", "stuck", "weak_signal", "low_battery", "wrong_reading", "intermittent")
+
+
+def test_a_home_as_home_assistant_has_it() -> None:
+    """Every Home Assistant domain, entity ids like light.kitchen and friendly names that repeat
+    (a "Phone" battery and a "Phone" charging sensor) load; nothing is rejected (issue 12)."""
+    from device_bridge.home import ha_fixture_home, load_home
+
+    fixture = {
+        "floors": [{"name": "Ground", "id": "g"}],
+        "areas": [{"name": "Kitchen", "id": "kitchen_id", "floor": "g"}],
+        "entities": [
+            {"name": "Kitchen", "id": "light.kitchen", "area": "kitchen_id", "state": "on"},
+            {"name": "Phone", "id": "binary_sensor.phone_battery", "state": "off",
+             "attributes": {"device_class": "battery"}},
+            {"name": "Phone", "id": "binary_sensor.phone_charging", "state": "on",
+             "attributes": {"device_class": "battery_charging"}},
+            {"name": "Party Mode", "id": "scene.party_mode"},
+            {"name": "Main Valve", "id": "valve.main_valve", "state": "open"},
+            {"name": "Joseph", "id": "person.joseph", "state": "home"},
+            {"name": "London", "id": "weather.london", "state": "rainy"},
+            {"name": "Chores", "id": "todo.chores", "state": ""},
+            {"name": "Guest Mode", "id": "input_boolean.guest_mode", "state": "off"},
+            {"name": "Doorbell", "id": "button.doorbell"},
+        ],
+    }
+    home = load_home(ha_fixture_home(fixture))
+    by_id = {hd.device.id: hd for hd in home.devices}
+    assert set(by_id) == {e["id"] for e in fixture["entities"]}
+    assert by_id["light.kitchen"].device.area == "Kitchen" and home.areas[0].floor == "Ground"
+    assert by_id["binary_sensor.phone_charging"].device.device_class == "battery_charging"
+    assert by_id["scene.party_mode"].device.type is DeviceType.SCENE
+    assert by_id["person.joseph"].state["state"] == "home"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-ALL = frozenset(
-    {"light", "switch", "fan", "cover", "climate", "lock", "sensor", "binary_sensor", "media_player", "vacuum"}
-)
+from device_bridge.devices import DeviceType
+
+# every Home Assistant domain the registry knows: all of them can be asked about
+ALL = frozenset(t.value for t in DeviceType)
 ON_OFF = frozenset({"light", "switch", "fan", "media_player", "climate"})
 
 INTENT_DOMAINS: dict[str, frozenset[str]] = {
