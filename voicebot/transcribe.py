@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from voicebot.audio import SAMPLE_RATE, float_to_int16, int16_to_float, rms_dbfs
+from voicebot.home_words import HomeWords
 from voicebot.model_error import ModelError
 
 
@@ -30,6 +31,7 @@ class Transcript:
     rejected: str | None = None
     window_s: float = 0.0  # encoder window actually used (0 when the model was not run)
     no_speech_prob: float = 0.0  # the model's probability that the audio holds no speech
+    heard: str = ""  # Whisper's own text when ``text`` had near-misses of the home's names corrected
 
 
 class Transcriber(Protocol):
@@ -100,6 +102,15 @@ class FasterWhisperTranscriber:
         self.language = language
         self._tokenizers: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._home: tuple[HomeWords | None, bool, bool] = (None, False, False)
+        self._prompts: dict[tuple[int, str], list[int]] = {}
+
+    def use_home_words(self, words: HomeWords | None, prompt: bool = True, correct: bool = True) -> None:
+        """Hear this home's names better: ``prompt`` gives Whisper the names (and command words) as
+        the text said before the turn, which biases it toward their spelling; ``correct`` replaces
+        near-misses of the names in what it wrote. Applies to turns in the words' language; None
+        stops both. Safe to call while other threads transcribe (one assignment)."""
+        self._home = (words, prompt, correct)
 
     @property
     def window_s(self) -> float:
@@ -165,14 +176,18 @@ class FasterWhisperTranscriber:
             ranked = self._model.model.detect_language(encoded)[0]
             language = ranked[0][0][2:-2]
         tok = self._tokenizer(language)
-        prompt = self._model.get_prompt(tok, [], without_timestamps=True)  # type: ignore[arg-type]
+        home = self._home_prompt(tok, language)
+        prompt = self._model.get_prompt(tok, home, without_timestamps=True)  # type: ignore[arg-type]
         # Speech runs at most ~5 tokens/s; a cap proportional to the audio stops repetition loops.
         cap = min(self._model.max_length - len(prompt), 16 + int(audio_s * 8))
+        # CTranslate2 counts the prompt in max_length: the home's words (and their marker) must
+        # not eat the budget of what is said
+        extra = len(home) + 1 if home else 0
         result = self._model.model.generate(
             encoded,
             [prompt],
             beam_size=1,
-            max_length=cap,
+            max_length=cap + extra,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -183,6 +198,18 @@ class FasterWhisperTranscriber:
         avg_logprob = result.scores[0] * n / (n + 1)  # cumulative log-prob over tokens + end token
         text = tok.decode(tokens).strip()  # type: ignore[attr-defined]
         return language, _Decoded(text, n, avg_logprob, float(result.no_speech_prob), n >= cap)
+
+    def _home_prompt(self, tok: object, language: str) -> list[int]:
+        words, use_prompt, _ = self._home
+        if words is None or not use_prompt or words.language != language:
+            return []
+        key = (id(words), language)
+        tokens = self._prompts.get(key)
+        if tokens is None:
+            if len(self._prompts) > 16:
+                self._prompts.clear()
+            tokens = self._prompts[key] = list(tok.encode(" " + words.prompt()))  # type: ignore[attr-defined]
+        return tokens
 
     def _judge(self, d: _Decoded, language: str, audio_s: float, frames: int, started: float) -> Transcript:
         confidence = math.exp(d.avg_logprob) if d.text else 0.0
@@ -202,9 +229,12 @@ class FasterWhisperTranscriber:
             reason = "low_confidence"
         elif normalised in HALLUCINATIONS and (d.no_speech_prob > 0.4 or d.avg_logprob < -0.8):
             reason = "hallucination"
+        elif self._echoes_prompt(normalised, language, d.avg_logprob):
+            reason = "hallucination"  # the names it was prompted with, read back from noise
+        text, heard = ("", "") if reason else self._corrected(d.text, language)
         elapsed = time.perf_counter() - started
         return Transcript(
-            "" if reason else d.text,
+            text,
             language,
             round(min(1.0, confidence), 4),
             audio_s,
@@ -212,7 +242,38 @@ class FasterWhisperTranscriber:
             reason,
             frames / 100,
             round(d.no_speech_prob, 4),
+            heard,
         )
+
+    def _echoes_prompt(self, normalised: str, language: str, avg_logprob: float) -> bool:
+        """The prompted names read back from noise: the text is nothing but prompt items, two or
+        more in the prompt's order, or one said unsurely. One name said clearly ("living room
+        lamp", the answer to "which one?") is a real answer."""
+        words, use_prompt, _ = self._home
+        if words is None or not use_prompt or words.language != language:
+            return False
+        said = " ".join(normalised.split())
+        items = [" ".join("".join(c for c in item.lower() if c.isalnum() or c == " ").split())
+                 for item in words.prompt().split(".")]
+        items = [i for i in items if i]
+        if said in items:
+            return avg_logprob < LOGPROB_SILENCE
+        for start in range(len(items)):
+            for end in range(start + 2, len(items) + 1):
+                joined = " ".join(items[start:end])
+                if len(joined) > len(said):
+                    break
+                if joined == said:
+                    return True
+        return False
+
+    def _corrected(self, text: str, language: str) -> tuple[str, str]:
+        """(text with the home's names put right, Whisper's text if that changed anything)."""
+        words, _, correct = self._home
+        if words is None or not correct or words.language != language:
+            return text, ""
+        fixed = words.correct(text)
+        return (fixed, text) if fixed != text else (text, "")
 
     def _long_form(self, audio: np.ndarray, language: str | None, started: float) -> Transcript:
         segments, info = self._model.transcribe(
