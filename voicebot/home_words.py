@@ -127,7 +127,10 @@ class HomeWords:
                     continue
                 if size == 1 and len(heard) < MIN_WORD_LETTERS:
                     continue
-                choices = [n for n in self._lower if abs(len(n.split()) - size) <= (0 if size == 1 else 1)]
+                if any(any(c.isdigit() for c in w) for w in chunk):
+                    continue  # numbers are values, never part of a misheard name
+                # word for word: a name never swallows a word said beside it ("bedroom lamp 50")
+                choices = [n for n in self._lower if len(n.split()) == size]
                 if not choices:
                     continue
                 best = process.extractOne(heard, choices, scorer=fuzz.ratio,

@@ -44,7 +44,8 @@ def test_near_misses_of_the_homes_names_are_put_right(demo_words: HomeWords, hea
 @pytest.mark.parametrize(
     "text",
     ["turn on the light", "what time is it", "lights off", "turn on the lamb", "open the door",
-     "play some music in the kitchen", "the floor is wet", "set it to twenty degrees", "Kitchen Light on"],
+     "play some music in the kitchen", "the floor is wet", "set it to twenty degrees", "Kitchen Light on",
+     "floor lamp 50%", "bedroom lamp to 20"],
 )
 def test_what_is_no_near_miss_is_left_alone(demo_words: HomeWords, text: str) -> None:
     assert demo_words.correct(text) == text
