@@ -33,6 +33,8 @@ SPAN_CUTOFF = 85.0
 WORD_CUTOFF = 90.0
 MIN_WORD_LETTERS = 5  # shorter single words are never corrected ("lamb" → "lamp" is a guess)
 PROMPT_CHARS = 600  # Whisper reads at most ~220 prompt tokens (~4 characters each)
+PROMPT_LEAD = "In this home: "
+PROMPT_JOIN = " and "
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 
@@ -89,17 +91,22 @@ class HomeWords:
         return cls(unique, language, COMMAND_WORDS.get(language, []), frozenset(kept))
 
     # ------------------------------------------------------------------ Whisper's side
-    def prompt(self) -> str:
-        """Text given to Whisper as the words said before this turn: the home's names, each as a
-        sentence of its own (Whisper copies a prompt's style: a comma list makes it write commas
-        between the words of a command)."""
-        parts, size = [], 0
+    def prompt_names(self) -> list[str]:
+        """The names the prompt holds, most important first, within its length budget."""
+        out, size = [], len(PROMPT_LEAD)
         for name in self.names:
-            size += len(name) + 2
+            size += len(name) + len(PROMPT_JOIN)
             if size > PROMPT_CHARS:
                 break
-            parts.append(f"{name}.")
-        return " ".join(parts)
+            out.append(name)
+        return out
+
+    def prompt(self) -> str:
+        """Text given to Whisper as if said before this turn. Whisper copies a prompt's style:
+        a comma list made it write commas inside commands, one capitalised name per sentence
+        made it split words ("Carbon. Mm-hoc."); a plain lower-case sentence measured best
+        (benchmarks/bench_asr_home_words.py, docs/audio.md)."""
+        return PROMPT_LEAD + PROMPT_JOIN.join(n.lower() for n in self.prompt_names()) + "."
 
     # ------------------------------------------------------------------ correction
     def corrections(self, text: str) -> list[Correction]:

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from voicebot.audio import SAMPLE_RATE, float_to_int16, int16_to_float, rms_dbfs
-from voicebot.home_words import HomeWords
+from voicebot.home_words import PROMPT_LEAD, HomeWords
 from voicebot.model_error import ModelError
 
 
@@ -246,26 +246,22 @@ class FasterWhisperTranscriber:
         )
 
     def _echoes_prompt(self, normalised: str, language: str, avg_logprob: float) -> bool:
-        """The prompted names read back from noise: the text is nothing but prompt items, two or
-        more in the prompt's order, or one said unsurely. One name said clearly ("living room
-        lamp", the answer to "which one?") is a real answer."""
+        """The prompted names read back from noise: the text is nothing but the prompt's lead or
+        names, two or more, or one said unsurely. One name said clearly ("living room lamp",
+        the answer to "which one?") is a real answer."""
         words, use_prompt, _ = self._home
         if words is None or not use_prompt or words.language != language:
             return False
+        names = {" ".join("".join(c for c in n.lower() if c.isalnum() or c == " ").split())
+                 for n in words.prompt_names()}
         said = " ".join(normalised.split())
-        items = [" ".join("".join(c for c in item.lower() if c.isalnum() or c == " ").split())
-                 for item in words.prompt().split(".")]
-        items = [i for i in items if i]
-        if said in items:
-            return avg_logprob < LOGPROB_SILENCE
-        for start in range(len(items)):
-            for end in range(start + 2, len(items) + 1):
-                joined = " ".join(items[start:end])
-                if len(joined) > len(said):
-                    break
-                if joined == said:
-                    return True
-        return False
+        lead = " ".join("".join(c for c in PROMPT_LEAD.lower() if c.isalnum() or c == " ").split())
+        if said.startswith(lead):
+            return True
+        parts = [p.strip() for p in f" {said} ".split(" and ") if p.strip()]
+        if not parts or not all(p in names for p in parts):
+            return False
+        return len(parts) >= 2 or avg_logprob < LOGPROB_SILENCE
 
     def _corrected(self, text: str, language: str) -> tuple[str, str]:
         """(text with the home's names put right, Whisper's text if that changed anything)."""
