@@ -190,3 +190,24 @@ def test_customers_export_and_erase_commands(home: Home, tmp_path: Path) -> None
         capture_output=True, text=True, env={**env, "VOICEBOT_STORE__KEY": new_key()}, timeout=120,
     )
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "does not open" in wrong.stderr
+
+
+def test_a_running_service_applies_retention_by_itself(tmp_path: Path) -> None:
+    """What the runtime and the feedback workers start: old conversations go without anyone
+    running `voicebot store prune`."""
+    from tests.waiting import until
+    from voicebot.store_admin import RetentionPruner
+
+    store = Store(tmp_path / "voicebot.sqlite3", store_settings=StoreSettings())
+    old = store.start_conversation("phone", "alice", "+4930111111")
+    store.add_turn(old, "the heating is broken", "I can help with that.")
+    recent = store.start_conversation("phone", "alice", "+4930111111")
+    with store._tx() as db:
+        db.execute("UPDATE conversations SET started_at = started_at - 40 * 86400 WHERE id = ?", (old,))
+    pruner = RetentionPruner(store, StoreSettings(retention_days=RetentionDays(conversations=30))).start()
+    try:
+        assert until(lambda: store.conversation(old) is None, 10)
+        assert store.turns(old) == [] and store.conversation(recent) is not None
+    finally:
+        pruner.stop()
+        store.close()
