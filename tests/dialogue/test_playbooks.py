@@ -28,7 +28,7 @@ steps:
 
 def test_bundled_playbooks_cover_the_required_problems() -> None:
     books = load_playbooks()
-    assert len(books) >= 10
+    assert len(books) >= 25
     domains = {d for b in books.values() for d in b.applies_to.domains}
     assert {"light", "switch", "climate", "lock", "cover", "sensor", "vacuum", "media_player"} <= domains
     assert {"hub_offline", "weak_signal", "low_battery"} <= set(books)

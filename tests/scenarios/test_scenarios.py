@@ -34,8 +34,21 @@ def test_scenario(scenario: Scenario, home: Home) -> None:
 
 def test_the_suite_covers_every_fault_and_playbook() -> None:
     covered = {c for s in SCENARIOS for c in s.covers}
-    assert len(SCENARIOS) >= 30
+    assert len(SCENARIOS) >= 100
     assert {f"fault:{f}" for f in FAULTS} <= covered
     assert {f"playbook:{p}" for p in load_playbooks()} <= covered
     assert {"escalation:asked", "escalation:frustration", "escalation:misunderstanding", "escalation:exhausted",
             "safety", "sensitive", "context", "misheard"} <= covered
+
+
+def test_every_fault_is_diagnosed_from_evidence_in_two_device_kinds() -> None:
+    """Issue 13: each simulator fault, met in at least two kinds of device, by a conversation."""
+    for fault in FAULTS:
+        kinds = {c for s in SCENARIOS if f"fault:{fault}" in s.covers for c in s.covers if c.startswith("type:")}
+        assert len(kinds) >= 2, f"fault {fault} is diagnosed in {sorted(kinds) or 'no'} device kinds"
+
+
+def test_risky_actions_and_corrections_are_covered() -> None:
+    covered = {c for s in SCENARIOS for c in s.covers}
+    assert {"risky:garage_door", "risky:gate", "risky:oven", "risky:heater", "risky:water_valve", "correction:meant",
+            "correction:other", "correction:undo", "correction:teach", "learned"} <= covered

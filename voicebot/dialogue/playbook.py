@@ -10,6 +10,7 @@ naming the file, the step and the problem.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from pathlib import Path
@@ -255,8 +256,14 @@ def select_playbook(
     """The playbook that fits a device kind, what its evidence shows and the customer's words best,
     or None. Evidence weighs most: a door sensor whose battery is flat gets the battery playbook
     whatever the customer calls the problem."""
-    words = _normal(symptom)
-    best: tuple[int, Playbook] | None = None
+    words = f" {_normal(symptom)} "
+    # A phrase many playbooks list ("not working") says little; one only this playbook lists
+    # ("keeps tripping") says much: hits weigh by how rare the phrase is among the playbooks.
+    df: dict[str, int] = {}
+    for book in books.values():
+        for p in {_normal(s) for s in book.applies_to.symptoms if _normal(s)}:
+            df[p] = df.get(p, 0) + 1
+    best: tuple[float, Playbook] | None = None
     for book in books.values():
         a = book.applies_to
         if domain is None and a.needs_device:
@@ -265,12 +272,13 @@ def select_playbook(
             continue
         if a.device_classes and device_class not in a.device_classes:
             continue
-        hits = sum(1 for s in a.symptoms if _normal(s) and f" {_normal(s)} " in f" {words} ")
+        hit = {p for p in (_normal(s) for s in a.symptoms) if p and f" {p} " in words}
+        relevance = sum(1.0 + math.log(len(books) / df[p]) for p in hit)
         seen = evidence is not None and evidence in a.evidence
-        score = hits * 10 + (5 if domain is not None and domain in a.domains else 0) + (50 if seen else 0)
+        score = relevance * 10 + (5 if domain is not None and domain in a.domains else 0) + (100 if seen else 0)
         if a.device_classes:
             score += 3
-        if not a.domains and not hits and not seen:
+        if not a.domains and not hit and not seen:
             continue  # general playbooks (weak signal, battery, hub) need the customer's words or the evidence
         if best is None or score > best[0]:
             best = (score, book)
