@@ -267,10 +267,10 @@ class Listener:
     async def hear(self, turn: HeardTurn) -> Heard:
         """The turn's words (the speculative transcript when it is there), wake word applied."""
         transcript: Transcript | None = None
-        if turn.speculation is not None:
-            try:
-                transcript = await asyncio.wrap_future(turn.speculation) if isinstance(
-                    turn.speculation, Future) else await turn.speculation  # type: ignore[misc]
+        spec = turn.speculation
+        if spec is not None:
+            try:  # a failed speculation is not the end of the turn: transcribe it afresh
+                transcript = await (asyncio.wrap_future(spec) if isinstance(spec, Future) else spec)  # type: ignore[arg-type]
             except Exception:
                 transcript = None
         if transcript is None:
