@@ -239,7 +239,13 @@ def broker(prefer: Annotated[str, typer.Option(help="auto, mosquitto or amqtt")]
 
 
 def main() -> None:
-    app()
+    from device_bridge.client import ConnectionSettingsError
+
+    try:
+        app()
+    except ConnectionSettingsError as exc:  # a bad --broker URL or TLS file: one line, no traceback
+        typer.echo(f"device-bridge: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import contextlib
 import itertools
 import logging
 import queue
+import re
 import ssl
 import threading
 import time
@@ -111,19 +112,27 @@ class ConnectionSettingsError(ValueError):
 
 def parse_url(url: str) -> tuple[str, str, int, str | None, str | None]:
     """(scheme, host, port, username, password) from mqtt:// or mqtts://."""
-    u = urlparse(url if "://" in url else f"mqtt://{url}")
+    shown = safe_url(url)
+    if "://" not in url:
+        raise ConnectionSettingsError(f"broker URL {shown!r} is not a URL: write mqtt://HOST[:PORT] (mqtts:// for TLS)")
+    u = urlparse(url)
     if u.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ConnectionSettingsError(f"broker URL must start with mqtt:// or mqtts://, not {url!r}")
+        raise ConnectionSettingsError(f"broker URL must start with mqtt:// or mqtts://, not {shown!r}")
     scheme = "mqtts" if u.scheme in ("mqtts", "ssl") else "mqtt"
     if not u.hostname:
-        raise ConnectionSettingsError(f"broker URL {url!r} names no host")
+        raise ConnectionSettingsError(f"broker URL {shown!r} names no host")
     try:
         port = u.port or (8883 if scheme == "mqtts" else 1883)
     except ValueError:
-        raise ConnectionSettingsError(f"broker URL {url!r} has an invalid port") from None
+        raise ConnectionSettingsError(f"broker URL {shown!r} has an invalid port (1-65535)") from None
     user = unquote(u.username) if u.username else None
     password = unquote(u.password) if u.password else None
     return scheme, u.hostname, port, user, password
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 class MqttConnection:

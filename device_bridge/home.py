@@ -16,6 +16,9 @@ import yaml
 from device_bridge import conventions
 from device_bridge.devices import Area, Device, DeviceType, default_state
 
+# fault parameters the simulator computes with (wrong_reading offset, weak_signal linkquality,
+# low_battery level, intermittent period_s/off_s)
+FAULT_NUMBERS = ("offset", "linkquality", "level", "period_s", "off_s")
 FAULTS = ("offline", "unresponsive", "stuck", "weak_signal", "low_battery", "wrong_reading", "intermittent")
 
 
@@ -64,11 +67,29 @@ def parse_fault(spec: Any, where: str) -> dict[str, Any]:
         spec = {"type": spec}
     if not isinstance(spec, dict) or spec.get("type") not in FAULTS:
         raise HomeFileError(f"{where}: fault must be one of {', '.join(FAULTS)} (or a mapping with 'type'), not {spec!r}")
+    for key in FAULT_NUMBERS:
+        value = spec.get(key)
+        if key in spec and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise HomeFileError(f"{where}: the {spec['type']} fault's {key} must be a number, not {value!r}")
+    fixed_by = spec.get("fixed_by", [])
+    if not isinstance(fixed_by, list) or not all(isinstance(a, str) for a in fixed_by):
+        raise HomeFileError(f"{where}: the {spec['type']} fault's fixed_by must be a list of actions, not {fixed_by!r}")
     return dict(spec)
 
 
 def load_home(source: Path | str | dict[str, Any]) -> Home:
-    """Read a home file (path or an already-parsed mapping)."""
+    """Read a home file (path or an already-parsed mapping). Raises HomeFileError, naming the
+    file and the entry, for anything unusable in it."""
+    try:
+        return _load_home(source)
+    except HomeFileError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong kind the checks below missed
+        where = source if isinstance(source, (str, Path)) else "<dict>"
+        raise HomeFileError(f"{where}: {exc}") from None
+
+
+def _load_home(source: Path | str | dict[str, Any]) -> Home:
     where = "<dict>"
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -79,6 +100,8 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise HomeFileError(f"cannot read home file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise HomeFileError(f"home file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except yaml.YAMLError as exc:
             raise HomeFileError(f"home file {path} is not valid YAML: {exc}") from exc
     else:
@@ -152,12 +175,20 @@ def load_home(source: Path | str | dict[str, Any]) -> Home:
         given = d.get("state") or {}
         if not isinstance(given, dict):
             raise HomeFileError(f"{w}: state must be a mapping of Home Assistant attribute names")
+        for key, value in given.items():
+            default = state.get(key)
+            wants_number = isinstance(default, (int, float)) and not isinstance(default, bool) and key != "state"
+            if wants_number and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise HomeFileError(f"{w}: state.{key} must be a number (like {default}), not {value!r}")
         state.update({k: (v.lower() if isinstance(v, str) and k == "state" else v) for k, v in given.items()})
         if dtype is DeviceType.CLIMATE:
             state["state"] = state.get("hvac_mode", "heat")
         faults = [parse_fault(f, w) for f in d.get("faults") or []]
         battery = bool(d.get("battery", dtype in (DeviceType.SENSOR, DeviceType.BINARY_SENSOR) and conv == "zigbee2mqtt"))
-        out.append(HomeDevice(dev, state, faults, battery, d.get("power")))
+        power = d.get("power")
+        if power is not None and (isinstance(power, bool) or not isinstance(power, (int, float))):
+            raise HomeFileError(f"{w}: power must be a number of watts, not {power!r}")
+        out.append(HomeDevice(dev, state, faults, battery, power))
     for hd in out:
         if hd.device.topics.get("role") == "hub":
             conventions.get("zigbee2mqtt").prepare(hd.device)

@@ -270,9 +270,15 @@ class Simulator:
         return cleared
 
     def set_state(self, device: str, changes: dict[str, Any]) -> None:
-        """The world changes the device (a reading moves, someone opens a door)."""
+        """The world changes the device (a reading moves, someone opens a door). A number
+        (position, temperature, brightness…) must stay a number: ValueError otherwise."""
         with self._lock:
             vd = self._vd(device)
+            for key, value in changes.items():
+                now = vd.state.get(key)
+                if (isinstance(now, (int, float)) and not isinstance(now, bool) and key != "state"
+                        and (isinstance(value, bool) or not isinstance(value, (int, float)))):
+                    raise ValueError(f"{key} of {vd.id} must be a number, not {value!r}")
             if vd.target_position is not None and "current_position" in changes:
                 # a cover put somewhere by hand stops where it is put, instead of
                 # travelling on to the target of the last command
@@ -642,35 +648,42 @@ class Simulator:
         step = 0.05
         while self._running:
             time.sleep(step)
-            now = time.monotonic()
-            out: list[Outgoing] = []
-            with self._lock:
+            try:
+                last_tele, last_thermal = self._tick(step, last_tele, last_thermal)
+            except Exception:  # one device's bad value must not stop every device's telemetry
+                log.exception("simulator tick failed; going on")
+
+    def _tick(self, step: float, last_tele: float, last_thermal: float) -> tuple[float, float]:
+        now = time.monotonic()
+        out: list[Outgoing] = []
+        with self._lock:
+            for vd in self._devices.values():
+                if vd.target_position is not None:
+                    out += self._move_cover(vd, step)
+                if vd.has("intermittent") and not vd.next_flip:
+                    f = vd.fault("intermittent")
+                    vd.next_flip = now + float(f.get("period_s", 6.0)) - float(f.get("off_s", 2.0))
+                if vd.has("intermittent") and now >= vd.next_flip:
+                    f = vd.fault("intermittent")
+                    period, off = float(f.get("period_s", 6.0)), float(f.get("off_s", 2.0))
+                    vd.link_up = not vd.link_up
+                    vd.next_flip = now + (period - off if vd.link_up else off)
+                    out += self._refresh(vd)
+            if self.thermal_interval_s and now - last_thermal >= self.thermal_interval_s:
+                last_thermal = now
+                out += self._thermal()
+            if now - last_tele >= self.telemetry_interval_s:
+                last_tele = now
                 for vd in self._devices.values():
-                    if vd.target_position is not None:
-                        out += self._move_cover(vd, step)
-                    if vd.has("intermittent") and not vd.next_flip:
-                        f = vd.fault("intermittent")
-                        vd.next_flip = now + float(f.get("period_s", 6.0)) - float(f.get("off_s", 2.0))
-                    if vd.has("intermittent") and now >= vd.next_flip:
-                        f = vd.fault("intermittent")
-                        period, off = float(f.get("period_s", 6.0)), float(f.get("off_s", 2.0))
-                        vd.link_up = not vd.link_up
-                        vd.next_flip = now + (period - off if vd.link_up else off)
-                        out += self._refresh(vd)
-                if self.thermal_interval_s and now - last_thermal >= self.thermal_interval_s:
-                    last_thermal = now
-                    out += self._thermal()
-                if now - last_tele >= self.telemetry_interval_s:
-                    last_tele = now
-                    for vd in self._devices.values():
-                        if self._online(vd) and vd.home.device.topics.get("role") != "hub":
-                            if vd.home.device.convention == "tasmota":
-                                out += Tasmota().telemetry_report(vd.home.device, self._reported_state(vd),
-                                                                  self._telemetry(vd))
-                            else:
-                                out += self._report(vd)
-            with contextlib.suppress(Exception):
-                self._publish_all(out)
+                    if self._online(vd) and vd.home.device.topics.get("role") != "hub":
+                        if vd.home.device.convention == "tasmota":
+                            out += Tasmota().telemetry_report(vd.home.device, self._reported_state(vd),
+                                                              self._telemetry(vd))
+                        else:
+                            out += self._report(vd)
+        with contextlib.suppress(Exception):
+            self._publish_all(out)
+        return last_tele, last_thermal
 
     def _move_cover(self, vd: VirtualDevice, step: float) -> list[Outgoing]:
         target = vd.target_position

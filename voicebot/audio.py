@@ -8,6 +8,8 @@ Inside the pipeline audio is always ``np.ndarray`` of int16, mono, at ``SAMPLE_R
 
 from __future__ import annotations
 
+import io
+import struct
 import warnings
 from collections.abc import Iterator
 from os import PathLike
@@ -48,14 +50,48 @@ def read_float(path: str | PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioFileError(f"{p}: is a directory, not an audio file")
     if p.stat().st_size == 0:
         raise AudioFileError(f"{p}: the file is empty (0 bytes)")
+    raw = p.read_bytes()
     try:
-        data, file_rate = sf.read(str(p), dtype="float32", always_2d=True)
+        info = sf.info(io.BytesIO(raw))
+        data, file_rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFileError(f"{p}: not a readable audio file ({_reason(exc)})") from exc
     if data.shape[0] == 0:
         raise AudioFileError(f"{p}: the file holds no audio (0 samples)")
+    # libsndfile reads a cut-off file quietly up to the cut; the container says what should be there
+    cut = truncation(raw, info.format, data.shape[0], info.frames, int(file_rate))
+    if cut:
+        raise AudioFileError(f"{p}: the file is cut off: {cut}")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     return np.ascontiguousarray(mono, dtype=np.float32), int(file_rate)
+
+
+def truncation(data: bytes, fmt: str, frames_read: int, frames_declared: int, rate: int) -> str | None:
+    """Why the audio file ``data`` stops before its own header says it ends, or None: the WAV
+    data chunk's size, the Ogg end-of-stream flag, the frame count in the header."""
+    if fmt in ("WAV", "WAVEX", "RF64") and data[:4] == b"RIFF":
+        declared, available = _wav_data_sizes(data)
+        if declared is not None and declared != 0xFFFFFFFF and available < declared:
+            return f"the WAV data chunk announces {declared} bytes but only {available} are there"
+    elif fmt == "OGG":
+        last_page = data.rfind(b"OggS")
+        # Byte 5 of an Ogg page header holds the flags; 0x04 marks the stream's last page.
+        if last_page < 0 or len(data) < last_page + 6 or not data[last_page + 5] & 0x04:
+            return "the Ogg stream has no end-of-stream page"
+    if frames_declared > 0 and frames_read < 0.98 * frames_declared:
+        return (f"the {fmt} audio stops after {frames_read / rate:.2f} s of the "
+                f"{frames_declared / rate:.2f} s its header announces")
+    return None
+
+
+def _wav_data_sizes(data: bytes) -> tuple[int | None, int]:
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if chunk_id == b"data":
+            return size, len(data) - pos - 8
+        pos += 8 + size + (size & 1)
+    return None, 0
 
 
 def _reason(exc: Exception) -> str:

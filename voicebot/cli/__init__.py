@@ -58,13 +58,15 @@ _register_commands()
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is meant for the user: printed in one line, no traceback."""
+    from device_bridge.client import ConnectionSettingsError
     from device_bridge.home import HomeFileError
     from voicebot.audio import AudioFileError
     from voicebot.models import ModelError
     from voicebot.runtime import StartupError
     from voicebot.store import StoreError
 
-    return (ConfigError, ModelError, AudioFileError, StartupError, StoreError, HomeFileError)
+    return (ConfigError, ModelError, AudioFileError, StartupError, StoreError, HomeFileError,
+            ConnectionSettingsError)
 
 
 def main() -> None:

@@ -8,13 +8,12 @@ the WAV data chunk's size, the frame count in the header, the Ogg end-of-stream 
 from __future__ import annotations
 
 import io
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 
-from voicebot.audio import SAMPLE_RATE, float_to_int16, resample, rms_dbfs
+from voicebot.audio import SAMPLE_RATE, float_to_int16, resample, rms_dbfs, truncation
 from voicebot.feedback.messages import FeedbackError
 
 
@@ -43,7 +42,10 @@ def decode_clip(data: bytes, max_seconds: float, min_seconds: float, silence_dbf
     declared_s = info.frames / info.samplerate if info.frames > 0 else 0.0
     if declared_s > max_seconds:
         raise FeedbackError("too_long", f"the clip lasts {declared_s:.1f} s; at most {max_seconds:.0f} s are taken")
-    _check_container(data, info.format)
+    if info.format == "OGG" or (info.format in ("WAV", "WAVEX", "RF64") and data[:4] == b"RIFF"):
+        cut = truncation(data, info.format, 0, 0, info.samplerate)  # the container alone, before decoding
+        if cut:
+            raise FeedbackError("truncated", f"{cut}; it was cut off")
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -51,12 +53,9 @@ def decode_clip(data: bytes, max_seconds: float, min_seconds: float, silence_dbf
     if len(samples) == 0:
         raise FeedbackError("empty", f"the {info.format} file holds no audio samples")
     # libsndfile stops quietly at a cut; a header that promised clearly more frames means truncation.
-    if info.frames > 0 and len(samples) < 0.98 * info.frames:
-        raise FeedbackError(
-            "truncated",
-            f"the {info.format} audio stops after {len(samples) / rate:.2f} s of the {declared_s:.2f} s "
-            "its header announces",
-        )
+    cut = truncation(data, info.format, len(samples), info.frames, int(rate))
+    if cut:
+        raise FeedbackError("truncated", cut)
     duration = len(samples) / rate
     if duration > max_seconds:
         raise FeedbackError("too_long", f"the clip lasts {duration:.1f} s; at most {max_seconds:.0f} s are taken")
@@ -74,31 +73,6 @@ def _loudest_second_dbfs(pcm: np.ndarray) -> float:
     n = SAMPLE_RATE // 2  # half-second windows, so a short word in a long silence still counts
     windows = [pcm[i : i + n] for i in range(0, max(len(pcm) - n, 0) + 1, n)] or [pcm]
     return max(rms_dbfs(w) for w in windows)
-
-
-def _check_container(data: bytes, fmt: str) -> None:
-    if fmt in ("WAV", "WAVEX", "RF64") and data[:4] == b"RIFF":
-        declared, available = _wav_data_sizes(data)
-        if declared is not None and declared != 0xFFFFFFFF and available < declared:
-            raise FeedbackError(
-                "truncated",
-                f"the WAV data chunk announces {declared} bytes but only {available} arrived",
-            )
-    elif fmt == "OGG":
-        last_page = data.rfind(b"OggS")
-        # Byte 5 of an Ogg page header holds the flags; 0x04 marks the stream's last page.
-        if last_page < 0 or len(data) < last_page + 6 or not data[last_page + 5] & 0x04:
-            raise FeedbackError("truncated", "the Ogg stream has no end-of-stream page; it was cut off")
-
-
-def _wav_data_sizes(data: bytes) -> tuple[int | None, int]:
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        if chunk_id == b"data":
-            return size, len(data) - pos - 8
-        pos += 8 + size + (size & 1)
-    return None, 0
 
 
 def _reason(exc: Exception) -> str:

@@ -77,9 +77,22 @@ def build_worker(
         broker, ingest, worker_id, m.username, m.password, m.ca_file, m.cert_file, m.key_file
     )
     ingest.worker = channel.worker_id
+    _resolve(channel.host, channel.port)
     channel_box.append(channel)
     if metrics_port is not None:
         metrics = FeedbackMetrics()
         metrics.serve(metrics_port)
         channel.on_ack = metrics.observe
     return FeedbackWorker(channel, store, followup, RetentionPruner(store, store_settings))
+
+
+def _resolve(host: str, port: int) -> None:
+    """A broker name that does not resolve is a configuration mistake, not an outage to wait out."""
+    import socket
+
+    from device_bridge.client import ConnectionSettingsError
+
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectionSettingsError(f"the broker host {host!r} cannot be resolved ({exc.strerror})") from None

@@ -145,10 +145,16 @@ def http_app(registry: CallRegistry, token: str, stats: Callable[[], dict[str, A
         if request.content_type == "application/json":
             try:
                 data = await request.json()
+            except RecursionError:  # nested thousands deep: not an announcement, and no reason for a 500
+                return web.json_response({"error": "body is nested too deeply"}, status=400)
             except ValueError:
                 return web.json_response({"error": "body is not JSON"}, status=400)
             if not isinstance(data, dict):
                 return web.json_response({"error": "body must be a JSON object"}, status=400)
+            wrong = sorted(k for k in ("caller", "customer_id") if not isinstance(data.get(k, ""), (str, int))
+                           or isinstance(data.get(k), bool))
+            if wrong:
+                return web.json_response({"error": f"{' and '.join(wrong)} must be text"}, status=400)
         else:
             data = dict(await request.post())
         data = {**dict(request.query), **{k: str(v) for k, v in data.items()}}
