@@ -101,3 +101,30 @@ def test_problem_symptom(nlu: Understander, text: str, symptom: str) -> None:
 def test_ticket_number(nlu: Understander) -> None:
     u = nlu.understand("what's happening with ticket number 4411?")
     assert (u.intent, u.slots["ticket"]) == ("TicketStatus", "4411")
+
+
+def test_state_questions_about_what_sensors_sense() -> None:
+    """Home Assistant's binary-sensor questions: any/which/how many, and one named device."""
+    from device_bridge.home import load_home
+    from voicebot.understand import Understander
+
+    home = load_home({"areas": ["Kitchen"], "devices": [
+        {"name": "Phone", "id": "phone_battery", "type": "binary_sensor", "device_class": "battery"},
+        {"name": "Phone", "id": "phone_charging", "type": "binary_sensor", "device_class": "battery_charging"},
+        {"name": "Gas", "type": "binary_sensor", "device_class": "gas", "area": "Kitchen"},
+        {"name": "Pet Door", "type": "binary_sensor", "device_class": "door"},
+    ]})
+    devices, areas = [hd.device for hd in home.devices], list(home.areas)
+    nlu = Understander(lambda: devices, lambda: areas)
+    cases = {
+        "are any batteries low?": ({"domain": "binary_sensor", "device_class": "battery", "state": "on"}, ["phone_battery"]),
+        "is the phone charging?": ({"domain": "binary_sensor", "device_class": "battery_charging", "state": "on",
+                                    "name": "Phone"}, ["phone_charging"]),
+        "which gas sensors are on?": ({"domain": "binary_sensor", "device_class": "gas", "state": "on"}, ["gas"]),
+        "is the pet door closed?": ({"domain": "binary_sensor", "device_class": "door", "state": "off",
+                                     "name": "Pet Door"}, ["pet_door"]),
+    }
+    for text, (slots, ids) in cases.items():
+        u = nlu.understand(text)
+        assert (u.intent, u.device_ids) == ("HassGetState", ids), text
+        assert slots.items() <= u.slots.items(), (text, u.slots)

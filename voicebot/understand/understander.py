@@ -14,6 +14,7 @@ resolve the target devices; fall back on the conversation for follow-ups ("and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -150,8 +151,17 @@ class Understander:
         target = Target()
         rule = None
         matched: str | None = None
-        template = self._template(vocab, text, index, speaker_area) if vocab.templates == "primary" else None
-        if template is not None:
+        question = None if context and context.pending else self._state_question(vocab, plain, mentions, index)
+        if question is not None:
+            intent, slots, target = question
+            confidence, matched = STRONG, f"{vocab.language}.yaml state_questions {slots['device_class']}"
+        template = (
+            self._template(vocab, text, index, speaker_area)
+            if vocab.templates == "primary" and question is None else None
+        )
+        if question is not None:
+            pass
+        elif template is not None:
             intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
             confidence, matched = STRONG, f"template {template.intent}"
         else:
@@ -163,7 +173,7 @@ class Understander:
                 confidence = WEAK if rule.weak else STRONG
                 pattern = next((p.pattern for p in rule.patterns if p.search(plain)), "")
                 matched = f"{vocab.language}_intents.yaml {rule.intent or rule.action}: {pattern}"
-        if template is None and (rule is None or rule.weak) and context is not None and not safety:
+        if question is None and template is None and (rule is None or rule.weak) and context is not None and not safety:
             follow = self._follow_up(vocab, plain, mentions, resolver, speaker_area, context, weak_intent=intent)
             if follow is not None:
                 intent, slots, target, confidence = follow
@@ -186,8 +196,8 @@ class Understander:
                 intent, slots, confidence, matched, mentions = (
                     guess.intent, dict(guess.slots), guess.confidence, guess.matched, guess.mentions)
                 target = resolver.resolve(mentions, intent, slots.get("domain"), speaker_area, context)
-        ha_slots: dict[str, Any] | None = template.slots if template is not None else None
-        if template is None and intent in DEVICE_INTENTS and vocab.templates == "fallback":
+        ha_slots: dict[str, Any] | None = template.slots if template is not None else (slots if question else None)
+        if question is None and template is None and intent in DEVICE_INTENTS and vocab.templates == "fallback":
             # the rules decided; when Home Assistant's templates read the same request, their
             # slots are the vocabulary HA uses (the devices stay those the rules resolved)
             same = self._template(vocab, text, index, speaker_area)
@@ -283,6 +293,37 @@ class Understander:
         hint = match.domain or (next(iter(allowed)) if len(allowed) == 1 else None)
         target = resolver.resolve(found, match.intent, hint, speaker_area, context)
         return match.intent, slots, target, found
+
+    def _state_question(
+        self, vocab: Vocabulary, plain: str, m: Mentions, index: HomeIndex,
+    ) -> tuple[str, dict[str, Any], Target] | None:
+        """A question about what binary sensors sense ("are any batteries low?", "is the phone
+        charging?"), in Home Assistant's slots; only for kinds of sensor the home has. The
+        classes are tried in the data's order; a named device of the class is the target."""
+        if not vocab.sensed or not vocab.any_match(vocab.question, plain):
+            return None
+        sensors = [d for d in index.devices.values() if str(d.type) == "binary_sensor" and d.device_class]
+        named_ids = [i for h in m.names for i in h.device_ids]
+        for cls, by_state in vocab.sensed.items():
+            pool = [d.id for d in sensors if d.device_class == cls]
+            if not pool:
+                continue
+            # "not charging" holds "charging": the opposite state's words are read first
+            state = next((st for st in ("off", "on") if vocab.any_match(by_state.get(st, []), plain)), None)
+            group = vocab.any_match(vocab.question_group, plain)
+            named = [] if group else [i for i in named_ids if i in pool]
+            said_class = re.search(rf"\b{re.escape(cls.replace('_', ' '))}s?\b", plain) is not None
+            if state is None or (cls in vocab.sensed_by_name and not named and not said_class):
+                continue
+            slots: dict[str, Any] = {"domain": "binary_sensor", "device_class": cls, "state": state}
+            ids = named or pool
+            if named:
+                slots["name"] = index.devices[named[0]].name
+            if m.areas:
+                slots["area"] = m.areas[0]
+                ids = [i for i in ids if index.devices[i].area in m.areas]
+            return "HassGetState", slots, Target(device_ids=ids, how="group")
+        return None
 
     def _classify(self, vocab: Vocabulary, plain: str, context: ConversationContext | None) -> Rule | None:
         rules = vocab.rules

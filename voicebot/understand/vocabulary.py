@@ -80,6 +80,12 @@ class Vocabulary:
     # words for rooms and places in any home ("garage", "attic"): said but not a room of this
     # home, they name a target that is not here, never the only device of the kind
     places: tuple[str, ...] = ()
+    # State questions about binary sensors by what they sense ("are any batteries low?", "is
+    # the phone charging?"): a question opening, then device_class → {"on"/"off": patterns}
+    question: list[re.Pattern[str]] = field(default_factory=list)
+    sensed: dict[str, dict[str, list[re.Pattern[str]]]] = field(default_factory=dict)
+    question_group: list[re.Pattern[str]] = field(default_factory=list)  # "any", "which": every sensor of the class
+    sensed_by_name: frozenset[str] = frozenset()  # classes asked about only by a device's name ("is the pet door open")
     deferred: list[re.Pattern[str]] = field(default_factory=list)  # "in 10 minutes": not now
     # Sentiment for languages VADER (English only) cannot read: word → valence on VADER's
     # -4..+4 scale, and the words that flip the next ones ("nicht gut")
@@ -201,6 +207,13 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         markers=frozenset(str(w) for w in lex.get("markers") or ()),
         neutral=frozenset(str(w) for w in lex.get("neutral") or ()),
         appliances=frozenset(str(w) for w in lex.get("appliances") or ()),
+        question=_compile("state_questions.question", (lex.get("state_questions") or {}).get("question") or []),
+        question_group=_compile("state_questions.group", (lex.get("state_questions") or {}).get("group") or []),
+        sensed={str(cls): {str(state): _compile(f"state_questions.{cls}.{state}", pats)
+                           for state, pats in (by or {}).items() if state in ("on", "off")}
+                for cls, by in ((lex.get("state_questions") or {}).get("classes") or {}).items()},
+        sensed_by_name=frozenset(str(cls) for cls, by in ((lex.get("state_questions") or {}).get("classes") or {}).items()
+                                 if isinstance(by, dict) and by.get("named")),
         places=tuple(sorted({str(w) for w in lex.get("places") or ()}, key=lambda w: (-len(w.split()), w))),
         deferred=_compile("deferred", lex.get("deferred") or []),
         valence={str(w).lower(): float(v) for w, v in (lex.get("valence") or {}).items()},
