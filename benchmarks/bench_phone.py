@@ -47,8 +47,8 @@ TARGET_P95_S = 1.5
 
 # -- the server process ----------------------------------------------------------------------------
 def serve() -> None:
-    from voicebot.channels.phone.service import PhoneSettings, build_phone_line
     from voicebot.config import load_settings, section
+    from voicebot.phone.service import PhoneSettings, build_phone_line
     from voicebot.runtime import build_runtime
 
     async def main() -> None:
@@ -81,8 +81,8 @@ def customer_turns() -> list[np.ndarray]:
 
 
 async def one_call(host: str, port: int, turns: list[np.ndarray], seed: int) -> dict[str, Any]:
-    from voicebot.channels.phone.dial import wait_reply
     from voicebot.channels.phone.peers import AudioSocketCaller
+    from voicebot.phone.dial import wait_reply
 
     rng = random.Random(seed)
     await asyncio.sleep(rng.uniform(0, 2.0))  # calls do not all ring in the same instant

@@ -18,9 +18,6 @@ PACKAGES = ("voicebot", "device_bridge")
 # Cycles being removed by a change in progress (issue 11: colours become facts the bridge returns);
 # an entry here is tolerated, never required: delete it when its cycle is gone.
 KNOWN_CYCLES = [["device_bridge.colors", "device_bridge.devices"]]
-# The phone's call wiring runs a Session per call from inside channels/phone/ (issue 11 wants it out
-# of channels/); tolerated, never required: delete an entry when its module stops importing the session.
-SESSION_WIRING_IN_CHANNELS = {"voicebot.channels.phone.call", "voicebot.channels.phone.service"}
 
 
 def module_files(root: Path, packages: Iterable[str]) -> dict[str, Path]:
@@ -165,5 +162,5 @@ def test_the_product_does_not_import_the_test_harnesses(graph: dict[str, set[str
 def test_channels_do_not_import_the_session(graph: dict[str, set[str]]) -> None:
     # The frame types and the AudioChannel protocol belong to the audio seam (voicebot.frames), not
     # to the session that wires the stages: a channel must be usable without it.
-    users = importers_of(graph, "voicebot.session", "voicebot.channels")
-    assert set(users) <= SESSION_WIRING_IN_CHANNELS, users
+    # (The phone service that runs a session per call is voicebot.phone, beside the channels.)
+    assert importers_of(graph, "voicebot.session", "voicebot.channels") == {}

@@ -31,7 +31,7 @@ SECTIONS: dict[str, str] = {
     "dialogue": "voicebot.dialogue.settings:DialogueSettings",
     "feedback": "voicebot.feedback.settings:FeedbackSettings",
     "llm": "voicebot.dialogue.llm.settings:LLMSettings",
-    "phone": "voicebot.channels.phone.service:PhoneSettings",
+    "phone": "voicebot.phone.service:PhoneSettings",
     "session": "voicebot.session:SessionSettings",
     "store": "voicebot.store_crypto:StoreSettings",
 }

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicebot.audio import resample
-from voicebot.channels.phone.dial import wait_reply
 from voicebot.channels.phone.peers import _Caller
-from voicebot.channels.phone.service import PhoneLine, PhoneSettings
+from voicebot.phone.dial import wait_reply
+from voicebot.phone.service import PhoneLine, PhoneSettings
 from voicebot.runtime import Runtime
 
 API_TOKEN = "test-phone-api-token"

@@ -15,7 +15,7 @@ import typer
 from voicebot.config import Settings, load_settings, section
 
 if TYPE_CHECKING:
-    from voicebot.channels.phone.service import PhoneSettings
+    from voicebot.phone.service import PhoneSettings
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         """Answer phone calls until interrupted."""
         if ctx.invoked_subcommand is not None:
             return
-        from voicebot.channels.phone.service import PhoneSettings, parse_hostport
+        from voicebot.phone.service import PhoneSettings, parse_hostport
 
         settings = load_settings()
         ps = section(PhoneSettings, "phone", settings)
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         wait: Annotated[float, typer.Option(help="Longest wait for each reply, seconds.")] = 15.0,
     ) -> None:
         """Place a test call: say each recording after the bot has answered, print timings as JSON."""
-        from voicebot.channels.phone.dial import place_call
+        from voicebot.phone.dial import place_call
 
         if (audiosocket is None) == (twilio is None):
             raise typer.BadParameter("give exactly one of --audiosocket HOST:PORT or --twilio URL")
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             if twilio is not None and twilio_auth_token is None:
-                from voicebot.channels.phone.service import PhoneSettings
+                from voicebot.phone.service import PhoneSettings
 
                 twilio_auth_token = section(PhoneSettings, "phone").twilio_auth_token
             result = asyncio.run(
@@ -116,7 +116,7 @@ async def _serve(
     simulate: bool,
     store: Path | None,
 ) -> None:
-    from voicebot.channels.phone.service import build_phone_line
+    from voicebot.phone.service import build_phone_line
     from voicebot.runtime import build_runtime
 
     rt = await asyncio.to_thread(

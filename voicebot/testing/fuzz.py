@@ -351,8 +351,8 @@ def _home_file_target() -> Target:
 def _config_target() -> Target:
     from pydantic import ValidationError
 
-    from voicebot.channels.phone.service import PhoneSettings
     from voicebot.config import ConfigError, Settings, read_config_file, section
+    from voicebot.phone.service import PhoneSettings
     from voicebot.store_crypto import StoreSettings
 
     folder = Path(tempfile.mkdtemp(prefix="fuzz-config-"))

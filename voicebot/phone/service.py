@@ -15,13 +15,13 @@ from pydantic import BaseModel
 
 from voicebot.channels.phone.audiosocket import AudioSocketServer
 from voicebot.channels.phone.auth import ApiToken, api_token, check_listeners, parse_networks, peer_allowed
-from voicebot.channels.phone.call import PhoneCall, PhoneServices
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
 from voicebot.config import Settings, section
 from voicebot.dialogue.types import Conversation
+from voicebot.phone.call import PhoneCall, PhoneServices
 from voicebot.session import SessionSettings
 from voicebot.speak import Synthesizer
 from voicebot.transcribe import Transcriber

@@ -10,7 +10,7 @@ from typing import Any
 
 from voicebot.audio import read_audio
 from voicebot.channels.phone.peers import AudioSocketCaller, TwilioCaller, Utterance, _Caller
-from voicebot.channels.phone.service import parse_hostport
+from voicebot.phone.service import parse_hostport
 
 
 async def wait_reply(caller: _Caller, after: float = 0.0, quiet_s: float = 0.8, timeout: float = 15.0) -> list[Utterance]:
