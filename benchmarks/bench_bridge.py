@@ -10,6 +10,7 @@ Prints:
   messages, with the count of any it missed.
 
     .venv/bin/python benchmarks/bench_bridge.py [--devices 500] [--commands 300] [--updates 30000]
+    .venv/bin/python benchmarks/bench_bridge.py --devices 5000 --thirds   # the big mixed home
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ from device_bridge.home import load_home
 from device_bridge.simulator import Simulator
 
 
-def big_home(n: int) -> dict:
-    """n devices: 60 % Zigbee2MQTT, 25 % Home Assistant, 15 % Tasmota; lights, switches,
-    sensors, locks, covers and thermostats in 25 rooms."""
+def big_home(n: int, thirds: bool = False) -> dict:
+    """n devices: 60 % Zigbee2MQTT, 25 % Home Assistant, 15 % Tasmota (``thirds``: a third
+    each); lights, switches, sensors, locks, covers and thermostats in 25 rooms."""
     areas = [f"Room {i}" for i in range(25)]
     kinds = [("light", {}), ("switch", {}), ("sensor", {"device_class": "temperature"}), ("light", {}),
              ("binary_sensor", {"device_class": "motion"}), ("lock", {}), ("cover", {}), ("climate", {})]
     devices = []
     for i in range(n):
-        conv = "zigbee2mqtt" if i % 20 < 12 else "homeassistant" if i % 20 < 17 else "tasmota"
+        if thirds:
+            conv = ("zigbee2mqtt", "homeassistant", "tasmota")[i % 3]
+        else:
+            conv = "zigbee2mqtt" if i % 20 < 12 else "homeassistant" if i % 20 < 17 else "tasmota"
         dtype, extra = kinds[i % len(kinds)]
         if conv == "tasmota" and dtype in ("lock", "climate", "binary_sensor"):
             dtype, extra = "switch", {}
@@ -55,17 +59,38 @@ def main() -> None:
     ap.add_argument("--commands", type=int, default=300)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--updates", type=int, default=30000)
+    ap.add_argument("--thirds", action="store_true", help="a third of the devices of each convention")
+    ap.add_argument("--fill-only", action="store_true", help="only the start-up and fill figures")
     args = ap.parse_args()
-    spec = big_home(args.devices)
+    spec = big_home(args.devices, args.thirds)
     home = load_home(spec)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared; figures are noisy)")
     with MosquittoBroker() as broker:
         sim = Simulator(home, broker.url, cover_travel_s=0.0, telemetry_interval_s=3600).start()
+        first_light = next(d["name"] for d in spec["devices"] if d["type"] == "light" and d["convention"] == "zigbee2mqtt")
+        fill_lights = [d["name"] for d in spec["devices"] if d["type"] in ("light", "switch")][::max(1, args.devices // 40)]
         t0 = time.perf_counter()
         bridge = DeviceBridge(broker.url, load_home(spec)).start()
-        known = bridge.wait_until_known(60)
+        connected = time.perf_counter() - t0
+        # what a caller meets while the registry fills: the first command, then one every device
+        # of a sample, each timed from the bridge's start
+        first = bridge.set(first_light.lower().replace(" ", "_"), {"state": "on"})
+        first_at = time.perf_counter() - t0
+        during: dict[str, int] = {}
+        for name in fill_lights:
+            if bridge.wait_until_known(0):
+                break
+            r = bridge.set(name.lower().replace(" ", "_"), {"state": "on"})
+            during[r.outcome.value] = during.get(r.outcome.value, 0) + 1
+        known = bridge.wait_until_known(120)
         startup = time.perf_counter() - t0
-        print(f"devices: {len(bridge.devices())} (incl. hub); all states known: {known} after {startup:.2f} s")
+        print(f"devices: {len(bridge.devices())} (incl. hubs); connected after {connected:.2f} s; first command "
+              f"{first.outcome.value} after {first_at:.2f} s; commands while filling {during}; all states known: "
+              f"{known} after {startup:.2f} s")
+        if args.fill_only:
+            bridge.stop()
+            sim.stop()
+            return
 
         controllable = [d for d in bridge.devices() if d.type.value in ("light", "switch", "lock", "cover", "climate")]
         rng = random.Random(7)

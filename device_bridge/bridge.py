@@ -89,6 +89,7 @@ class DeviceBridge:
         tasmota_discovery_prefix: str = "tasmota/discovery",
         status_topic: str | None = None,  # default voicebot/bridge/<client id>/status
         protocol: str = "auto",
+        tasmota_queries_per_s: float = 200.0,
     ) -> None:
         self.broker_url = broker_url
         self._conn_options = dict(username=username, password=password, ca_file=ca_file, cert_file=cert_file,
@@ -99,6 +100,7 @@ class DeviceBridge:
         self.tasmota_discovery = tasmota_discovery
         self.tasmota_discovery_prefix = tasmota_discovery_prefix
         self.status_topic = status_topic
+        self.tasmota_queries_per_s = tasmota_queries_per_s
         self.registry = Registry()
         self._home = home if isinstance(home, Home) or home is None else load_home(home)
         self._lock = threading.RLock()
@@ -150,7 +152,7 @@ class DeviceBridge:
             err = self.conn.last_error or "no answer"
             self.stop()
             raise ConnectionError(f"cannot connect to the MQTT broker at {self.broker_url}: {err}")
-        self._query_tasmota()
+        threading.Thread(target=self._query_tasmota, name="tasmota-queries", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -424,13 +426,22 @@ class DeviceBridge:
             threading.Thread(target=self._query_tasmota, daemon=True).start()
 
     def _query_tasmota(self) -> None:
-        """Tasmota does not retain state: ask each device once connected."""
+        """Tasmota does not retain state: ask each device once connected, paced at
+        ``tasmota_queries_per_s`` so that thousands of answers do not arrive in one burst
+        ahead of the replies to a caller's command."""
         if self.conn is None:
             return
+        started, sent = time.monotonic(), 0
         for dev in self.registry.devices():
             if dev.convention == "tasmota":
                 for out in convention("tasmota").query(dev):
+                    if self.conn is None or not self.conn.connected:
+                        return  # asked again on reconnection
                     self.conn.publish(out.topic, out.payload, out.qos)
+                    sent += 1
+                ahead = sent / self.tasmota_queries_per_s - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
 
     def _on_device_message(self, msg: Message) -> None:
         self._last_message_at = time.monotonic()
