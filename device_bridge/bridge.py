@@ -356,10 +356,14 @@ class DeviceBridge:
             with self._lock:
                 old = self._entries.get(dev.id)
                 if old is not None:
-                    for topic in list(self._by_topic):
-                        self._by_topic[topic].discard(dev.id)
-                        if not self._by_topic[topic]:
-                            del self._by_topic[topic]
+                    # only the old device's own topics: scanning every topic of a 5,000-device
+                    # home for each discovery message made start-up quadratic
+                    for topic in convention(old.device.convention).subscriptions(old.device):
+                        ids = self._by_topic.get(topic)
+                        if ids is not None:
+                            ids.discard(dev.id)
+                            if not ids:
+                                del self._by_topic[topic]
                     old_subs, old.subs = old.subs, []
                 else:
                     old_subs = []
