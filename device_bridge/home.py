@@ -235,7 +235,8 @@ def ha_fixture_home(data: dict[str, Any]) -> dict[str, Any]:
         if e.get("aliases"):
             device["aliases"] = list(e["aliases"])
         state = {"state": e.get("state")} if e.get("state") is not None else {}
-        state.update(attributes)
+        # fixtures write numbers as text ("50"); the home file wants them as numbers
+        state.update({k: _number_or_text(v) for k, v in attributes.items()})
         device["state"] = state
         devices.append(device)
     return {"areas": areas, "devices": devices}
@@ -249,6 +250,16 @@ def _area(name: Any, known: dict[str, str], where: str) -> str | None:
     if known and name.lower() not in known:
         raise HomeFileError(f"{where}: area {name!r} is not among the home's areas ({', '.join(known.values())})")
     return known.get(name.lower(), name)
+
+
+def _number_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
 
 
 def _aliases(value: Any, where: str) -> list[str]:
