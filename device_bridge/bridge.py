@@ -6,8 +6,13 @@ and turns ``set`` into publish-and-wait-for-confirmation::
 
     with DeviceBridge("mqtt://127.0.0.1:1883", home=Path("home.yaml")) as bridge:
         result = bridge.set("kitchen_light", {"state": "on", "brightness": 102})
-        result.outcome   # confirmed | not_confirmed | offline | rejected | broker_down
-        result.reason    # "the Kitchen Light is on at 40 percent"
+        result.outcome   # confirmed | moving | not_confirmed | offline | rejected | broker_down
+        result.code      # the fact: confirmed, no_response, unchanged, hub_offline, out_of_range, ...
+        result.facts     # its fields: {"attribute": "brightness", "low": 0, "high": 255, ...}
+
+Results are facts, never sentences: the dialogue words them in the customer's language.
+A device that travels (a cover, a lock) may report that it started (``moving``); ``follow``
+then waits for the final fact: arrived, stopped short at a position, or still on its way.
 
 Without a broker URL an embedded broker is started (device_bridge.broker).
 """
@@ -15,6 +20,7 @@ Without a broker URL an embedded broker is started (device_bridge.broker).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import queue
 import threading
@@ -30,7 +36,9 @@ from device_bridge.client import Message, MqttConnection, Subscription
 from device_bridge.conventions import PayloadError
 from device_bridge.conventions import get as convention
 from device_bridge.devices import (
+    MOVING_STATES,
     Area,
+    Code,
     CommandResult,
     Device,
     DeviceEvent,
@@ -40,6 +48,7 @@ from device_bridge.devices import (
     Outcome,
     Telemetry,
     confirms,
+    travels,
     underway,
     validate_changes,
 )
@@ -112,6 +121,8 @@ class DeviceBridge:
         self._dispatcher: threading.Thread | None = None
         self._embedded: EmbeddedBroker | None = None
         self.conn: MqttConnection | None = None
+        self._probe_ids = itertools.count(1)
+        self._echoes: deque[int] = deque(maxlen=256)  # probe ids the broker has routed back to us
         self.messages_handled = 0
         self.messages_skipped = 0
         self._last_message_at = time.monotonic()
@@ -132,6 +143,11 @@ class DeviceBridge:
         self.conn.will = Message(self.status_topic, "offline", retain=True)
         self.conn.birth = Message(self.status_topic, "online", retain=True)
         self.conn.add_connection_listener(self._on_connection)
+        # a probe published with each command comes back through the broker: when the device stays
+        # silent, it tells "the device did not answer" from "the broker is gone" (a dead broker is
+        # often noticed only at the next keep-alive, long after the command was written)
+        self._probe_topic = f"{self.status_topic.rsplit('/', 1)[0]}/probe"
+        self.conn.subscribe(self._probe_topic, self._on_probe, qos=1)
         if self._home is not None:
             self._apply(self.registry.load_home(self._home))
             # Zigbee2MQTT instances the home file names are watched as well
@@ -228,37 +244,38 @@ class DeviceBridge:
             moving_ok: bool = False) -> CommandResult:
         """Validate, publish, and wait for the device to report the requested state.
 
-        ``moving_ok``: a cover that reports it is moving toward the target (opening/closing that
-        way, or its position changing in the right direction) confirms the command at once, with
-        ``in_progress`` set, instead of after its whole travel. One that does not move does not."""
+        ``moving_ok``: a device that travels (a cover, a lock) and reports it is on its way
+        (opening/closing that way, its position changing toward the target) ends the wait at once
+        with ``Outcome.MOVING``; ``follow`` then waits for its arrival. One that does not move is
+        not confirmed (``never_moved``)."""
         started = time.monotonic()
         dev = self.device(device_id)
         with self._lock:
             current = dict(self._entry(dev.id).state)
 
-        def result(outcome: Outcome, reason: str, requested: dict, evidence: list[str] | None = None) -> CommandResult:
-            return CommandResult(outcome, dev, requested, self.snapshot(dev.id).state, reason, evidence or [],
-                                 round(time.monotonic() - started, 4))
+        def result(code: Code, requested: dict, evidence: list[str] | None = None, sent_at: float = 0.0,
+                   **facts: Any) -> CommandResult:
+            return CommandResult(code, dev, requested, self.snapshot(dev.id).state, facts, evidence or [],
+                                 round(time.monotonic() - started, 4), current, sent_at)
 
         try:
             wanted = validate_changes(dev, changes, current)
         except InvalidCommand as exc:
-            return result(Outcome.REJECTED, str(exc), dict(changes) if isinstance(changes, dict) else {})
+            return result(exc.code, dict(changes) if isinstance(changes, dict) else {}, **exc.facts)
         if self.conn is None:
-            return result(Outcome.BROKER_DOWN, "the device bridge is not started", wanted)
+            return result(Code.BROKER_UNREACHABLE, wanted, ["the device bridge is not started"])
         deadline = started + timeout
         if not self.conn.connected:
             # the broker is away: hold the command until it is back or the deadline passes
             log.warning("broker away; holding the command for %s until it returns (%.1f s)", dev.id, timeout)
             if not self.conn.wait_connected(max(0.0, deadline - time.monotonic())):
-                return result(Outcome.BROKER_DOWN,
-                              f"I can't reach your home's hub right now, so nothing was sent to the {dev.name}",
-                              wanted, [f"broker {self.broker_url} unreachable for {timeout:g} s; command not sent"])
+                return result(Code.BROKER_UNREACHABLE, wanted,
+                              [f"broker {self.broker_url} unreachable for {timeout:g} s; command not sent"])
         self._await_fresh(dev, min(1.0, max(0.0, deadline - time.monotonic())))
         state = self.snapshot(dev.id)
         if state.telemetry.available is False:
-            return result(Outcome.OFFLINE, self._offline_reason(dev, state), wanted,
-                          [f"availability of {dev.id}: offline; command not sent"])
+            code, facts = self._offline_facts(dev, state)
+            return result(code, wanted, [f"availability of {dev.id}: offline; command not sent"], **facts)
         # sent even when the cache already shows the wish: the cache may be stale
         outgoing = convention(dev.convention).command(dev, wanted, current)
         evidence: list[str] = []
@@ -271,11 +288,11 @@ class DeviceBridge:
             evidence.append(f"sent {out.topic} {payload}")
             deliveries.append(self.conn.publish(out.topic, out.payload, out.qos, out.retain,
                                                 deadline_s=max(0.0, deadline - time.monotonic())))
+        probe = self._send_probe(deadline)
         for d in deliveries:
             if d.wait(max(0.0, deadline - time.monotonic())) == "expired":
-                return result(Outcome.BROKER_DOWN,
-                              f"I lost the connection to your home's hub, so the {dev.name} did not get the command",
-                              wanted, [*evidence, "broker went away before the command could be sent"])
+                return result(Code.BROKER_UNREACHABLE, wanted,
+                              [*evidence, "broker went away before the command could be sent"])
         with self._changed:
             while True:
                 entry = self._entry(dev.id)
@@ -294,20 +311,84 @@ class DeviceBridge:
             reported = entry.state_version != sent_version
         evidence += seen
         final = self.snapshot(dev.id)
-        if reported and confirms(dev, wanted, final.state):
-            return result(Outcome.CONFIRMED, _confirmed_reason(dev, final.state), wanted, evidence)
-        if reported and moving_ok and underway(dev, wanted, final.state, current):
-            done = result(Outcome.CONFIRMED, f"the {dev.name} reported it is on its way: {_describe(dev, final.state)}",
-                          wanted, evidence)
-            done.in_progress = True
-            return done
+        st = final.state
+        if reported and confirms(dev, wanted, st):
+            return result(Code.CONFIRMED, wanted, evidence, sent_at)
+        if reported and moving_ok and underway(dev, wanted, st, current):
+            return result(Code.MOVING, wanted, evidence, sent_at, **_position_facts(dev, wanted, st))
         if final.telemetry.available is False:
-            reason = f"the {dev.name} went offline before it confirmed the change"
-        elif not answered:
-            reason = f"the {dev.name} did not respond"
-        else:
-            reason = f"the {dev.name} answered but did not change: {_describe(dev, final.state)}"
-        return result(Outcome.NOT_CONFIRMED, reason, wanted, evidence or ["no reply from the device"])
+            return result(Code.WENT_OFFLINE, wanted, evidence, sent_at)
+        if not answered:
+            if not self._probe_returned(probe, grace=0.5):
+                return result(Code.BROKER_LOST, wanted, [*evidence, "the broker did not route our probe back"],
+                              sent_at)
+            return result(Code.NO_RESPONSE, wanted, evidence or ["no reply from the device"], sent_at)
+        if travels(dev):
+            code = _travel_code(dev, wanted, st, current)
+            return result(code, wanted, evidence, sent_at, **_position_facts(dev, wanted, st))
+        return result(Code.UNCHANGED, wanted, evidence, sent_at, state=st.get("state"))
+
+    def follow(self, result: CommandResult, timeout: float = 60.0, quiet_s: float = 1.5) -> CommandResult:
+        """The final fact of a command that started moving (``Outcome.MOVING``): ``confirmed``
+        when it arrives, ``stopped_short`` (at ``position``) when it stops before the target,
+        ``still_moving`` when ``timeout`` ends first, ``went_offline`` or ``broker_lost``.
+        A device that stops saying it is opening/closing, or whose position has not changed for
+        ``quiet_s``, has stopped. Any other result is returned as it is."""
+        if result.outcome is not Outcome.MOVING:
+            return result
+        dev, wanted = result.device, result.requested
+        started = time.monotonic()
+        deadline = started + timeout
+        evidence = list(result.evidence)
+
+        def final(code: Code, state: dict[str, Any]) -> CommandResult:
+            with self._lock:
+                seen = [f"received {t} {p}" for ts, t, p, _s in self._entry(dev.id).recent if ts >= result.sent_at]
+            facts = _position_facts(dev, wanted, state) if code is not Code.CONFIRMED else {}
+            return CommandResult(code, dev, wanted, dict(state), facts, list(dict.fromkeys([*evidence, *seen])),
+                                 round(result.elapsed_s + time.monotonic() - started, 4), result.before, result.sent_at)
+
+        with self._changed:
+            while True:
+                entry = self._entry(dev.id)
+                st = dict(entry.state)
+                if confirms(dev, wanted, st):
+                    return final(Code.CONFIRMED, st)
+                if entry.telemetry.available is False:
+                    return final(Code.WENT_OFFLINE, st)
+                if self.conn is None or not self.conn.connected:
+                    return final(Code.BROKER_LOST, st)
+                quiet = time.time() - (entry.recent[-1][0] if entry.recent else 0.0) >= quiet_s
+                word = str(st.get("state", "")).lower()
+                if word not in MOVING_STATES and (word in ("stopped", "jammed") or quiet):
+                    return final(_travel_code(dev, wanted, st, result.before), st)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return final(Code.STILL_MOVING, st)
+                self._changed.wait(min(left, 0.25))
+
+    def _send_probe(self, deadline: float) -> int:
+        probe = next(self._probe_ids)
+        if self.conn is not None:
+            self.conn.publish(self._probe_topic, str(probe), qos=1, deadline_s=max(0.0, deadline - time.monotonic()))
+        return probe
+
+    def _probe_returned(self, probe: int, grace: float) -> bool:
+        """Whether the broker routed the probe sent with a command back (waiting ``grace`` more)."""
+        end = time.monotonic() + grace
+        with self._changed:
+            while probe not in self._echoes:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def _on_probe(self, msg: Message) -> None:
+        with self._changed:
+            with contextlib.suppress(ValueError):
+                self._echoes.append(int(msg.text))
+            self._changed.notify_all()
 
     # -- listeners -------------------------------------------------------------------
 
@@ -421,10 +502,11 @@ class DeviceBridge:
         self._apply(self.registry.apply_z2m_devices(base, msg.payload))  # type: ignore[arg-type]
 
     def _on_connection(self, up: bool) -> None:
-        if not up:
-            with self._lock:
+        with self._changed:
+            if not up:
                 for e in self._entries.values():
                     e.fresh = False
+            self._changed.notify_all()  # a follow() waiting on a device learns the broker went away
         self._emit("bridge", None, {"connected": up})
         if up:
             threading.Thread(target=self._query_tasmota, daemon=True).start()
@@ -518,16 +600,13 @@ class DeviceBridge:
                     return
                 self._changed.wait(left)
 
-    def _offline_reason(self, dev: Device, state: DeviceState) -> str:
+    def _offline_facts(self, dev: Device, state: DeviceState) -> tuple[Code, dict[str, Any]]:
         with self._lock:
             own = self._entry(dev.id).telemetry.available
             hub = self._entries.get(dev.hub) if dev.hub else None
         if own is not False and hub is not None and hub.telemetry.available is False:
-            return f"the {dev.name} can't be reached: the {hub.device.name} it talks through is offline"
-        seen = state.telemetry.last_seen
-        if seen is None:
-            return f"the {dev.name} is offline"
-        return f"the {dev.name} is offline; it was last heard from {_ago(time.time() - seen)}"
+            return Code.HUB_OFFLINE, {"hub": hub.device.name, "hub_id": hub.device.id}
+        return Code.DEVICE_OFFLINE, {"last_seen": state.telemetry.last_seen}
 
     # -- helpers for tests, the demo and the benchmark ------------------------------------
 
@@ -563,29 +642,22 @@ class DeviceBridge:
         return self.wait_for(known, timeout)
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} seconds ago"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} minutes ago"
-    if seconds < 129600:
-        return f"{round(seconds / 3600)} hours ago"
-    return f"{round(seconds / 86400)} days ago"
+def _position_facts(dev: Device, requested: dict[str, Any], st: dict[str, Any]) -> dict[str, Any]:
+    """Where a travelling device is and where it was sent: state, position, target."""
+    facts: dict[str, Any] = {"state": st.get("state")}
+    if dev.type is DeviceType.COVER:
+        facts["position"] = st.get("current_position")
+        facts["target"] = requested.get("position", {"open": 100, "closed": 0}.get(str(requested.get("state"))))
+    return facts
 
 
-def _describe(dev: Device, st: dict[str, Any]) -> str:
-    s = st.get("state")
-    if dev.type is DeviceType.LIGHT and s == "on" and st.get("brightness") is not None:
-        return f"it is on at {round(st['brightness'] * 100 / 255)} percent"
-    if dev.type is DeviceType.CLIMATE:
-        t = st.get("temperature")
-        return f"it is set to {st.get('hvac_mode', 'unknown')}" + (f" at {t:g} degrees" if isinstance(t, (int, float)) else "")
-    if dev.type is DeviceType.COVER and st.get("current_position") is not None:
-        return f"it is {s} at {st['current_position']} percent"
-    if dev.type is DeviceType.MEDIA_PLAYER and st.get("volume_level") is not None:
-        return f"it is {s} at volume {round(float(st['volume_level']) * 100)} percent"
-    return f"it is {s}" if s is not None else "its state is unknown"
-
-
-def _confirmed_reason(dev: Device, st: dict[str, Any]) -> str:
-    return f"the {dev.name} confirmed: {_describe(dev, st)}"
+def _travel_code(dev: Device, requested: dict[str, Any], st: dict[str, Any], before: dict[str, Any]) -> Code:
+    """A cover or lock that did not arrive: did it move at all?"""
+    if dev.type is DeviceType.COVER:
+        now, then = st.get("current_position"), before.get("current_position")
+        if now is not None and then is not None and abs(float(now) - float(then)) >= 1:
+            return Code.STILL_MOVING if str(st.get("state", "")).lower() in MOVING_STATES else Code.STOPPED_SHORT
+        return Code.NEVER_MOVED
+    if str(st.get("state", "")).lower() in MOVING_STATES:
+        return Code.STILL_MOVING
+    return Code.UNCHANGED

@@ -175,11 +175,12 @@ def set_(name: Annotated[str, typer.Argument(help="Device id, name or alias")],
         except UnknownDevice as exc:
             raise _fail(str(exc), 1) from None
         if as_json:
-            typer.echo(json.dumps({"device": r.device.id, "outcome": r.outcome.value, "requested": r.requested,
-                                   "observed": r.observed, "reason": r.reason, "evidence": r.evidence,
-                                   "elapsed_s": r.elapsed_s}, indent=1, ensure_ascii=False))
+            typer.echo(json.dumps({"device": r.device.id, "outcome": r.outcome.value, "code": r.code.value,
+                                   "facts": r.facts, "requested": r.requested, "observed": r.observed,
+                                   "reason": r.reason, "evidence": r.evidence, "elapsed_s": r.elapsed_s},
+                                  indent=1, ensure_ascii=False, default=str))
         else:
-            typer.echo(f"{r.outcome.value}: {r.reason} ({r.elapsed_s:.2f} s)")
+            typer.echo(f"{r.reason} ({r.elapsed_s:.2f} s)")
         if r.outcome is not Outcome.CONFIRMED:
             raise typer.Exit(1)
 

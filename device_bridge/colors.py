@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from device_bridge.devices import InvalidCommand
+
+class UnknownColour(ValueError):
+    """A colour name not in the list; the caller turns it into a rejection with the name."""
 
 # A spoken-language subset of the CSS keywords; "warm white" and friends are
 # colour temperatures, handled by the caller as color_temp.
@@ -37,4 +39,4 @@ def named_rgb(name: str) -> tuple[int, int, int]:
     key = name.strip().lower().replace(" ", "").replace("_", "")
     if key in _NAMES:
         return _NAMES[key]
-    raise InvalidCommand(f"I don't know the colour {name}")
+    raise UnknownColour(name)

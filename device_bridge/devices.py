@@ -9,9 +9,13 @@ a lock's ``state`` is "locked"/"unlocked"/"jammed", a cover has ``state`` and
 
 from __future__ import annotations
 
+import colorsys
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from device_bridge.colors import UnknownColour, named_rgb
 
 
 class DeviceType(StrEnum):
@@ -129,35 +133,104 @@ class DeviceState:
 
     @property
     def age_s(self) -> float | None:
-        import time
-
         return None if self.updated_at is None else max(0.0, time.time() - self.updated_at)
 
 
 class Outcome(StrEnum):
+    """What became of a command, coarsely (``Code`` says exactly what, with ``facts``)."""
+
     CONFIRMED = "confirmed"  # the device reported the requested state
-    NOT_CONFIRMED = "not_confirmed"  # sent, but the device did not report the change in time
-    OFFLINE = "offline"  # the device is known to be unavailable; nothing was sent
+    MOVING = "moving"  # the device reported it started toward the target; the final fact comes later
+    NOT_CONFIRMED = "not_confirmed"  # sent, but the device did not report the requested state
+    OFFLINE = "offline"  # the device (or its hub) is known to be unavailable; nothing was sent
     REJECTED = "rejected"  # invalid for this device (capability or range); nothing was sent
-    BROKER_DOWN = "broker_down"  # the broker is unreachable and the command's deadline passed
+    BROKER_DOWN = "broker_down"  # the broker (the home's hub) cannot be reached
+
+
+class Code(StrEnum):
+    """The fact behind a result, for the dialogue to put into words. ``facts`` on the result
+    (or the InvalidCommand) hold the fields named after each code."""
+
+    CONFIRMED = "confirmed"  # reported the requested state (a moving device: arrived)
+    MOVING = "moving"  # reported it is on its way to the target: state, position
+    NO_RESPONSE = "no_response"  # sent; nothing came back from the device
+    UNCHANGED = "unchanged"  # answered, but in another state: state (observed)
+    NEVER_MOVED = "never_moved"  # a device that travels answered but did not move: state, position
+    STOPPED_SHORT = "stopped_short"  # it moved, then stopped before the target: position, target
+    STILL_MOVING = "still_moving"  # still on its way when the wait for its arrival ended: position
+    WENT_OFFLINE = "went_offline"  # sent, then it went offline before confirming
+    DEVICE_OFFLINE = "device_offline"  # offline; not sent: last_seen (wall-clock seconds or None)
+    HUB_OFFLINE = "hub_offline"  # the hub it talks through is offline; not sent: hub (its name)
+    BROKER_UNREACHABLE = "broker_unreachable"  # the broker stayed away; nothing was sent
+    BROKER_LOST = "broker_lost"  # the broker went away around the command: its fate is unknown
+    # rejected: nothing was sent
+    NOTHING_TO_CHANGE = "nothing_to_change"
+    READ_ONLY = "read_only"  # a sensor
+    UNSUPPORTED = "unsupported"  # attribute
+    OUT_OF_RANGE = "out_of_range"  # attribute, value, low, high
+    NOT_A_NUMBER = "not_a_number"  # attribute, value
+    NOT_ALLOWED = "not_allowed"  # attribute, value, allowed (the values it takes)
+    UNKNOWN_COLOUR = "unknown_colour"  # value
+    POSITION_AND_STATE = "position_and_state"  # a cover told to open/close and go to a position at once
+    CANNOT_STOP = "cannot_stop"  # a cover that cannot stop half way
+
+
+OUTCOME_OF: dict[Code, Outcome] = {
+    Code.CONFIRMED: Outcome.CONFIRMED,
+    Code.MOVING: Outcome.MOVING,
+    Code.NO_RESPONSE: Outcome.NOT_CONFIRMED,
+    Code.UNCHANGED: Outcome.NOT_CONFIRMED,
+    Code.NEVER_MOVED: Outcome.NOT_CONFIRMED,
+    Code.STOPPED_SHORT: Outcome.NOT_CONFIRMED,
+    Code.STILL_MOVING: Outcome.NOT_CONFIRMED,
+    Code.WENT_OFFLINE: Outcome.NOT_CONFIRMED,
+    Code.DEVICE_OFFLINE: Outcome.OFFLINE,
+    Code.HUB_OFFLINE: Outcome.OFFLINE,
+    Code.BROKER_UNREACHABLE: Outcome.BROKER_DOWN,
+    Code.BROKER_LOST: Outcome.BROKER_DOWN,
+    **{c: Outcome.REJECTED for c in (Code.NOTHING_TO_CHANGE, Code.READ_ONLY, Code.UNSUPPORTED, Code.OUT_OF_RANGE,
+                                     Code.NOT_A_NUMBER, Code.NOT_ALLOWED, Code.UNKNOWN_COLOUR,
+                                     Code.POSITION_AND_STATE, Code.CANNOT_STOP)},
+}
 
 
 @dataclass
 class CommandResult:
-    outcome: Outcome
+    """Facts about one command, never a sentence: the dialogue words them (reply catalogues)."""
+
+    code: Code
     device: Device
     requested: dict[str, Any]  # in Home Assistant names
     observed: dict[str, Any]  # the device's state when the wait ended
-    reason: str  # a sentence the dialogue can say aloud, e.g. "the kitchen light did not respond"
+    facts: dict[str, Any] = field(default_factory=dict)  # the fields the code names
     evidence: list[str] = field(default_factory=list)  # topics and payloads seen, for the trace
     elapsed_s: float = 0.0
-    # confirmed because the device reported it is on its way (a cover moving toward the target),
-    # not yet that it has arrived: the dialogue says "closing ..." rather than "closed"
-    in_progress: bool = False
+    before: dict[str, Any] = field(default_factory=dict)  # the state when the command was sent
+    sent_at: float = 0.0  # wall-clock seconds the command went out (0: never sent)
+
+    @property
+    def outcome(self) -> Outcome:
+        return OUTCOME_OF[self.code]
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.CONFIRMED
+
+    @property
+    def in_progress(self) -> bool:
+        """Started but not arrived: the dialogue says "closing ..." rather than "closed"."""
+        return self.outcome is Outcome.MOVING
+
+    @property
+    def reason(self) -> str:
+        """The facts in one line for logs, the trace and the command line (not for customers)."""
+        return describe_facts(self.device, self.code, self.facts)
+
+
+def describe_facts(device: Device, code: Code, facts: dict[str, Any]) -> str:
+    """``code`` and its fields as one technical line: "out_of_range: hall_hvac temperature=40 (10..25)"."""
+    parts = [f"{k}={v}" for k, v in facts.items() if v is not None]
+    return f"{code.value}: {device.id}" + (f" {' '.join(parts)}" if parts else "")
 
 
 class DeviceControl(Protocol):
@@ -173,13 +246,22 @@ class DeviceControl(Protocol):
     def set(self, device_id: str, changes: dict[str, Any], timeout: float = 3.0,
             moving_ok: bool = False) -> CommandResult: ...
 
+    def follow(self, result: CommandResult, timeout: float = 60.0) -> CommandResult: ...
+
 
 # ---------------------------------------------------------------------------
 # Capabilities and command validation
 
 
 class InvalidCommand(ValueError):
-    """A command a device cannot carry out; the message is a sentence to say aloud."""
+    """A command a device cannot carry out: a rejection ``code`` with its ``facts`` (attribute,
+    value, low/high, allowed). The dialogue words it; ``str()`` is a technical line for logs."""
+
+    def __init__(self, code: Code, device: Device, **facts: Any) -> None:
+        self.code = code
+        self.device = device
+        self.facts = facts
+        super().__init__(describe_facts(device, code, facts))
 
 
 @dataclass(frozen=True)
@@ -192,7 +274,6 @@ class Attribute:
     values: tuple[str, ...] = ()  # for enum
     low: float | None = None
     high: float | None = None
-    spoken: str = ""  # how the dialogue names it: "brightness", "target temperature"
     tolerance: float = 0.0  # how far a reported value may differ and still confirm a command
 
 
@@ -205,40 +286,40 @@ def _attrs(*items: Attribute) -> dict[str, Attribute]:
 
 CAPABILITIES: dict[DeviceType, dict[str, Attribute]] = {
     DeviceType.LIGHT: _attrs(
-        Attribute("state", "enum", values=_ONOFF, spoken="power"),
-        Attribute("brightness", "int", low=0, high=255, spoken="brightness", tolerance=3),
-        Attribute("color_temp", "int", low=153, high=500, spoken="colour temperature", tolerance=6),
-        Attribute("hs_color", "hs", spoken="colour", tolerance=3),
+        Attribute("state", "enum", values=_ONOFF),
+        Attribute("brightness", "int", low=0, high=255, tolerance=3),
+        Attribute("color_temp", "int", low=153, high=500, tolerance=6),
+        Attribute("hs_color", "hs", tolerance=3),
     ),
-    DeviceType.SWITCH: _attrs(Attribute("state", "enum", values=_ONOFF, spoken="power")),
+    DeviceType.SWITCH: _attrs(Attribute("state", "enum", values=_ONOFF)),
     DeviceType.FAN: _attrs(
-        Attribute("state", "enum", values=_ONOFF, spoken="power"),
-        Attribute("percentage", "int", low=0, high=100, spoken="speed", tolerance=17),
-        Attribute("preset_mode", "enum", values=("low", "medium", "high", "auto"), spoken="mode"),
+        Attribute("state", "enum", values=_ONOFF),
+        Attribute("percentage", "int", low=0, high=100, tolerance=17),
+        Attribute("preset_mode", "enum", values=("low", "medium", "high", "auto")),
     ),
     DeviceType.COVER: _attrs(
-        Attribute("state", "enum", values=("open", "closed", "stopped"), spoken="position"),
-        Attribute("position", "int", low=0, high=100, spoken="position", tolerance=1),
+        Attribute("state", "enum", values=("open", "closed", "stopped")),
+        Attribute("position", "int", low=0, high=100, tolerance=1),
     ),
     DeviceType.CLIMATE: _attrs(
         Attribute(
-            "hvac_mode", "enum", values=("off", "heat", "cool", "auto", "dry", "fan_only"), spoken="mode"
+            "hvac_mode", "enum", values=("off", "heat", "cool", "auto", "dry", "fan_only")
         ),
-        Attribute("temperature", "float", low=5, high=35, spoken="target temperature", tolerance=0.26),
-        Attribute("current_temperature", "float", settable=False, spoken="temperature"),
-        Attribute("fan_mode", "enum", values=("auto", "low", "medium", "high"), spoken="fan mode"),
+        Attribute("temperature", "float", low=5, high=35, tolerance=0.26),
+        Attribute("current_temperature", "float", settable=False),
+        Attribute("fan_mode", "enum", values=("auto", "low", "medium", "high")),
     ),
-    DeviceType.LOCK: _attrs(Attribute("state", "enum", values=("locked", "unlocked"), spoken="lock")),
-    DeviceType.SENSOR: _attrs(Attribute("state", "any", settable=False, spoken="reading")),
+    DeviceType.LOCK: _attrs(Attribute("state", "enum", values=("locked", "unlocked"))),
+    DeviceType.SENSOR: _attrs(Attribute("state", "any", settable=False)),
     DeviceType.BINARY_SENSOR: _attrs(Attribute("state", "enum", settable=False, values=_ONOFF)),
     DeviceType.MEDIA_PLAYER: _attrs(
-        Attribute("state", "enum", values=("on", "off", "playing", "paused", "idle"), spoken="playback"),
-        Attribute("volume_level", "float", low=0, high=1, spoken="volume", tolerance=0.02),
-        Attribute("is_volume_muted", "bool", spoken="mute"),
+        Attribute("state", "enum", values=("on", "off", "playing", "paused", "idle")),
+        Attribute("volume_level", "float", low=0, high=1, tolerance=0.02),
+        Attribute("is_volume_muted", "bool"),
     ),
     DeviceType.VACUUM: _attrs(
-        Attribute("state", "enum", values=("cleaning", "docked", "paused", "idle"), spoken="activity"),
-        Attribute("fan_speed", "enum", values=("quiet", "standard", "max"), spoken="suction"),
+        Attribute("state", "enum", values=("cleaning", "docked", "paused", "idle")),
+        Attribute("fan_speed", "enum", values=("quiet", "standard", "max")),
     ),
 }
 
@@ -280,31 +361,20 @@ def supported(device: Device) -> dict[str, Attribute]:
 
 def _number(device: Device, attr: Attribute, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number")
+        raise InvalidCommand(Code.NOT_A_NUMBER, device, attribute=attr.name, value=value)
     try:
         number = float(value)
     except ValueError:
-        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number") from None
+        raise InvalidCommand(Code.NOT_A_NUMBER, device, attribute=attr.name, value=value) from None
     if number != number:  # NaN
-        raise InvalidCommand(f"{attr.spoken or attr.name} for the {device.name} must be a number")
+        raise InvalidCommand(Code.NOT_A_NUMBER, device, attribute=attr.name, value=value)
     if (attr.low is not None and number < attr.low) or (attr.high is not None and number > attr.high):
-        raise InvalidCommand(
-            f"the {device.name}'s {attr.spoken or attr.name} can be set between "
-            f"{_fmt(attr.low)} and {_fmt(attr.high)}, not {_fmt(number)}"
-        )
+        raise InvalidCommand(Code.OUT_OF_RANGE, device, attribute=attr.name, value=number, low=attr.low, high=attr.high)
     return number
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _color_to_hs(device: Device, key: str, value: Any) -> list[float]:
     """rgb_color, hs_color, xy_color or color_name to [hue 0-360, saturation 0-100]."""
-    import colorsys
-
     try:
         if key == "hs_color":
             h, s = (float(v) for v in value)
@@ -316,15 +386,11 @@ def _color_to_hs(device: Device, key: str, value: Any) -> list[float]:
             if not all(0 <= c <= 255 for c in (r, g, b)):
                 raise ValueError
         elif key == "color_name":
-            from device_bridge.colors import named_rgb
-
             r, g, b = named_rgb(str(value))
         else:
             raise ValueError
-    except InvalidCommand:
-        raise
-    except (TypeError, ValueError):
-        raise InvalidCommand(f"I don't understand the colour {value!r} for the {device.name}") from None
+    except (UnknownColour, TypeError, ValueError):
+        raise InvalidCommand(Code.UNKNOWN_COLOUR, device, value=value) from None
     hue, sat, _v = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
     return [round(hue * 360, 1), round(sat * 100, 1)]
 
@@ -332,13 +398,13 @@ def _color_to_hs(device: Device, key: str, value: Any) -> list[float]:
 def validate_changes(device: Device, changes: dict[str, Any], current: dict[str, Any] | None = None) -> dict:
     """Check a command against the device's capabilities and ranges and return it
     normalised (Home Assistant names and units, lower-case states, toggle resolved,
-    colours as hs_color). Raises InvalidCommand with a sentence to say aloud."""
+    colours as hs_color). Raises InvalidCommand with a code and its facts."""
     if not isinstance(changes, dict) or not changes:
-        raise InvalidCommand(f"there is nothing to change on the {device.name}")
+        raise InvalidCommand(Code.NOTHING_TO_CHANGE, device)
     attrs = supported(device)
     settable = {k for k, a in attrs.items() if a.settable}
     if not settable:
-        raise InvalidCommand(f"the {device.name} is a {device.type.value.replace('_', ' ')}; it can only be read")
+        raise InvalidCommand(Code.READ_ONLY, device)
     current = current or {}
     out: dict[str, Any] = {}
     for given, value in changes.items():
@@ -352,17 +418,14 @@ def validate_changes(device: Device, changes: dict[str, Any], current: dict[str,
         if key in ("rgb_color", "color_name", "xy_color"):
             key, value = "hs_color", _color_to_hs(device, key, value)
         elif key == "brightness_pct":
-            pct = _number(device, Attribute("brightness_pct", "int", low=0, high=100, spoken="brightness"), value)
+            pct = _number(device, Attribute("brightness_pct", "int", low=0, high=100), value)
             key, value = "brightness", round(pct * 255 / 100)
         if given == "color_temp_kelvin":
-            kelvin = _number(device, Attribute("k", "int", low=1000, high=10000, spoken="colour temperature"), value)
+            kelvin = _number(device, Attribute("color_temp_kelvin", "int", low=1000, high=10000), value)
             value = round(1_000_000 / kelvin)
         attr = attrs.get(key)
         if attr is None or not attr.settable:
-            what = (CAPABILITIES.get(device.type, {}).get(key) or Attribute(key, "any")).spoken or key.replace("_", " ")
-            if key == "hs_color":
-                what = "colour"
-            raise InvalidCommand(f"the {device.name} cannot change its {what}")
+            raise InvalidCommand(Code.UNSUPPORTED, device, attribute=key)
         if attr.kind == "enum":
             word = str(value).strip().lower().replace(" ", "_") if not isinstance(value, bool) else (
                 "on" if value else "off"
@@ -375,10 +438,7 @@ def validate_changes(device: Device, changes: dict[str, Any], current: dict[str,
             if attr.values == _ONOFF and word in _FALSE:
                 word = "off"
             if word not in attr.values:
-                raise InvalidCommand(
-                    f"the {device.name} cannot be set to {str(value).replace('_', ' ')}; "
-                    f"it can be {', '.join(v.replace('_', ' ') for v in attr.values)}"
-                )
+                raise InvalidCommand(Code.NOT_ALLOWED, device, attribute=key, value=value, allowed=list(attr.values))
             value = word
         elif attr.kind in ("int", "float"):
             number = _number(device, attr, value)
@@ -392,7 +452,7 @@ def validate_changes(device: Device, changes: dict[str, Any], current: dict[str,
             elif word in _FALSE:
                 value = False
             else:
-                raise InvalidCommand(f"{attr.spoken} for the {device.name} must be on or off")
+                raise InvalidCommand(Code.NOT_ALLOWED, device, attribute=key, value=value, allowed=["on", "off"])
         elif attr.kind == "hs":
             value = _color_to_hs(device, "hs_color", value)
         out[key] = value
@@ -412,10 +472,14 @@ def validate_changes(device: Device, changes: dict[str, Any], current: dict[str,
         else:
             out.setdefault("state", "on")
     if device.type is DeviceType.COVER and "position" in out and "state" in out:
-        raise InvalidCommand(f"tell the {device.name} either to open or close, or a position, not both")
+        raise InvalidCommand(Code.POSITION_AND_STATE, device)
     if device.type is DeviceType.COVER and out.get("state") == "stopped" and "stopped" not in attrs["state"].values:
-        raise InvalidCommand(f"the {device.name} cannot be stopped half way")
+        raise InvalidCommand(Code.CANNOT_STOP, device)
     return out
+
+
+# States a device reports while it travels toward a commanded state.
+MOVING_STATES = frozenset({"opening", "closing", "locking", "unlocking"})
 
 
 def confirms(device: Device, requested: dict[str, Any], observed: dict[str, Any]) -> bool:
@@ -430,6 +494,15 @@ def confirms(device: Device, requested: dict[str, Any], observed: dict[str, Any]
                 continue
             if key == "state" and want == "stopped":
                 if observed.get("state") in ("opening", "closing", None):
+                    return False
+                continue
+            if key == "state" and want in ("open", "closed") and observed.get("current_position") is not None:
+                # "open" is also what a cover stopped at 30% says: only the end position is arrival
+                try:
+                    pos = float(observed["current_position"])
+                except (TypeError, ValueError):
+                    return False
+                if abs(pos - (100 if want == "open" else 0)) > 1 or observed.get("state") in MOVING_STATES:
                     return False
                 continue
         got = observed.get(key)
@@ -466,11 +539,19 @@ def _cover_target(requested: dict[str, Any]) -> int | None:
     return {"open": 100, "closed": 0}.get(str(requested.get("state", "")).lower())
 
 
+def travels(device: Device) -> bool:
+    """Devices whose commands take time to carry out (a motor runs): covers and locks."""
+    return device.type in (DeviceType.COVER, DeviceType.LOCK)
+
+
 def underway(device: Device, requested: dict[str, Any], observed: dict[str, Any], before: dict[str, Any]) -> bool:
     """Whether a device that has not reached the requested state yet reports that it is on its way
     there: a cover reporting opening/closing toward the target, or a position that moved toward
-    it since ``before`` (the state when the command was sent). A cover that does not move, or moves
-    the wrong way, is not underway. Only covers travel for long; other types never are."""
+    it since ``before`` (the state when the command was sent); a lock reporting locking/unlocking
+    as asked. A cover that does not move, or moves the wrong way, is not underway."""
+    if device.type is DeviceType.LOCK:
+        want = str(requested.get("state", "")).lower()
+        return str(observed.get("state", "")).lower() == {"locked": "locking", "unlocked": "unlocking"}.get(want)
     if device.type is not DeviceType.COVER:
         return False
     target = _cover_target(requested)

@@ -37,12 +37,13 @@ def test_get_json_prints_state_and_telemetry(demo, broker) -> None:
 
 def test_set_waits_for_confirmation_and_reports_rejections(demo, broker) -> None:
     p = run("set", "Front Door Lock", "state=unlocked", "--broker", broker.url, "--home", str(builtin_home()))
-    assert p.returncode == 0 and p.stdout.startswith("confirmed: the Front Door Lock confirmed: it is unlocked"), p
+    assert p.returncode == 0 and p.stdout.startswith("confirmed: front_door_lock"), p
     assert demo.state("front_door_lock")["state"] == "unlocked"
     p = run("set", "thermostat", "temperature=80", "--broker", broker.url, "--home", str(builtin_home()), "--json")
     assert p.returncode == 1
     out = json.loads(p.stdout)
-    assert out["outcome"] == "rejected" and "between 5 and 35, not 80" in out["reason"]
+    assert out["outcome"] == "rejected" and out["code"] == "out_of_range"
+    assert out["facts"] == {"attribute": "temperature", "value": 80.0, "low": 5, "high": 35}
     p = run("set", "no such thing", "state=on", "--broker", broker.url)
     assert p.returncode == 1 and "there is no device called 'no such thing'" in p.stderr
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 from device_bridge.bridge import DeviceBridge
-from device_bridge.devices import Outcome
+from device_bridge.devices import Code, Outcome
 from device_bridge.simulator import Simulator
 
 HOME = {
@@ -62,8 +62,8 @@ def test_outage_longer_than_the_deadline_reports_broker_down_and_sends_nothing(o
         own_mosquitto.stop()
         assert bridge.wait_for(lambda b: not b.connected, 3)
         r = bridge.set("lock", {"state": "unlocked"}, timeout=1.0)
-        assert r.outcome is Outcome.BROKER_DOWN
-        assert "can't reach" in r.reason and "nothing was sent" in r.reason
+        assert r.outcome is Outcome.BROKER_DOWN and r.code is Code.BROKER_UNREACHABLE
+        assert not any(e.startswith("sent ") for e in r.evidence)
         assert 0.9 <= r.elapsed_s < 2.0
         own_mosquitto.start()
         assert bridge.wait_for(lambda b: b.connected, 8)
@@ -104,5 +104,28 @@ def test_every_command_in_flight_across_a_restart_gets_an_outcome(own_mosquitto)
         assert set(outcomes) <= {Outcome.CONFIRMED, Outcome.NOT_CONFIRMED, Outcome.BROKER_DOWN}
         assert outcomes.count(Outcome.CONFIRMED) >= 16, outcomes
     finally:
+        bridge.stop()
+        sim.stop()
+
+
+def test_a_broker_gone_unnoticed_is_reported_as_the_hub_not_the_device(own_mosquitto) -> None:
+    """The broker stops routing while the connection still looks up (a frozen hub; a broker that
+    just died before the keep-alive notices): the silence is the broker's, not the device's."""
+    import signal
+
+    sim, bridge, _ = _rig(own_mosquitto.url)
+    proc = own_mosquitto._proc
+    assert proc is not None
+    try:
+        proc.send_signal(signal.SIGSTOP)  # its sockets stay open: the bridge still thinks it is connected
+        r = bridge.set("lamp", {"state": "on"}, timeout=1.0)
+        assert r.outcome is Outcome.BROKER_DOWN and r.code is Code.BROKER_LOST, (r.reason, r.evidence)
+        proc.send_signal(signal.SIGCONT)
+        # the broker is back: the same device answers, so the first silence was not the device's
+        assert bridge.set("lamp", {"state": "on"}, timeout=3.0).ok
+        silent = bridge.set("lock", {"state": "unlocked"}, timeout=0.01)
+        assert silent.code is not Code.BROKER_LOST  # a healthy broker is never blamed for a slow device
+    finally:
+        proc.send_signal(signal.SIGCONT)
         bridge.stop()
         sim.stop()

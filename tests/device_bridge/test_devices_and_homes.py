@@ -7,6 +7,7 @@ import pytest
 from device_bridge.devices import (
     CAPABILITIES,
     OPERABLE,
+    Code,
     Device,
     DeviceType,
     InvalidCommand,
@@ -38,28 +39,33 @@ def test_commands_are_normalised_to_home_assistant_terms() -> None:
 
 
 @pytest.mark.parametrize(
-    ("device", "changes", "reason"),
+    ("device", "changes", "code", "facts"),
     [
-        (DIMMER_ONLY, {"color_name": "red"}, "the Desk Lamp cannot change its colour"),
-        (LAMP, {"brightness": -1}, "the Lamp's brightness can be set between 0 and 255, not -1"),
-        (LAMP, {"brightness": True}, "brightness for the Lamp must be a number"),
-        (LAMP, {"color_temp": 100}, "the Lamp's colour temperature can be set between 153 and 500, not 100"),
-        (LAMP, {"speed": 3}, "the Lamp cannot change its speed"),
-        (Device("c", "Blind", DeviceType.COVER), {"state": "open", "position": 50},
-         "tell the Blind either to open or close, or a position, not both"),
+        (DIMMER_ONLY, {"color_name": "red"}, Code.UNSUPPORTED, {"attribute": "hs_color"}),
+        (LAMP, {"brightness": -1}, Code.OUT_OF_RANGE, {"attribute": "brightness", "value": -1, "low": 0, "high": 255}),
+        (LAMP, {"brightness": True}, Code.NOT_A_NUMBER, {"attribute": "brightness", "value": True}),
+        (LAMP, {"brightness_pct": 120}, Code.OUT_OF_RANGE,
+         {"attribute": "brightness_pct", "value": 120, "low": 0, "high": 100}),
+        (LAMP, {"color_temp": 100}, Code.OUT_OF_RANGE, {"attribute": "color_temp", "value": 100, "low": 153, "high": 500}),
+        (LAMP, {"speed": 3}, Code.UNSUPPORTED, {"attribute": "speed"}),
+        (LAMP, {"color_name": "plaid"}, Code.UNKNOWN_COLOUR, {"value": "plaid"}),
+        (LAMP, {"rgb_color": [300, 0, 0]}, Code.UNKNOWN_COLOUR, {"value": [300, 0, 0]}),
+        (Device("c", "Blind", DeviceType.COVER), {"state": "open", "position": 50}, Code.POSITION_AND_STATE, {}),
         (Device("g", "Garage Door", DeviceType.COVER, features=["state"]), {"position": 50},
-         "the Garage Door cannot change its position"),
+         Code.UNSUPPORTED, {"attribute": "position"}),
         (Device("h", "Heating", DeviceType.CLIMATE, ranges={"temperature": (5, 30)}), {"temperature": 31},
-         "the Heating's target temperature can be set between 5 and 30, not 31"),
+         Code.OUT_OF_RANGE, {"attribute": "temperature", "value": 31, "low": 5, "high": 30}),
         (Device("h", "Heating", DeviceType.CLIMATE, options={"hvac_mode": ["off", "heat"]}), {"hvac_mode": "cool"},
-         "the Heating cannot be set to cool; it can be off, heat"),
-        (Device("s", "Door", DeviceType.BINARY_SENSOR), {"state": "on"}, "the Door is a binary sensor; it can only be read"),
+         Code.NOT_ALLOWED, {"attribute": "hvac_mode", "value": "cool", "allowed": ["off", "heat"]}),
+        (Device("s", "Door", DeviceType.BINARY_SENSOR), {"state": "on"}, Code.READ_ONLY, {}),
+        (LAMP, {}, Code.NOTHING_TO_CHANGE, {}),
     ],
 )
-def test_invalid_commands_have_a_sentence_to_say(device: Device, changes: dict, reason: str) -> None:
+def test_invalid_commands_carry_a_code_and_its_facts(device: Device, changes: dict, code: Code, facts: dict) -> None:
+    """No sentence: the dialogue words the code and its fields in the customer's language."""
     with pytest.raises(InvalidCommand) as err:
         validate_changes(device, changes)
-    assert str(err.value) == reason
+    assert (err.value.code, err.value.facts, err.value.device) == (code, facts, device)
 
 
 def test_confirmation_tolerates_device_rounding_but_not_a_different_state() -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 
 from device_bridge.client import MqttConnection
-from device_bridge.devices import Outcome
+from device_bridge.devices import Code, Outcome
 from tests.waiting import until
 
 BAD = [
@@ -67,18 +67,18 @@ def test_malformed_messages_are_logged_with_their_topic_and_skipped(home_rig, br
     assert bridge.get("h_lock").state["state"] in ("locked", "unlocked")
 
 
-def test_commands_that_make_no_sense_are_rejected_with_a_speakable_reason(home_rig) -> None:
+def test_commands_that_make_no_sense_are_rejected_with_their_facts(home_rig) -> None:
     _sim, bridge = home_rig
     cases = [
-        ("z_switch", {"brightness": 100}, "the Z Switch cannot change its brightness"),
-        ("z_light", {"brightness": 400}, "the Z Light's brightness can be set between 0 and 255, not 400"),
-        ("z_lock", {"state": "open"}, "the Z Lock cannot be set to open; it can be locked, unlocked"),
-        ("z_temperature", {"state": 30}, "the Z Temperature is a sensor; it can only be read"),
-        ("z_light", {"color_name": "plaid"}, "I don't know the colour plaid"),
-        ("z_thermostat", {"temperature": "warm"}, "target temperature for the Z Thermostat must be a number"),
-        ("z_blind", {}, "there is nothing to change on the Z Blind"),
+        ("z_switch", {"brightness": 100}, Code.UNSUPPORTED, {"attribute": "brightness"}),
+        ("z_light", {"brightness": 400}, Code.OUT_OF_RANGE, {"attribute": "brightness", "value": 400, "low": 0, "high": 255}),
+        ("z_lock", {"state": "open"}, Code.NOT_ALLOWED, {"attribute": "state", "value": "open", "allowed": ["locked", "unlocked"]}),
+        ("z_temperature", {"state": 30}, Code.READ_ONLY, {}),
+        ("z_light", {"color_name": "plaid"}, Code.UNKNOWN_COLOUR, {"value": "plaid"}),
+        ("z_thermostat", {"temperature": "warm"}, Code.NOT_A_NUMBER, {"attribute": "temperature", "value": "warm"}),
+        ("z_blind", {}, Code.NOTHING_TO_CHANGE, {}),
     ]
-    for device, changes, reason in cases:
+    for device, changes, code, facts in cases:
         r = bridge.set(device, changes)
-        assert r.outcome is Outcome.REJECTED and r.reason == reason, (device, r.reason)
+        assert r.outcome is Outcome.REJECTED and (r.code, r.facts) == (code, facts), (device, r.reason)
         assert r.evidence == [] and r.elapsed_s < 0.2  # nothing was published

@@ -19,10 +19,11 @@ from rapidfuzz import fuzz, process
 
 from device_bridge.devices import CommandResult, Device, DeviceControl, DeviceType, Outcome
 from voicebot.dialogue.checks import CHECKS, Finding, run_check
-from voicebot.dialogue.describe import describe_state, device_label, spoken_change, spoken_progress
+from voicebot.dialogue.describe import describe_state, device_label, spoken_change
 from voicebot.dialogue.escalation import what_happens_next
 from voicebot.dialogue.playbook import Playbook, select_playbook
 from voicebot.dialogue.replies import Replies
+from voicebot.dialogue.results import result_text
 from voicebot.dialogue.safety import requested_state, risk_of
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.troubleshoot import PlaybookRun, RunOutput
@@ -42,18 +43,25 @@ class Publisher(Protocol):
 class CommandOutcome:
     """What came of a request to change a device."""
 
-    status: str  # an Outcome value, or "needs_confirmation" | "forbidden"
+    status: str  # an Outcome value (confirmed, moving, not_confirmed, ...), or "needs_confirmation" | "forbidden"
     device: Device
     changes: dict[str, Any]
     text: str  # the sentence for the customer
     action: Action | None = None  # set when a command was actually sent
     observed: dict[str, Any] = field(default_factory=dict)
-    in_progress: bool = False  # confirmed as started (a cover on its way), not yet arrived
+    in_progress: bool = False  # started (a cover on its way, status "moving"), not yet arrived
     started_from: dict[str, Any] = field(default_factory=dict)  # the device's state before the command
+    result: CommandResult | None = None  # the bridge's facts, when the command was tried
+    code: str = ""  # the fact behind the status (device_bridge.devices.Code value), when tried
 
     @property
     def ok(self) -> bool:
         return self.status == Outcome.CONFIRMED.value
+
+    @property
+    def moving(self) -> bool:
+        """Started but not arrived: ``Capabilities.follow_movement`` gives the final outcome."""
+        return self.status == Outcome.MOVING.value
 
 
 @dataclass
@@ -191,8 +199,9 @@ class Capabilities:
         """Change a device and wait for it to confirm. ``why`` goes into the trace ("you asked: ...").
         Sensitive commands return "needs_confirmation" until called again with ``confirmed=True``
         after the customer said yes; forbidden devices and sensitive commands under the "forbid"
-        policy are refused without sending anything. ``moving_ok``: a cover reporting it is on its
-        way counts as confirmed (troubleshooting passes False: it must see the cover arrive)."""
+        policy are refused without sending anything. ``moving_ok``: a cover or lock reporting it is
+        on its way ends the wait with status "moving" ("Closing the blinds."); ``follow_movement``
+        then gives the final outcome (troubleshooting passes False: it must see the cover arrive)."""
         device = self.device(device_id)
         label = device_label(device, self.language)
         if self.forbidden(device):
@@ -212,15 +221,24 @@ class Capabilities:
                     changes,
                     self.replies.say("confirm_sensitive", self.language, device=label, change=spoken_change(device, changes, language=self.language)),
                 )
-        # A cover that reports it is moving toward the target confirms the command: the customer
-        # hears "closing the blinds" at once instead of after the whole travel.
-        try:
-            before = dict(self.bridge.get(device_id).state)
-        except Exception:
-            before = {}
+        # A cover that reports it is moving toward the target ends the wait as "moving": the
+        # customer hears "closing the blinds" at once, and the arrival (or not) is followed up.
         result = self.bridge.set(device_id, changes, timeout=self.settings.command_timeout_s, moving_ok=moving_ok)
         # Offline and rejected commands were never sent: they are not actions on the device.
         sent = result.outcome not in (Outcome.OFFLINE, Outcome.REJECTED)
+        return self._outcome(device, changes, why, confirmed, result, sent)
+
+    def follow_movement(self, out: CommandOutcome, timeout: float = 60.0) -> CommandOutcome:
+        """The final outcome of a command that started moving (status "moving"): arrived
+        ("The living room blinds are closed now."), stopped short at a position, still moving
+        when ``timeout`` ended, or the hub gone. Blocking; anything else is returned as it is."""
+        if not out.moving or out.result is None:
+            return out
+        result = self.bridge.follow(out.result, timeout=timeout)
+        return self._outcome(out.device, out.changes, "follow-up of the movement", False, result, True, follow_up=True)
+
+    def _outcome(self, device: Device, changes: dict[str, Any], why: str, confirmed: bool, result: CommandResult,
+                 sent: bool, follow_up: bool = False) -> CommandOutcome:
         action = Action(device.id, device.name, dict(changes), result.outcome.value, result.reason) if sent else None
         self.record(
             "command",
@@ -229,28 +247,20 @@ class Capabilities:
                 "changes": changes,
                 "why": why,
                 "outcome": result.outcome.value,
+                "code": result.code.value,
+                "facts": result.facts,
                 "observed": result.observed,
                 "in_progress": result.in_progress,
+                "follow_up": follow_up,
                 "confirmed_by_customer": confirmed,
             },
         )
-        return CommandOutcome(result.outcome.value, device, changes, self._command_text(device, result), action,
-                              dict(result.observed), bool(result.in_progress), before)
-
-    def _command_text(self, device: Device, result: CommandResult) -> str:
-        label = device_label(device, self.language)
-        if result.outcome is Outcome.CONFIRMED and result.in_progress:
-            return self.replies.say("command_underway", self.language,
-                                    doing=spoken_progress(device, result.requested, self.language))
-        key = {
-            Outcome.CONFIRMED: "command_done",
-            Outcome.NOT_CONFIRMED: "command_not_confirmed",
-            Outcome.OFFLINE: "command_offline",
-            Outcome.REJECTED: "command_rejected",
-            Outcome.BROKER_DOWN: "command_broker_down",
-        }[result.outcome]
-        state = describe_state(device, {**result.requested, **result.observed}, self.language)
-        return self.replies.say(key, self.language, device=label, state=state, reason=result.reason)
+        text = result_text(self.replies, self.language, result)
+        if follow_up and result.ok:
+            text = self.replies.say("result_arrived", self.language, device=device_label(device, self.language),
+                                    state=describe_state(device, {**result.requested, **result.observed}, self.language))
+        return CommandOutcome(result.outcome.value, device, changes, text, action, dict(result.observed),
+                              result.in_progress, dict(result.before), result, result.code.value)
 
     # troubleshooting -----------------------------------------------------------------
     def start_playbook(self, device_id: str | None, symptom: str, playbook_id: str | None = None) -> RunOutput | None:
@@ -406,7 +416,7 @@ class Capabilities:
         customer's earlier ones). ``state``: the change asked about ("off", "unlocked")."""
         entries = self.store.trace(self.conversation_id, self.customer_id, kind="command", limit=100)
         for e in entries:
-            if device_id and e.device_id != device_id:
+            if (device_id and e.device_id != device_id) or e.data.get("follow_up"):
                 continue
             changes = e.data.get("changes", {})
             want = str(changes.get("state", changes.get("hvac_mode", ""))).lower()

@@ -30,6 +30,7 @@ from voicebot.dialogue.corrections import (
 )
 from voicebot.dialogue.describe import device_label, spoken_change
 from voicebot.dialogue.movement import Movement, follow
+from voicebot.dialogue.results import not_applicable_text
 from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
@@ -406,7 +407,7 @@ class RulesConversation:
             current = self.caps.bridge.get(device_id).state
             changes = changes_for(intent, slots, device, current)
         except NotApplicable as exc:
-            return Reply(text=self.say("not_applicable", device=device_label(device, self.language), reason=str(exc)))
+            return Reply(text=not_applicable_text(self.caps.replies, self.language, device, exc))
         out = self.caps.set_state(device_id, changes, f"you asked: {self._redact(why)}")
         return self._command_reply(out, None)
 
@@ -422,7 +423,7 @@ class RulesConversation:
                 req.done = []
             req.done.append((out.device.id, dict(out.changes), dict(out.started_from)))
             self.last_request = req
-        if out.ok and out.in_progress:
+        if out.moving:
             start = out.started_from.get("current_position")
             self.moving = [m for m in self.moving if m.device_id != out.device.id]
             self.moving.append(Movement(out.device.id, dict(out.changes),

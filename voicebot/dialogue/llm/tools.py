@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from device_bridge.devices import Device, InvalidCommand, validate_changes
 from voicebot.dialogue.describe import device_label
 from voicebot.dialogue.llm.grounding import grounded
+from voicebot.dialogue.results import rejection_text
 from voicebot.dialogue.rules import Pending, RulesConversation
 from voicebot.dialogue.types import Action, Reply
 
@@ -226,7 +227,8 @@ class ToolRunner:
             current = self.caps.bridge.get(device.id).state
             normal = validate_changes(device, changes, current)
         except InvalidCommand as exc:
-            return ToolOutcome(name, shown, "invalid", {"error": str(exc)}, device_ids=[device.id])
+            error = rejection_text(self.caps.replies, self.caps.language, exc)
+            return ToolOutcome(name, shown, "invalid", {"error": error, "code": exc.code.value}, device_ids=[device.id])
         why = f"you said: {self.rules._current}; my language model read that as this request"
         out = self.caps.set_state(device.id, normal, why)
         if out.status == "needs_confirmation":
