@@ -33,10 +33,36 @@ class Change:
     device: Device
 
 
+class _DeviceTable(dict[str, Device]):
+    """Devices by id, with Tasmota devices also indexed by their Tasmota topic: matching a
+    discovered relay against the home file scanned every device of the home for each
+    discovery message, which made a 5,000-device home take a minute to fill."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasmota_by_topic: dict[str, dict[str, Device]] = {}
+
+    def __setitem__(self, key: str, dev: Device) -> None:
+        if key in self:
+            self._unindex(key)
+        super().__setitem__(key, dev)
+        if dev.convention == "tasmota" and isinstance(dev.topics.get("topic"), str):
+            self.tasmota_by_topic.setdefault(dev.topics["topic"], {})[key] = dev
+
+    def __delitem__(self, key: str) -> None:
+        self._unindex(key)
+        super().__delitem__(key)
+
+    def _unindex(self, key: str) -> None:
+        old = self[key]
+        same = self.tasmota_by_topic.get(old.topics.get("topic"), {}) if old.convention == "tasmota" else {}
+        same.pop(key, None)
+
+
 class Registry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._devices: dict[str, Device] = {}
+        self._devices: _DeviceTable = _DeviceTable()
         self._areas: list[Area] = []
         self._discovery_keys: dict[str, list[str]] = {}  # HA discovery key -> device ids
         # Tasmota discovery, per MAC: the validated config and sensors messages, the ids of
@@ -248,8 +274,8 @@ class Registry:
         if dev.id in self._devices and self._devices[dev.id].convention == "tasmota":
             return self._devices[dev.id]
         key = tdisc.home_key(dev)
-        same_topic = [d for d in self._devices.values()
-                      if d.convention == "tasmota" and d.source != "discovery" and d.topics.get("topic") == dev.topics["topic"]]
+        same_topic = [d for d in self._devices.tasmota_by_topic.get(dev.topics["topic"], {}).values()
+                      if d.source != "discovery" and d.topics.get("topic") == dev.topics["topic"]]
         for d in same_topic:
             if tdisc.home_key(d) == key:
                 return d
