@@ -15,9 +15,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("voicebot", "device_bridge")
-# Cycles being removed by a change in progress (issue 11: colours become facts the bridge returns);
-# an entry here is tolerated, never required: delete it when its cycle is gone.
-KNOWN_CYCLES = [["device_bridge.colors", "device_bridge.devices"]]
 
 
 def module_files(root: Path, packages: Iterable[str]) -> dict[str, Path]:
@@ -125,7 +122,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_the_project_has_no_import_cycle(graph: dict[str, set[str]]) -> None:
     assert len(graph) > 100 and "voicebot.session" in graph and "device_bridge.bridge" in graph
-    cycles = [c for c in import_cycles(graph) if c not in KNOWN_CYCLES]
+    cycles = import_cycles(graph)
     assert not cycles, "modules that import one another (imports inside functions count):\n" + describe(cycles, graph)
 
 
