@@ -68,6 +68,15 @@ def test_invalid_commands_carry_a_code_and_its_facts(device: Device, changes: di
     assert (err.value.code, err.value.facts, err.value.device) == (code, facts, device)
 
 
+def test_a_cover_is_open_or_closed_only_at_its_end_position() -> None:
+    """Zigbee2MQTT says "open" for a cover stopped at 30 %: that is not the arrival of "open"."""
+    blind = Device("b", "Blind", DeviceType.COVER)
+    assert not confirms(blind, {"state": "open"}, {"state": "open", "current_position": 30})
+    assert not confirms(blind, {"state": "closed"}, {"state": "closing", "current_position": 0})
+    assert confirms(blind, {"state": "open"}, {"state": "open", "current_position": 100})
+    assert confirms(blind, {"state": "closed"}, {"state": "closed"})  # a cover without a position
+
+
 def test_confirmation_tolerates_device_rounding_but_not_a_different_state() -> None:
     assert confirms(LAMP, {"state": "on", "brightness": 102}, {"state": "on", "brightness": 101})  # 0-254 scale
     assert not confirms(LAMP, {"state": "on", "brightness": 102}, {"state": "on", "brightness": 140})
