@@ -232,8 +232,8 @@ def check_all() -> dict[str, Any]:
     for name in SECTIONS:
         try:
             model = section_model(name)
-        except ImportError as exc:  # an optional stage that is not installed
-            out[name] = f"(not checked: {exc})"
+        except ImportError as exc:  # SECTIONS names a module that moved: say so, never skip silently
+            problems.append(f"  section {name}: cannot load its settings model {SECTIONS[name]} ({exc})")
             continue
         data = raw.get(name) or {}
         if not isinstance(data, dict):

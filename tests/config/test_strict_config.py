@@ -95,3 +95,12 @@ def test_config_check_prints_the_effective_configuration_with_secrets_masked(tmp
     for secret in ("hunter2", "s3cret", "abcdef", "sk-live-123"):
         assert secret not in done.stdout + done.stderr
     assert json.dumps(effective)  # plain data
+
+
+def test_every_registered_section_has_a_loadable_model() -> None:
+    from pydantic import BaseModel
+
+    from voicebot.config_check import CORE, SECTIONS, section_model
+
+    for name in (*CORE, *SECTIONS):
+        assert issubclass(section_model(name), BaseModel), name
