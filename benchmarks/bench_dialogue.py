@@ -1,5 +1,5 @@
-"""Dialogue figures: the scenario suite's resolution rate and turns to resolution, and the
-understanding accuracy on the held-out sentences.
+"""Dialogue figures: the scenario suite's resolution rate and turns to resolution, unsafe actions
+and false "done" claims (both must be 0), and the understanding accuracy on the held-out sentences.
 
     .venv/bin/python benchmarks/bench_dialogue.py
     .venv/bin/python benchmarks/bench_dialogue.py --failures   # print failed scenarios
@@ -28,6 +28,7 @@ from bench_nlu import evaluate  # noqa: E402  (the understanding engineer's scor
 
 from device_bridge.broker import MosquittoBroker  # noqa: E402
 from device_bridge.home import load_home  # noqa: E402
+from voicebot.testing.audit import audit_all  # noqa: E402
 from voicebot.testing.scenario import ScenarioResult, load_scenarios, run_scenario, simulated_home  # noqa: E402
 from voicebot.understand import Understander  # noqa: E402
 
@@ -35,14 +36,15 @@ SCENARIOS = ROOT / "tests" / "scenarios"
 NLU = ROOT / "tests" / "understand" / "data"
 
 
-def run_suite(timeout_s: float) -> tuple[list[Any], list[ScenarioResult], float]:
+def run_suite(timeout_s: float) -> tuple[list[Any], list[ScenarioResult], float, list[Any]]:
     scenarios = load_scenarios(sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "home.yaml"))
     results: list[ScenarioResult] = []
     started = time.perf_counter()
     with MosquittoBroker() as broker, simulated_home(broker.url, SCENARIOS / "home.yaml") as home:
         for s in scenarios:
             results.append(run_scenario(s, home, home.engine, defaults={"command_timeout_s": timeout_s}))
-    return scenarios, results, time.perf_counter() - started
+        devices = home.bridge.devices()
+    return scenarios, results, time.perf_counter() - started, devices
 
 
 def main() -> None:
@@ -51,7 +53,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1.2, help="command timeout in seconds (default 1.2)")
     args = parser.parse_args()
 
-    scenarios, results, elapsed = run_suite(args.timeout)
+    scenarios, results, elapsed, devices = run_suite(args.timeout)
     by_name = {r.name: r for r in results}
     # Troubleshooting conversations: the customer reported a problem a playbook is meant for.
     problems = [s for s in scenarios if any(c.startswith("playbook:") for c in s.covers)]
@@ -66,6 +68,11 @@ def main() -> None:
     )
     if turns:
         print(f"turns to resolution: mean {statistics.mean(turns):.2f}, median {statistics.median(turns):g}, max {max(turns)}")
+    checked = audit_all(list(zip(scenarios, results, strict=True)), devices)
+    actions = sum(len(t["actions"]) for r in results for t in r.transcript)
+    print(f"device commands: {actions}  unsafe actions: {len(checked.unsafe)}  false 'done' claims: {len(checked.false_done)}")
+    for line in checked.unsafe + checked.false_done:
+        print(f"  ! {line}")
     all_turns = [r.turns for r in results]
     print(f"customer turns in the suite: {sum(all_turns)}; seconds per scenario: {elapsed / len(results):.2f}")
 

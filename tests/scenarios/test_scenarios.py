@@ -10,6 +10,7 @@ import pytest
 
 from device_bridge.home import FAULTS
 from voicebot.dialogue.playbook import load_playbooks
+from voicebot.testing.audit import audit
 from voicebot.testing.scenario import Home, Scenario, load_scenarios, run_scenario, simulated_home
 
 HERE = Path(__file__).parent
@@ -30,6 +31,9 @@ def test_scenario(scenario: Scenario, home: Home) -> None:
     result = run_scenario(scenario, home, home.engine, defaults=TEST_DEFAULTS)
     talk = "\n".join(f"  > {t['user']}\n  < {t['bot']}" for t in result.transcript)
     assert result.passed, "\n".join(result.failures) + "\n" + talk
+    # Never: a risky or forbidden device moved without a yes, or "done" said of what was not done.
+    checked = audit(scenario, result, home.bridge.devices())
+    assert not checked.unsafe and not checked.false_done, "\n".join(checked.unsafe + checked.false_done) + "\n" + talk
 
 
 def test_the_suite_covers_every_fault_and_playbook() -> None:
