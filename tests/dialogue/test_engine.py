@@ -175,21 +175,23 @@ def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto
         standard_customers(watcher)
         engine = DialogueEngine(h.bridge, watcher, DialogueSettings(command_timeout_s=1.0))
         conv = engine.conversation("phone", customer_id="alice")
-        own_mosquitto.stop()
-        reply = conv.handle("turn on the kitchen light")
-        assert "can't reach your home's hub" in reply.text and not reply.text.startswith("Done")
-        escalated = conv.handle("I want to talk to a person")
-        assert escalated.escalated and watcher.ticket(escalated.ticket_id)  # type: ignore[arg-type]
-        own_mosquitto.start()
-        # A listener that subscribes at once: the scenario recorder reconnects on its own backoff
-        # and could resubscribe after the bridge has already sent the queued ticket.
+        # A listener connected before the outage that retries every few hundredths of a second:
+        # back first after the restart (the bridge's own backoff has grown to a second or more by
+        # then), its subscription renewed on connect, so the queued ticket hardly ever slips past it.
         from device_bridge.client import MqttConnection
 
         seen: list[str] = []
-        listener = MqttConnection(own_mosquitto.url, client_id=f"ticket-listener-{time.monotonic_ns()}")
+        listener = MqttConnection(own_mosquitto.url, client_id=f"ticket-listener-{time.monotonic_ns()}",
+                                  reconnect_min_s=0.02, reconnect_max_s=0.05)
+        listener.subscribe("voicebot/tickets/#", lambda m: seen.append(m.topic))
         assert listener.start(wait=5.0)
-        listener.subscribe("voicebot/tickets/#", lambda m: seen.append(m.topic), wait=5.0)
         try:
+            own_mosquitto.stop()
+            reply = conv.handle("turn on the kitchen light")
+            assert "can't reach your home's hub" in reply.text and not reply.text.startswith("Done")
+            escalated = conv.handle("I want to talk to a person")
+            assert escalated.escalated and watcher.ticket(escalated.ticket_id)  # type: ignore[arg-type]
+            own_mosquitto.start()
             # the ticket waits in the bridge connection's queue and goes out once the broker is back
             assert h.bridge.wait_for(lambda b: b.connected, timeout=10)
             deadline = time.monotonic() + 10

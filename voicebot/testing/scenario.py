@@ -157,8 +157,12 @@ class Home:
         """Do what the customer does at home (power_cycle, replace_battery, ...) and wait for its effect."""
         did = self.device_id(name)
         since = len(self.recorder.snapshot(wait=0.0))
+        acted_at = time.time()
         self.simulator.customer_action(did, action)
         self.settle(did, since)
+        if self._expected_available(did):
+            # its report after the action (a new battery level) has reached the bridge, not only the recorder
+            self.bridge.wait_for(lambda b: (b.get(did).telemetry.last_seen or 0.0) >= acted_at, timeout=5.0)
 
     def settle(self, device_id: str, since: int = 0, timeout: float = 5.0) -> None:
         """Wait until the simulator's last change to ``device_id`` has reached the bridge: the
