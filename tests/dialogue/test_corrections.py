@@ -46,6 +46,16 @@ def test_requests_are_not_corrections(text: str) -> None:
     assert c is None or c.kind == "teach"  # a statement is only a lesson when it names a device (checked later)
 
 
+@pytest.mark.parametrize(("text", "language"), [
+    ("where is Joseph", "en"), ("what is the living room lamp", "en"), ("who is the floor lamp", "en"),
+    ("wo ist die Stehlampe", "de"), ("was ist die Stehlampe", "de"), ("dónde está la lámpara", "es"),
+    ("qué es la lámpara de pie", "es"),
+])
+def test_a_question_never_teaches_a_name(text: str, language: str) -> None:
+    # "where is Joseph" was stored as "from now on, 'where' means Joseph"
+    assert parse_correction(text, language) is None
+
+
 def test_a_phrase_is_taken_from_a_request() -> None:
     assert spoken_phrase("turn on the reading light please") == "reading light"
     assert spoken_phrase("switch off my big light in the living room") == "big light"

@@ -25,6 +25,12 @@ CORRECTIONS_FILE = Path(__file__).with_name("corrections.yaml")
 KINDS = ("meant", "other", "undo", "teach")
 # Words that are never taught as a name: "it is off" is not a lesson.
 _NOT_NAMES = frozenset({"it", "this", "that", "there", "here", "everything", "nothing", "all", "es", "das", "esto", "eso"})
+# A question ("where is Joseph", "what is the temperature") is never a name being taught: a phrase
+# that starts with a question word is not a name.
+_QUESTION_WORDS = frozenset({"where", "what", "who", "which", "how", "when", "why", "whose",
+                             "wo", "was", "wer", "welche", "welcher", "welches", "wie", "wann", "warum",
+                             "dónde", "donde", "qué", "que", "quién", "quien", "cuál", "cual", "cómo", "como",
+                             "cuándo", "cuando", "por"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS learned_names (
@@ -76,7 +82,8 @@ def parse_correction(text: str, language: str = "en") -> Correction | None:
                 if m is None:
                     continue
                 g = {k: (v or "").strip() for k, v in m.groupdict().items()}
-                if kind == "teach" and (g.get("phrase") in _NOT_NAMES or g.get("phrase") == g.get("device")):
+                if kind == "teach" and (g.get("phrase") in _NOT_NAMES or g.get("phrase") == g.get("device")
+                                         or g.get("phrase", "").split(" ")[0] in _QUESTION_WORDS):
                     continue
                 return Correction(kind, g.get("target") or g.get("device", ""), g.get("phrase", ""), g.get("kind", ""))
     return None
