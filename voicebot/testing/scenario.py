@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from device_bridge.bridge import DeviceBridge
+from device_bridge.client import MqttConnection
 from device_bridge.simulator import Simulator
 from voicebot.dialogue.engine import DialogueEngine, UnderstandingStage, build_understander
 from voicebot.dialogue.settings import DialogueSettings
@@ -140,6 +141,11 @@ class Home:
         """A rules-policy engine over this home (the usual ``engine_factory`` of run_scenario)."""
         return DialogueEngine(self.bridge, store, settings, understander=self.understander(settings))
 
+    def publishers(self) -> list[MqttConnection]:
+        """The connections whose messages a recorder barrier should wait for: the bridge's (the
+        bot's commands and tickets) and the simulator's (device reports)."""
+        return [c for c in (self.bridge.conn, self.simulator.conn) if c is not None]
+
     def device_id(self, name: str) -> str:
         for d in self.bridge.devices():
             if d.name.lower() == name.lower() or d.id == name:
@@ -149,14 +155,14 @@ class Home:
     def inject(self, name: str, fault: str) -> None:
         """Inject a simulator fault and wait until the bridge has seen its effect."""
         did = self.device_id(name)
-        since = len(self.recorder.snapshot(wait=0.0))
+        since = len(self.recorder.snapshot(settle=False))
         self.simulator.inject(did, fault)
         self.settle(did, since)
 
     def customer_action(self, name: str, action: str) -> None:
         """Do what the customer does at home (power_cycle, replace_battery, ...) and wait for its effect."""
         did = self.device_id(name)
-        since = len(self.recorder.snapshot(wait=0.0))
+        since = len(self.recorder.snapshot(settle=False))
         acted_at = time.time()
         self.simulator.customer_action(did, action)
         self.settle(did, since)
@@ -173,7 +179,7 @@ class Home:
         topic = f"{self.simulator.prefix}/{device_id}/faults"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(t == topic and _same_json(p, faults) for t, p in self.recorder.snapshot(wait=0.0)[since:]):
+            if any(t == topic and _same_json(p, faults) for t, p in self.recorder.snapshot(settle=False)[since:]):
                 break
             time.sleep(0.02)
         behind = [device_id] + [d.id for d in self.bridge.devices() if d.hub == device_id]
@@ -260,7 +266,7 @@ def run_scenario(
     for name, faults in scenario.faults.items():
         for fault in [faults] if isinstance(faults, str) else faults:
             home.inject(name, fault)
-    home.recorder.clear()
+    home.recorder.clear(via=home.publishers())
 
     def new_conv() -> Any:
         return engine.conversation(
@@ -312,7 +318,7 @@ def run_scenario(
         have = home.bridge.get(did).state
         if not _same(have, want):
             failures.append(f"device {name}: expected {want}, have {have}")
-    traffic = home.recorder.snapshot()
+    traffic = home.recorder.snapshot(via=home.publishers())
     for exp in scenario.published:
         if not any(_matches(exp, t, p) for t, p in traffic):
             failures.append(f"mqtt: nothing published on {exp.topic} with {exp.payload_has}")
