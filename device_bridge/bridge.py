@@ -37,6 +37,7 @@ from device_bridge.conventions import PayloadError
 from device_bridge.conventions import get as convention
 from device_bridge.devices import (
     MOVING_STATES,
+    STATELESS,
     Area,
     Code,
     CommandResult,
@@ -293,6 +294,12 @@ class DeviceBridge:
             if d.wait(max(0.0, deadline - time.monotonic())) == "expired":
                 return result(Code.BROKER_UNREACHABLE, wanted,
                               [*evidence, "broker went away before the command could be sent"])
+        if dev.type in STATELESS:
+            # a scene or script reports nothing back: done when the broker has routed our probe,
+            # sent after the command on the same connection, back to us (it accepted both)
+            if self._probe_returned(probe, grace=max(0.5, deadline - time.monotonic())):
+                return result(Code.ACCEPTED, wanted, [*evidence, "the broker accepted the command"], sent_at)
+            return result(Code.BROKER_LOST, wanted, [*evidence, "the broker did not route our probe back"], sent_at)
         with self._changed:
             while True:
                 entry = self._entry(dev.id)
@@ -636,7 +643,9 @@ class DeviceBridge:
         (hubs are not counted)."""
 
         def known(b: DeviceBridge) -> bool:
+            # a scene or script has no state: its availability is enough
             return all(e.updated_at is not None or e.telemetry.available is False
+                       or (e.device.type in STATELESS and e.telemetry.available is not None)
                        for e in b._entries.values() if e.device.topics.get("role") != "hub")
 
         return self.wait_for(known, timeout)

@@ -77,7 +77,10 @@ class DeviceType(StrEnum):
 # The domains voicebot can operate (commands, simulation, conventions); the rest are read only.
 OPERABLE = frozenset({DeviceType.LIGHT, DeviceType.SWITCH, DeviceType.FAN, DeviceType.COVER, DeviceType.CLIMATE,
                       DeviceType.LOCK, DeviceType.SENSOR, DeviceType.BINARY_SENSOR, DeviceType.MEDIA_PLAYER,
-                      DeviceType.VACUUM})
+                      DeviceType.VACUUM, DeviceType.VALVE, DeviceType.SCENE, DeviceType.SCRIPT})
+# Operable domains with no state to report back: a command is done when the broker has accepted it
+# (Home Assistant's scenes are stateless; a script's run is fire-and-forget).
+STATELESS = frozenset({DeviceType.SCENE, DeviceType.SCRIPT})
 
 
 @dataclass
@@ -154,6 +157,7 @@ class Code(StrEnum):
     CONFIRMED = "confirmed"  # reported the requested state (a moving device: arrived)
     MOVING = "moving"  # reported it is on its way to the target: state, position
     NO_RESPONSE = "no_response"  # sent; nothing came back from the device
+    ACCEPTED = "accepted"  # a stateless device (scene, script): the broker accepted the command
     UNCHANGED = "unchanged"  # answered, but in another state: state (observed)
     NEVER_MOVED = "never_moved"  # a device that travels answered but did not move: state, position
     STOPPED_SHORT = "stopped_short"  # it moved, then stopped before the target: position, target
@@ -178,6 +182,7 @@ class Code(StrEnum):
 OUTCOME_OF: dict[Code, Outcome] = {
     Code.CONFIRMED: Outcome.CONFIRMED,
     Code.MOVING: Outcome.MOVING,
+    Code.ACCEPTED: Outcome.CONFIRMED,
     Code.NO_RESPONSE: Outcome.NOT_CONFIRMED,
     Code.UNCHANGED: Outcome.NOT_CONFIRMED,
     Code.NEVER_MOVED: Outcome.NOT_CONFIRMED,
@@ -321,6 +326,10 @@ CAPABILITIES: dict[DeviceType, dict[str, Attribute]] = {
         Attribute("state", "enum", values=("cleaning", "docked", "paused", "idle")),
         Attribute("fan_speed", "enum", values=("quiet", "standard", "max")),
     ),
+    DeviceType.VALVE: _attrs(Attribute("state", "enum", values=("open", "closed"))),
+    # activated, never switched back: "on" is the only thing to ask of them
+    DeviceType.SCENE: _attrs(Attribute("state", "enum", values=("on",))),
+    DeviceType.SCRIPT: _attrs(Attribute("state", "enum", values=("on",))),
 }
 
 # Spoken or service-style words accepted for a state and what they mean.
@@ -328,6 +337,9 @@ _STATE_SYNONYMS: dict[DeviceType, dict[str, str]] = {
     DeviceType.LOCK: {"lock": "locked", "unlock": "unlocked"},
     DeviceType.COVER: {"close": "closed", "stop": "stopped", "opened": "open"},
     DeviceType.MEDIA_PLAYER: {"play": "playing", "pause": "paused", "stop": "idle"},
+    DeviceType.VALVE: {"close": "closed", "opened": "open", "on": "open", "off": "closed"},
+    DeviceType.SCENE: {"activate": "on", "turn_on": "on"},
+    DeviceType.SCRIPT: {"run": "on", "start": "on", "turn_on": "on"},
     DeviceType.VACUUM: {
         "start": "cleaning",
         "clean": "cleaning",
@@ -590,6 +602,21 @@ def default_state(device_type: DeviceType) -> dict[str, Any]:
         DeviceType.BINARY_SENSOR: {"state": "off"},
         DeviceType.MEDIA_PLAYER: {"state": "idle", "volume_level": 0.3, "is_volume_muted": False},
         DeviceType.VACUUM: {"state": "docked", "fan_speed": "standard"},
+        DeviceType.VALVE: {"state": "closed"},
+        DeviceType.SCENE: {},  # Home Assistant's scenes have no state
+        DeviceType.SCRIPT: {"state": "off"},
+        DeviceType.PERSON: {"state": "home"},
+        DeviceType.DEVICE_TRACKER: {"state": "home"},
+        DeviceType.WEATHER: {"state": "sunny", "temperature": 18.0, "humidity": 60},
+        DeviceType.INPUT_BOOLEAN: {"state": "off"},
+        DeviceType.SUN: {"state": "above_horizon"},
+        DeviceType.ALARM_CONTROL_PANEL: {"state": "disarmed"},
+        DeviceType.HUMIDIFIER: {"state": "off"},
+        DeviceType.SIREN: {"state": "off"},
+        DeviceType.TODO: {"state": "0"},
+        DeviceType.COUNTER: {"state": 0},
+        DeviceType.TIMER: {"state": "idle"},
+        DeviceType.AUTOMATION: {"state": "on"},
     }.get(device_type, {"state": "unknown"}).copy()
 
 

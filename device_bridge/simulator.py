@@ -72,7 +72,7 @@ from device_bridge.conventions import get as convention
 from device_bridge.conventions import tasmota_discovery as tdisc
 from device_bridge.conventions import zigbee2mqtt as z2m
 from device_bridge.conventions.tasmota import Tasmota
-from device_bridge.devices import DeviceType
+from device_bridge.devices import STATELESS, DeviceType
 from device_bridge.home import FAULTS, Home, HomeDevice, load_home, parse_fault
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class VirtualDevice:
     commands_obeyed: int = 0
     target_position: int | None = None
     next_flip: float = 0.0
+    activations: int = 0  # a scene or script: how often it was run (it has no state to show it)
 
     @property
     def id(self) -> str:
@@ -212,6 +213,11 @@ class Simulator:
         """The device's true state (what a person standing next to it would see)."""
         with self._lock:
             return dict(self._vd(device).state)
+
+    def activations(self, device: str) -> int:
+        """How often a scene or script was run."""
+        with self._lock:
+            return self._vd(device).activations
 
     def faults(self, device: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -481,6 +487,11 @@ class Simulator:
                 if dev.type is DeviceType.LOCK:
                     vd.state["state"] = "jammed"
                 out = self._report(vd)
+            elif dev.type in STATELESS:
+                vd.commands_obeyed += 1
+                vd.activations += 1
+                log.info("%s %s activated", dev.type.value, dev.id)
+                out = []
             else:
                 vd.commands_obeyed += 1
                 self._apply(vd, decoded)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ from device_bridge.conventions.base import (
     text,
     xy_to_hs,
 )
-from device_bridge.devices import OPERABLE, Device, DeviceType, supported
+from device_bridge.devices import OPERABLE, STATELESS, Device, DeviceType, supported
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "binary_sensor": ("state_topic",),
     "vacuum": ("command_topic",),
     "media_player": ("command_topic", "state_topic"),
+    "valve": ("command_topic",),
+    "scene": ("command_topic",),
 }
 
 
@@ -374,6 +376,19 @@ def default_config(device: Device) -> dict[str, Any]:
                  set_fan_speed_topic=f"{base}/fan_speed/set", fan_speed_list=["quiet", "standard", "max"])
     elif t is DeviceType.MEDIA_PLAYER:
         c.update(schema="json", command_topic=f"{base}/set", state_topic=f"{base}/state")
+    elif t is DeviceType.VALVE:
+        c.update(command_topic=f"{base}/set", state_topic=f"{base}/state")
+    elif t is DeviceType.SCENE:
+        # Home Assistant's MQTT scene: a command_topic and payload_on, no state
+        c.update(command_topic=f"{base}/set", payload_on="ON")
+        c.pop("json_attributes_topic")
+    elif t is DeviceType.SCRIPT:
+        # no MQTT script platform: a button-like command that starts it (payload_on), no state
+        c.update(command_topic=f"{base}/set", payload_on="ON")
+        c.pop("json_attributes_topic")
+    elif t not in OPERABLE:
+        # the read-only domains (person, weather, input_boolean...): their state as plain text
+        c.update(state_topic=f"{base}/state")
     c.update(device.topics.get("config_overrides", {}))
     return c
 
@@ -628,6 +643,18 @@ def _parse_state(device: Device, c: dict[str, Any], topic: str, payload: bytes) 
             if v not in table:
                 raise PayloadError(f"lock state on {topic} is not one of {sorted(table)}: {v[:40]!r}")
             st["state"] = table[v]
+    elif t is DeviceType.VALVE:
+        v = value("state_topic", "value_template")
+        if v is not None:
+            table = {str(c.get("state_open", "open")): "open", str(c.get("state_closed", "closed")): "closed",
+                     str(c.get("state_opening", "opening")): "opening", str(c.get("state_closing", "closing")): "closing"}
+            if v not in table:
+                raise PayloadError(f"valve state on {topic} is not one of {sorted(table)}: {v[:40]!r}")
+            st["state"] = table[v]
+    elif t not in OPERABLE:
+        v = value("state_topic", "value_template")
+        if v is not None:
+            st["state"] = v
     elif t is DeviceType.SENSOR:
         v = value("state_topic", "value_template")
         if v is not None:
@@ -691,6 +718,11 @@ def _encode_command(device: Device, c: dict[str, Any], changes: dict[str, Any]) 
                                 render_command(c.get("temperature_command_template"), f"{changes['temperature']:g}")))
         if "fan_mode" in changes and c.get("fan_mode_command_topic"):
             out.append(Outgoing(c["fan_mode_command_topic"], str(changes["fan_mode"])))
+    elif t is DeviceType.VALVE:
+        payload = c.get("payload_open", "OPEN") if changes.get("state") == "open" else c.get("payload_close", "CLOSE")
+        out.append(Outgoing(c["command_topic"], render_command(c.get("command_template"), payload)))
+    elif t in STATELESS:
+        out.append(Outgoing(c["command_topic"], render_command(c.get("command_template"), c.get("payload_on", "ON"))))
     elif t is DeviceType.LOCK:
         payload = c.get("payload_lock", "LOCK") if changes.get("state") == "locked" else c.get("payload_unlock", "UNLOCK")
         out.append(Outgoing(c["command_topic"], render_command(c.get("command_template"), payload)))
@@ -765,6 +797,15 @@ def _decode_command(device: Device, c: dict[str, Any], topic: str, payload: byte
             if raw not in table:
                 raise PayloadError(f"lock command on {topic} is not one of {sorted(table)}")
             return {"state": table[raw]}
+        if t is DeviceType.VALVE:
+            table = {str(c.get("payload_open", "OPEN")): "open", str(c.get("payload_close", "CLOSE")): "closed"}
+            if raw not in table:
+                raise PayloadError(f"valve command on {topic} is not one of {sorted(table)}")
+            return {"state": table[raw]}
+        if t in STATELESS:
+            if raw != str(c.get("payload_on", "ON")):
+                raise PayloadError(f"{t.value} command on {topic} is not {c.get('payload_on', 'ON')!r}")
+            return {"state": "on"}
         if t is DeviceType.VACUUM:
             table = {str(c.get("payload_start", "start")): "cleaning", str(c.get("payload_return_to_base", "return_to_base")): "docked",
                      str(c.get("payload_pause", "pause")): "paused", str(c.get("payload_stop", "stop")): "idle"}
@@ -833,4 +874,9 @@ def _encode_state(device: Device, c: dict[str, Any], st: dict[str, Any]) -> list
         put("state_topic", {key: st.get("state")})
     elif t is DeviceType.VACUUM:
         put("state_topic", {k: v for k, v in st.items() if k in ("state", "fan_speed", "battery_level")})
+    elif t is DeviceType.VALVE:
+        s = str(st.get("state", "closed"))
+        put("state_topic", str(c.get(f"state_{s}", s)))
+    elif t not in OPERABLE and "state" in st:
+        put("state_topic", str(st["state"]))
     return out

@@ -184,6 +184,7 @@ _QUERY_KEYS: dict[DeviceType, list[str]] = {
     DeviceType.COVER: ["position", "state"],
     DeviceType.CLIMATE: ["local_temperature", "system_mode"],
     DeviceType.LOCK: ["state"],
+    DeviceType.VALVE: ["state"],
 }
 
 
@@ -270,7 +271,15 @@ def to_z2m(device: Device, ha: dict[str, Any], command: bool) -> dict[str, Any]:
         if not command:
             on = ha.get("state") == "on"
             out[key] = on if true_is_on else not on
-    else:  # media_player, vacuum: not Zigbee devices; Home Assistant names as they are
+    elif t is DeviceType.VALVE:
+        # Zigbee water/gas valves (Sonoff SWV, Tuya) expose an ON/OFF "state": ON is open
+        if "state" in ha:
+            out["state"] = {"open": "ON", "closed": "OFF"}.get(str(ha["state"]), str(ha["state"]).upper())
+    elif t is DeviceType.SCENE:
+        # a Zigbee scene is recalled on its group: {"scene_recall": <scene id>}; it has no state
+        if command:
+            out["scene_recall"] = device.topics.get("scene_id", 1)
+    else:  # media_player, vacuum, script and the read-only domains: Home Assistant names as they are
         out = {k: v for k, v in ha.items()}
     return out
 
@@ -387,6 +396,15 @@ def from_z2m(device: Device, topic: str, data: dict[str, Any], command: bool = F
             if not isinstance(v, bool):
                 raise PayloadError(f"{key} on {topic} must be true or false, not {v!r}")
             st["state"] = "on" if v == device.topics.get("true_is_on", True) else "off"
+    elif t is DeviceType.VALVE:
+        if "state" in data:
+            word = str(data["state"]).upper()
+            if word not in ("ON", "OFF", "OPEN", "CLOSE", "CLOSED"):
+                raise PayloadError(f"valve state on {topic} must be ON or OFF, not {data['state']!r}")
+            st["state"] = "open" if word in ("ON", "OPEN") else "closed"
+    elif t is DeviceType.SCENE:
+        if command and "scene_recall" in data:
+            st["state"] = "on"
     else:
         st = {k: v for k, v in data.items() if k not in _TELEMETRY_KEYS}
     if not command:
@@ -474,6 +492,8 @@ def exposes(device: Device, battery: bool) -> list[dict[str, Any]]:
     elif t is DeviceType.BINARY_SENSOR:
         key = device.topics.get("value_key", "state")
         out.append(_binary(key, access=1, on=True, off=False))
+    elif t is DeviceType.VALVE:
+        out.append({"type": "switch", "features": [_binary("state")]})
     if battery:
         out.append(_numeric("battery", 0, 100, access=1, unit="%"))
     out.append(_numeric("linkquality", 0, 255, access=1, unit="lqi"))
