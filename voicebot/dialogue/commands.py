@@ -12,10 +12,12 @@ from voicebot.understand.steps import absolute
 ON_STATE = {
     DeviceType.LIGHT: "on", DeviceType.SWITCH: "on", DeviceType.FAN: "on", DeviceType.COVER: "open",
     DeviceType.LOCK: "locked", DeviceType.MEDIA_PLAYER: "on", DeviceType.VACUUM: "cleaning", DeviceType.CLIMATE: "heat",
+    DeviceType.VALVE: "open", DeviceType.SCENE: "on", DeviceType.SCRIPT: "on",
 }
 OFF_STATE = {
     DeviceType.LIGHT: "off", DeviceType.SWITCH: "off", DeviceType.FAN: "off", DeviceType.COVER: "closed",
     DeviceType.LOCK: "unlocked", DeviceType.MEDIA_PLAYER: "off", DeviceType.VACUUM: "docked", DeviceType.CLIMATE: "off",
+    DeviceType.VALVE: "closed",
 }
 
 
@@ -26,7 +28,7 @@ class NotApplicable(ValueError):
     CODES = ("already_off", "off_no_volume", "unknown_current", "read_only", "not_a_light",
              "no_brightness_or_colour", "not_a_thermostat", "no_temperature", "not_a_cover", "no_position",
              "already_open", "already_closed", "not_a_media_player", "no_volume", "cannot_skip", "not_a_vacuum",
-             "unsupported_intent")
+             "unsupported_intent", "cannot_turn_off")
 
     def __init__(self, code: str, **facts: Any) -> None:
         assert code in self.CODES, code
@@ -68,6 +70,8 @@ def changes_for(intent: str, slots: dict[str, Any], device: Device, current: dic
         if t in (DeviceType.SENSOR, DeviceType.BINARY_SENSOR):
             raise NotApplicable("read_only")
         on = intent == "HassTurnOn"
+        if t in (DeviceType.SCENE, DeviceType.SCRIPT) and intent != "HassTurnOn":
+            raise NotApplicable("cannot_turn_off")  # a scene or script is run, never switched back
         if intent == "HassToggle":
             on = str(current.get("state", "")).lower() in ("off", "closed", "unlocked", "docked", "idle", "")
         if t is DeviceType.CLIMATE:

@@ -9,8 +9,9 @@ ALL = frozenset(t.value for t in DeviceType)
 ON_OFF = frozenset({"light", "switch", "fan", "media_player", "climate"})
 
 INTENT_DOMAINS: dict[str, frozenset[str]] = {
-    "HassTurnOn": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum"}),
-    "HassTurnOff": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum"}),
+    "HassTurnOn": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum", "valve",
+                             "scene", "script"}),
+    "HassTurnOff": frozenset({"light", "switch", "fan", "cover", "lock", "media_player", "climate", "vacuum", "valve"}),
     "HassToggle": frozenset({"light", "switch", "fan", "cover", "media_player"}),
     "HassLightSet": frozenset({"light"}),
     "HassClimateSetTemperature": frozenset({"climate"}),
