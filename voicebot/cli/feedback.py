@@ -64,11 +64,10 @@ def register(app: typer.Typer) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         channel = worker.channel
-        typer.echo(
+        worker.run(stop, on_listening=lambda: typer.echo(
             f"feedback worker {channel.worker_id} on {url}, listening on {channel.topic_filter}",
             err=True,
-        )
-        worker.run(stop)
+        ))
 
     @app.command("feedback-send")
     def feedback_send(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicebot.channels.feedback import FeedbackChannel
@@ -28,10 +29,15 @@ class FeedbackWorker:
     followup: FollowUp
     retention: RetentionPruner | None = None  # store.retention_days, applied while the worker runs
 
-    def run(self, stop: threading.Event, housekeeping_s: float = 60.0) -> None:
-        """Serve until ``stop`` is set; forgets abandoned streamed uploads now and then."""
+    def run(self, stop: threading.Event, housekeeping_s: float = 60.0,
+            on_listening: Callable[[], None] | None = None) -> None:
+        """Serve until ``stop`` is set; forgets abandoned streamed uploads now and then.
+        ``on_listening`` runs once the subscription is in place (or the broker could not be reached
+        yet), so "listening" is never announced while a device's clip would still find no one."""
         fs: FeedbackSettings = self.channel.fs
         self.channel.start()
+        if on_listening is not None:
+            on_listening()
         if self.retention is not None:
             self.retention.start()
         try:
