@@ -56,6 +56,8 @@ SYMPTOM_DOMAINS: dict[str, frozenset[str]] = {
     "stuck": frozenset({"cover", "lock", "vacuum"}),
     "battery": frozenset({"lock", "sensor", "binary_sensor", "vacuum", "cover"}),
     "leaking": frozenset({"binary_sensor", "switch", "climate"}),
+    "tripping": ON_OFF,
+    "not_docking": frozenset({"vacuum"}),
     "no_sound": frozenset({"media_player"}),
     "no_picture": frozenset({"media_player"}),
 }
