@@ -62,4 +62,7 @@ def section(model: type[T], name: str, settings: Settings | None = None) -> T:
     environment variables ``VOICEBOT_<NAME>__<FIELD>``. Unknown keys and wrong values are a
     ConfigError that names each (with the nearest valid key), never a traceback."""
     s = settings or load_settings()
-    return config_check.checked_section(model, name, dict(s.extra.get(name) or {}))
+    data = s.extra.get(name) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration:\n  {name}: expected a section of settings (a mapping), got {data!r:.60}")
+    return config_check.checked_section(model, name, dict(data))

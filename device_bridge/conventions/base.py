@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colorsys
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,9 +82,12 @@ def number(topic: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise PayloadError(f"{key} on {topic} is not a number: {value!r}")
     try:
-        return float(value)
+        out = float(value)
     except ValueError:
         raise PayloadError(f"{key} on {topic} is not a number: {value!r}") from None
+    if not math.isfinite(out):  # "1e999" or NaN would overflow int() or poison comparisons later
+        raise PayloadError(f"{key} on {topic} is not a finite number: {value!r}")
+    return out
 
 
 def text(payload: bytes) -> str:

@@ -104,3 +104,16 @@ def test_every_registered_section_has_a_loadable_model() -> None:
 
     for name in (*CORE, *SECTIONS):
         assert issubclass(section_model(name), BaseModel), name
+
+
+def test_a_section_that_is_not_a_mapping_is_one_clear_error(tmp_path: Path) -> None:
+    # found by the fuzzer: `phone: "x"` raised ValueError from dict() past ConfigError
+    from voicebot.config import ConfigError, Settings, section
+    from voicebot.settings import read_config_file
+    from voicebot.store_crypto import StoreSettings
+
+    cfg = tmp_path / "voicebot.yaml"
+    cfg.write_text("store: just a word\n")
+    settings = Settings.model_validate(read_config_file(cfg))
+    with pytest.raises(ConfigError, match="store: expected a section"):
+        section(StoreSettings, "store", settings)
