@@ -149,6 +149,7 @@ class DeviceBridge:
         # often noticed only at the next keep-alive, long after the command was written)
         self._probe_topic = f"{self.status_topic.rsplit('/', 1)[0]}/probe"
         self.conn.subscribe(self._probe_topic, self._on_probe, qos=1)
+        self.conn.prioritize([self._probe_topic])  # never behind the retained backlog of a big home
         if self._home is not None:
             self._apply(self.registry.load_home(self._home))
             # Zigbee2MQTT instances the home file names are watched as well
@@ -283,6 +284,19 @@ class DeviceBridge:
         with self._lock:
             sent_version = self._entry(dev.id).state_version
             sent_at = time.time()
+        # the device's answer passes the retained backlog while the registry of a big home fills
+        hot = convention(dev.convention).subscriptions(dev)
+        self.conn.prioritize(hot)
+        try:
+            return self._publish_and_confirm(dev, wanted, current, outgoing, evidence, sent_version, sent_at,
+                                             deadline, moving_ok, result)
+        finally:
+            self.conn.release(hot)
+
+    def _publish_and_confirm(self, dev: Device, wanted: dict[str, Any], current: dict[str, Any],
+                             outgoing: list[Any], evidence: list[str], sent_version: int, sent_at: float,
+                             deadline: float, moving_ok: bool, result: Callable[..., CommandResult]) -> CommandResult:
+        assert self.conn is not None
         deliveries = []
         for out in outgoing:
             payload = out.payload if isinstance(out.payload, str) else out.payload.decode()

@@ -178,6 +178,12 @@ class MqttConnection:
         self.max_payload = max_payload
         self.max_backlog = max_backlog
         self._inbox: queue.Queue[tuple[str, object] | None] = queue.Queue()
+        # the priority lane: messages on topics someone waits for (a command's confirmation)
+        # pass the retained backlog of a big home; see prioritize()
+        self._urgent: collections.deque[Message] = collections.deque()
+        self._hot: dict[str, int] = {}  # topic -> callers waiting on it
+        self._queued: collections.Counter[str] = collections.Counter()  # topic -> messages in _inbox
+        self._lane_lock = threading.Lock()
         self._dispatcher: threading.Thread | None = None
         self._dropping = False
         self.messages_dropped = 0
@@ -510,14 +516,47 @@ class MqttConnection:
     def _notify(self, up: bool) -> None:
         self._inbox.put(("connection", up))
 
+    def prioritize(self, topics: list[str]) -> None:
+        """Messages on these exact topics go ahead of the backlog until ``release(topics)``
+        (calls nest). Order per topic is kept: a message takes the priority lane only when
+        no older message of its topic still waits in the ordinary one."""
+        with self._lane_lock:
+            for t in topics:
+                self._hot[t] = self._hot.get(t, 0) + 1
+
+    def release(self, topics: list[str]) -> None:
+        with self._lane_lock:
+            for t in topics:
+                left = self._hot.get(t, 0) - 1
+                if left > 0:
+                    self._hot[t] = left
+                else:
+                    self._hot.pop(t, None)
+
     def _dispatch(self) -> None:
-        """Runs the callbacks, one item at a time, in arrival order."""
-        while (item := self._inbox.get()) is not None:
+        """Runs the callbacks, one item at a time: the priority lane first, then the rest in
+        arrival order (per topic, arrival order always)."""
+        while True:
+            with self._lane_lock:
+                urgent = self._urgent.popleft() if self._urgent else None
+            if urgent is not None:
+                self._deliver(urgent)
+                continue
+            item = self._inbox.get()
+            if item is None:
+                return
             kind, value = item
             if kind == "connection":
                 self._call_listeners(bool(value))
-            else:
+            elif kind == "message":
+                with self._lane_lock:
+                    topic = value.topic  # type: ignore[attr-defined]
+                    if self._queued[topic] <= 1:
+                        del self._queued[topic]
+                    else:
+                        self._queued[topic] -= 1
                 self._deliver(value)  # type: ignore[arg-type]
+            # "wake": a message was put in the priority lane
 
     def _call_listeners(self, up: bool) -> None:
         for cb in list(self._listeners):
@@ -530,14 +569,22 @@ class MqttConnection:
         if len(msg.payload) > self.max_payload:
             log.warning("skipped %d-byte message on %s: larger than %d bytes", len(msg.payload), msg.topic, self.max_payload)
             return
-        if self._inbox.qsize() >= self.max_backlog:
+        if self._inbox.qsize() + len(self._urgent) >= self.max_backlog:
             self.messages_dropped += 1
             if not self._dropping:
                 self._dropping = True
                 log.warning("dropping messages: %d wait for their handlers already (max_backlog)", self.max_backlog)
             return
         self._dropping = False
-        self._inbox.put(("message", Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())))
+        message = Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())
+        with self._lane_lock:
+            if msg.topic in self._hot and msg.topic not in self._queued:
+                self._urgent.append(message)
+                item: tuple[str, object] = ("wake", None)
+            else:
+                self._queued[msg.topic] += 1
+                item = ("message", message)
+        self._inbox.put(item)
 
     def _deliver(self, message: Message) -> None:
         with self._lock:
