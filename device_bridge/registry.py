@@ -304,6 +304,15 @@ class Registry:
             hub_id = next((d.id for d in self._devices.values()
                            if d.topics.get("role") == "hub" and d.topics.get("base_topic") == base_topic), None)
             seen: set[str] = set()
+            # the base topic's devices by IEEE address and friendly name, built once: scanning
+            # the whole registry for each entry made a 5,000-device listing take seconds
+            by_ieee: dict[str, Device] = {}
+            by_name: dict[str, Device] = {}
+            for d in self._devices.values():
+                if (d.convention == "zigbee2mqtt" and d.topics.get("base_topic") == base_topic
+                        and d.topics.get("role") != "hub"):
+                    by_ieee.setdefault(d.topics.get("ieee_address"), d)  # type: ignore[arg-type]
+                    by_name.setdefault(d.topics.get("friendly_name"), d)  # type: ignore[arg-type]
             for entry in entries:
                 try:
                     dev = z2m.device_from_entry(entry, base_topic)
@@ -313,7 +322,7 @@ class Registry:
                 if dev is None:
                     continue
                 dev.hub = hub_id
-                existing = self._match_z2m(dev, base_topic)
+                existing = by_ieee.get(dev.topics["ieee_address"]) or by_name.get(dev.topics["friendly_name"])
                 if existing is not None:
                     seen.add(existing.id)
                     topics = {**existing.topics, "friendly_name": dev.topics["friendly_name"],
@@ -331,9 +340,11 @@ class Registry:
                     if merged != existing:
                         self._devices[existing.id] = merged
                         changes.append(Change("changed", merged))
+                        _index_z2m(by_ieee, by_name, existing, merged)
                 else:
                     convention("zigbee2mqtt").prepare(dev)
                     self._devices[dev.id] = dev
+                    _index_z2m(by_ieee, by_name, None, dev)
                     seen.add(dev.id)
                     changes.append(Change("added", dev))
             for dev in list(self._devices.values()):
@@ -341,14 +352,6 @@ class Registry:
                     del self._devices[dev.id]
                     changes.append(Change("removed", dev))
         return changes
-
-    def _match_z2m(self, dev: Device, base_topic: str) -> Device | None:
-        for d in self._devices.values():
-            if d.convention != "zigbee2mqtt" or d.topics.get("base_topic") != base_topic or d.topics.get("role") == "hub":
-                continue
-            if d.topics.get("ieee_address") == dev.topics["ieee_address"] or d.topics.get("friendly_name") == dev.topics["friendly_name"]:
-                return d
-        return None
 
     def hubs(self) -> dict[str, str]:
         """Z2M base topic -> hub device id."""
@@ -368,6 +371,14 @@ class Registry:
                 if d.convention == "zigbee2mqtt" and d.topics.get("base_topic") == base_topic and d.id != hub.id:
                     d.hub = d.hub or hub.id
             return Change("added", hub)
+
+
+def _index_z2m(by_ieee: dict[str, Device], by_name: dict[str, Device], old: Device | None, new: Device) -> None:
+    """Keep apply_z2m_devices' lookups in step with a device it added or changed."""
+    for index, key in ((by_ieee, "ieee_address"), (by_name, "friendly_name")):
+        if old is not None and index.get(old.topics.get(key)) is old:  # type: ignore[arg-type]
+            del index[old.topics[key]]
+        index.setdefault(new.topics.get(key), new)  # type: ignore[arg-type]
 
 
 def _from_zigbee2mqtt(dev: Device) -> bool:
