@@ -128,3 +128,39 @@ def test_state_questions_about_what_sensors_sense() -> None:
         u = nlu.understand(text)
         assert (u.intent, u.device_ids) == ("HassGetState", ids), text
         assert slots.items() <= u.slots.items(), (text, u.slots)
+
+
+def test_state_questions_in_german_and_spanish() -> None:
+    """The same questions asked in German and Spanish are answered from the sensors (issue 12)."""
+    from device_bridge.home import load_home
+    from voicebot.understand import Understander
+
+    home = load_home({"areas": ["Küche", "Cocina"], "devices": [
+        {"name": "Handy", "id": "handy_akku", "type": "binary_sensor", "device_class": "battery"},
+        {"name": "Küchenfenster", "id": "kuchenfenster", "type": "binary_sensor", "device_class": "window", "area": "Küche"},
+        {"name": "Ventana cocina", "type": "binary_sensor", "device_class": "window", "area": "Cocina"},
+        {"name": "Puerta del cobertizo", "type": "binary_sensor", "device_class": "opening"},
+        {"name": "Pet Door", "type": "binary_sensor", "device_class": "door"},
+        {"name": "Front Door", "type": "lock"},
+    ]})
+    devices, areas = [hd.device for hd in home.devices], list(home.areas)
+    cases = {
+        ("de", "sind Batterien schwach?"): ({"device_class": "battery", "state": "on"}, ["handy_akku"]),
+        ("de", "ist das Küchenfenster offen?"): ({"device_class": "window", "state": "on"}, ["kuchenfenster"]),
+        ("de", "sind alle fenster zu?"): ({"device_class": "window", "state": "off"}, None),
+        ("es", "¿hay alguna ventana abierta?"): ({"device_class": "window", "state": "on"}, None),
+        ("es", "¿está baja la batería del teléfono?"): ({"device_class": "battery", "state": "on"}, ["handy_akku"]),
+        # a named sensor of another class: its class is the question, not "door"
+        ("es", "¿Está la puerta del cobertizo abierta?"): ({"device_class": "opening", "state": "on"},
+                                                          ["puerta_del_cobertizo"]),
+    }
+    for (language, text), (slots, ids) in cases.items():
+        nlu = Understander(lambda: devices, lambda: areas)
+        u = nlu.understand(text, language=language)
+        assert u.intent == "HassGetState", (text, u)
+        assert {"domain": "binary_sensor", **slots}.items() <= u.slots.items(), (text, u.slots)
+        if ids is not None:
+            assert u.device_ids == ids, (text, u.device_ids)
+    # a lock question is not a door sensor's
+    u = Understander(lambda: devices, lambda: areas).understand("¿está cerrada con llave la puerta?", language="es")
+    assert u.slots.get("domain") != "binary_sensor", u.slots

@@ -233,7 +233,8 @@ class Understander:
             # "turn off the lights in 10 minutes", "if it gets dark turn on the lamp": nothing
             # schedules it or watches for the condition; doing it now would be wrong
             confidence = min(confidence, BARE_FOLLOW_UP)
-        if intent in DEVICE_INTENTS and _mostly_nonsense(mentions, slots):
+        # a state question's words were all read by its class patterns (and it only reads)
+        if intent in DEVICE_INTENTS and question is None and _mostly_nonsense(mentions, slots):
             # "purple monkey dishwasher": a keyword amid words nothing explains is no request;
             # below the dialogue's action threshold, and what it names is at most a question
             confidence = min(confidence, NONSENSE)
@@ -304,6 +305,7 @@ class Understander:
             return None
         sensors = [d for d in index.devices.values() if str(d.type) == "binary_sensor" and d.device_class]
         named_ids = [i for h in m.names for i in h.device_ids]
+        sensors_by_id = {d.id for d in sensors if d.device_class in vocab.sensed}
         for cls, by_state in vocab.sensed.items():
             pool = [d.id for d in sensors if d.device_class == cls]
             if not pool:
@@ -312,7 +314,10 @@ class Understander:
             state = next((st for st in ("off", "on") if vocab.any_match(by_state.get(st, []), plain)), None)
             group = vocab.any_match(vocab.question_group, plain)
             named = [] if group else [i for i in named_ids if i in pool]
-            said_class = re.search(rf"\b{re.escape(cls.replace('_', ' '))}s?\b", plain) is not None
+            if not group and not named and any(i in sensors_by_id for i in named_ids):
+                continue  # a named sensor of another class: that class is the question
+            said_class = (re.search(rf"\b{re.escape(cls.replace('_', ' '))}s?\b", plain) is not None
+                          or vocab.any_match(vocab.sensed_said.get(cls, []), plain))
             if state is None or (cls in vocab.sensed_by_name and not named and not said_class):
                 continue
             slots: dict[str, Any] = {"domain": "binary_sensor", "device_class": cls, "state": state}

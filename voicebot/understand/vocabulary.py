@@ -85,6 +85,8 @@ class Vocabulary:
     question: list[re.Pattern[str]] = field(default_factory=list)
     sensed: dict[str, dict[str, list[re.Pattern[str]]]] = field(default_factory=dict)
     question_group: list[re.Pattern[str]] = field(default_factory=list)  # "any", "which": every sensor of the class
+    # words that name a class in the language ("Fenster", "ventana"), beside its English name
+    sensed_said: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     sensed_by_name: frozenset[str] = frozenset()  # classes asked about only by a device's name ("is the pet door open")
     deferred: list[re.Pattern[str]] = field(default_factory=list)  # "in 10 minutes": not now
     # Sentiment for languages VADER (English only) cannot read: word → valence on VADER's
@@ -212,6 +214,9 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         sensed={str(cls): {str(state): _compile(f"state_questions.{cls}.{state}", pats)
                            for state, pats in (by or {}).items() if state in ("on", "off")}
                 for cls, by in ((lex.get("state_questions") or {}).get("classes") or {}).items()},
+        sensed_said={str(cls): _compile(f"state_questions.{cls}.said", by.get("said") or [])
+                     for cls, by in ((lex.get("state_questions") or {}).get("classes") or {}).items()
+                     if isinstance(by, dict) and by.get("said")},
         sensed_by_name=frozenset(str(cls) for cls, by in ((lex.get("state_questions") or {}).get("classes") or {}).items()
                                  if isinstance(by, dict) and by.get("named")),
         places=tuple(sorted({str(w) for w in lex.get("places") or ()}, key=lambda w: (-len(w.split()), w))),
