@@ -24,6 +24,11 @@ top of it::
   reconnection unless its deadline (``deadline_s``) has passed first, in which case
   the delivery ends as "expired". Nothing is dropped without the caller being able to
   see it. Without a deadline a message waits until ``stop()``, which expires it.
+- QoS 1/2 messages the broker has not acknowledged (the link died with them in flight, or
+  before the client noticed) stay in paho's outbox and are sent again on reconnect, also
+  with a clean session; ``Delivery.acknowledged`` tells when the broker has taken one, and
+  ``unacknowledged()`` lists those still in flight. ``stop()`` waits a second for them and
+  logs any the broker never took. Use QoS 1 for anything that must not be lost (tickets).
 - Callbacks (messages and connection changes, in the order they happened) run on the
   connection's own dispatch thread, never on paho's network thread: a slow handler (a
   discovery template, a big registry update) delays later messages but never the
@@ -84,6 +89,14 @@ class Delivery:
         self.status = "queued"
         self.queued_at = time.monotonic()
         self._done = threading.Event()
+        self._info: paho.MQTTMessageInfo | None = None  # paho's account of the PUBLISH, once handed over
+
+    @property
+    def acknowledged(self) -> bool:
+        """The broker has taken the message (PUBACK/PUBCOMP for QoS 1/2; written for QoS 0)."""
+        if self.message.qos == 0:
+            return self.status == "sent"
+        return self._info is not None and self._info.is_published()
 
     def _finish(self, status: str) -> None:
         if not self._done.is_set():
@@ -193,6 +206,9 @@ class MqttConnection:
         self._wild = _FilterTree()
         self._sub_ids = itertools.count(1)
         self._pending: list[Delivery] = []
+        # QoS 1/2 messages handed to paho and not yet acknowledged by the broker: paho resends
+        # them itself on reconnect; a new paho client (protocol fall-back) would lose them
+        self._unacked: list[Delivery] = []
         self._connected = threading.Event()
         self._stopping = False
         self._client: paho.Client | None = None
@@ -232,6 +248,7 @@ class MqttConnection:
         self._stopping = True
         client = self._client
         if client is not None:
+            self._wait_acknowledged(1.0)
             if self.will is not None and self._connected.is_set():
                 # a clean disconnect suppresses the will, so say it ourselves
                 with contextlib.suppress(Exception):
@@ -250,6 +267,24 @@ class MqttConnection:
             # a handler stuck in a long computation must not make stop() hang
             self._dispatcher.join(timeout=2)
             self._dispatcher = None
+
+    def unacknowledged(self) -> list[Delivery]:
+        """QoS 1/2 messages sent but not yet acknowledged by the broker (resent on reconnect)."""
+        with self._lock:
+            self._unacked = [d for d in self._unacked if not d.acknowledged]
+            return list(self._unacked)
+
+    def _wait_acknowledged(self, timeout: float) -> None:
+        """Before stopping: give the broker ``timeout`` seconds to acknowledge what is in flight,
+        and say which messages it never took (they are lost with this process)."""
+        end = time.monotonic() + timeout
+        left = self.unacknowledged()
+        while left and self.connected and time.monotonic() < end:
+            with contextlib.suppress(RuntimeError, ValueError):
+                left[0]._info.wait_for_publish(max(0.0, end - time.monotonic()))  # type: ignore[union-attr]
+            left = self.unacknowledged()
+        for d in left:
+            log.warning("stopping: the broker never acknowledged the message to %s", d.message.topic)
 
     def __enter__(self) -> MqttConnection:
         self.start()
@@ -362,6 +397,12 @@ class MqttConnection:
     def _send(self, client: paho.Client, delivery: Delivery) -> None:
         m = delivery.message
         info = client.publish(m.topic, m.payload, m.qos, m.retain)
+        if m.qos > 0 and info.rc in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            delivery._info = info
+            with self._lock:
+                if len(self._unacked) >= 256:  # forget the acknowledged ones now and then
+                    self._unacked = [d for d in self._unacked if not d.acknowledged]
+                self._unacked.append(delivery)
         if info.rc == paho.MQTT_ERR_SUCCESS:
             delivery._finish("sent")
         elif info.rc == paho.MQTT_ERR_NO_CONN:
@@ -458,6 +499,12 @@ class MqttConnection:
         log.info("broker %s:%s refused MQTT 5 (%s); using MQTT 3.1.1", self.host, self.port, why)
         old = self._client
         self.protocol = "3.1.1"
+        with self._lock:
+            # the new client starts with an empty outbox: what the old one never got acknowledged
+            # goes out again through ours
+            again = [d for d in self._unacked if not d.acknowledged]
+            self._unacked = []
+            self._pending = again + self._pending
 
         def swap() -> None:
             if old is not None:

@@ -155,3 +155,24 @@ def test_shared_subscription_spreads_messages_over_workers(own_mosquitto) -> Non
     assert got["a"] and got["b"] and not set(got["a"]) & set(got["b"])
     for c in (*workers, pub):
         c.stop()
+
+
+def test_qos1_message_published_as_the_broker_dies_arrives_after_the_restart(own_mosquitto) -> None:
+    """Published right as the broker goes (the client may still believe it is connected, so the
+    message can end in paho's outbox rather than ours): it is acknowledged and arrives once the
+    broker is back, and nothing is left in flight."""
+    conn = MqttConnection(own_mosquitto.url, reconnect_max_s=0.5)
+    assert conn.start(5)
+    own_mosquitto.stop()
+    sent = conn.publish("tickets/test", "ticket 7", qos=1, retain=True)  # retained: seen whenever one subscribes
+    assert not sent.acknowledged
+    own_mosquitto.start()
+    assert until(lambda: sent.acknowledged, 10), (sent.status, conn.queued)
+    assert conn.unacknowledged() == []
+    got: list[str] = []
+    watcher = MqttConnection(own_mosquitto.url)
+    watcher.subscribe("tickets/test", lambda m: got.append(m.text))
+    assert watcher.start(5)
+    assert until(lambda: got == ["ticket 7"], 5), got
+    watcher.stop()
+    conn.stop()

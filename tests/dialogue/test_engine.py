@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import until
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
@@ -200,6 +201,9 @@ def test_broker_outage_is_said_honestly_and_the_ticket_is_not_lost(own_mosquitto
         finally:
             listener.stop()
         assert "voicebot/tickets/new" in seen
+        conn = h.bridge.conn
+        assert conn is not None  # and the broker acknowledged the ticket (other messages may still be in flight)
+        assert until(lambda: not [d for d in conn.unacknowledged() if d.message.topic == "voicebot/tickets/new"], 5)
 
 
 def test_conversations_in_parallel_threads(engine: DialogueEngine, home: Home) -> None:
