@@ -64,3 +64,36 @@ def test_a_device_the_home_lacks_gets_no_action(bare_nlu: Understander, text: st
 )
 def test_commands_stay_commands(home_nlu: Understander, text: str, intent: str) -> None:
     assert home_nlu.understand(text).intent == intent
+
+
+LIVING_ROOM = [
+    Device("reading_lamp", "Reading Lamp", DeviceType("light"), area="Living Room"),
+    Device("floor_lamp", "Floor Lamp", DeviceType("light"), area="Living Room"),
+    Device("kitchen_light", "Kitchen Light", DeviceType("light"), area="Kitchen"),
+]
+
+
+@pytest.fixture(scope="module")
+def lamps_nlu() -> Understander:
+    return Understander(lambda: LIVING_ROOM, lambda: AREAS, learned=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [("turn on the lamp", "Living Room"), ("turn on the light in the living room", None),
+     ("switch off the living room lamp", None)],
+)
+def test_a_singular_name_that_fits_two_devices_asks_which(lamps_nlu: Understander, text: str,
+                                                         area: str | None) -> None:
+    u = lamps_nlu.understand(text, speaker_area=area)
+    assert u.device_ids == [] and sorted(u.candidates) == ["floor_lamp", "reading_lamp"]
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [("turn on the lamps", "Living Room"), ("turn on all the lights in the living room", None),
+     ("turn on the lights in the living room", None), ("turn off the living room", None)],
+)
+def test_plural_or_all_means_every_one(lamps_nlu: Understander, text: str, area: str | None) -> None:
+    u = lamps_nlu.understand(text, speaker_area=area)
+    assert sorted(u.device_ids) == ["floor_lamp", "reading_lamp"]

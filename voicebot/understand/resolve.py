@@ -346,6 +346,13 @@ class Resolver:
             # as Home Assistant does; a single sensitive device must be named to be opened
             if not explicit_kind and any(caps.is_sensitive(_domain(devs[i]), devs[i].device_class) for i in pool):
                 return Target(candidates=pool, how="group")
+            # "turn on the lamp" in a room with two: a singular kind word names one device, so
+            # which one is asked; "the lamps", "all the lights", "turn off the bedroom" mean them all
+            if (
+                m.kinds and len(pool) > 1 and intent in caps.CHANGING
+                and not (m.plural or m.all or m.both)
+            ):
+                return Target(candidates=pool, how="group")
             return Target(device_ids=pool, how="group")
         if len(pool) == 1:
             return Target(device_ids=pool, how="single")
