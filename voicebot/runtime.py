@@ -26,6 +26,7 @@ from voicebot.config import Settings, load_settings, section
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Conversation
+from voicebot.home_words import HomeWords
 from voicebot.models import load_synthesizer, load_transcriber
 from voicebot.speak import Synthesizer
 from voicebot.store import Store
@@ -75,6 +76,23 @@ class Runtime:
         with self._models_lock:
             if self._transcriber is None:
                 self._transcriber, self._synthesizer = load_speech_models(self.settings, warm=warm)
+                self.use_home_words()
+
+    def use_home_words(self) -> None:
+        """Correct near-misses of this home's names (devices, aliases, rooms) in what Whisper
+        writes. Correction only, no prompt: measured, the correction helped a little and never
+        hurt, while the prompt did not help. Call again after the home's registry changed. The
+        transcriber is process-wide, so the last runtime to call this sets the words."""
+        use = getattr(self._transcriber, "use_home_words", None)
+        if use is None:  # a transcriber without home-word support
+            return
+        try:
+            words = HomeWords.from_registry(self.bridge.devices(), self.bridge.areas(),
+                                            language=str(getattr(self._transcriber, "language", None) or "en"))
+        except Exception:  # hearing names better is a bonus; never a reason to fail loading
+            log.exception("could not build the home's words for the transcriber")
+            return
+        use(words, prompt=False, correct=True)
 
     def conversation(
         self,
