@@ -20,7 +20,7 @@ import numpy as np
 
 from device_bridge import broker as broker_mod
 from device_bridge.bridge import DeviceBridge
-from device_bridge.devices import DeviceControl
+from device_bridge.devices import DeviceControl, DeviceEvent
 from device_bridge.simulator import Simulator
 from voicebot.config import Settings, load_settings, section
 from voicebot.dialogue.engine import DialogueEngine
@@ -77,6 +77,14 @@ class Runtime:
             if self._transcriber is None:
                 self._transcriber, self._synthesizer = load_speech_models(self.settings, warm=warm)
                 self.use_home_words()
+                add_listener = getattr(self.bridge, "add_listener", None)
+                if add_listener is not None:
+                    # a device added, renamed or removed: the names to hear change with it
+                    self._closers.append(add_listener(self._on_registry_event))
+
+    def _on_registry_event(self, event: DeviceEvent) -> None:
+        if event.kind in ("added", "changed", "removed"):
+            self.use_home_words()
 
     def use_home_words(self) -> None:
         """Correct near-misses of this home's names (devices, aliases, rooms) in what Whisper

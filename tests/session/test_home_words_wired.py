@@ -12,3 +12,4 @@ def test_runtime_corrects_a_near_miss_of_a_home_device_name(home_stack: Any) -> 
     fixed, heard = transcriber._corrected("turn on the living rom ceiling lite", "en")
     assert fixed.lower() == "turn on the living room ceiling light" and heard == "turn on the living rom ceiling lite"
     assert transcriber._home[1] is False  # correction only, no prompt (the measured best)
+
