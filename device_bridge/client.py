@@ -237,12 +237,16 @@ class MqttConnection:
         self._expiry_thread.start()
         if not wait:
             return self.connected
-        deadline = time.monotonic() + wait
-        if not self.wait_connected(wait):
+        return self.wait_subscribed(wait)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Wait until connected AND the broker has acknowledged the subscriptions renewed on
+        that connection: only then is a message others publish sure to reach us (``connected``
+        turns true at CONNACK, before the SUBACKs)."""
+        deadline = time.monotonic() + timeout
+        if not self.wait_connected(timeout):
             return False
-        for mid in list(self._connect_mids):
-            self._wait_ack(mid, max(0.0, deadline - time.monotonic()))
-        return True
+        return all(self._wait_ack(mid, max(0.0, deadline - time.monotonic())) for mid in list(self._connect_mids))
 
     def stop(self) -> None:
         self._stopping = True

@@ -48,7 +48,8 @@ def test_publish_subscribe_birth_will_and_reconnect(own_mosquitto) -> None:
     assert held.status == "queued" and conn.queued == 1
     own_mosquitto.start()
     assert held.wait(8) == "sent"
-    assert until(lambda: watcher.connected and conn.connected, 8)
+    # connected is CONNACK; the renewed subscription is in place only at its SUBACK
+    assert watcher.wait_subscribed(8) and conn.wait_subscribed(8)
     watcher.publish("rooms/bath/temp", "23.0")
     # re-subscribed after the restart; the message that expired never arrives
     assert until(lambda: "23.0" in got, 5), got
