@@ -96,7 +96,15 @@ class Delivery:
         """The broker has taken the message (PUBACK/PUBCOMP for QoS 1/2; written for QoS 0)."""
         if self.message.qos == 0:
             return self.status == "sent"
-        return self._info is not None and self._info.is_published()
+        if self._info is None:
+            return False
+        try:
+            return self._info.is_published()
+        except (RuntimeError, ValueError):
+            # paho keeps the error code of the moment it was handed over (not connected then) and
+            # raises on it ever after, although it queued the message and may have had its PUBACK
+            # since: read paho's own flag instead (a broker restart made bridge.stop() raise here)
+            return bool(getattr(self._info, "_published", False))
 
     def _finish(self, status: str) -> None:
         if not self._done.is_set():

@@ -177,3 +177,19 @@ def test_qos1_message_published_as_the_broker_dies_arrives_after_the_restart(own
     assert until(lambda: got == ["ticket 7"], 5), got
     watcher.stop()
     conn.stop()
+
+
+def test_a_message_handed_over_while_disconnected_is_judged_without_raising() -> None:
+    # paho keeps the 'not connected' code of the moment of publishing and raises on it from
+    # is_published() ever after; bridge.stop() after a broker restart raised RuntimeError here
+    import paho.mqtt.client as paho
+
+    from device_bridge.client import Delivery
+
+    info = paho.MQTTMessageInfo(7)
+    info.rc = paho.MQTT_ERR_NO_CONN
+    d = Delivery(Message("voicebot/tickets/new", "{}", qos=1), None)
+    d._info = info
+    assert d.acknowledged is False
+    info._set_as_published()  # the PUBACK came after the reconnect
+    assert d.acknowledged is True
