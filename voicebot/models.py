@@ -55,11 +55,8 @@ def _manifest() -> dict[str, object]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def verify_files(kind: str, name: str, files: dict[str, Path], data_dir: Path | None = None) -> None:
