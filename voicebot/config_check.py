@@ -34,6 +34,7 @@ SECTIONS: dict[str, str] = {
     "phone": "voicebot.phone.service:PhoneSettings",
     "session": "voicebot.session:SessionSettings",
     "store": "voicebot.store_crypto:StoreSettings",
+    "wyoming": "voicebot.wyoming.settings:WyomingSettings",
 }
 CORE = ("listen", "transcribe", "speak", "mqtt")
 ENV_PREFIX = "VOICEBOT_"

@@ -1,0 +1,137 @@
+"""``voicebot wyoming`` as Home Assistant uses it: describe, speech to text on real recordings,
+text to speech with the Piper voice, and the conversation agent controlling the simulated demo
+home over a real broker, all through the ``wyoming`` package's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from wyoming.tts import SynthesizeVoice
+
+from tests.waiting import until
+from tests.wyoming.ha_client import converse, describe, synthesize, synthesize_streaming, transcribe
+from voicebot.audio import read_audio, resample
+from voicebot.wer import word_error_rate
+
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+# --- describe ---------------------------------------------------------------------------------
+def test_describe_lists_speech_to_text_text_to_speech_and_the_conversation_agent(wyoming_server) -> None:
+    started = time.perf_counter()
+    info = asyncio.run(describe(wyoming_server.host, wyoming_server.port))
+    assert time.perf_counter() - started < 1.0
+
+    (asr,) = info.asr
+    assert asr.installed and asr.version and asr.attribution.name
+    assert asr.models[0].installed and asr.models[0].name == "tiny.en" and asr.models[0].languages == ["en"]
+    assert asr.supports_transcript_streaming
+
+    (tts,) = info.tts
+    assert tts.installed and tts.supports_synthesize_streaming
+    assert [(v.name, v.languages, v.installed) for v in tts.voices] == [("en_US-joe-medium", ["en_US"], True)]
+
+    (handle,) = info.handle
+    assert handle.installed and handle.supports_home_control and handle.version
+    assert {"en", "de", "es"} <= set(handle.models[0].languages)
+
+
+# --- speech to text ---------------------------------------------------------------------------
+def test_the_jfk_recording_transcribes_as_home_assistant_streams_it(wyoming_server, shared_audio: Path) -> None:
+    pcm = read_audio(shared_audio / "jfk.flac")  # 16 kHz mono int16, what Home Assistant sends
+    result = asyncio.run(transcribe(wyoming_server.host, wyoming_server.port, pcm.tobytes()))
+    assert word_error_rate(JFK, result.text) < 0.15, result.text
+    # the streaming variant around it: start, the text in chunks, the transcript, stop
+    types = [e.type for e in result.events]
+    assert types[0] == "transcript-start" and types[-2:] == ["transcript", "transcript-stop"], types
+    chunks = " ".join(e.data["text"] for e in result.events if e.type == "transcript-chunk")
+    assert chunks == result.text
+
+
+def test_audio_at_the_recordings_own_rate_width_and_channels_is_converted_at_the_edge(
+    wyoming_server, shared_audio: Path
+) -> None:
+    # 48 kHz stereo, sent as 32-bit samples: the service converts it, the client need not
+    samples, rate = sf.read(shared_audio / "what_time_is_it.wav", dtype="int32", always_2d=True)
+    assert rate == 48000 and samples.shape[1] == 2
+    raw = samples.astype("<i4").tobytes()
+    result = asyncio.run(transcribe(wyoming_server.host, wyoming_server.port, raw, rate=rate, width=4, channels=2))
+    assert word_error_rate("what time is it", result.text) == 0.0, result.text
+
+
+def test_silence_gives_an_empty_transcript_not_an_invented_one(wyoming_server) -> None:
+    rng = np.random.default_rng(7)
+    hiss = (rng.normal(0, 30, 16000 * 2)).astype("<i2")  # two seconds of a quiet room
+    result = asyncio.run(transcribe(wyoming_server.host, wyoming_server.port, hiss.tobytes()))
+    assert result.text == ""
+
+
+# --- text to speech ---------------------------------------------------------------------------
+def test_synthesize_returns_the_voice_saying_the_text(wyoming_server, transcriber) -> None:
+    text = "The kitchen light is back on. Anything else?"
+    result = asyncio.run(synthesize(wyoming_server.host, wyoming_server.port, text))
+    types = [e.type for e in result.events]
+    assert types[0] == "audio-start" and types[-1] == "audio-stop" and types.count("audio-start") == 1
+    (audio,) = result.streams()
+    rate = result.rate()
+    assert rate == 22050 and len(audio) / rate >= 0.5
+    heard = transcriber.transcribe(resample(audio, rate, 16000)).text
+    assert word_error_rate(text, heard) < 0.2, heard
+
+
+def test_streaming_synthesis_speaks_each_sentence_as_it_completes(wyoming_server) -> None:
+    # the text arrives in pieces, as an LLM writes it; the whole text comes again as synthesize
+    pieces = ["Sure", ", I can", " help with that.", " First, switch", " the lamp off", " and on again."]
+    result = asyncio.run(synthesize_streaming(wyoming_server.host, wyoming_server.port, pieces))
+    types = [e.type for e in result.events]
+    assert types[-1] == "synthesize-stopped"
+    assert types.count("audio-start") == 2 == types.count("audio-stop"), types  # one per sentence, none twice
+    assert all(len(a) / 22050 > 0.4 for a in result.streams())
+
+
+def test_streaming_synthesis_starts_before_the_text_is_complete(wyoming_server) -> None:
+    async def first_sentence_early() -> list[str]:
+        from wyoming.client import AsyncTcpClient
+        from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+        from tests.wyoming.ha_client import read_until
+
+        async with AsyncTcpClient(wyoming_server.host, wyoming_server.port) as client:
+            await client.write_event(SynthesizeStart().event())
+            await client.write_event(SynthesizeChunk(text="Hello there. And").event())
+            early = await read_until(client, "audio-stop")  # before the rest of the text is sent
+            await client.write_event(SynthesizeChunk(text=" goodbye.").event())
+            await client.write_event(SynthesizeStop().event())
+            late = await read_until(client, "synthesize-stopped")
+        return [e.type for e in early + late]
+
+    types = asyncio.run(first_sentence_early())
+    assert types.count("audio-stop") == 2 and types[-1] == "synthesize-stopped"
+
+
+def test_a_voice_is_chosen_by_name_or_language(wyoming_server) -> None:
+    for voice in (SynthesizeVoice(name="en_US-joe-medium"), SynthesizeVoice(language="en_US"), SynthesizeVoice(name="joe")):
+        result = asyncio.run(synthesize(wyoming_server.host, wyoming_server.port, "Okay.", voice))
+        assert len(result.streams()[0]) > 0
+
+
+# --- conversation -----------------------------------------------------------------------------
+def light_on(rt, device_id: str = "kitchen_light") -> bool:
+    return str(rt.bridge.get(device_id).state.get("state", "")).lower() == "on"
+
+
+def test_a_command_is_handled_and_a_follow_up_on_the_same_conversation_uses_its_context(
+    wyoming_server, wyoming_runtime
+) -> None:
+    host, port = wyoming_server.host, wyoming_server.port
+    first = asyncio.run(converse(host, port, "turn on the kitchen light", "ha-conv-1"))
+    assert first.type == "handled", first
+    assert first.data["context"]["conversation_id"] == "ha-conv-1"
+    assert until(lambda: light_on(wyoming_runtime), 5.0)
+    second = asyncio.run(converse(host, port, "turn it off again", "ha-conv-1"))
+    assert second.type == "handled", second
+    assert until(lambda: not light_on(wyoming_runtime), 5.0)

@@ -1,0 +1,88 @@
+"""``voicebot wyoming``: speech to text, text to speech and the conversation agent for Home
+Assistant over the Wyoming protocol, on one port (docs/home-assistant.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from voicebot.config import Settings, load_settings, section
+
+DEMO_HOME = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
+
+
+def _with_languages(s: Settings) -> Settings:
+    """Every language with understanding data recognised per turn unless ``dialogue.languages``
+    says which (as ``voicebot chat`` does): the reply follows the language the customer used."""
+    from voicebot.understand.vocabulary import available_languages
+
+    dialogue = dict(s.extra.get("dialogue") or {})
+    if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
+        dialogue["languages"] = available_languages()
+        s.extra["dialogue"] = dialogue
+    return s
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def wyoming(
+        uri: Annotated[
+            str | None, typer.Option(help="tcp://HOST:PORT to listen on (default from config: tcp://127.0.0.1:10300).")
+        ] = None,
+        home: Annotated[Path | None, typer.Option(help="Home file (default with no --broker: the demo home).")] = None,
+        broker: Annotated[
+            str | None, typer.Option(help="mqtt://host:port; default: an embedded broker and the simulated home.")
+        ] = None,
+        simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
+        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        zeroconf: Annotated[
+            bool | None, typer.Option("--zeroconf/--no-zeroconf", help="Advertise _wyoming._tcp.local. (default: on).")
+        ] = None,
+    ) -> None:
+        """Serve Home Assistant (Wyoming protocol) until interrupted."""
+        from voicebot.runtime import StartupError
+        from voicebot.wyoming.server import parse_uri
+        from voicebot.wyoming.settings import WyomingSettings
+
+        settings = _with_languages(load_settings())
+        ws = section(WyomingSettings, "wyoming", settings)
+        try:
+            parse_uri(uri or ws.uri)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--uri") from None
+        home_file = home or (DEMO_HOME if broker is None and not settings.mqtt.broker else None)
+        simulate = simulate or (home is None and home_file is not None)
+        try:
+            asyncio.run(_serve(settings, ws, uri, home_file, broker, simulate, store, zeroconf))
+        except (StartupError, OSError) as exc:  # a busy port, an unreachable broker, a missing file
+            typer.echo(f"voicebot wyoming: {exc}", err=True)
+            raise typer.Exit(1) from exc
+
+
+async def _serve(settings: Settings, ws: Any, uri: str | None, home: Path | None, broker: str | None,
+                 simulate: bool, store: Path | None, zeroconf: bool | None) -> None:
+    from voicebot.runtime import build_runtime
+    from voicebot.wyoming.service import WyomingService
+
+    rt = await asyncio.to_thread(
+        build_runtime, settings, broker=broker, home=home, simulate=simulate, store_path=store
+    )
+    service = WyomingService(rt, ws, zeroconf=zeroconf)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        host, port = await service.start(uri)
+        typer.echo(f"wyoming: tcp://{host}:{port}", err=False)
+        await stop.wait()
+    finally:
+        await service.close()
+        rt.close()

@@ -1,0 +1,103 @@
+"""The Wyoming service assembled on a voicebot Runtime: its Whisper model (behind one shared
+transcription queue), its Piper voice (a bounded number of sentences at once), its dialogue
+engine and store; the listener; the zeroconf advertisement. Started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
+from voicebot.config import Settings
+from voicebot.models import resolve_voice
+from voicebot.wyoming.conversations import Conversations
+from voicebot.wyoming.discovery import Advertisement
+from voicebot.wyoming.handle import ConversationAgent
+from voicebot.wyoming.info import Offer, build_info, whisper_languages
+from voicebot.wyoming.server import Services, WyomingServer, parse_uri
+from voicebot.wyoming.settings import WyomingSettings
+from voicebot.wyoming.tts import Voice, Voices
+from voicebot.wyoming.wire import Limits
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wyoming"  # the channel name conversations are stored under
+
+
+def piper_voice(settings: Settings, synthesizer: Any) -> Voice:
+    """The configured Piper voice as Wyoming names it: the model's file name and its language."""
+    onnx, cfg = resolve_voice(settings.speak.voice, settings.speak.voice_config)
+    try:
+        language = json.loads(Path(cfg).read_text(encoding="utf-8"))["language"]["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        language = "en_US"
+    name = Path(onnx).name.removesuffix(".onnx")
+    return Voice(
+        name=name,
+        languages=(str(language),),
+        synthesizer=synthesizer,
+        rate=int(getattr(synthesizer, "native_rate", 22050)),
+        aliases=frozenset({settings.speak.voice}),
+        description=f"{name} (Piper)",
+    )
+
+
+@dataclass
+class WyomingService:
+    runtime: Any  # voicebot.runtime.Runtime
+    settings: WyomingSettings = field(default_factory=WyomingSettings)
+    zeroconf: bool | None = None  # None: settings.zeroconf
+
+    def __post_init__(self) -> None:
+        rt, s = self.runtime, self.settings
+        transcriber = rt.transcriber
+        self.pool = TranscriptionPool(transcriber, workers=s.transcribe_workers)
+        voice = piper_voice(rt.settings, SynthesisSlots(rt.synthesizer, s.synthesis_slots))
+        multilingual = bool(getattr(transcriber, "multilingual", False))
+        handle_languages = tuple(rt.engine.replies.languages)  # the languages it can answer in
+        offer = Offer(rt.settings.transcribe.model, whisper_languages(multilingual), (voice,), handle_languages)
+        self.conversations = Conversations(self._new_conversation, s.conversation_idle_s, s.max_conversations)
+        self.services = Services(
+            info=build_info(offer),
+            transcriber=self.pool,
+            asr_languages=frozenset(offer.asr_languages) if multilingual else None,
+            voices=Voices([voice]),
+            agent=ConversationAgent(self.conversations, rt.bridge.areas, s.satellite_areas, s.max_text_chars),
+            limits=Limits(s.max_header_bytes, s.max_data_bytes, s.max_payload_bytes),
+            max_audio_s=s.max_audio_s,
+            max_text_chars=s.max_text_chars,
+            idle_timeout_s=s.idle_timeout_s,
+            max_connections=s.max_connections,
+        )
+        self.server = WyomingServer(self.services)
+        self.advertisement: Advertisement | None = None
+
+    def _new_conversation(self, area: str | None, language: str) -> Any:
+        return self.runtime.conversation(CHANNEL, customer_id=self.settings.customer_id, speaker_area=area,
+                                         language=language)
+
+    async def start(self, uri: str | None = None) -> tuple[str, int]:
+        host, port = parse_uri(uri or self.settings.uri)
+        # The understanding data loads on first use (seconds): load it now, not in the first turn.
+        await asyncio.to_thread(self.runtime.engine.understander)
+        bound = await self.server.start(host, port)
+        if self.settings.zeroconf if self.zeroconf is None else self.zeroconf:
+            try:
+                self.advertisement = Advertisement(bound[1], host, self.settings.zeroconf_name,
+                                                   self.settings.zeroconf_host)
+            except (OSError, ValueError) as exc:  # an address that cannot be advertised
+                log.warning("zeroconf: not advertising (%s)", exc)
+            else:
+                await self.advertisement.start()
+        return bound
+
+    async def close(self) -> None:
+        if self.advertisement is not None:
+            await self.advertisement.stop()
+        await self.server.close()
+        await self.conversations.close()
+        self.pool.close()

@@ -1,0 +1,150 @@
+"""Speech to text as Home Assistant drives it: ``transcribe`` (language), ``audio-start``,
+``audio-chunk``s, ``audio-stop`` → ``transcript``. Audio in any rate, sample width and channel
+count is converted at this edge to the pipeline's 16 kHz mono int16; the transcriber is the one
+``voicebot transcribe`` uses (short-command window, hallucination rejection), shared by every
+connection through one queue.
+
+Streaming (wyoming 1.10): ``transcript-start`` goes out when the audio starts; after the audio
+stops, one ``transcript-chunk`` per sentence, then ``transcript`` (for clients that read only that)
+and ``transcript-stop``. Whisper reads the whole utterance at once, so the chunks come together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
+from wyoming.audio import AudioChunk, AudioStart
+from wyoming.event import Event
+
+from voicebot.audio import to_pipeline
+from voicebot.speak import split_sentences
+from voicebot.transcribe import Transcriber
+from voicebot.wyoming.wire import RequestError, WireError
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    rate: int
+    width: int
+    channels: int
+
+    def check(self) -> AudioFormat:
+        if not 1000 <= self.rate <= 192_000:
+            raise RequestError(f"unsupported audio rate {self.rate} Hz (1000-192000)", "audio-format")
+        if self.width not in (1, 2, 3, 4):
+            raise RequestError(f"unsupported sample width {self.width} bytes (1, 2, 3 or 4)", "audio-format")
+        if not 1 <= self.channels <= 16:
+            raise RequestError(f"unsupported channel count {self.channels} (1-16)", "audio-format")
+        return self
+
+    @property
+    def bytes_per_second(self) -> int:
+        return self.rate * self.width * self.channels
+
+
+def to_int16(raw: bytes, width: int) -> np.ndarray:
+    """Little-endian PCM of ``width`` bytes per sample (8-bit unsigned, as in WAV) → int16."""
+    if width == 2:
+        return np.frombuffer(raw, dtype="<i2").copy()
+    if width == 1:
+        return ((np.frombuffer(raw, dtype=np.uint8).astype(np.int16) - 128) << 8).astype(np.int16)
+    if width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+        return (b[:, 1].astype(np.uint16) | (b[:, 2].astype(np.uint16) << 8)).view(np.int16)
+    return (np.frombuffer(raw, dtype="<i4") >> 16).astype(np.int16)
+
+
+@dataclass
+class _Piece:
+    fmt: AudioFormat
+    parts: list[bytes] = field(default_factory=list)
+
+
+def pipeline_audio(pieces: list[_Piece]) -> np.ndarray:
+    """Every piece (one per format the client used) converted and joined, 16 kHz mono int16."""
+    out: list[np.ndarray] = []
+    for p in pieces:
+        raw = b"".join(p.parts)
+        frame = p.fmt.width * p.fmt.channels
+        raw = raw[: len(raw) - len(raw) % frame]  # a torn last frame is dropped, not misread
+        if raw:
+            out.append(to_pipeline(to_int16(raw, p.fmt.width), p.fmt.rate, p.fmt.channels))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
+
+
+def primary_language(tag: str | None) -> str | None:
+    """'en-US', 'en_US', 'EN' → 'en'; None or empty → None."""
+    if not tag:
+        return None
+    return tag.replace("_", "-").split("-")[0].lower() or None
+
+
+class SpeechToText:
+    """One connection's transcription state. ``transcriber`` blocks (the shared queue): it runs in
+    a worker thread."""
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        send: Send,
+        max_audio_s: float,
+        languages: frozenset[str] | None = None,
+    ) -> None:
+        self._transcriber = transcriber
+        self._send = send
+        self._max_audio_s = max_audio_s
+        self._languages = languages  # None: whatever the model detects (English-only models ignore it)
+        self._language: str | None = None
+        self._pieces: list[_Piece] | None = None  # None: no audio stream open
+        self._seconds = 0.0
+
+    async def on_transcribe(self, event: Event) -> None:
+        request = Transcribe.from_event(event)
+        language = primary_language(request.language)
+        if language and self._languages is not None and language not in self._languages:
+            log.info("transcription asked in %r, which the model does not know; detecting instead", request.language)
+            language = None
+        self._language = language
+
+    async def on_audio_start(self, event: Event) -> None:
+        start = AudioStart.from_event(event)
+        fmt = AudioFormat(int(start.rate), int(start.width), int(start.channels)).check()
+        self._pieces = [_Piece(fmt)]
+        self._seconds = 0.0
+        await self._send(TranscriptStart(language=self._language).event())
+
+    async def on_audio_chunk(self, event: Event) -> None:
+        if self._pieces is None:
+            raise RequestError("audio-chunk before audio-start", "audio-order")
+        chunk = AudioChunk.from_event(event)
+        fmt = AudioFormat(int(chunk.rate), int(chunk.width), int(chunk.channels))
+        if fmt != self._pieces[-1].fmt:
+            self._pieces.append(_Piece(fmt.check()))
+        self._seconds += len(chunk.audio) / fmt.bytes_per_second
+        if self._seconds > self._max_audio_s:
+            raise WireError(f"more than {self._max_audio_s:g} s of audio in one transcription")
+        self._pieces[-1].parts.append(chunk.audio)
+
+    async def on_audio_stop(self, event: Event) -> None:
+        if self._pieces is None:
+            raise RequestError("audio-stop before audio-start", "audio-order")
+        pieces, self._pieces = self._pieces, None
+        pcm = pipeline_audio(pieces)
+        result = await asyncio.to_thread(self._transcriber.transcribe, pcm, self._language)
+        text = result.text
+        language = result.language or self._language or "en"
+        if result.rejected:
+            log.info("transcription of %.1f s rejected (%s)", len(pcm) / 16000, result.rejected)
+        for sentence in split_sentences(text):
+            await self._send(TranscriptChunk(text=sentence).event())
+        await self._send(Transcript(text=text, language=language).event())
+        await self._send(TranscriptStop().event())
