@@ -116,6 +116,14 @@ class HomeIndex:
                         and " ".join(rest) not in area_phrases
                     ):
                         self._add(" ".join(rest), "device_derived", d.id)
+        # a device without a class whose own names say one ("TV", "Kitchen Speaker") is of
+        # that class: "play the radio" is not the TV
+        self.implied_class: dict[str, str | None] = {}
+        for d in devices:
+            said = {vocab.domain_words[w].device_class for p in self.device_phrases[d.id] for w in _phrases_in(p)
+                    if w in vocab.domain_words and vocab.domain_words[w].domain == str(d.type)}
+            said.discard(None)
+            self.implied_class[d.id] = d.device_class or (said.pop() if len(said) == 1 else None)
         # a name several devices share, said in the plural, means all of them
         by_phrase: dict[str, set[str]] = {}
         for device_id, phrases in self.device_phrases.items():
@@ -295,7 +303,7 @@ class HomeIndex:
         own = {self.vocab.domain_words[w].domain for w in words if w in self.vocab.domain_words}
         for kind, _phrase in said:
             if str(device.type) in _SAME_KIND.get(kind.domain, {kind.domain}) and (
-                kind.device_class is None or device.device_class in (None, kind.device_class)
+                kind.device_class is None or self.implied_class.get(device_id) in (None, kind.device_class)
             ):
                 return True
             if kind.domain in own:
@@ -395,6 +403,12 @@ def _in_every_language(area: Area) -> Area:
     if not extra:
         return area
     return Area(area.name, area.floor, [*area.aliases, *dict.fromkeys(extra)])
+
+
+def _phrases_in(phrase: str) -> list[str]:
+    """Every run of one or two words of a phrase ("living room tv" → "living", "room tv", "tv"…)."""
+    words = phrase.split()
+    return words + [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
 
 
 def _singular(word: str) -> str:

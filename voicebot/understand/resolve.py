@@ -39,7 +39,8 @@ class Resolver:
         self._keep_safe = False
 
     def _matches_kind(self, device: Device, domains: set[str], device_class: str | None) -> bool:
-        return _domain(device) in domains and (device_class is None or device.device_class == device_class)
+        return _domain(device) in domains and (
+            device_class is None or self.index.implied_class.get(device.id, device.device_class) == device_class)
 
     def _filter(self, ids: list[str], domains: set[str] | None, device_class: str | None = None) -> list[str]:
         if domains is None:
@@ -49,7 +50,7 @@ class Resolver:
         if exact or device_class is None:
             return exact
         # devices without a device class still answer to the kind word ("blinds" → any cover)
-        return [i for i in ids if _domain(devs[i]) in domains and devs[i].device_class is None]
+        return [i for i in ids if _domain(devs[i]) in domains and self.index.implied_class.get(i) is None]
 
     def _areas(self, m: Mentions, speaker_area: str | None) -> set[str] | None:
         """The areas the utterance restricts to, or None when it names none."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from device_bridge.devices import Area, Device
 from voicebot.understand import capabilities as caps
-from voicebot.understand import language_id, values
+from voicebot.understand import content, language_id, values
 from voicebot.understand.context import WHICH_DEVICE, YES_NO, ConversationContext
 from voicebot.understand.mentions import HomeIndex, Mentions, NameHit
 from voicebot.understand.normalize import normalize
@@ -196,6 +196,11 @@ class Understander:
                 intent, slots, confidence, matched, mentions = (
                     guess.intent, dict(guess.slots), guess.confidence, guess.matched, guess.mentions)
                 target = resolver.resolve(mentions, intent, slots.get("domain"), speaker_area, context)
+        not_handled: str | None = None
+        if template is None and question is None and intent in DEVICE_INTENTS:
+            not_handled = self._not_for_a_device(vocab, rule, intent, slots, plain, mentions, index)
+            if not_handled:
+                intent, slots, target = None, {}, Target()
         ha_slots: dict[str, Any] | None = template.slots if template is not None else (slots if question else None)
         if question is None and template is None and intent in DEVICE_INTENTS and vocab.templates == "fallback":
             # the rules decided; when Home Assistant's templates read the same request, their
@@ -240,7 +245,7 @@ class Understander:
             confidence = min(confidence, NONSENSE)
             target = Target(candidates=list(dict.fromkeys(target.candidates + target.device_ids)))
         if intent is None:
-            target, matched = Target(), None
+            target, matched = Target(), not_handled
             confidence = 0.1 if mentions.any_target else 0.0
         if safety:
             slots["safety"] = safety
@@ -258,6 +263,28 @@ class Understander:
         )
 
     # ------------------------------------------------------------------ steps
+    def _not_for_a_device(
+        self, vocab: Vocabulary, rule: Rule | None, intent: str, slots: dict[str, Any], plain: str,
+        m: Mentions, index: HomeIndex,
+    ) -> str | None:
+        """Why a device intent the rules (or the learned layer) read is no request for a device of
+        this home, or None. Each reason is a general rule over the data, never a sentence."""
+        if content.is_media_command(vocab, intent, slots, plain) or content.starts_content(vocab, intent, m):
+            stray = content.content_words(vocab, intent, plain, m, index)
+            if stray:
+                # "play my jazz playlist", "skip to the next episode": content voicebot cannot
+                # choose, not a command for the player (content.py)
+                return f"no device request: media content ({' '.join(stray)})"
+        if intent == "HassClimateSetTemperature" and not m.any_target and vocab.any_match(vocab.weather, plain):
+            # "will it be too cold for a dress on sunday": the weather, not the room
+            return "no device request: weather talk"
+        if rule is not None and rule.object_home and not m.any_target:
+            stray = content.unexplained_object(vocab, rule, plain, m)
+            if stray:
+                # "open my playlist", "open a new email": the verb's object is nothing of the home
+                return f"no device request: {' '.join(stray)} is nothing of this home"
+        return None
+
     def _template(
         self, vocab: Vocabulary, text: str, index: HomeIndex, speaker_area: str | None = None,
     ) -> TemplateMatch | None:

@@ -41,6 +41,9 @@ class Rule:
     weak: bool = False
     sign: int = 1
     fixed_values: dict[str, Any] = field(default_factory=dict)
+    # `object: home`: whatever the verb takes must be something of the home ("open the
+    # blinds", "open it"), else it is no request for a device ("open my playlist")
+    object_home: bool = False
 
     def match(self, text: str) -> re.Match[str] | None:
         for pattern in self.patterns:
@@ -96,6 +99,16 @@ class Vocabulary:
     # Home Assistant's template sentences (hassil): "primary" (tried first, for device intents),
     # "fallback" (tried when the rules understood nothing), or "" (never)
     templates: str = ""
+    # Media requests (content.py): the words of transport verbs ("pause", "skip", "mute"), the
+    # objects Home Assistant lets them take without naming a player ("the music", "this
+    # song"), and what makes "play" a resume rather than a request for content
+    media_verbs: frozenset[str] = frozenset()
+    media_objects: frozenset[str] = frozenset()
+    media_resume: list[re.Pattern[str]] = field(default_factory=list)
+    media_mute: list[re.Pattern[str]] = field(default_factory=list)
+    # talk about the weather, outdoors or another day ("will it be hot tomorrow", "it's hot
+    # today, isn't it"): a temperature said is no complaint about the room
+    weather: list[re.Pattern[str]] = field(default_factory=list)
 
     @staticmethod
     def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -164,6 +177,7 @@ def _rules(path: Path, raw: list[dict[str, Any]], lexicon: dict[str, Any]) -> li
                 weak=bool(entry.get("weak", False)),
                 sign=int(entry.get("sign", 1)),
                 fixed_values=dict(entry.get("fixed_values") or {}),
+                object_home=entry.get("object") == "home",
             )
         )
     return rules
@@ -223,6 +237,11 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         deferred=_compile("deferred", lex.get("deferred") or []),
         valence={str(w).lower(): float(v) for w, v in (lex.get("valence") or {}).items()},
         negations=frozenset(str(w) for w in lex.get("negations") or ()),
+        media_verbs=frozenset(str(w) for w in (lex.get("media") or {}).get("verbs") or ()),
+        media_objects=frozenset(str(w) for w in (lex.get("media") or {}).get("objects") or ()),
+        media_resume=_compile("media.resume", (lex.get("media") or {}).get("resume") or []),
+        weather=_compile("weather", lex.get("weather") or []),
+        media_mute=_compile("media.mute", (lex.get("media") or {}).get("mute") or []),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
 
