@@ -28,6 +28,7 @@ T = TypeVar("T", bound=BaseModel)
 # Sections of later stages (read with ``config.section``): name -> "module:Model". A new
 # section must be added here, or the file's key for it is reported as unknown.
 SECTIONS: dict[str, str] = {
+    "customers": "voicebot.customers.settings:CustomerSettings",
     "dialogue": "voicebot.dialogue.settings:DialogueSettings",
     "feedback": "voicebot.feedback.settings:FeedbackSettings",
     "llm": "voicebot.dialogue.llm.settings:LLMSettings",
@@ -35,6 +36,7 @@ SECTIONS: dict[str, str] = {
     "session": "voicebot.session:SessionSettings",
     "store": "voicebot.store_crypto:StoreSettings",
     "wyoming": "voicebot.wyoming.settings:WyomingSettings",
+    "webchat": "voicebot.webchat.settings:WebChatSettings",
 }
 CORE = ("listen", "transcribe", "speak", "mqtt")
 ENV_PREFIX = "VOICEBOT_"

@@ -23,6 +23,7 @@ from device_bridge.bridge import DeviceBridge
 from device_bridge.devices import DeviceControl, DeviceEvent
 from device_bridge.simulator import Simulator
 from voicebot.config import Settings, load_settings, section
+from voicebot.customers import follow_customer
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Conversation
@@ -116,7 +117,7 @@ class Runtime:
         # to import, which a voicebot without an LLM should not pay at every start.
         from voicebot.dialogue.llm import with_llm
 
-        return with_llm(
+        conversation = with_llm(
             self.engine.conversation(
                 channel=channel,
                 customer_id=customer_id,
@@ -126,6 +127,8 @@ class Runtime:
             ),
             self.settings,
         )
+        # A known customer's conversation continues where their last one, on any channel, left off.
+        return follow_customer(conversation, self.store, self.settings)
 
     def close(self) -> None:
         while self._closers:

@@ -20,6 +20,7 @@ from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
 from voicebot.config import Settings, section
+from voicebot.customers import identify
 from voicebot.dialogue.types import Conversation
 from voicebot.phone.call import PhoneCall, PhoneServices
 from voicebot.session import SessionSettings
@@ -73,11 +74,11 @@ def identify_caller(record: CallRecord, store: Any) -> None:
     """Fill in the customer from the caller's number when the dialplan or stream did not."""
     if record.customer_id or not record.caller or store is None:
         return
-    customer = store.customer_by_phone(record.caller)
-    if customer is not None:
-        record.customer_id = customer.customer_id
+    customer_id = identify(store, "phone", record.caller)  # a profile's numbers and linked ones
+    if customer_id is not None:
+        record.customer_id = customer_id
         log.info("call %s: the caller's number is a known customer's", record.call_id)
-        log.debug("call %s: customer %s", record.call_id, customer.customer_id)
+        log.debug("call %s: customer %s", record.call_id, customer_id)
 
 
 @dataclass
