@@ -33,6 +33,7 @@ SECTIONS: dict[str, str] = {
     "feedback": "voicebot.feedback.settings:FeedbackSettings",
     "llm": "voicebot.dialogue.llm.settings:LLMSettings",
     "phone": "voicebot.phone.service:PhoneSettings",
+    "proactive": "voicebot.proactive.settings:ProactiveSettings",
     "session": "voicebot.session:SessionSettings",
     "store": "voicebot.store_crypto:StoreSettings",
     "wyoming": "voicebot.wyoming.settings:WyomingSettings",
