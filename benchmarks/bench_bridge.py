@@ -66,18 +66,13 @@ def main() -> None:
     home = load_home(spec)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared; figures are noisy)")
     with MosquittoBroker() as broker:
-        # a running home has announced itself (retained) before the bridge starts: the simulator
-        # announces in order, so the last Zigbee2MQTT device's state marks the end (otherwise the
-        # simulator's own announcing delays its answers to the first commands)
-        last_z2m = [d["name"] for d in spec["devices"] if d["convention"] == "zigbee2mqtt"][-1]
-        announced = threading.Event()
+        # a running home has announced itself (retained) before the bridge starts; its
+        # announcement has also left the simulator's client (otherwise the simulator's own
+        # announcing delays its answers to the first commands)
         t_sim = time.perf_counter()
-        with MqttConnection(broker.url) as watcher:
-            watcher.subscribe(f"zigbee2mqtt/{last_z2m.lower().replace(' ', '_')}", lambda _m: announced.set(),
-                              qos=0, wait=5)
-            sim = Simulator(home, broker.url, cover_travel_s=0.0, telemetry_interval_s=3600).start()
-            if not announced.wait(120):
-                print("the simulated home did not finish announcing itself in 120 s")
+        sim = Simulator(home, broker.url, cover_travel_s=0.0, telemetry_interval_s=3600).start()
+        if not sim.wait_announced(120):
+            print("the simulated home did not finish announcing itself in 120 s")
         print(f"simulated home announced in {time.perf_counter() - t_sim:.2f} s")
         first_light = next(d["name"] for d in spec["devices"] if d["type"] == "light" and d["convention"] == "zigbee2mqtt")
         fill_lights = [d["name"] for d in spec["devices"] if d["type"] in ("light", "switch")][::max(1, args.devices // 40)]

@@ -127,12 +127,19 @@ class DeviceBridge:
         self.messages_handled = 0
         self.messages_skipped = 0
         self._last_message_at = time.monotonic()
+        # Tasmota devices to ask for their state, in order, each once (see _ask_loop)
+        self._to_ask: deque[str] = deque()
+        self._asking: set[str] = set()
+        self._ask_cv = threading.Condition()
+        self._ask_thread: threading.Thread | None = None
+        self._stopping = False
 
     # -- life cycle ---------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> DeviceBridge:
         """Connect (starting an embedded broker when no URL was given) and subscribe.
         Returns once connected; raises ConnectionError if the broker stays away."""
+        self._stopping = False
         if self.broker_url is None:
             self._embedded = start_embedded()
             self.broker_url = self._embedded.url
@@ -170,10 +177,15 @@ class DeviceBridge:
             err = self.conn.last_error or "no answer"
             self.stop()
             raise ConnectionError(f"cannot connect to the MQTT broker at {self.broker_url}: {err}")
-        threading.Thread(target=self._query_tasmota, name="tasmota-queries", daemon=True).start()
+        self._ask_thread = threading.Thread(target=self._ask_loop, name="tasmota-queries", daemon=True)
+        self._ask_thread.start()
+        self._ask([d.id for d in self.registry.devices() if d.convention == "tasmota"])
         return self
 
     def stop(self) -> None:
+        with self._ask_cv:
+            self._stopping = True
+            self._ask_cv.notify_all()
         if self.conn is not None:
             self.conn.stop()
         if self._dispatcher is not None:
@@ -273,22 +285,24 @@ class DeviceBridge:
             if not self.conn.wait_connected(max(0.0, deadline - time.monotonic())):
                 return result(Code.BROKER_UNREACHABLE, wanted,
                               [f"broker {self.broker_url} unreachable for {timeout:g} s; command not sent"])
-        self._await_fresh(dev, min(1.0, max(0.0, deadline - time.monotonic())))
-        state = self.snapshot(dev.id)
-        if state.telemetry.available is False:
-            code, facts = self._offline_facts(dev, state)
-            return result(code, wanted, [f"availability of {dev.id}: offline; command not sent"], **facts)
-        # sent even when the cache already shows the wish: the cache may be stale
-        outgoing = convention(dev.convention).command(dev, wanted, current)
-        evidence: list[str] = []
-        with self._lock:
-            sent_version = self._entry(dev.id).state_version
-            sent_at = time.time()
-        # the device's answer passes the retained backlog while the registry of a big home fills
+        # the device's messages pass the retained backlog while the registry of a big home fills:
+        # those already waiting at once (its state is current before the command goes out), and
+        # its answer when it comes
         hot = convention(dev.convention).subscriptions(dev)
         self.conn.prioritize(hot)
         try:
-            return self._publish_and_confirm(dev, wanted, current, outgoing, evidence, sent_version, sent_at,
+            self._await_fresh(dev, min(1.0, max(0.0, deadline - time.monotonic())))
+            state = self.snapshot(dev.id)
+            if state.telemetry.available is False:
+                code, facts = self._offline_facts(dev, state)
+                return result(code, wanted, [f"availability of {dev.id}: offline; command not sent"], **facts)
+            with self._lock:
+                current = dict(self._entry(dev.id).state)
+                sent_version = self._entry(dev.id).state_version
+                sent_at = time.time()
+            # sent even when the cache already shows the wish: the cache may be stale
+            outgoing = convention(dev.convention).command(dev, wanted, current)
+            return self._publish_and_confirm(dev, wanted, current, outgoing, [], sent_version, sent_at,
                                              deadline, moving_ok, result)
         finally:
             self.conn.release(hot)
@@ -510,12 +524,8 @@ class DeviceBridge:
         self._apply(changes)
         # Tasmota does not retain state: ask the devices that just appeared (their
         # subscriptions went out first, on the same connection, so the answer is heard)
-        if self.conn is not None:
-            for ch in changes:
-                if ch.device.convention == "tasmota" and (ch.kind == "added" or (
-                        ch.kind == "changed" and ch.device.source == "discovery")):
-                    for out in convention("tasmota").query(ch.device):
-                        self.conn.publish(out.topic, out.payload, out.qos)
+        self._ask([ch.device.id for ch in changes if ch.device.convention == "tasmota" and (
+            ch.kind == "added" or (ch.kind == "changed" and ch.device.source == "discovery"))])
 
     def _on_z2m_devices(self, msg: Message) -> None:
         self._last_message_at = time.monotonic()
@@ -530,25 +540,51 @@ class DeviceBridge:
             self._changed.notify_all()  # a follow() waiting on a device learns the broker went away
         self._emit("bridge", None, {"connected": up})
         if up:
-            threading.Thread(target=self._query_tasmota, daemon=True).start()
+            self._ask([d.id for d in self.registry.devices() if d.convention == "tasmota"])
 
-    def _query_tasmota(self) -> None:
-        """Tasmota does not retain state: ask each device once connected, paced at
-        ``tasmota_queries_per_s`` so that thousands of answers do not arrive in one burst
-        ahead of the replies to a caller's command."""
-        if self.conn is None:
-            return
+    def _ask(self, device_ids: list[str]) -> None:
+        """Queue Tasmota devices for a state query (a device already waiting is not queued twice)."""
+        with self._ask_cv:
+            for device_id in device_ids:
+                if device_id not in self._asking:
+                    self._asking.add(device_id)
+                    self._to_ask.append(device_id)
+            self._ask_cv.notify_all()
+
+    def _ask_loop(self) -> None:
+        """Tasmota does not retain state: every Tasmota device is asked once connected (and each one
+        discovery announces), from this one thread, paced at ``tasmota_queries_per_s`` so that
+        thousands of answers do not arrive in one burst ahead of the replies to a caller's command.
+        The queries go out at QoS 0: a read that is lost is asked again at the next connection, and
+        at QoS 1 a burst of them filled the client's window of unacknowledged messages (whose
+        acknowledgements come back behind the big home's retained backlog), so that a command
+        published after them waited seconds before it even left."""
         started, sent = time.monotonic(), 0
-        for dev in self.registry.devices():
-            if dev.convention == "tasmota":
-                for out in convention("tasmota").query(dev):
-                    if self.conn is None or not self.conn.connected:
-                        return  # asked again on reconnection
-                    self.conn.publish(out.topic, out.payload, out.qos)
-                    sent += 1
-                ahead = sent / self.tasmota_queries_per_s - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
+        while True:
+            with self._ask_cv:
+                while not self._to_ask and not self._stopping:
+                    self._ask_cv.wait()
+                    started, sent = time.monotonic(), 0  # an idle spell earns no burst
+                if self._stopping:
+                    return
+                device_id = self._to_ask.popleft()
+            conn = self.conn
+            if conn is None or not conn.wait_connected(1.0):
+                with self._ask_cv:  # asked once the broker is back
+                    self._to_ask.appendleft(device_id)
+                continue
+            with self._ask_cv:
+                self._asking.discard(device_id)
+            dev = self.registry.get(device_id)
+            if dev is None or dev.convention != "tasmota":
+                continue
+            for out in convention("tasmota").query(dev):
+                conn.publish(out.topic, out.payload, qos=0)
+                sent += 1
+            ahead = sent / self.tasmota_queries_per_s - (time.monotonic() - started)
+            if ahead > 0:
+                with self._ask_cv:
+                    self._ask_cv.wait_for(lambda: self._stopping, ahead)
 
     def _on_device_message(self, msg: Message) -> None:
         self._last_message_at = time.monotonic()

@@ -203,7 +203,9 @@ class MqttConnection:
         # pass the retained backlog of a big home; see prioritize()
         self._urgent: collections.deque[Message] = collections.deque()
         self._hot: dict[str, int] = {}  # topic -> callers waiting on it
-        self._queued: collections.Counter[str] = collections.Counter()  # topic -> messages in _inbox
+        # messages waiting in the ordinary lane, by topic; _inbox holds one ("message", topic) token
+        # for each, and a token whose topic has nothing left (moved to the priority lane) is skipped
+        self._waiting: dict[str, collections.deque[Message]] = {}
         self._lane_lock = threading.Lock()
         self._dispatcher: threading.Thread | None = None
         self._dropping = False
@@ -217,6 +219,11 @@ class MqttConnection:
         # QoS 1/2 messages handed to paho and not yet acknowledged by the broker: paho resends
         # them itself on reconnect; a new paho client (protocol fall-back) would lose them
         self._unacked: list[Delivery] = []
+        # the list is swept of acknowledged messages when it reaches this length, which then
+        # doubles past what stays: a burst of thousands of unacknowledged publishes (a big
+        # home's Tasmota queries, a simulator announcing 5,000 devices) swept on every publish
+        # was quadratic and held a command's reply back for seconds
+        self._sweep_at = 256
         self._connected = threading.Event()
         self._stopping = False
         self._client: paho.Client | None = None
@@ -412,8 +419,9 @@ class MqttConnection:
         if m.qos > 0 and info.rc in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             delivery._info = info
             with self._lock:
-                if len(self._unacked) >= 256:  # forget the acknowledged ones now and then
+                if len(self._unacked) >= self._sweep_at:  # forget the acknowledged ones now and then
                     self._unacked = [d for d in self._unacked if not d.acknowledged]
+                    self._sweep_at = max(256, 2 * len(self._unacked))
                 self._unacked.append(delivery)
         if info.rc == paho.MQTT_ERR_SUCCESS:
             delivery._finish("sent")
@@ -577,11 +585,19 @@ class MqttConnection:
 
     def prioritize(self, topics: list[str]) -> None:
         """Messages on these exact topics go ahead of the backlog until ``release(topics)``
-        (calls nest). Order per topic is kept: a message takes the priority lane only when
-        no older message of its topic still waits in the ordinary one."""
+        (calls nest). Those of them already waiting move to the priority lane at once, so a
+        device's state is current before the answer to its command is awaited; order per
+        topic is kept."""
+        moved = False
         with self._lane_lock:
             for t in topics:
                 self._hot[t] = self._hot.get(t, 0) + 1
+                waiting = self._waiting.pop(t, None)
+                if waiting:
+                    self._urgent.extend(waiting)
+                    moved = True
+        if moved:
+            self._inbox.put(("wake", None))
 
     def release(self, topics: list[str]) -> None:
         with self._lane_lock:
@@ -609,13 +625,17 @@ class MqttConnection:
                 self._call_listeners(bool(value))
             elif kind == "message":
                 with self._lane_lock:
-                    topic = value.topic  # type: ignore[attr-defined]
-                    if self._queued[topic] <= 1:
-                        del self._queued[topic]
-                    else:
-                        self._queued[topic] -= 1
-                self._deliver(value)  # type: ignore[arg-type]
+                    waiting = self._waiting.get(value)  # type: ignore[call-overload]
+                    message = waiting.popleft() if waiting else None
+                    if waiting is not None and not waiting:
+                        del self._waiting[value]  # type: ignore[arg-type]
+                if message is not None:  # else it went ahead through the priority lane
+                    self._deliver(message)
             # "wake": a message was put in the priority lane
+            # hand the GIL over: paho's network thread wakes several times per packet it reads,
+            # and while this thread runs handlers it would wait a whole switch interval (5 ms)
+            # each time, so a big home's backlog came in at a few hundred messages a second
+            time.sleep(0)
 
     def _call_listeners(self, up: bool) -> None:
         for cb in list(self._listeners):
@@ -637,12 +657,12 @@ class MqttConnection:
         self._dropping = False
         message = Message(msg.topic, msg.payload, msg.qos, bool(msg.retain), time.time())
         with self._lane_lock:
-            if msg.topic in self._hot and msg.topic not in self._queued:
+            if msg.topic in self._hot and msg.topic not in self._waiting:
                 self._urgent.append(message)
                 item: tuple[str, object] = ("wake", None)
             else:
-                self._queued[msg.topic] += 1
-                item = ("message", message)
+                self._waiting.setdefault(msg.topic, collections.deque()).append(message)
+                item = ("message", msg.topic)
         self._inbox.put(item)
 
     def _deliver(self, message: Message) -> None:

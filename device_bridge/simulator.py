@@ -143,6 +143,7 @@ class Simulator:
             self._devices[hd.device.id] = VirtualDevice(hd, dict(hd.state), [dict(f) for f in hd.faults])
         self._topic_owner: dict[str, list[str]] = {}  # several for multi-relay Tasmota boards
         self._work: queue.Queue[tuple[str, Message] | None] = queue.Queue()
+        self._announced = threading.Event()  # the home has announced itself at least once
         self._threads: list[threading.Thread] = []
         self._running = False
         self.conn = MqttConnection(broker_url, client_id=client_id or f"voicebot-sim-{int(time.time() * 1000) % 10**8}")
@@ -200,6 +201,25 @@ class Simulator:
             self._work.put(("announce", Message("")))
 
     # -- the Python API ------------------------------------------------------------------
+
+    def wait_announced(self, timeout: float = 60.0) -> bool:
+        """Wait until the home has said everything it had to (its announcement after connecting,
+        answers to commands) and the broker has acknowledged all of it: a big home's announcement
+        of thousands of QoS 1 messages goes out through the client's window of unacknowledged
+        ones long after the last of them was handed over, and the answer to a command published
+        meanwhile queues behind it. A running home, as a bridge meets it, has finished this."""
+        deadline = time.monotonic() + timeout
+        if not self._announced.wait(timeout):
+            return False
+        with self._work.all_tasks_done:
+            if not self._work.all_tasks_done.wait_for(lambda: self._work.unfinished_tasks == 0,
+                                                      max(0.0, deadline - time.monotonic())):
+                return False
+        while self.conn.unacknowledged() or self.conn.queued:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)  # paho gives no event for "outbox empty"; this polls that condition
+        return True
 
     def device_ids(self) -> list[str]:
         return list(self._devices)
@@ -538,6 +558,7 @@ class Simulator:
         while True:
             item = self._work.get()
             if item is None:
+                self._work.task_done()
                 return
             kind, msg = item
             try:
@@ -547,8 +568,11 @@ class Simulator:
                     self._handle_control(msg)
                 elif kind == "announce":
                     self._announce_all()
+                    self._announced.set()
             except Exception:
                 log.exception("simulator failed on %s", msg.topic)
+            finally:
+                self._work.task_done()  # wait_announced() counts on it
 
     def _announcements(self, vd: VirtualDevice) -> list[Outgoing]:
         dev = vd.home.device
