@@ -72,6 +72,7 @@ class Connection:
         self.stt = SpeechToText(services.transcriber, self.send, services.max_audio_s, services.asr_languages)
         self.tts = TextToSpeech(services.voices, self.send, services.max_text_chars)
         self._unknown_types: set[str] = set()
+        self._last = "connecting"  # the last event received, for the log line when the client vanishes
         self._unknown_in_a_row = 0
         self.handlers: dict[str, Callable[[Event], Awaitable[None]]] = {
             "describe": self._describe,
@@ -113,8 +114,8 @@ class Connection:
             log.warning("%s: %s", self.name, why)
             await self._try_send(Error(text=str(exc), code="bad-input").event())
         except (ConnectionError, TimeoutError) as exc:  # reset, broken pipe, a client that stopped reading
-            why = f"went away ({type(exc).__name__})"
-            log.warning("%s %s", self.name, why)
+            why = f"went away ({type(exc).__name__}) after {self._last!r}; closing this connection"
+            log.warning("%s: %s", self.name, why)
         except asyncio.CancelledError:
             why = "cancelled (the service is stopping)"
             raise
@@ -129,6 +130,7 @@ class Connection:
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
 
     async def _dispatch(self, event: Event) -> None:
+        self._last = event.type[:60]
         handler = self.handlers.get(event.type)
         if handler is None:
             self._unknown_in_a_row += 1

@@ -68,7 +68,7 @@ async def read_event(reader: asyncio.StreamReader, limits: Limits) -> Event | No
     except asyncio.IncompleteReadError as exc:
         if not exc.partial.strip():
             return None
-        raise WireError(f"connection closed in the middle of a header ({len(exc.partial)} bytes)") from None
+        raise WireError(f"went away in the middle of a header ({len(exc.partial)} bytes arrived)") from None
     except asyncio.LimitOverrunError:
         raise WireError(f"oversized header: no end of line within {limits.header_bytes} bytes") from None
     if len(line) > limits.header_bytes:
@@ -93,7 +93,7 @@ async def read_event(reader: asyncio.StreamReader, limits: Limits) -> Event | No
         payload = await reader.readexactly(payload_length) if payload_length else None
     except asyncio.IncompleteReadError as exc:
         raise WireError(
-            f"connection closed in the middle of {kind!r} ({len(exc.partial)} of {exc.expected} bytes arrived)"
+            f"went away in the middle of {kind!r} ({len(exc.partial)} of {exc.expected} bytes arrived)"
         ) from None
     return Event(type=kind, data=data, payload=payload)
 
