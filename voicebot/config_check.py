@@ -28,6 +28,7 @@ T = TypeVar("T", bound=BaseModel)
 # Sections of later stages (read with ``config.section``): name -> "module:Model". A new
 # section must be added here, or the file's key for it is reported as unknown.
 SECTIONS: dict[str, str] = {
+    "console": "voicebot.console.settings:ConsoleSettings",
     "customers": "voicebot.customers.settings:CustomerSettings",
     "dialogue": "voicebot.dialogue.settings:DialogueSettings",
     "feedback": "voicebot.feedback.settings:FeedbackSettings",

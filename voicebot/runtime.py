@@ -218,6 +218,7 @@ def build_runtime(
         closers.append(RetentionPruner(store, store_settings).start().stop)
 
         engine = DialogueEngine(bridge, store, s)
+        closers.append(_start_live(bridge, store, s))  # live conversations for the agents' console
         rt = Runtime(s, url, bridge, store, engine, simulator, closers)
     except BaseException:
         for closer in reversed(closers):
@@ -231,6 +232,14 @@ def build_runtime(
             rt.close()
             raise
     return rt
+
+
+def _start_live(bridge: DeviceBridge, store: Store, settings: Settings) -> Callable[[], None]:
+    from voicebot.console.settings import ConsoleSettings
+    from voicebot.live import start_link
+
+    console = section(ConsoleSettings, "console", settings)
+    return start_link(bridge.conn if console.publish_live else None, store, console.live_topic)
 
 
 def _embedded_broker() -> tuple[str, Callable[[], None]]:

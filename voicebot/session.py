@@ -27,6 +27,7 @@ from voicebot.events import EventBus, Phase, Stage, emit, scope, timed
 from voicebot.frames import AudioChannel
 from voicebot.listen import SpeechStarted
 from voicebot.listener import GREET, BargeIn, HeardTurn, Listener
+from voicebot.live import LiveLink, current_link
 from voicebot.metrics import Metrics, default_metrics
 from voicebot.speak import Synthesizer
 from voicebot.speaker import Speaker
@@ -79,6 +80,7 @@ class Session:
         on_event: Callable[[SessionEvent], None] | None = None,
         session_settings: SessionSettings | None = None,
         events: EventBus | None = None,
+        live: LiveLink | None = None,
     ) -> None:
         s = settings or load_settings()
         self.channel = channel
@@ -109,6 +111,10 @@ class Session:
         self._last_activity = 0.0
         self._greeting = ""
         self.greeting_audio: list[np.ndarray] = []
+        # The agents' console watches the conversation and may step in (voicebot.live).
+        link = live or current_link()
+        self._live = link.watch(self, conversation, channel.name) if link is not None else None
+        self.agent_audio: list[np.ndarray] = []  # what agents said through the bot's voice
 
     async def run(self) -> SessionResult:
         with scope(self.events, self.conversation.id):
@@ -119,10 +125,14 @@ class Session:
 
     async def _run(self) -> None:
         worker = asyncio.create_task(self._turn_worker())
+        if self._live is not None:
+            self._live.started(asyncio.get_running_loop())
         try:
             if self.opts.greet and not self.opts.wake_word:
                 reply = await asyncio.to_thread(self.conversation.greet)
                 self._greeting = reply.text
+                if self._live is not None:
+                    self._live.bot_said(reply.text)
                 self._emit(Greeting(reply.text))
                 self.speaker.say(reply, self.greeting_audio)
             reader = asyncio.create_task(self._read())
@@ -137,6 +147,8 @@ class Session:
             await _cancel(worker)
             await self.speaker.stop()
             await asyncio.to_thread(self.conversation.end, self._outcome)
+            if self._live is not None:
+                self._live.ended(self._outcome)
 
     def busy(self) -> bool:
         """The user is mid-turn or the bot has not finished answering: a scripted caller (the
@@ -204,11 +216,19 @@ class Session:
         if record.ignored:
             self._finish(record)
             return
+        if self._live is not None and self._live.taken_over:
+            # An agent has the conversation: the customer's words go to them as text, the bot is quiet.
+            self._live.customer_said(record.user_text)
+            record.ignored = "an agent has taken over"
+            self._finish(record)
+            return
         await self.speaker.stop()  # the previous reply (if still sounding) gives way to the new one
         with timed(Stage.DIALOGUE, user=heard.text) as found:
             reply = await asyncio.to_thread(self._handle, heard.text)
             found.update(intent=reply.intent, reply=reply)
         record.take(reply)
+        if self._live is not None:
+            self._live.answered(record.user_text, reply)
         self._current = record
         self.speaker.say(reply, record.reply_audio, on_text=lambda text: setattr(record, "reply_text", text))
         await self.speaker.finish()
@@ -219,6 +239,20 @@ class Session:
             self._ended_by = "dialogue"
             await self.speaker.wait_played()
             self._done.set()
+
+    # ------------------------------------------------------------------ an agent stepping in
+    def hold_bot(self) -> None:
+        """An agent takes over: the bot's reply under way stops (turns from now on go to the agent)."""
+        self.speaker.cancel()
+
+    def agent_says(self, text: str, language: str) -> None:
+        """Speak an agent's words to the customer in the bot's voice (called on the session's loop)."""
+        self._last_activity = self.listener.audio_t
+        self.speaker.say(Reply(text, language=language, handled_by="agent"), self.agent_audio)
+
+    def end_by_agent(self) -> None:
+        self._outcome, self._ended_by = "resolved", "agent"
+        self._done.set()
 
     def _handle(self, text: str) -> Reply:
         # A conversation that can stream (the LLM policy) returns once its first words exist,

@@ -348,7 +348,8 @@ class Capabilities:
         for did in devices:
             try:
                 st = self.bridge.get(did)
-                telemetry[did] = {"name": st.device.name, "area": st.device.area, "state": st.state, **asdict(st.telemetry)}
+                telemetry[did] = {"name": st.device.name, "area": st.device.area, "type": str(st.device.type), "state": st.state,
+                                 **asdict(st.telemetry)}
             except Exception as exc:  # the ticket still goes out without this device's readings
                 telemetry[did] = {"error": str(exc)}
         sentiments = self.facts.sentiments

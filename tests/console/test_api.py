@@ -1,0 +1,87 @@
+"""The JSON API and sign-in rules, over HTTP against the running console."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from conftest import PASSWORDS, ConsoleStack
+
+from tests.waiting import until
+from voicebot.console.auth import SignInLimiter
+
+
+def test_a_chat_that_escalates_is_listed_within_a_second(stack: ConsoleStack) -> None:
+    conv = stack.runtime.conversation("chat", customer_id="c-1")
+    reply = conv.handle("I want to talk to a person")
+    assert reply.escalated and reply.ticket_id
+    started = time.monotonic()
+
+    def listed() -> bool:
+        status, body = stack.api("/api/tickets", "bob", PASSWORDS["bob"])
+        return status == 200 and reply.ticket_id in {t["id"] for t in body}
+
+    assert until(listed, timeout=1.0)
+    assert time.monotonic() - started < 1.0
+    _, body = stack.api(f"/api/tickets/{reply.ticket_id}", "bob", PASSWORDS["bob"])
+    assert body["customer_id"] == "c-1" and body["channel"] == "chat"
+    assert any("person" in t["user_text"] for t in body["transcript"])
+    # who read it is on record
+    assert any(e.action == "api_ticket" and e.agent == "bob" for e in stack.console.db.audit(ticket_id=reply.ticket_id))
+
+
+def test_without_credentials_or_with_a_wrong_password_the_api_answers_401(stack: ConsoleStack) -> None:
+    status, _ = stack.api("/api/tickets")
+    assert status == 401
+    status, _ = stack.api("/api/tickets", "bob", "not-bobs-password")
+    assert status == 401
+    status, _ = stack.api("/api/tickets", "nobody", PASSWORDS["bob"])
+    assert status == 401
+    try:
+        urllib.request.urlopen(stack.url + "/api/tickets", timeout=5)
+    except urllib.error.HTTPError as exc:
+        assert exc.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def fresh_limiter(stack: ConsoleStack) -> None:
+    s = stack.console.settings
+    stack.console.limiter = SignInLimiter(s.sign_in_attempts, s.sign_in_window_s)
+
+
+def test_guessing_passwords_is_slowed_down(stack: ConsoleStack) -> None:
+    fresh_limiter(stack)  # earlier tests' wrong passwords count from the same address
+    try:
+        for _ in range(stack.console.settings.sign_in_attempts):
+            assert stack.api("/api/tickets", "alice", "guess-guess-guess")[0] == 401
+        # now even the right password waits
+        assert stack.api("/api/tickets", "alice", PASSWORDS["alice"])[0] == 429
+    finally:
+        fresh_limiter(stack)
+    assert stack.api("/api/tickets", "alice", PASSWORDS["alice"])[0] == 200
+
+
+def test_a_form_without_the_csrf_token_is_refused(stack: ConsoleStack) -> None:
+    data = urllib.parse.urlencode({"name": "alice", "password": PASSWORDS["alice"]}).encode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(stack.url + "/sign-in", data=data), timeout=5)
+        raise AssertionError("signed in without a CSRF token")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 403
+
+
+def test_pages_need_a_sign_in_and_the_cookie_is_secure(stack: ConsoleStack) -> None:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kw: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(stack.url + "/queue", timeout=5)
+        raise AssertionError("the queue was shown without signing in")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303 and exc.headers["Location"] == "/sign-in"
+    with urllib.request.urlopen(stack.url + "/sign-in", timeout=5) as response:
+        cookie = response.headers["Set-Cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie

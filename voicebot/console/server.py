@@ -1,0 +1,74 @@
+"""Assembling and serving the console: the store, the console's tables, the live board on the
+broker, and uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicebot.config import Settings, section
+from voicebot.console.app import Console, create_app
+from voicebot.console.auth import session_secret
+from voicebot.console.board import LiveBoard
+from voicebot.console.db import ConsoleDB
+from voicebot.console.settings import ConsoleSettings
+from voicebot.dialogue.playbook import load_playbooks
+from voicebot.dialogue.settings import DialogueSettings
+from voicebot.store import Store
+from voicebot.store_crypto import StoreSettings
+
+
+def store_location(settings: Settings, store: str | Path | None) -> str:
+    """``--store``, else ``dialogue.store``, else <data_dir>/voicebot.sqlite3 (as the other services)."""
+    return str(store or section(DialogueSettings, "dialogue", settings).store or (settings.data_dir / "voicebot.sqlite3"))
+
+
+def open_console_db(settings: Settings, store: str | Path | None) -> tuple[Store, ConsoleDB]:
+    location = store_location(settings, store)
+    st = Store(location, store_settings=section(StoreSettings, "store", settings))
+    return st, ConsoleDB(location, st.cipher)
+
+
+@dataclass
+class RunningConsole:
+    console: Console
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self.closers:
+            with contextlib.suppress(Exception):
+                self.closers.pop()()
+
+
+def build_console(settings: Settings, store: str | Path | None = None, broker: str | None = None) -> RunningConsole:
+    """The console over the store; with a broker (``--broker`` or ``mqtt.broker``) it also sees
+    live conversations and can step into them."""
+    cs = section(ConsoleSettings, "console", settings)
+    dialogue = section(DialogueSettings, "dialogue", settings)
+    st, db = open_console_db(settings, store)
+    running = RunningConsole(Console(st, db, cs, dialogue, load_playbooks(dialogue.playbook_dirs),
+                                     session_secret(cs.secret_key, settings.data_dir / "console-secret")))
+    running.closers.append(st.close)
+    url = broker or settings.mqtt.broker
+    if url:
+        from device_bridge.client import MqttConnection
+
+        m = settings.mqtt
+        conn = MqttConnection(url, username=m.username, password=m.password, ca_file=m.ca_file,
+                              cert_file=m.cert_file, key_file=m.key_file)
+        conn.start(wait=5.0)
+        running.closers.append(conn.stop)
+        board = LiveBoard(conn, cs.live_topic, cs.live_stale_s).start()
+        running.closers.append(board.stop)
+        running.console.board = board
+    return running
+
+
+def serve(running: RunningConsole, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(create_app(running.console), host=host, port=port, log_level="warning",
+                            proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run()
