@@ -111,6 +111,7 @@ class PhoneCall:
         self._outcome: str | None = None  # from the dialogue's replies
         self._last_reply = ""
         self._own_speaking = False
+        self.on_end: Callable[[], None] = lambda: None  # the line's admission counts the call out
 
     # -- input from the leg (called on the event loop) ---------------------------------------
     def audio(self, pcm: np.ndarray, rate: int) -> None:
@@ -186,11 +187,14 @@ class PhoneCall:
             log.exception("call %s failed", self.record.call_id)
             error = f"internal error: {exc}"
         finally:
-            if dtmf_task is not None:
-                dtmf_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await dtmf_task
-            await self._end(error)
+            try:
+                if dtmf_task is not None:
+                    dtmf_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await dtmf_task
+                await self._end(error)
+            finally:
+                self.on_end()
 
     def _on_event(self, event: SessionEvent) -> None:
         if isinstance(event, BargeIn):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voicebot.channels.phone.audiosocket import AudioSocketServer
 from voicebot.channels.phone.auth import ApiToken, api_token, check_listeners, parse_networks, peer_allowed
@@ -21,7 +21,10 @@ from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.channels.phone.twilio import TwilioServer
 from voicebot.config import Settings, section
 from voicebot.customers import identify
+from voicebot.dialogue.replies import default_replies
 from voicebot.dialogue.types import Conversation
+from voicebot.metrics import default_metrics
+from voicebot.phone.admission import Admission, BusyCall, BusyServices, default_max_calls
 from voicebot.phone.call import PhoneCall, PhoneServices
 from voicebot.session import SessionSettings
 from voicebot.speak import Synthesizer
@@ -61,6 +64,9 @@ class PhoneSettings(BaseModel):
     twilio_public_url: str | None = None
     twilio_account_sid: str | None = None
     max_announced: int = 1000  # calls announced over HTTP and not yet connected
+    # Calls served at once; one more is answered "all lines are busy" with a callback ticket
+    # (voicebot.phone.admission). None: 12 per CPU core, the capacity measured on 2 cores.
+    max_calls: int | None = Field(None, ge=0)
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
@@ -108,6 +114,11 @@ class PhoneLine:
             executor=self.executor,
             store=self.store,
         )
+        limit = s.max_calls if s.max_calls is not None else default_max_calls()
+        self.admission = Admission(limit)
+        self.busy = BusyServices(
+            self.registry, self.voice, self.store, self.voicebot_settings.listen.frame_ms, default_replies()
+        )
         self.audiosocket: AudioSocketServer | None = None
         self.twilio: TwilioServer | None = None
         self._http: web.AppRunner | None = None
@@ -126,8 +137,13 @@ class PhoneLine:
         identify_caller(record, self.store)
         return self.conversation(channel="phone", customer_id=record.customer_id, caller=record.caller)
 
-    def new_call(self, leg: Leg, record: CallRecord) -> PhoneCall:
-        return PhoneCall(leg, record, self.services)
+    def new_call(self, leg: Leg, record: CallRecord) -> PhoneCall | BusyCall:
+        if not self.admission.admit():
+            log.warning("call %s: all %d lines are busy; answering busy", record.call_id, self.admission.limit)
+            return BusyCall(leg, record, self.busy)
+        call = PhoneCall(leg, record, self.services)
+        call.on_end = self.admission.release
+        return call
 
     async def start(
         self,
@@ -163,15 +179,19 @@ class PhoneLine:
             self.addresses["twilio"] = await self.twilio.start(*twilio)
         if http is not None:
             self.api_token = api_token(s.api_token, self.voicebot_settings.data_dir)
-            self._http = await start_http(self.registry, *http, token=self.api_token.value, stats=self.stats)
+            self._http = await start_http(
+                self.registry, *http, token=self.api_token.value, stats=self.stats, metrics=self.metrics
+            )
             server = self._http.addresses[0]
             self.addresses["http"] = (server[0], server[1])
         return self.addresses
 
     def stats(self) -> dict[str, Any]:
-        """Shared transcription: how many turns, how long they queued."""
+        """Admission (calls served, answered busy) and shared transcription: how many turns, how
+        long they queued."""
         p = self.pool.stats
         return {
+            "admission": self.admission.stats(),
             "transcription": {
                 "requests": p.requests,
                 "longest_queue": p.longest_queue,
@@ -179,6 +199,12 @@ class PhoneLine:
                 "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,
             }
         }
+
+    def metrics(self) -> bytes:
+        """Prometheus text: the turn stage histograms of the process and the line's admission."""
+        from prometheus_client import generate_latest
+
+        return generate_latest(default_metrics().registry) + generate_latest(self.admission.registry)
 
     async def close(self) -> None:
         for server in (self.audiosocket, self.twilio):

@@ -25,7 +25,7 @@ from voicebot.channels.phone.auth import bearer_middleware
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("transfer", "resolved", "abandoned")
+OUTCOMES = ("transfer", "resolved", "abandoned", "busy")  # busy: answered "all lines are busy"
 
 
 @dataclass
@@ -50,7 +50,7 @@ class CallRecord:
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     state: str = "active"  # "active" or "ended"
-    outcome: str | None = None  # transfer | resolved | abandoned
+    outcome: str | None = None  # transfer | resolved | abandoned | busy
     ticket_id: str | None = None
     dialogue_outcome: str | None = None  # the dialogue's own word: resolved, escalated (ticket), transfer
     conversation_id: str | None = None
@@ -127,7 +127,12 @@ class CallRegistry:
             del self._calls[key]
 
 
-def http_app(registry: CallRegistry, token: str, stats: Callable[[], dict[str, Any]] | None = None) -> web.Application:
+def http_app(
+    registry: CallRegistry,
+    token: str,
+    stats: Callable[[], dict[str, Any]] | None = None,
+    metrics: Callable[[], bytes] | None = None,
+) -> web.Application:
     async def call_json(request: web.Request) -> web.Response:
         record = registry.get(request.match_info["call_id"])
         if record is None:
@@ -174,6 +179,10 @@ def http_app(registry: CallRegistry, token: str, stats: Callable[[], dict[str, A
             body.update(stats())
         return web.json_response(body)
 
+    async def prometheus(_: web.Request) -> web.Response:
+        assert metrics is not None
+        return web.Response(body=metrics(), content_type="text/plain", charset="utf-8")
+
     # A dialplan's announcement is a few short fields; nothing bigger needs to be read.
     app = web.Application(middlewares=[bearer_middleware(token)], client_max_size=16 * 1024)
     app.router.add_get("/calls", calls)
@@ -181,15 +190,22 @@ def http_app(registry: CallRegistry, token: str, stats: Callable[[], dict[str, A
     app.router.add_post("/calls/{call_id}", announce)
     app.router.add_get("/calls/{call_id}/outcome", call_outcome)
     app.router.add_get("/healthz", health)
+    if metrics is not None:
+        app.router.add_get("/metrics", prometheus)
     return app
 
 
 async def start_http(
-    registry: CallRegistry, host: str, port: int, token: str, stats: Callable[[], dict[str, Any]] | None = None
+    registry: CallRegistry,
+    host: str,
+    port: int,
+    token: str,
+    stats: Callable[[], dict[str, Any]] | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> web.AppRunner:
     if not token:
         raise ValueError("the phone HTTP API needs a bearer token")
-    runner = web.AppRunner(http_app(registry, token, stats), access_log=None)
+    runner = web.AppRunner(http_app(registry, token, stats, metrics), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
