@@ -222,12 +222,13 @@ def load_synthesizer(settings: Settings | None = None) -> PiperSynthesizer:
     s = settings or load_settings()
     sp = s.speak
     onnx, cfg = resolve_voice(sp.voice, sp.voice_config)
-    key = ("piper", str(onnx), str(cfg), sp.length_scale, sp.noise_scale, sp.noise_w)
+    key = ("piper", str(onnx), str(cfg), sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads)
     with _cache_lock:
         found = _cache.get(key)
         if found is None:
             found = PiperSynthesizer(
-                onnx, cfg, length_scale=sp.length_scale, noise_scale=sp.noise_scale, noise_w=sp.noise_w
+                onnx, cfg, length_scale=sp.length_scale, noise_scale=sp.noise_scale, noise_w=sp.noise_w,
+                threads=sp.threads,
             )
             _cache[key] = found
     return found  # type: ignore[return-value]

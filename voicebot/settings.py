@@ -56,6 +56,9 @@ class SpeakSettings(BaseModel):
     # clearest for recognisers and phone lines; the voice's own values (0.667, 0.8) vary each time.
     noise_scale: float = 0.0
     noise_w: float = 0.0
+    # onnxruntime threads per sentence: one leaves the other core to Whisper, so a transcription
+    # never waits behind a sentence being synthesized (README, benchmark section)
+    threads: int = Field(1, ge=1)
 
 
 class MqttSettings(BaseModel):

@@ -24,6 +24,7 @@ from voicebot.customers import identify
 from voicebot.dialogue.replies import default_replies
 from voicebot.dialogue.types import Conversation
 from voicebot.metrics import default_metrics
+from voicebot.phone import memory
 from voicebot.phone.admission import Admission, BusyCall, BusyServices, default_max_calls
 from voicebot.phone.call import PhoneCall, PhoneServices
 from voicebot.session import SessionSettings
@@ -142,8 +143,13 @@ class PhoneLine:
             log.warning("call %s: all %d lines are busy; answering busy", record.call_id, self.admission.limit)
             return BusyCall(leg, record, self.busy)
         call = PhoneCall(leg, record, self.services)
-        call.on_end = self.admission.release
+        call.on_end = self._call_ended
         return call
+
+    def _call_ended(self) -> None:
+        self.admission.release()
+        # What the call's turns allocated goes back to the system (glibc keeps it otherwise).
+        asyncio.get_running_loop().run_in_executor(self.executor, memory.trim)
 
     async def start(
         self,
@@ -154,6 +160,10 @@ class PhoneLine:
         s = self.settings
         check_listeners({"audiosocket": audiosocket, "twilio": twilio}, s.audiosocket_peers, s.twilio_auth_token)
         networks = parse_networks(s.audiosocket_peers)
+        # Dozens of session threads would each get a malloc arena of their own (up to 8 per
+        # core), each holding on to what it once needed; two arenas are plenty for this work.
+        memory.limit_arenas(2)
+        await asyncio.to_thread(memory.trim)  # what loading and warming the models left behind
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(s.session_threads, thread_name_prefix="phone-session")
         )
