@@ -369,8 +369,8 @@ class MqttConnection:
                 subs.append(sub)
             client = self._client
         if new and client is not None and self.connected:
-            for i in range(0, len(new), 200):
-                client.subscribe([(f, qos) for f in new[i : i + 200]])
+            for i in range(0, len(new), _FILTERS_PER_SUBSCRIBE):
+                client.subscribe([(f, qos) for f in new[i : i + _FILTERS_PER_SUBSCRIBE]])
         return subs
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -557,8 +557,11 @@ class MqttConnection:
                 filters[s.topic_filter] = max(s.qos, filters.get(s.topic_filter, 0))
         items = list(filters.items())
         mids = []
-        for i in range(0, len(items), 200):
-            mids.append(client.subscribe(items[i : i + 200])[1])
+        # a few big SUBSCRIBE packets: the broker sends the retained messages of one packet's
+        # filters before it acknowledges the next, so with 200 filters a packet "subscribed"
+        # meant reading most of a big home's retained backlog first
+        for i in range(0, len(items), _FILTERS_PER_SUBSCRIBE):
+            mids.append(client.subscribe(items[i : i + _FILTERS_PER_SUBSCRIBE])[1])
         self._connect_mids = [m for m in mids if m is not None]
         if self.birth is not None:
             client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
@@ -678,6 +681,9 @@ class MqttConnection:
                 sub.callback(message)
             except Exception:
                 log.exception("handler for %s failed on a message to %s", sub.topic_filter, message.topic)
+
+
+_FILTERS_PER_SUBSCRIBE = 10_000  # ~300 KB a packet; Mosquitto takes up to 256 MB
 
 
 def _is_wild(topic_filter: str) -> bool:
