@@ -78,6 +78,7 @@ class FeedbackChannel:
         self._unsubscribed = threading.Event()
         self._threads: list[threading.Thread] = []
         self.on_ack: Callable[[Ack, float], None] | None = None  # (ack, seconds since arrival): metrics
+        self._busy_since: dict[str, float] = {}  # device -> when it was last told "busy" (while overloaded)
 
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=self.worker_id, protocol=paho.MQTTv5, manual_ack=True
@@ -168,7 +169,39 @@ class FeedbackChannel:
             getattr(props, "ResponseTopic", None),
             getattr(props, "CorrelationData", None),
         )
+        # Bounded: the broker holds back QoS 1 messages beyond receive_maximum, but not QoS 0 ones
+        # (nor does every broker honour it), so a flood would otherwise grow this worker's memory.
+        waiting = self._quick.qsize() + self._slow.qsize()
+        if waiting >= self.fs.max_queued_jobs + (self.fs.receive_maximum if msg.qos > 0 else 0):
+            self._refuse_busy(job)
+            return
+        if self._busy_since and waiting < self.fs.max_queued_jobs // 2:
+            self._busy_since.clear()
+            log.info("feedback worker %s: taking messages again", self.worker_id)
         (self._quick if job.incoming.quick else self._slow).put(job)
+
+    def _refuse_busy(self, job: _Job) -> None:
+        """Tell the device to retry later (at most once a second per device: a flood gets no flood of
+        replies) and take the message off the broker's hands; never blocks the network thread."""
+        ack = self.ingest.busy(job.incoming)
+        now = time.monotonic()
+        if not self._busy_since:
+            log.warning("feedback worker %s: %d messages wait already (feedback.max_queued_jobs); "
+                        "refusing more with 'busy'", self.worker_id, self.fs.max_queued_jobs)
+        if len(self._busy_since) > 10_000:
+            self._busy_since.clear()
+        if now - self._busy_since.get(ack.device_id, -1.0) >= 1.0:
+            self._busy_since[ack.device_id] = now
+            topic = job.response_topic or ack_topic(self.fs.topic_prefix, ack.device_id)
+            props = Properties(PacketTypes.PUBLISH)
+            if job.correlation is not None:
+                props.CorrelationData = job.correlation
+            try:
+                self.client.publish(topic, ack.payload(), qos=0, properties=props)
+            except ValueError:  # a device's unusable response topic
+                log.warning("feedback worker %s: cannot answer on %r", self.worker_id, topic)
+        if job.qos > 0:
+            self.client.ack(job.mid, job.qos)
 
     # workers ---------------------------------------------------------------------------
     def _work(self, q: queue.Queue[_Job | None]) -> None:

@@ -103,13 +103,38 @@ class FeedbackIngest:
             err = FeedbackError("internal", f"voicebot failed on this clip ({type(exc).__name__}); retry later")
             return Ack.from_error(device_id, clip_id, err, self.worker)
 
+    def busy(self, msg: Incoming) -> Ack:
+        """The answer to a message the worker cannot even queue (feedback.max_queued_jobs): retry later."""
+        device_id, clip_id = "unknown", clip_id_from(msg.payload, msg.props) or "unknown"
+        try:
+            route = parse_topic(msg.topic, self.fs.topic_prefix)
+            device_id, clip_id = route.device_id, route.clip_id or clip_id
+        except FeedbackError as err:
+            device_id, clip_id = err.extra.get("device_id", device_id), err.extra.get("clip_id", clip_id)
+        err = FeedbackError("busy", f"the worker holds {self.fs.max_queued_jobs} messages already "
+                            "(feedback.max_queued_jobs); retry the clip later", retry=True)
+        return Ack.from_error(device_id, clip_id, err, self.worker)
+
     # streamed clips --------------------------------------------------------------------
+    def _over_upload_limit(self, device_id: str, clip_id: str) -> bool:
+        """Whether a new streamed clip would take the device past feedback.max_open_uploads (one
+        already open is never refused: its chunks and end go on)."""
+        open_now = self.store.open_uploads(device_id)
+        return clip_id not in open_now and len(open_now) >= self.fs.max_open_uploads
+
+    def _too_many_uploads(self) -> FeedbackError:
+        return FeedbackError("too_many_uploads", f"this device has {self.fs.max_open_uploads} streamed clips open "
+                             "(feedback.max_open_uploads); end them (or wait until they expire), then retry this one",
+                             retry=True)
+
     def _start(self, device_id: str, clip_id: str, payload: bytes) -> Ack | None:
         data = self._json(payload, "the start message")
         meta = meta_from(device_id, clip_id, data)
         existing = self.store.find(device_id, clip_id)
         if existing is not None:
             return Ack(clip_id, device_id, "duplicate", existing, worker=self.worker)
+        if self._over_upload_limit(device_id, clip_id):
+            raise self._too_many_uploads()
         declared = data.get("bytes")
         if isinstance(declared, int) and declared > self.fs.max_bytes:
             # Remembered, so the chunks that follow are dropped without an error each.
@@ -124,6 +149,12 @@ class FeedbackIngest:
             return None  # already refused (too large): the device has its error
         if meta is None and self.store.find(device_id, clip_id) is not None:
             return None  # a late copy of a chunk of a clip already stored
+        if meta is None and self._over_upload_limit(device_id, clip_id):
+            # its start was refused (too many uploads), or never came: the device hears it at the
+            # start or the end, not once per chunk, and nothing of it is stored
+            log.warning("chunk %d of clip %s from %s dropped: feedback.max_open_uploads (%d) reached",
+                        seq, clip_id, device_id, self.fs.max_open_uploads)
+            return None
         if seq >= self.fs.max_chunks:
             self.store.forget_upload(device_id, clip_id)
             self.store.start_upload(device_id, clip_id, {**(meta or {}), "rejected": "limit_exceeded"})
@@ -149,6 +180,8 @@ class FeedbackIngest:
         if existing is not None:
             self.store.forget_upload(device_id, clip_id)
             return Ack(clip_id, device_id, "duplicate", existing, worker=self.worker)
+        if self._over_upload_limit(device_id, clip_id):
+            raise self._too_many_uploads()  # nothing of this clip was kept
         # Chunks handed to other workers just before the end may still be on their way into the store.
         deadline = time.monotonic() + self.fs.chunk_wait_s
         wanted = set(range(count))  # at most max_chunks: built once, not on every look

@@ -58,6 +58,8 @@ ERROR_CODES = {
     "missing_chunks": "the end arrived but chunks are missing; resend the chunks in `missing`, then the end",
     "checksum_mismatch": "the assembled bytes do not match sha256/bytes; resend the whole clip",
     "limit_exceeded": "the message exceeds a limit of the worker (chunks, size, nesting); do not retry it",
+    "too_many_uploads": "the device has feedback.max_open_uploads streamed clips open; finish them, then retry this one",
+    "busy": "the worker holds feedback.max_queued_jobs messages already; retry the clip later",
     "internal": "voicebot failed on this clip; retry later",
 }
 
@@ -108,7 +110,7 @@ class Ack:
             message=err.message,
             missing=list(err.extra.get("missing", [])),
             worker=worker,
-            retry=False if rejected else None,
+            retry=False if rejected else err.extra.get("retry"),
         )
 
 

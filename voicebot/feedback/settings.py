@@ -25,6 +25,10 @@ class FeedbackSettings(BaseModel):
     max_chunks: int = Field(4096, ge=1)  # chunks in one streamed clip (the `end`'s count, chunk numbers)
     max_message_bytes: int = Field(64 * 1024, ge=1024)  # a start or end message (JSON)
     max_json_depth: int = Field(16, ge=2)  # nesting of lists/objects in any JSON message
+    # what one device, or all of them together, may have waiting; beyond it the device is told to
+    # retry later (status "error", retry: true): nothing a well-behaved device sends is lost
+    max_open_uploads: int = Field(8, ge=1)  # streamed clips one device may have started and not ended
+    max_queued_jobs: int = Field(256, ge=1)  # messages a worker holds for its threads (QoS 1 ones: + receive_maximum)
     chunk_wait_s: float = 3.0  # how long an `end` waits for chunks still being stored by other workers
     claim_lease_s: float = 300.0  # a worker's claim on a clip expires after this (a dead worker's clip is retried)
     upload_ttl_s: float = 3600.0  # unfinished streamed uploads are forgotten after this

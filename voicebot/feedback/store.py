@@ -215,6 +215,14 @@ class FeedbackStore(SqliteDatabase):
             ).fetchone()[0]
         return int(total)
 
+    def open_uploads(self, device_id: str) -> set[str]:
+        """The clip ids of the device's streamed uploads in progress (started, or chunks stored)."""
+        rows = self._rows(
+            "SELECT clip_id FROM feedback_uploads WHERE device_id = ? "
+            "UNION SELECT clip_id FROM feedback_chunks WHERE device_id = ?", (device_id, device_id)
+        )
+        return {str(r["clip_id"]) for r in rows}
+
     def chunk_numbers(self, device_id: str, clip_id: str) -> set[int]:
         rows = self._rows(
             "SELECT seq FROM feedback_chunks WHERE device_id = ? AND clip_id = ?", (device_id, clip_id)
