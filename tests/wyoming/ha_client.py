@@ -70,6 +70,7 @@ async def transcribe(host: str, port: int, pcm: bytes, rate: int = 16000, width:
 class TtsResult:
     events: list[Event] = field(default_factory=list)
     first_chunk_s: float | None = None
+    total_s: float = 0.0  # synthesize sent → audio-stop received
 
     def streams(self) -> list[np.ndarray]:
         """The audio of each audio-start … audio-stop, as int16."""
@@ -98,6 +99,7 @@ async def synthesize(host: str, port: int, text: str, voice: SynthesizeVoice | N
                 result.first_chunk_s = time.perf_counter() - sent
             result.events.append(event)
             if event.type == "audio-stop":
+                result.total_s = time.perf_counter() - sent
                 return result
 
 

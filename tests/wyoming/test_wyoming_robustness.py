@@ -147,3 +147,30 @@ def test_twenty_clients_at_once_are_each_served_while_bad_ones_are_closed(
     bad = [r for r in server_log.records if r.levelno == logging.WARNING and "malformed header" in r.getMessage()]
     assert len(bad) == 4, [r.getMessage() for r in bad]  # only the four broken clients were closed for it
     still_serving(wyoming_server)
+
+
+def test_connections_over_the_limit_are_refused_and_silent_ones_closed(wyoming_runtime, server_log) -> None:
+    from tests.wyoming.conftest import TEST_SETTINGS, Running
+    from voicebot.wyoming.service import WyomingService
+
+    small = Running(WyomingService(wyoming_runtime, TEST_SETTINGS.model_copy(
+        update={"max_connections": 2, "idle_timeout_s": 0.5})))
+    try:
+        async def scenario() -> tuple[str, str]:
+            first = await asyncio.open_connection(small.host, small.port)
+            second = await asyncio.open_connection(small.host, small.port)
+            third_reader, third_writer = await asyncio.open_connection(small.host, small.port)
+            refused = await asyncio.wait_for(third_reader.read(), 5)  # answered, then closed
+            third_writer.close()
+            idle = await asyncio.wait_for(first[0].read(), 5)  # closed after 0.5 s of silence
+            for _, w in (first, second):
+                w.close()
+            return refused.decode(), idle.decode()
+
+        refused, idle = asyncio.run(scenario())
+        assert '"type": "error"' in refused and "busy" in refused
+        assert idle == ""
+        assert logged(server_log, "refused", "2 connections already served")
+        assert until(lambda: logged(server_log, "sent nothing for 0.5 s"), 5.0)
+    finally:
+        small.close()
