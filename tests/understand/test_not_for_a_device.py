@@ -47,7 +47,7 @@ def _acts(u) -> bool:  # type: ignore[no-untyped-def]
     "mute the speakers",
 ])
 def test_no_device_is_operated(demo: tuple[Understander, dict[str, Device], list[str]], text: str) -> None:
-    nlu, devices, _ = demo
+    nlu, _, _ = demo
     u = nlu.understand(text, None, speaker_area="Living Room")
     assert not _acts(u), (text, u.intent, u.device_ids, u.confidence, u.matched)
 

@@ -28,6 +28,10 @@ INTENT_DOMAINS: dict[str, frozenset[str]] = {
     "ReportProblem": ALL,
 }
 
+# Run, never switched back: "turn off movie night" is about the scene (the dialogue says it
+# cannot be switched off), not a question about which device is meant
+RUN_ONLY = frozenset({"scene", "script"})
+
 # Intents that change a device (reading one changes nothing).
 CHANGING = frozenset(INTENT_DOMAINS) - {"HassGetState", "HassClimateGetTemperature", "ReportProblem"}
 

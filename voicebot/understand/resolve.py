@@ -108,6 +108,12 @@ class Resolver:
             if said and any(not any(self.index.kind_fits(i, said) for i in h.device_ids) for h in m.names):
                 # "turn on the lamp by the tv": a lamp is said, the TV is named; neither is a guess
                 return Target()
+            if intent in ("HassTurnOff", "HassToggle") and all(
+                all(_domain(self.index.devices[i]) in caps.RUN_ONLY for i in h.device_ids) for h in m.names
+            ) and not domain_hint:
+                # "turn off movie night": the scene it names, for the dialogue to say a scene
+                # is run, not switched off (never a question about which device)
+                return self._named(m, areas, speaker_area, set(caps.RUN_ONLY))
             if intent in caps.CHANGING and not self._named_fit(m, allowed, domain_hint):
                 # "dim the tv", "unlock the garage", "close the thermostat": the request cannot
                 # be done to the device named; doing something else to it would be a guess

@@ -320,6 +320,17 @@ class Understander:
         allowed = caps.INTENT_DOMAINS.get(match.intent, frozenset())
         hint = match.domain or (next(iter(allowed)) if len(allowed) == 1 else None)
         target = resolver.resolve(found, match.intent, hint, speaker_area, context)
+        if (match.domain and match.device_class and not target.device_ids and not target.candidates
+                and not caps.is_sensitive(match.domain, match.device_class)):
+            # the templates' class for a word is not every home's ("Rollos" are blinds to them,
+            # shutters in a home that says so): the kind of device then decides alone, never
+            # reaching a garage door, gate or door that was not said
+            found.kinds = [DomainWord(match.domain, None)]
+            loose = resolver.resolve(found, match.intent, hint, speaker_area, context)
+            devs = index.devices
+            if not any(caps.is_sensitive(str(devs[i].type), index.implied_class.get(i))
+                       for i in loose.device_ids + loose.candidates):
+                target = loose
         return match.intent, slots, target, found
 
     def _state_question(
