@@ -135,3 +135,26 @@ def test_a_command_is_handled_and_a_follow_up_on_the_same_conversation_uses_its_
     second = asyncio.run(converse(host, port, "turn it off again", "ha-conv-1"))
     assert second.type == "handled", second
     assert until(lambda: not light_on(wyoming_runtime), 5.0)
+
+
+def test_a_satellite_linked_to_a_customer_speaks_for_them_and_continues_their_thread(
+    wyoming_server, wyoming_runtime
+) -> None:
+    """One customer across channels: the satellite id is theirs (voicebot customers link
+    --satellite), so its conversation is theirs, and "it" is the device their last conversation,
+    on another channel, was about."""
+    from voicebot.customers import IdentityBook
+    from voicebot.store import Customer
+
+    rt = wyoming_runtime
+    rt.store.save_customer(Customer("c-satellite", "Robin"))
+    IdentityBook(rt.store).link("c-satellite", "satellite", "assist_satellite.robins_voice")
+    chat = rt.conversation("web", customer_id="c-satellite")
+    assert chat.handle("turn on the kitchen light").actions
+    chat.end("resolved")
+    host, port = wyoming_server.host, wyoming_server.port
+    reply = asyncio.run(converse(host, port, "turn it off", "ha-conv-robin", satellite_id="assist_satellite.robins_voice"))
+    assert reply.type == "handled", reply
+    assert until(lambda: not light_on(rt), 5.0)
+    stored = [t for t in rt.store.trace(customer_id="c-satellite", kind="command") if t.device_id == "kitchen_light"]
+    assert len(stored) == 2  # on from the chat, off from the satellite: both the same customer's

@@ -181,6 +181,9 @@ def register(app: typer.Typer) -> None:
     from voicebot.cli.store import register_customer_commands
 
     register_customer_commands(customers)  # export and erase (cli/store.py)
+    from voicebot.cli.identities import register_identity_commands
+
+    register_identity_commands(customers)  # link, unlink, identities: one customer on every channel
 
     @app.command()
     def playbooks(

@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
         simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
         area: Annotated[str | None, typer.Option(help="The area the speaker stands in (for 'the light').")] = None,
         store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        speaker: Annotated[
+            str | None, typer.Option(help="This speaker as HOME/DEVICE: its customer (voicebot customers link --speaker).")
+        ] = None,
+        customer: Annotated[str | None, typer.Option(help="The customer id of the household (instead of --speaker).")] = None,
         metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port.")] = None,
     ) -> None:
         """Hold spoken conversations through the microphone and speaker (sounddevice)."""
@@ -63,6 +67,13 @@ def register(app: typer.Typer) -> None:
         except (StartupError, OSError, ValueError) as exc:
             raise typer.BadParameter(str(exc)) from exc
 
+        from voicebot.customers import identify
+
+        # The household this speaker belongs to: their history follows them from the phone and the chat.
+        customer_id = customer or identify(rt.store, "speaker", speaker)
+        if speaker and customer_id is None:
+            con.print(f"[yellow]speaker {speaker} is not linked to a customer; conversations are anonymous[/yellow]")
+
         def show(event: object) -> None:
             if isinstance(event, TurnRecord):
                 con.print(f"[green]you[/green] {event.user_text}")
@@ -84,7 +95,7 @@ def register(app: typer.Typer) -> None:
             while True:
                 session = Session(
                     channel,
-                    rt.conversation(channel="speaker", speaker_area=area),
+                    rt.conversation(channel="speaker", customer_id=customer_id, speaker_area=area),
                     rt.transcriber,
                     rt.synthesizer,
                     settings,

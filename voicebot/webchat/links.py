@@ -7,6 +7,7 @@ A link carries the customer id and its expiry, signed with HMAC-SHA256 (itsdange
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
@@ -47,7 +48,9 @@ class LinkSigner:
 
     def sign(self, customer_id: str, ttl_s: float, now: float | None = None) -> str:
         now = time.time() if now is None else now
-        return str(self._serializer.dumps({"c": customer_id, "i": round(now, 3), "e": round(now + ttl_s, 3)}))
+        # Issued at the millisecond, rounded down: a revocation in the same millisecond covers it.
+        issued = math.floor(now * 1000) / 1000
+        return str(self._serializer.dumps({"c": customer_id, "i": issued, "e": round(now + ttl_s, 3)}))
 
     def verify(self, token: Any, now: float | None = None) -> LinkClaims:
         """The link's claims, or LinkError saying why it does not open the chat."""

@@ -21,8 +21,8 @@ from voicebot.dialogue.types import Conversation
 
 log = logging.getLogger(__name__)
 
-# (speaker_area, language) → a new dialogue conversation
-NewConversation = Callable[[str | None, str], Conversation]
+# (speaker_area, language, satellite or device id) → a new dialogue conversation
+NewConversation = Callable[[str | None, str, str | None], Conversation]
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Conversations:
     def __contains__(self, key: str) -> bool:
         return key in self._held
 
-    async def get(self, key: str, area: str | None, language: str) -> tuple[Held, bool]:
+    async def get(self, key: str, area: str | None, language: str, satellite: str | None = None) -> tuple[Held, bool]:
         """The conversation behind ``key`` (True: made now)."""
         await self._expire()
         held = self._held.get(key)
@@ -59,7 +59,7 @@ class Conversations:
             held.used_at = self._clock()
             self._held.move_to_end(key)
             return held, False
-        conversation = await asyncio.to_thread(self._new, area, language)
+        conversation = await asyncio.to_thread(self._new, area, language, satellite)
         held = self._held[key] = Held(conversation, self._clock())
         while len(self._held) > self.max_count:
             _, oldest = self._held.popitem(last=False)

@@ -55,7 +55,9 @@ class ConversationAgent:
         key = str(context.get("conversation_id") or "") or uuid.uuid4().hex
         language = primary_language(request.language) or "en"
         area = satellite_area(context, self._satellite_areas, self._areas())
-        held, new = await self.conversations.get(key, area, language)
+        # who is speaking: the satellite's customer (voicebot.customers), else the household's
+        satellite = next((str(context[k]) for k in ("satellite_id", "device_id") if context.get(k)), None)
+        held, new = await self.conversations.get(key, area, language, satellite)
         if new:
             log.info("conversation %s started (area %s, language %s)", held.conversation.id, area or "unknown", language)
         async with held.lock:

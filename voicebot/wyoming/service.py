@@ -13,6 +13,7 @@ from typing import Any
 
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.config import Settings
+from voicebot.customers import identify
 from voicebot.models import resolve_voice
 from voicebot.wyoming.conversations import Conversations
 from voicebot.wyoming.discovery import Advertisement
@@ -76,8 +77,11 @@ class WyomingService:
         self.server = WyomingServer(self.services)
         self.advertisement: Advertisement | None = None
 
-    def _new_conversation(self, area: str | None, language: str) -> Any:
-        return self.runtime.conversation(CHANNEL, customer_id=self.settings.customer_id, speaker_area=area,
+    def _new_conversation(self, area: str | None, language: str, satellite: str | None = None) -> Any:
+        # A satellite linked to a customer (voicebot customers link --satellite) is theirs;
+        # any other speaks for the household's customer_id.
+        customer_id = identify(self.runtime.store, "satellite", satellite) or self.settings.customer_id
+        return self.runtime.conversation(CHANNEL, customer_id=customer_id, speaker_area=area,
                                          language=language)
 
     async def start(self, uri: str | None = None) -> tuple[str, int]:

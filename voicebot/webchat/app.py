@@ -1,0 +1,345 @@
+"""The customer web chat: a small page and a WebSocket, as an ASGI application.
+
+    chat = WebChat(runtime.conversation, runtime.store, WebChatSettings(), secret)
+    app = chat.app()              # serve it (voicebot webchat), or mount it in another Starlette/FastAPI app
+
+The customer opens a signed link (voicebot.webchat.links); the page sends the link's token as its
+first message and then one message per line the customer writes. Each chat is a dialogue
+conversation on channel ``web``, the same dialogue, tickets and escalation as the phone line and
+the speaker, and it continues the customer's thread (voicebot.customers), so what is said here is
+picked up when they call.
+
+The protocol is JSON text messages:
+    client → {"type": "hello", "token": "..."}            first, within ``hello_timeout_s``
+    server → {"type": "ready", "conversation_id", "name", "resumed", "history": [...]}
+    server → {"type": "reply", "text", "intent", "actions", "escalated", "ticket_id", "end"}
+    client → {"type": "message", "text": "..."}
+    server → {"type": "error", "code", "message"}        codes below; the chat stays open unless said
+Close codes: 4401 a bad, expired or withdrawn link (or no hello in time); 1008 a client that keeps
+flooding; 1009 a message over ``max_frame_bytes``; 1013 too many chats open; 1000 the conversation ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from voicebot.dialogue.types import Conversation, Reply
+from voicebot.webchat.links import LinkError, LinkSigner, Revocations
+from voicebot.webchat.settings import WebChatSettings
+
+log = logging.getLogger(__name__)
+
+CLOSE_AUTH = 4401
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_BUSY = 1013
+HISTORY = 50  # lines of a resumed chat shown again
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+STATIC = {"": ("page.html", "text/html; charset=utf-8"), "chat.js": ("chat.js", "text/javascript; charset=utf-8"),
+          "chat.css": ("chat.css", "text/css; charset=utf-8")}
+
+
+class ClientError(Exception):
+    """What one client did wrong; ``close``: the socket is closed with this code after telling it."""
+
+    def __init__(self, code: str, message: str, close: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.close = close
+
+
+@dataclass
+class Chat:
+    """One customer's open conversation; a reloaded page or a second tab continues it."""
+
+    customer_id: str
+    conversation: Conversation
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sockets: int = 0
+    last_active: float = field(default_factory=time.monotonic)
+    history: list[dict[str, str]] = field(default_factory=list)
+    ended: bool = False
+
+    def note(self, who: str, text: str) -> None:
+        self.history.append({"from": who, "text": text})
+        del self.history[:-HISTORY]
+
+
+class RateLimit:
+    """A token bucket: ``burst`` messages at once, then ``per_minute``."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self.clock = clock
+        self.at = clock()
+
+    def allow(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class WebChat:
+    def __init__(
+        self,
+        conversation: Callable[..., Conversation],
+        store: Any,
+        settings: WebChatSettings,
+        secret: str,
+    ) -> None:
+        self.new_conversation = conversation  # (channel=, customer_id=) → Conversation, e.g. Runtime.conversation
+        self.store = store
+        self.settings = settings
+        self.signer = LinkSigner(secret)
+        self.revocations = Revocations(store)
+        self.executor = ThreadPoolExecutor(settings.dialogue_threads, thread_name_prefix="webchat")
+        self.chats: dict[str, Chat] = {}
+        self.open_sockets = 0
+        self._reaper: asyncio.Task[None] | None = None
+
+    # links -------------------------------------------------------------------------------
+    def link(self, customer_id: str, base_url: str, ttl_s: float | None = None) -> str:
+        """A URL that opens the chat as ``customer_id`` (the token in the fragment, which browsers
+        never send to a server, so it stays out of access logs and referrers)."""
+        ttl = self.settings.link_ttl_s if ttl_s is None else ttl_s
+        if not 0 < ttl <= self.settings.max_link_ttl_s:
+            raise ValueError(f"a link lasts more than 0 and at most {self.settings.max_link_ttl_s:.0f} seconds")
+        return f"{base_url.rstrip('/')}/#t={self.signer.sign(customer_id, ttl)}"
+
+    # the ASGI application ------------------------------------------------------------------
+    def app(self) -> Starlette:
+        routes = [Route("/healthz", self._healthz), WebSocketRoute("/ws", self._socket)]
+        routes += [Route(f"/{name}", self._static) for name in STATIC]
+        return Starlette(routes=routes)
+
+    async def _healthz(self, request: Request) -> Response:
+        return JSONResponse({"ok": True, "chats": len(self.chats), "sockets": self.open_sockets})
+
+    async def _static(self, request: Request) -> Response:
+        name, media_type = STATIC[request.url.path.rsplit("/", 1)[-1]]
+        body = resources.files("voicebot.webchat").joinpath(name).read_bytes()
+        return Response(body, media_type=media_type, headers=SECURITY_HEADERS)
+
+    async def _socket(self, ws: WebSocket) -> None:
+        origins = self.settings.allowed_origins
+        if origins and ws.headers.get("origin") not in origins:
+            await ws.close(code=CLOSE_POLICY)  # refused before the upgrade: the browser sees 403
+            return
+        await ws.accept()
+        self._start_reaper()
+        self.open_sockets += 1
+        chat: Chat | None = None
+        try:
+            if self.open_sockets > self.settings.max_connections:
+                raise ClientError("busy", "too many chats are open right now; please try again in a minute", CLOSE_BUSY)
+            chat = await self._hello(ws)
+            await self._converse(ws, chat)
+        except ClientError as exc:
+            await self._refuse(ws, exc)
+        except WebSocketDisconnect:
+            pass
+        except Exception:  # one chat failing must not take the service with it
+            log.exception("web chat failed")
+            await self._refuse(ws, ClientError("internal", "something went wrong on our side; please reload", 1011))
+        finally:
+            self.open_sockets -= 1
+            if chat is not None:
+                chat.sockets -= 1
+                chat.last_active = time.monotonic()
+
+    async def _refuse(self, ws: WebSocket, exc: ClientError) -> None:
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self._send(ws, {"type": "error", "code": exc.code, "message": str(exc)})
+            await ws.close(code=exc.close or CLOSE_POLICY)
+
+    async def _hello(self, ws: WebSocket) -> Chat:
+        try:
+            first = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_s)
+        except TimeoutError:
+            raise ClientError("no_hello", "the chat link was not presented in time", CLOSE_AUTH) from None
+        if first.get("type") != "hello":
+            raise ClientError("bad_link", "the first message must present the chat link", CLOSE_AUTH)
+        try:
+            claims = self.signer.verify(first.get("token"))
+            await self._in_thread(self.revocations.check, claims)
+        except LinkError as exc:
+            raise ClientError(exc.code, str(exc), CLOSE_AUTH) from None
+        customer = await self._in_thread(self.store.customer, claims.customer_id)
+        if customer is None:
+            raise ClientError("bad_link", "this chat link is not valid (no such customer)", CLOSE_AUTH)
+        chat = self.chats.get(customer.customer_id)
+        resumed = chat is not None and not chat.ended
+        if chat is not None and chat.sockets >= self.settings.max_connections_per_customer:
+            raise ClientError("busy", "this chat is already open in too many windows", CLOSE_BUSY)
+        if chat is None or chat.ended:
+            conversation = await self._in_thread(self.new_conversation, channel="web", customer_id=customer.customer_id)
+            chat = self.chats[customer.customer_id] = Chat(customer.customer_id, conversation)
+        chat.sockets += 1
+        chat.last_active = time.monotonic()
+        await self._send(ws, {"type": "ready", "conversation_id": chat.conversation.id, "name": customer.name,
+                              "resumed": resumed, "history": list(chat.history) if resumed else []})
+        if not resumed:
+            async with chat.lock:
+                greeting = await self._in_thread(chat.conversation.greet)
+            chat.note("bot", greeting.text)
+            await self._send(ws, _reply(greeting))
+        log.info("web chat %s opened%s", chat.conversation.id, " (resumed)" if resumed else "")
+        return chat
+
+    async def _converse(self, ws: WebSocket, chat: Chat) -> None:
+        s = self.settings
+        limit = RateLimit(s.messages_per_minute, s.burst)
+        flooded = 0
+        while True:
+            try:
+                msg = await asyncio.wait_for(self._receive(ws), s.idle_timeout_s)
+            except TimeoutError:
+                raise ClientError("idle", "the chat was closed after a long silence; reload to continue", 1000) from None
+            except ClientError as exc:
+                if exc.close is not None:
+                    raise
+                await self._send(ws, {"type": "error", "code": exc.code, "message": str(exc)})
+                continue
+            if not limit.allow():
+                flooded += 1
+                if flooded >= s.max_flood_errors:
+                    raise ClientError("too_fast", "too many messages; the chat was closed", CLOSE_POLICY)
+                await self._send(ws, {"type": "error", "code": "too_fast",
+                                      "message": "you are sending messages too fast; please wait a moment"})
+                continue
+            kind, text = msg.get("type"), msg.get("text")
+            if kind == "ping":
+                await self._send(ws, {"type": "pong"})
+                continue
+            if kind != "message" or not isinstance(text, str):
+                await self._send(ws, {"type": "error", "code": "bad_message",
+                                      "message": 'expected {"type": "message", "text": "..."}'})
+                continue
+            text = text.strip()
+            if len(text) > s.max_message_chars:
+                await self._send(ws, {"type": "error", "code": "too_long",
+                                      "message": f"please keep a message under {s.max_message_chars} characters"})
+                continue
+            if not text:
+                continue
+            if chat.ended:
+                raise ClientError("ended", "this conversation has ended; reload to start a new one", 1000)
+            async with chat.lock:
+                reply = await self._in_thread(chat.conversation.handle, text)
+            chat.last_active = time.monotonic()
+            chat.note("you", text)
+            chat.note("bot", reply.text)
+            await self._send(ws, _reply(reply))
+            if reply.end_conversation:
+                self._finish(chat)
+                await ws.close(code=1000)
+                return
+
+    async def _receive(self, ws: WebSocket) -> dict[str, Any]:
+        """The next message as JSON; ClientError for one that is not (or too big)."""
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes") or b""
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size > self.settings.max_frame_bytes:
+            raise ClientError("too_large", f"a message may be at most {self.settings.max_frame_bytes} bytes",
+                              CLOSE_TOO_BIG)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ClientError("bad_message", "messages must be JSON objects") from None
+        if not isinstance(data, dict):
+            raise ClientError("bad_message", "messages must be JSON objects")
+        return data
+
+    @staticmethod
+    async def _send(ws: WebSocket, data: dict[str, Any]) -> None:
+        if ws.application_state == WebSocketState.CONNECTED:
+            await ws.send_text(json.dumps(data, ensure_ascii=False))
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    # ending chats --------------------------------------------------------------------------
+    def _finish(self, chat: Chat, outcome: str = "abandoned") -> None:
+        """The conversation is over (it ended itself, or nobody came back)."""
+        if not chat.ended:
+            chat.ended = True
+            try:
+                chat.conversation.end(outcome)
+            except Exception:
+                log.exception("could not end web chat %s", chat.conversation.id)
+        if self.chats.get(chat.customer_id) is chat:
+            del self.chats[chat.customer_id]
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        while self.chats:
+            await asyncio.sleep(min(30.0, max(1.0, self.settings.resume_s / 4)))
+            self.reap()
+
+    def reap(self, now: float | None = None) -> int:
+        """End the chats nobody has come back to within ``resume_s`` (and idle ones); how many."""
+        now = time.monotonic() if now is None else now
+        s = self.settings
+        gone = [c for c in self.chats.values()
+                if (c.sockets <= 0 and now - c.last_active > s.resume_s) or now - c.last_active > s.idle_timeout_s]
+        for chat in gone:
+            self._finish(chat)
+        return len(gone)
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for chat in list(self.chats.values()):
+            self._finish(chat)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _reply(reply: Reply) -> dict[str, Any]:
+    return {
+        "type": "reply",
+        "text": reply.text,
+        "intent": reply.intent,
+        "actions": [{"device": a.device_name, "changes": a.changes, "outcome": a.outcome} for a in reply.actions],
+        "escalated": reply.escalated,
+        "ticket_id": reply.ticket_id,
+        "end": reply.end_conversation,
+        "language": reply.language,
+    }
