@@ -3,7 +3,10 @@
 given, what is expected and (for a misspelt key) the nearest valid one::
 
     configuration file voicebot.yaml: dialogue.forbiden_devices: unknown key; did you mean forbidden_devices?
-    environment VOICEBOT_TRANSCRIBE__THREADS='two': transcribe.threads: expected a valid integer
+    environment VOICEBOT_TRANSCRIBE__THREADS: transcribe.threads = 'two': expected a valid integer
+    environment VOICEBOT_MQTT__PASSWROD: mqtt has no setting 'passwrod'; did you mean VOICEBOT_MQTT__PASSWORD?
+
+An unknown variable is named, never its value; a value of a key that names a secret is masked.
 
 A typo in a safety setting (``forbidden_devices``) must never be silently ignored.
 """
@@ -78,6 +81,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _secret(*names: str | None) -> bool:
+    """Whether a key (or the key it was probably meant to be) names a secret."""
+    return any(n and any(w in n.lower() for w in SECRET_WORDS) for n in names)
+
+
+def _shown(value: Any, *names: str | None) -> str:
+    """The value for a message, masked where the key names a secret (as ``mask`` does for the
+    effective configuration): a message ends up in a terminal or a log."""
+    return "********" if _secret(*names) else _show(mask(value))
+
+
+def _env_names() -> list[str]:
+    """Every VOICEBOT_ variable that is a setting, for the nearest one to a misspelt name (a
+    section whose model cannot be loaded offers its pattern, VOICEBOT_<SECTION>__<KEY>)."""
+    names = [*ENV_OTHER, "VOICEBOT_DATA_DIR"]
+    for sec in (*CORE, *SECTIONS):
+        try:
+            fields = _field_names(section_model(sec))
+        except ImportError:
+            names.append(f"{ENV_PREFIX}{sec.upper()}__<KEY>")
+            continue
+        names += [f"{ENV_PREFIX}{sec.upper()}__{f.upper()}" for f in fields]
+    return names
+
+
 def _field_names(model: type[BaseModel]) -> set[str]:
     names = set(model.model_fields)
     names |= {f.alias for f in model.model_fields.values() if f.alias}
@@ -108,7 +136,9 @@ def unknown_keys(model: type[BaseModel], data: Any, path: str) -> list[str]:
     for key, value in data.items():
         where = f"{path}.{key}" if path else str(key)
         if key not in names:
-            problems.append(f"{where}: unknown key (value {_show(value)}){_nearest(str(key), names)}")
+            near = _closest(str(key), names)
+            hint = f"; did you mean {near}?" if near else ""
+            problems.append(f"{where}: unknown key (value {_shown(value, str(key), near)}){hint}")
             continue
         field = model.model_fields.get(key) or next(f for f in model.model_fields.values() if f.alias == key)
         for how, sub in _nested_models(field.annotation):
@@ -140,7 +170,7 @@ def _validation_lines(exc: ValidationError, section: str) -> list[str]:
         path = [section, *loc] if section else loc
         var = ENV_PREFIX + "__".join(path[:2]).upper() if len(path) > 1 else ENV_PREFIX + path[0].upper()
         origin = f"environment {var}" if var in os.environ else _file_label()
-        given = f" = {_show(e['input'])}" if e.get("type") != "missing" else ""
+        given = f" = {_shown(e['input'], path[-1])}" if e.get("type") != "missing" else ""
         lines.append(f"{origin}: {'.'.join(path)}{given}: {_expected(e)}")
     return lines
 
@@ -172,7 +202,7 @@ def checked_section(model: type[T], name: str, data: dict[str, Any]) -> T:
         if strict and field not in names:
             near = _closest(field, names)
             hint = f"; did you mean {ENV_PREFIX}{name.upper()}__{near.upper()}?" if near else ""
-            problems.append(f"environment {var}={_show(value)}: {name} has no setting {field!r}{hint}")
+            problems.append(f"environment {var}: {name} has no setting {field!r}{hint}")
         else:
             data[field] = _env_value(value)
     try:
@@ -200,20 +230,21 @@ def checked_settings() -> Settings:
             if value is not None and not isinstance(value, dict):
                 problems.append(f"{_file_label()}: {key} = {_show(value)}: expected a mapping of settings")
     env_sections = {f"{ENV_PREFIX}{n.upper()}__": n for n in (*CORE, *SECTIONS)}
-    for var, value in os.environ.items():
+    # an unknown variable is named with the nearest valid one, never with its value: what was
+    # meant to be VOICEBOT_MQTT__PASSWORD may hold a password
+    for var in os.environ:
         if not var.startswith(ENV_PREFIX) or var in ENV_OTHER or var == "VOICEBOT_DATA_DIR":
             continue
         sec = next((n for p, n in env_sections.items() if var.startswith(p)), None)
         if sec is None:
-            names = [*ENV_OTHER, "VOICEBOT_DATA_DIR", *(f"{p}<KEY>" for p in env_sections)]
-            problems.append(f"environment {var}={_show(value)}: not a voicebot setting{_nearest(var, names)}")
+            problems.append(f"environment {var}: not a voicebot setting{_nearest(var, _env_names())}")
         elif sec in CORE:
             field = var[len(ENV_PREFIX) + len(sec) + 2:].lower()
             fields = _field_names(section_model(sec))
             if field not in fields:
                 near = _closest(field, fields)
                 hint = f"; did you mean {ENV_PREFIX}{sec.upper()}__{near.upper()}?" if near else ""
-                problems.append(f"environment {var}={_show(value)}: {sec} has no setting {field!r}{hint}")
+                problems.append(f"environment {var}: {sec} has no setting {field!r}{hint}")
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -60,13 +60,35 @@ def test_variables_are_checked_too(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert "  environment VOICEBOT_TRANSCRIBE__THREADS: transcribe.threads = 'two': expected a valid integer, " \
            "unable to parse string as an integer" in lines
-    assert any("VOICEBOT_LISTEN__VAD='1': listen has no setting 'vad'; did you mean "
-               "VOICEBOT_LISTEN__VAD_AGGRESSIVENESS?" in line for line in lines)
-    assert any("VOICEBOT_DIALOG__STORE='x': not a voicebot setting; did you mean VOICEBOT_DIALOGUE__<KEY>?" in line
-               for line in lines)
+    assert "  environment VOICEBOT_LISTEN__VAD: listen has no setting 'vad'; did you mean " \
+           "VOICEBOT_LISTEN__VAD_AGGRESSIVENESS?" in lines
+    assert "  environment VOICEBOT_DIALOG__STORE: not a voicebot setting; did you mean VOICEBOT_DIALOGUE__STORE?" \
+           in lines
     done = _run(["config", "check"], tmp_path, VOICEBOT_FEEDBACK__MAX_CHUNK="3")
     assert done.returncode == 2
     assert "did you mean VOICEBOT_FEEDBACK__MAX_CHUNKS?" in done.stderr
+
+
+def test_a_misspelt_variable_is_named_but_its_value_never_shown(tmp_path: Path) -> None:
+    done = _run(["config", "check"], tmp_path, VOICEBOT_MQTT__PASSWROD="hunter2-secret",
+                VOICEBOT_MQTT_PASSWORD="sk-live-123456", VOICEBOT_LLM__APIKEY="sk-live-abcdef",
+                VOICEBOT_MQTT__KEEPALIVE="s3cret-not-a-number")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert "  environment VOICEBOT_MQTT__PASSWROD: mqtt has no setting 'passwrod'; did you mean " \
+           "VOICEBOT_MQTT__PASSWORD?" in lines, lines
+    assert "  environment VOICEBOT_MQTT_PASSWORD: not a voicebot setting; did you mean " \
+           "VOICEBOT_MQTT__PASSWORD?" in lines, lines
+    assert any(line.startswith("  environment VOICEBOT_LLM__APIKEY: llm has no setting 'apikey'; did you mean "
+                               "VOICEBOT_LLM__API_KEY?") for line in lines), lines
+    for secret in ("hunter2-secret", "sk-live-123456", "sk-live-abcdef"):
+        assert secret not in done.stdout + done.stderr
+    conf = tmp_path / "voicebot.yaml"
+    conf.write_text("mqtt:\n  pasword: hunter2-secret\n  password: [not, a, string]\n")
+    done = _run(["config", "check", str(conf)], tmp_path)
+    assert done.returncode == 2 and "hunter2-secret" not in done.stderr and "not" not in done.stderr.split(
+        "mqtt.password")[-1].split("expected")[0], done.stderr
+    assert "mqtt.pasword: unknown key (value ********); did you mean password?" in done.stderr
 
 
 def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
