@@ -4,52 +4,13 @@ served by uvicorn on a free loopback port."""
 
 from __future__ import annotations
 
-import base64
-import json
-import socket
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
+from console_helpers import PASSWORDS, ConsoleStack, free_port
 
 from tests.waiting import until
-
-PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22"}
-
-
-@dataclass
-class ConsoleStack:
-    url: str
-    runtime: Any  # voicebot.runtime.Runtime: conversations that escalate and are live
-    running: Any  # voicebot.console.server.RunningConsole
-    store_path: Path
-
-    @property
-    def console(self) -> Any:
-        return self.running.console
-
-    def api(self, path: str, user: str | None = None, password: str | None = None) -> tuple[int, Any]:
-        """GET ``path`` with HTTP Basic credentials (or none): (status, parsed JSON body)."""
-        request = urllib.request.Request(self.url + path)
-        if user is not None:
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +52,43 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
             thread.join(timeout=10)
             running.close()
             rt.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Debian's headless Chromium through chromium-driver (Selenium), one for the module."""
+    import shutil
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("the browser tests need Debian's chromium and chromium-driver (./dev installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Where the page screenshots go: $CONSOLE_SCREENSHOTS (docs/ keeps one per page), else a temp folder."""
+    import os
+    from pathlib import Path
+
+    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import PASSWORDS, ConsoleStack
+from console_helpers import PASSWORDS, ConsoleStack
 
 from tests.waiting import until
 from voicebot.console.auth import SignInLimiter
