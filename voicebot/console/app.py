@@ -114,6 +114,10 @@ def create_app(console: Console) -> FastAPI:
 
     # -- helpers ------------------------------------------------------------------------------
     def agent_of(request: Request) -> Agent:
+        # The versions of what the page will show, read before it is read: the page's event stream
+        # reports any change after them, also one between rendering and the browser connecting.
+        request.state.versions = {"queue_version": console.tickets.version,
+                                  "live_version": console.board.changes.version if console.board else 0}
         name = request.session.get("agent")
         found = console.db.agent(name) if name else None
         if found is None:  # removed since signing in, or never signed in
@@ -132,7 +136,9 @@ def create_app(console: Console) -> FastAPI:
             raise HTTPException(403, "the form is out of date or did not come from this console: reload the page")
 
     def render(request: Request, name: str, agent: Agent | None, **values: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"agent": agent, "csrf": csrf_token(request), **values})
+        versions = getattr(request.state, "versions", {"queue_version": -1, "live_version": -1})
+        return templates.TemplateResponse(request, name, {"agent": agent, "csrf": csrf_token(request), **versions,
+                                                          **values})
 
     def api_agent(request: Request) -> Agent:
         creds = auth.basic_credentials(request.headers.get("authorization"))
@@ -227,9 +233,9 @@ def create_app(console: Console) -> FastAPI:
         return render(request, "_queue_items.html", agent, **queue_values(request))
 
     @app.get("/events/queue")
-    async def queue_events(request: Request) -> EventSourceResponse:
+    async def queue_events(request: Request, since: int = -1) -> EventSourceResponse:
         await asyncio.to_thread(agent_of, request)
-        return EventSourceResponse(_changes(request, console.tickets, "queue"), ping=15)
+        return EventSourceResponse(_changes(request, console.tickets, "queue", since), ping=15)
 
     # -- one ticket ------------------------------------------------------------------------------
     def ticket_item(ticket_id: str) -> Any:
@@ -331,9 +337,9 @@ def create_app(console: Console) -> FastAPI:
         return render(request, "_live_items.html", agent, conversations=convs)
 
     @app.get("/events/live")
-    async def live_events(request: Request) -> EventSourceResponse:
+    async def live_events(request: Request, since: int = -1) -> EventSourceResponse:
         await asyncio.to_thread(agent_of, request)
-        return EventSourceResponse(_changes(request, board().changes, "live"), ping=15)
+        return EventSourceResponse(_changes(request, board().changes, "live", since), ping=15)
 
     def snapshot(conversation_id: str) -> LiveSnapshot:
         snap = board().get(conversation_id)
@@ -434,8 +440,8 @@ def create_app(console: Console) -> FastAPI:
     return app
 
 
-async def _changes(request: Request, changes: Changes, name: str) -> AsyncIterator[dict[str, str]]:
-    seen = changes.version
+async def _changes(request: Request, changes: Changes, name: str, since: int) -> AsyncIterator[dict[str, str]]:
+    seen = since if 0 <= since <= changes.version else changes.version
     while not await request.is_disconnected():
         now = await changes.wait(seen, 10.0)
         if now != seen:
