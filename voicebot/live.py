@@ -11,8 +11,10 @@ When the conversation ends a last snapshot says so and the retained message is c
 
 The console sends :class:`LiveControl` messages on ``<prefix>/<conversation id>/control``:
 ``take`` (the bot stops answering; the customer's speech keeps arriving as text), ``say`` (the
-agent's text, spoken in the bot's voice and the conversation's language), ``hand_back`` and
-``end``. The broker's ACL decides who may publish them (docs/console.md).
+agent's text, spoken in the bot's voice and the conversation's language), ``device`` (turn a
+device of the conversation on or off, through the same capabilities and confirmation rules as the
+bot: a risky change needs the customer's confirmation, a forbidden device is never operated),
+``hand_back`` and ``end``. The broker's ACL decides who may publish them (docs/console.md).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from voicebot.privacy.redact import redact
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "voicebot/live"
-CONTROL_ACTIONS = ("take", "say", "hand_back", "end")
+CONTROL_ACTIONS = ("take", "say", "device", "hand_back", "end")
+DEVICE_INTENTS = {"HassTurnOn": "Turn on", "HassTurnOff": "Turn off"}  # what an agent may do to a device
 MAX_ENTRIES = 200  # the transcript a snapshot carries (the store keeps all of it)
 MAX_SAY = 1000  # characters of one agent message
 
@@ -64,6 +67,9 @@ class LiveSnapshot:
     taken_over_by: str | None = None
     playbook: dict[str, str] | None = None  # id, title, step of the troubleshooting under way
     entries: list[LiveEntry] = field(default_factory=list)
+    # The devices of this conversation and what an agent may do to them: id, name, area, type,
+    # state, controls [{intent, label, changes, confirm}] (confirm: the customer must say yes first)
+    devices: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=False)
@@ -88,9 +94,12 @@ class LiveSnapshot:
 
 @dataclass(frozen=True)
 class LiveControl:
-    action: str  # take | say | hand_back | end
+    action: str  # take | say | device | hand_back | end
     agent: str
     text: str = ""
+    device_id: str = ""  # for "device"
+    intent: str = ""  # for "device": HassTurnOn | HassTurnOff
+    confirmed: bool = False  # for "device": the customer said yes to a risky change
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -99,13 +108,17 @@ class LiveControl:
     def from_json(cls, payload: bytes | str) -> LiveControl:
         try:
             data = json.loads(payload)
-            control = cls(str(data["action"]), str(data["agent"]), str(data.get("text") or ""))
+            control = cls(str(data["action"]), str(data["agent"]), str(data.get("text") or ""),
+                          str(data.get("device_id") or ""), str(data.get("intent") or ""),
+                          data.get("confirmed") is True)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"not a live control message: {exc}") from None
         if control.action not in CONTROL_ACTIONS:
             raise ValueError(f"unknown live control action {control.action!r}")
         if control.action == "say" and not control.text.strip():
             raise ValueError("a 'say' control message without text")
+        if control.action == "device" and (not control.device_id or control.intent not in DEVICE_INTENTS):
+            raise ValueError("a 'device' control message needs a device_id and an intent of " + ", ".join(DEVICE_INTENTS))
         return control
 
 
@@ -219,6 +232,7 @@ class LiveWatch:
         )
         self._loop: Any = None
         self._lock = threading.Lock()
+        self._device_ids: list[str] = []  # the devices this conversation touched, in order
 
     @property
     def taken_over(self) -> bool:
@@ -238,6 +252,8 @@ class LiveWatch:
         self.snapshot.language = str(getattr(reply, "language", None) or self.snapshot.language)
         actions = [{"device": a.device_name, "changes": a.changes, "outcome": str(a.outcome)}
                    for a in getattr(reply, "actions", [])]
+        for a in getattr(reply, "actions", []):
+            self._note_device(a.device_id)
         with self._lock:
             self.snapshot.entries.append(LiveEntry(now, "customer", redact(user_text),
                                                    intent=getattr(reply, "intent", None),
@@ -278,11 +294,71 @@ class LiveWatch:
             self._add(LiveEntry(time.time(), "agent", text, agent=c.agent))
             self._store("", text, c.agent)
             self.session.agent_says(text, self.snapshot.language)
+        elif c.action == "device":
+            self._loop.run_in_executor(None, self._operate, c)  # waits for the device's confirmation
         elif c.action == "hand_back":
             self.snapshot.taken_over_by = None
             self._publish()
         elif c.action == "end":
             self.session.end_by_agent()
+
+    def _operate(self, c: LiveControl) -> None:
+        caps = getattr(self.conversation, "caps", None)
+        allowed = {d["id"]: d for d in self.snapshot.devices}
+        if caps is None or c.device_id not in allowed:
+            self._add(LiveEntry(time.time(), "agent", f"{c.device_id}: not a device of this conversation", agent=c.agent))
+            return
+        control = next((x for x in allowed[c.device_id]["controls"] if x["intent"] == c.intent), None)
+        if control is None:
+            self._add(LiveEntry(time.time(), "agent", f"{allowed[c.device_id]['name']}: not allowed", agent=c.agent))
+            return
+        try:
+            out = caps.set_state(c.device_id, dict(control["changes"]), f"agent {c.agent} in the console",
+                                 confirmed=c.confirmed)
+            status, text = str(out.status), out.text
+        except Exception as exc:  # a dead bridge is an outcome to show, never a crash
+            log.exception("agent command on %s failed", c.device_id)
+            status, text = "failed", str(exc)
+        if status == "needs_confirmation":
+            text = f"Not sent: the customer must confirm first ({text})"
+        self._add(LiveEntry(time.time(), "agent", text, agent=c.agent,
+                            actions=[{"device": allowed[c.device_id]["name"], "changes": control["changes"],
+                                      "outcome": status}]))
+
+    def _note_device(self, device_id: str | None) -> None:
+        if device_id and device_id not in self._device_ids:
+            self._device_ids.append(device_id)
+
+    def _devices(self) -> list[dict[str, Any]]:
+        caps = getattr(self.conversation, "caps", None)
+        run = getattr(caps, "run", None)
+        if run is not None and getattr(run, "device", None) is not None:
+            self._note_device(run.device.id)
+        if caps is None:
+            return []
+        from voicebot.dialogue.commands import changes_for
+
+        out = []
+        for did in self._device_ids[-8:]:
+            try:
+                device = caps.device(did)
+                state = dict(caps.bridge.get(did).state)
+            except Exception:
+                continue
+            controls = []
+            if not caps.forbidden(device):
+                for intent, label in DEVICE_INTENTS.items():
+                    try:
+                        changes = changes_for(intent, {}, device, state)
+                    except Exception:  # not applicable to this device (a sensor, a scene)
+                        continue
+                    risk = caps.risk(device, changes)
+                    if risk != "forbid":
+                        controls.append({"intent": intent, "label": label, "changes": changes,
+                                         "confirm": risk == "confirm"})
+            out.append({"id": device.id, "name": device.name, "area": device.area, "type": str(device.type),
+                        "state": state.get("state"), "controls": controls})
+        return out
 
     # -------------------------------------------------------------------------------------
     def _add(self, entry: LiveEntry) -> None:
@@ -295,6 +371,10 @@ class LiveWatch:
             self.snapshot.updated_at = time.time()
             del self.snapshot.entries[:-MAX_ENTRIES]
             self.snapshot.playbook = _playbook(self.conversation)
+            try:
+                self.snapshot.devices = self._devices()
+            except Exception:  # the controls are a convenience; the transcript must still go out
+                log.exception("could not list the devices of conversation %s", self.snapshot.conversation_id)
         self.link.publish(self.snapshot, retain=retain)
 
     def _store(self, user_text: str, reply: str, agent: str | None = None) -> None:

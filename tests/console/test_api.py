@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from console_helpers import PASSWORDS, ConsoleStack
 
-from tests.waiting import until
 from voicebot.console.auth import SignInLimiter
 
 
@@ -17,14 +15,10 @@ def test_a_chat_that_escalates_is_listed_within_a_second(stack: ConsoleStack) ->
     conv = stack.runtime.conversation("chat", customer_id="c-1")
     reply = conv.handle("I want to talk to a person")
     assert reply.escalated and reply.ticket_id
-    started = time.monotonic()
-
-    def listed() -> bool:
-        status, body = stack.api("/api/tickets", "bob", PASSWORDS["bob"])
-        return status == 200 and reply.ticket_id in {t["id"] for t in body}
-
-    assert until(listed, timeout=1.0)
-    assert time.monotonic() - started < 1.0
+    # nothing to wait for: the very first request after the escalation lists it (the store is read
+    # per request; the browser test measures the queue page's own update)
+    status, body = stack.api("/api/tickets", "bob", PASSWORDS["bob"])
+    assert status == 200 and reply.ticket_id in {t["id"] for t in body}
     _, body = stack.api(f"/api/tickets/{reply.ticket_id}", "bob", PASSWORDS["bob"])
     assert body["customer_id"] == "c-1" and body["channel"] == "chat"
     assert any("person" in t["user_text"] for t in body["transcript"])

@@ -129,6 +129,15 @@ def test_watch_take_over_speak_and_hand_back(stack: ConsoleStack, browser: WebDr
     wait(browser, 15).until(lambda d: "has taken over" in text_of(d, "#live-status"))
     wait(browser, 15).until(ec.presence_of_element_located((By.ID, "say")))
 
+    # the devices of the conversation, with the bot's own rules: the agent switches the light off
+    button = (By.CSS_SELECTOR, "button[aria-label='Turn off Kitchen Light']")
+    wait(browser, 15).until(ec.element_to_be_clickable(button))
+    browser.find_element(*button).click()
+    wait(browser, 20).until(lambda d: any("alice" in li.text and "confirmed" in li.text
+                                          for li in d.find_elements(By.CSS_SELECTOR, "#live-transcript li.agent")))
+    light = next(d for d in stack.runtime.bridge.devices() if d.name == "Kitchen Light")
+    assert str(stack.runtime.bridge.get(light.id).state["state"]).lower() == "off"
+
     # the customer goes on talking: it arrives as text, and the bot stays quiet
     customer_says(line, session, "Hello? Is somebody there?")
     wait(browser, 30).until(lambda d: "there" in text_of(d, "#live-transcript").lower().split("take")[-1])
@@ -156,7 +165,7 @@ def test_watch_take_over_speak_and_hand_back(stack: ConsoleStack, browser: WebDr
     assert until(lambda: sum(1 for e in stack.console.board.get(cid).entries if e.who == "bot") > bot_lines, timeout=30)
 
     actions = [e.action for e in stack.console.db.audit(conversation_id=cid)]
-    assert {"take", "say", "hand_back"} <= set(actions)
+    assert {"take", "device", "say", "hand_back"} <= set(actions)
     line.close()
     thread.join(timeout=20)
     assert until(lambda: stack.console.board.get(cid).ended_at is not None, timeout=10)

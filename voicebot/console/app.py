@@ -28,7 +28,7 @@ from voicebot.console.board import Changes, LiveBoard
 from voicebot.console.db import Agent, ConsoleDB
 from voicebot.console.queue import Filters, build_queue, item_for, ticket_json
 from voicebot.console.settings import ConsoleSettings
-from voicebot.console.suggest import next_steps, similar_resolved, suggested_reply
+from voicebot.console.suggest import next_steps, similar_resolved, steps_after, suggested_reply
 from voicebot.dialogue.escalation import next_window
 from voicebot.dialogue.playbook import Playbook
 from voicebot.dialogue.settings import DialogueSettings
@@ -348,10 +348,16 @@ def create_app(console: Console) -> FastAPI:
         return snap
 
     def conversation_values(snap: LiveSnapshot, agent: Agent) -> dict[str, Any]:
+        # This conversation's ticket, else the customer's latest open one (they call back about it).
         tickets = console.store.tickets_for_conversation(snap.conversation_id)
+        if not tickets and snap.customer_id:
+            tickets = [t for t in console.store.tickets_for_customer(snap.customer_id) if t.status != "closed"]
         customer = console.store.customer(snap.customer_id) if snap.customer_id else None
         ticket = tickets[0] if tickets else None
-        steps = next_steps(ticket, console.playbooks, snap.language) if ticket else []
+        if snap.playbook:
+            steps = steps_after(console.playbooks, snap.playbook["id"], snap.playbook["step"], snap.language)
+        else:
+            steps = next_steps(ticket, console.playbooks, snap.language) if ticket else []
         similar = similar_resolved(ticket, console.store.all_tickets(), console.db.resolutions()) if ticket else []
         return {"snap": snap, "ticket": ticket, "customer": customer, "steps": steps, "similar": similar,
                 "reply": suggested_reply(ticket, customer, agent.name, steps, similar),
@@ -372,7 +378,8 @@ def create_app(console: Console) -> FastAPI:
         agent = agent_of(request)
         return render(request, "_live_controls.html", agent, **conversation_values(snapshot(conversation_id), agent))
 
-    def control(request: Request, conversation_id: str, csrf: str, action: str, said: str = "") -> Response:
+    def control(request: Request, conversation_id: str, csrf: str, action: str, said: str = "",
+                **device: Any) -> Response:
         agent = agent_of(request)
         check_csrf(request, csrf)
         snap = snapshot(conversation_id)
@@ -382,10 +389,10 @@ def create_app(console: Console) -> FastAPI:
             raise HTTPException(403, f"{snap.taken_over_by} has this conversation")
         if action == "take" and snap.taken_over_by not in (None, agent.name) and not agent.supervisor:
             raise HTTPException(403, f"{snap.taken_over_by} has this conversation; a supervisor may take it")
-        board().send(conversation_id, LiveControl(action, agent.name, said))
+        board().send(conversation_id, LiveControl(action, agent.name, said, **device))
         tickets = console.store.tickets_for_conversation(conversation_id)
         console.db.record(agent.name, action, tickets[0].id if tickets else None, conversation_id,
-                          **({"text": said} if said else {}))
+                          **({"text": said} if said else {}), **device)
         return RedirectResponse(f"/live/{conversation_id}", status_code=303)
 
     @app.post("/live/{conversation_id}/take")
@@ -398,6 +405,17 @@ def create_app(console: Console) -> FastAPI:
         if not message:
             raise HTTPException(400, "nothing to say")
         return control(request, conversation_id, csrf, "say", message)
+
+    @app.post("/live/{conversation_id}/device")
+    def live_device(request: Request, conversation_id: str, csrf: str = Form(""), device_id: str = Form(""),
+                    intent: str = Form(""), confirmed: str = Form("")) -> Response:
+        snap = snapshot(conversation_id)
+        device = next((d for d in snap.devices if d["id"] == device_id), None)
+        control_ = next((c for c in (device or {}).get("controls", []) if c["intent"] == intent), None)
+        if control_ is None:
+            raise HTTPException(400, "that device control is not offered in this conversation")
+        return control(request, conversation_id, csrf, "device", device_id=device_id, intent=intent,
+                       confirmed=bool(confirmed))
 
     @app.post("/live/{conversation_id}/hand-back")
     def live_hand_back(request: Request, conversation_id: str, csrf: str = Form("")) -> Response:

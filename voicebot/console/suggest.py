@@ -4,6 +4,7 @@ agents resolved (and how), and a reply the agent can edit before it is sent or s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -30,9 +31,14 @@ def next_steps(ticket: Ticket, playbooks: dict[str, Playbook], language: str = "
     """Steps of the ticket's playbooks the bot did not get to, in the playbook's order."""
     summary = ticket.summary or {}
     tried = {(s.get("playbook"), s.get("step")) for s in summary.get("steps", []) if isinstance(s, dict)}
+    return _untried([str(b) for b in summary.get("playbooks", [])], tried, playbooks, language, limit)
+
+
+def _untried(book_ids: list[str], tried: set[tuple[Any, Any]], playbooks: dict[str, Playbook], language: str,
+             limit: int) -> list[StepSuggestion]:
     out: list[StepSuggestion] = []
-    for book_id in summary.get("playbooks", []):
-        book = playbooks.get(str(book_id))
+    for book_id in book_ids:
+        book = playbooks.get(book_id)
         if book is None:
             continue
         for step_id, step in book.steps.items():
@@ -52,6 +58,17 @@ def next_steps(ticket: Ticket, playbooks: dict[str, Playbook], language: str = "
             if len(out) >= limit:
                 return out
     return out
+
+
+def steps_after(playbooks: dict[str, Playbook], book_id: str, step_id: str, language: str = "en",
+                limit: int = 5) -> list[StepSuggestion]:
+    """The steps of a playbook under way that come after the current one, in the playbook's order."""
+    book = playbooks.get(book_id)
+    if book is None:
+        return []
+    ids = list(book.steps)
+    later = ids[ids.index(step_id) + 1:] if step_id in ids else ids
+    return _untried([book_id], {(book_id, s) for s in ids if s not in later}, playbooks, language, limit)
 
 
 def similar_resolved(ticket: Ticket, tickets: list[Ticket], resolutions: dict[str, Resolution],
