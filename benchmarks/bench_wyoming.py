@@ -5,17 +5,22 @@ simulated demo home, dialogue, Whisper tiny.en and Piper on one port, no zerocon
 is Home Assistant, with the ``wyoming`` package's client sending the event sequences of Home
 Assistant's Wyoming integration. Printed, for one client and for ``--clients`` at once:
 
-- audio-stop → transcript: the whole command already sent (as a satellite streams it while the
-  user speaks), the time from audio-stop to the transcript; 3 real recordings and espeak-ng
-  commands (a voice other than the bot's own), p50 and p95;
+- audio-stop → transcript: each command streamed in real time as a satellite does, followed by
+  the 0.7 s of silence Home Assistant's voice detector waits before it sends audio-stop; the time
+  from audio-stop to the transcript; 3 real recordings and espeak-ng commands (a voice other than
+  the bot's own), p50 and p95;
 - synthesize → first audio chunk, for short replies (one and two sentences) never said before
   (a repeated sentence comes from Piper's cache in a few milliseconds), p50 and p95;
 - transcript → handled, for device commands and questions on the demo home, p50 and p95;
 - the whole Assist pipeline as Home Assistant runs it for each spoken command: audio-stop →
-  transcript, that text → handled, the reply → first audio chunk; end of speech → first reply
-  audio, p50 and p95: the figure to set beside the phone line's.
+  transcript, that text → handled, the reply → first audio chunk; audio-stop → first reply
+  audio, p50 and p95 (Home Assistant's 0.7 s wait for silence comes before audio-stop): the
+  figure to set beside the phone line's end of speech → first reply audio.
 
-    .venv/bin/python benchmarks/bench_wyoming.py [--rounds 3] [--clients 4] [--json]
+    .venv/bin/python benchmarks/bench_wyoming.py [--rounds 3] [--clients 4] [--no-speculate] [--json]
+
+``--no-speculate`` turns off the transcription at the pause (``wyoming.speculate``), to see what
+it saves.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from voicebot.audio import read_audio  # noqa: E402
 
 AUDIO = ROOT.parent / "shared" / "data" / "audio"
 RECORDINGS = ["turn_on_living_room_lamp.wav", "what_time_is_it.wav", "would_you_please_turn_on_living_room_lamp.wav"]
+HA_TRAILING_SILENCE_S = 0.7  # Home Assistant's default end-of-speech silence
 SPOKEN = ["Turn off the kitchen light.", "Switch on the bedroom light.", "Is the garage door open?",
           "Set the living room to twenty one degrees.", "Turn on the garden lights."]
 REPLIES = ["Done, the kitchen light is on at {n} percent.", "Okay, {n} it is.",
@@ -56,7 +62,8 @@ def commands_audio(folder: Path) -> list[bytes]:
         path = folder / f"spoken{i}.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(path), text], check=True)
         clips.append(read_audio(path))
-    return [c.astype("<i2").tobytes() for c in clips]
+    silence = np.zeros(int(16000 * HA_TRAILING_SILENCE_S), dtype=np.int16)
+    return [np.concatenate([c, silence]).astype("<i2").tobytes() for c in clips]
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -69,7 +76,7 @@ async def one_client(host: str, port: int, clips: list[bytes], rounds: int, tag:
     out: dict[str, list[float]] = {"stt": [], "tts": [], "handle": [], "pipeline": []}
     for r in range(rounds):
         for i, clip in enumerate(clips):
-            stt = await transcribe(host, port, clip)
+            stt = await transcribe(host, port, clip, realtime=True)
             started = time.perf_counter()
             handled = await converse(host, port, stt.text, f"bench-{tag}-{r}-spoken-{i}")
             reply = await synthesize(host, port, handled.data.get("text") or "Sorry.")
@@ -97,12 +104,13 @@ async def run_load(host: str, port: int, clips: list[bytes], rounds: int, client
     return {k: percentiles(v) for k, v in merged.items()}
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[str], int]:
+def start_server(tmp: Path, speculate: bool) -> tuple[subprocess.Popen[str], int]:
     server = subprocess.Popen(
         [sys.executable, "-c", "from voicebot.cli import main; main()", "wyoming", "--uri", "tcp://127.0.0.1:0",
          "--no-zeroconf", "--store", str(tmp / "bench.sqlite3")],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": os.environ.get("XDG_DATA_HOME", str(tmp))},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": os.environ.get("XDG_DATA_HOME", str(tmp)),
+             "VOICEBOT_WYOMING__SPECULATE": "true" if speculate else "false"},
     )
     assert server.stdout is not None
     line = server.stdout.readline()
@@ -116,18 +124,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="times each client goes through every request")
     ap.add_argument("--clients", type=int, default=4, help="clients at once for the second load")
+    ap.add_argument("--no-speculate", action="store_true", help="no transcription at the pause")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         clips = commands_audio(tmp)
         started = time.perf_counter()
-        server, port = start_server(tmp)
+        server, port = start_server(tmp, not args.no_speculate)
         try:
             ready_s = time.perf_counter() - started
             asyncio.run(describe("127.0.0.1", port))
             asyncio.run(one_client("127.0.0.1", port, clips[:1], 1, "warm"))  # first-use costs, not measured
-            report = {"start_s": round(ready_s, 2), "loads": {}}
+            report: dict[str, Any] = {"start_s": round(ready_s, 2), "speculate": not args.no_speculate, "loads": {}}
             for clients in (1, args.clients):
                 report["loads"][clients] = asyncio.run(run_load("127.0.0.1", port, clips, args.rounds, clients))
         finally:
@@ -136,9 +145,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"voicebot wyoming ready in {report['start_s']} s (models loaded and warmed)")
+    print(f"voicebot wyoming ready in {report['start_s']} s (models loaded and warmed); "
+          f"transcription at the pause {'on' if report['speculate'] else 'off'}")
     print(f"{'clients':>8} {'audio-stop→transcript':>22} {'synthesize→1st chunk':>21} {'transcript→handled':>19}"
-          f" {'speech end→1st reply audio':>27}")
+          f" {'audio-stop→1st reply audio':>27}")
     for clients, r in report["loads"].items():
         cells = [f"{r[k]['p50_ms']:.0f} / {r[k]['p95_ms']:.0f} ms" for k in ("stt", "tts", "handle", "pipeline")]
         print(f"{clients:>8} {cells[0]:>22} {cells[1]:>21} {cells[2]:>19} {cells[3]:>27}")

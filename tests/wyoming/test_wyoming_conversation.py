@@ -98,7 +98,7 @@ def test_conversations_are_kept_per_id_until_idle_or_crowded_out() -> None:
     now = [0.0]
     made: list[_Conversation] = []
 
-    def new(area: str | None, language: str) -> _Conversation:
+    def new(area: str | None, language: str, satellite: str | None = None) -> _Conversation:
         made.append(_Conversation())
         return made[-1]
 

@@ -158,3 +158,25 @@ def test_a_satellite_linked_to_a_customer_speaks_for_them_and_continues_their_th
     assert until(lambda: not light_on(rt), 5.0)
     stored = [t for t in rt.store.trace(customer_id="c-satellite", kind="command") if t.device_id == "kitchen_light"]
     assert len(stored) == 2  # on from the chat, off from the satellite: both the same customer's
+
+
+def test_the_transcript_is_made_at_the_pause_and_dropped_when_speech_resumes(
+    wyoming_server, shared_audio: Path, caplog
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="voicebot.wyoming")
+    host, port = wyoming_server.host, wyoming_server.port
+    lamp = read_audio(shared_audio / "turn_on_living_room_lamp.wav")
+    question = read_audio(shared_audio / "what_time_is_it.wav")
+    silence = np.zeros(int(16000 * 0.7), dtype=np.int16)  # what Home Assistant sends before audio-stop
+
+    # one command and its trailing silence: transcribed at the pause
+    result = asyncio.run(transcribe(host, port, np.concatenate([lamp, silence]).tobytes()))
+    assert word_error_rate("turn on the living room lamp", result.text) == 0.0, result.text
+    assert until(lambda: "transcribed at the pause" in caplog.text, 5.0)
+    caplog.clear()
+    # a pause, then more speech: the transcript at the pause is not the answer
+    both = np.concatenate([lamp, silence, question, silence])
+    result = asyncio.run(transcribe(host, port, both.tobytes()))
+    assert word_error_rate("turn on the living room lamp what time is it", result.text) <= 0.2, result.text

@@ -60,6 +60,11 @@ class Conversations:
             self._held.move_to_end(key)
             return held, False
         conversation = await asyncio.to_thread(self._new, area, language, satellite)
+        raced = self._held.get(key)
+        if raced is not None:  # another connection started the same conversation meanwhile
+            await asyncio.to_thread(conversation.end, "abandoned")
+            raced.used_at = self._clock()
+            return raced, False
         held = self._held[key] = Held(conversation, self._clock())
         while len(self._held) > self.max_count:
             _, oldest = self._held.popitem(last=False)

@@ -23,6 +23,7 @@ from wyoming.event import Event, async_write_event
 from wyoming.info import Info
 from wyoming.ping import Pong
 
+from voicebot.config import ListenSettings
 from voicebot.transcribe import Transcriber
 from voicebot.wyoming.handle import ConversationAgent
 from voicebot.wyoming.stt import SpeechToText
@@ -57,6 +58,7 @@ class Services:
     max_text_chars: int
     idle_timeout_s: float
     max_connections: int
+    listen: ListenSettings | None = None  # the endpointer's settings for speculation; None: off
 
 
 class Connection:
@@ -69,7 +71,8 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.services = services
-        self.stt = SpeechToText(services.transcriber, self.send, services.max_audio_s, services.asr_languages)
+        self.stt = SpeechToText(services.transcriber, self.send, services.max_audio_s, services.asr_languages,
+                                services.listen)
         self.tts = TextToSpeech(services.voices, self.send, services.max_text_chars)
         self._unknown_types: set[str] = set()
         self._last = "connecting"  # the last event received, for the log line when the client vanishes
@@ -124,6 +127,7 @@ class Connection:
             log.exception("%s: internal error; closing this connection", self.name)
             await self._try_send(Error(text="internal error", code="internal").event())
         finally:
+            self.stt.close()
             log.info("%s done: %s", self.name, why)
             self.writer.close()
             with contextlib.suppress(Exception):

@@ -73,6 +73,7 @@ class WyomingService:
             max_text_chars=s.max_text_chars,
             idle_timeout_s=s.idle_timeout_s,
             max_connections=s.max_connections,
+            listen=rt.settings.listen if s.speculate else None,
         )
         self.server = WyomingServer(self.services)
         self.advertisement: Advertisement | None = None

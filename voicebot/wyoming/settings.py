@@ -31,4 +31,7 @@ class WyomingSettings(BaseModel):
     # Work shared by every connection: transcriptions run one (or ``transcribe_workers``) at a
     # time from one queue, sentences are synthesized at most ``synthesis_slots`` at once.
     transcribe_workers: int = Field(1, ge=1)
+    # Transcribe 16 kHz audio when the speech pauses, before audio-stop (the endpointer of the
+    # ``listen`` section decides); the answer is then ready when audio-stop comes.
+    speculate: bool = True
     synthesis_slots: int = Field(1, ge=1)

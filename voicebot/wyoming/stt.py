@@ -7,6 +7,12 @@ connection through one queue.
 Streaming (wyoming 1.10): ``transcript-start`` goes out when the audio starts; after the audio
 stops, one ``transcript-chunk`` per sentence, then ``transcript`` (for clients that read only that)
 and ``transcript-stop``. Whisper reads the whole utterance at once, so the chunks come together.
+
+Speculation, as in the live session: Home Assistant sends ``audio-stop`` only after its own voice
+detector has heard the end of speech (0.7 s of silence by default). 16 kHz audio also goes through
+voicebot's endpointer as it arrives; when the speech pauses, the audio so far is transcribed at
+once, and if no speech followed by ``audio-stop`` that transcript is the answer, so the wait after
+``audio-stop`` is mostly gone. Speech after the pause throws the speculation away.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.event import Event
 
-from voicebot.audio import to_pipeline
+from voicebot.audio import SAMPLE_RATE, to_pipeline
+from voicebot.config import ListenSettings
+from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, SpeechStarted
 from voicebot.speak import split_sentences
 from voicebot.transcribe import Transcriber
+from voicebot.transcribe import Transcript as Heard
 from voicebot.wyoming.wire import RequestError, WireError
 
 log = logging.getLogger(__name__)
@@ -98,6 +107,7 @@ class SpeechToText:
         send: Send,
         max_audio_s: float,
         languages: frozenset[str] | None = None,
+        listen: ListenSettings | None = None,
     ) -> None:
         self._transcriber = transcriber
         self._send = send
@@ -106,6 +116,11 @@ class SpeechToText:
         self._language: str | None = None
         self._pieces: list[_Piece] | None = None  # None: no audio stream open
         self._seconds = 0.0
+        self._listen = listen  # None: no speculation
+        self._endpointer: Endpointer | None = None  # while the audio is 16 kHz and speculation is on
+        self._heard: list[np.ndarray] = []  # the audio so far, 16 kHz mono int16, for speculation
+        self._speculation: asyncio.Task[Heard] | None = None
+        self.speculated = 0  # transcripts answered from a speculation (for tests and stats)
 
     async def on_transcribe(self, event: Event) -> None:
         request = Transcribe.from_event(event)
@@ -120,6 +135,10 @@ class SpeechToText:
         fmt = AudioFormat(int(start.rate), int(start.width), int(start.channels)).check()
         self._pieces = [_Piece(fmt)]
         self._seconds = 0.0
+        self._drop_speculation()
+        self._heard = []
+        speculate = self._listen is not None and fmt.rate == SAMPLE_RATE
+        self._endpointer = Endpointer(self._listen) if speculate else None
         await self._send(TranscriptStart(language=self._language).event())
 
     async def on_audio_chunk(self, event: Event) -> None:
@@ -133,13 +152,19 @@ class SpeechToText:
         if self._seconds > self._max_audio_s:
             raise WireError(f"more than {self._max_audio_s:g} s of audio in one transcription")
         self._pieces[-1].parts.append(chunk.audio)
+        if self._endpointer is not None:
+            self._follow(chunk.audio, fmt)
 
     async def on_audio_stop(self, event: Event) -> None:
         if self._pieces is None:
             raise RequestError("audio-stop before audio-start", "audio-order")
         pieces, self._pieces = self._pieces, None
         pcm = pipeline_audio(pieces)
-        result = await asyncio.to_thread(self._transcriber.transcribe, pcm, self._language)
+        result = await self._speculated()
+        if result is not None:
+            log.info("%.1f s of audio: transcribed at the pause, before audio-stop", len(pcm) / SAMPLE_RATE)
+        else:
+            result = await asyncio.to_thread(self._transcriber.transcribe, pcm, self._language)
         text = result.text
         language = result.language or self._language or "en"
         if result.rejected:
@@ -148,3 +173,48 @@ class SpeechToText:
             await self._send(TranscriptChunk(text=sentence).event())
         await self._send(Transcript(text=text, language=language).event())
         await self._send(TranscriptStop().event())
+
+    # speculation ------------------------------------------------------------------------
+    def _follow(self, raw: bytes, fmt: AudioFormat) -> None:
+        """Feed a 16 kHz chunk to the endpointer; transcribe at a pause, forget it on more speech."""
+        assert self._endpointer is not None
+        if fmt.rate != SAMPLE_RATE:  # the client changed rate mid-stream: no speculation for this one
+            self._endpointer = None
+            self._drop_speculation()
+            return
+        frame = fmt.width * fmt.channels
+        raw = raw[: len(raw) - len(raw) % frame]
+        samples = to_int16(raw, fmt.width)
+        pcm = to_pipeline(samples, SAMPLE_RATE, fmt.channels) if fmt.channels > 1 else samples
+        self._heard.append(pcm)
+        for event in self._endpointer.feed(pcm):
+            if isinstance(event, SpeechStarted | SpeechResumed):
+                self._drop_speculation()
+            elif isinstance(event, SpeechPaused):
+                self._drop_speculation()
+                audio = np.concatenate(self._heard)
+                self._speculation = asyncio.create_task(
+                    asyncio.to_thread(self._transcriber.transcribe, audio, self._language)
+                )
+
+    async def _speculated(self) -> Heard | None:
+        task, self._speculation = self._speculation, None
+        self._endpointer = None
+        if task is None:
+            return None
+        try:
+            result = await task
+        except Exception:  # the full transcription below answers instead
+            log.exception("speculative transcription failed")
+            return None
+        self.speculated += 1
+        return result
+
+    def close(self) -> None:
+        """The connection ended: a speculation still running is not waited for."""
+        self._drop_speculation()
+
+    def _drop_speculation(self) -> None:
+        task, self._speculation = self._speculation, None
+        if task is not None:
+            task.cancel()  # the thread finishes its work; its result is not used
