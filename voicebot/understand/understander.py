@@ -165,7 +165,7 @@ class Understander:
             intent, slots, target, mentions = self._from_template(template, mentions, resolver, speaker_area, context)
             confidence, matched = STRONG, f"template {template.intent}"
         else:
-            rule = self._classify(vocab, plain, context)
+            rule = self._classify(vocab, plain, context, mentions, index)
             if rule is not None:
                 intent, slots, target = self._apply(
                     vocab, rule, plain, text[:MAX_CHARS], mentions, resolver, speaker_area, context
@@ -368,8 +368,13 @@ class Understander:
             return "HassGetState", slots, Target(device_ids=ids, how="group")
         return None
 
-    def _classify(self, vocab: Vocabulary, plain: str, context: ConversationContext | None) -> Rule | None:
-        rules = vocab.rules
+    def _classify(
+        self, vocab: Vocabulary, plain: str, context: ConversationContext | None,
+        m: Mentions | None = None, index: HomeIndex | None = None,
+    ) -> Rule | None:
+        named = ({str(index.devices[i].type) for h in m.names for i in h.device_ids}
+                 if m is not None and index is not None else set())
+        rules = [r for r in vocab.rules if not r.named or r.named & named]
         if context and context.pending and context.pending.kind == YES_NO:
             # "yeah, it's still off" answers the question before it reports anything
             # ... unless the answer word opens a problem report ("no sound from the speaker",

@@ -44,6 +44,8 @@ class Rule:
     # `object: home`: whatever the verb takes must be something of the home ("open the
     # blinds", "open it"), else it is no request for a device ("open my playlist")
     object_home: bool = False
+    # `named: [scene, script]`: the rule applies only when a device of these domains is named
+    named: frozenset[str] = frozenset()
 
     def match(self, text: str) -> re.Match[str] | None:
         for pattern in self.patterns:
@@ -178,6 +180,7 @@ def _rules(path: Path, raw: list[dict[str, Any]], lexicon: dict[str, Any]) -> li
                 sign=int(entry.get("sign", 1)),
                 fixed_values=dict(entry.get("fixed_values") or {}),
                 object_home=entry.get("object") == "home",
+                named=frozenset(str(d) for d in entry.get("named") or ()),
             )
         )
     return rules

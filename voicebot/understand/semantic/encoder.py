@@ -10,6 +10,7 @@ Rollos zu" as the nearest "mach die Rollos auf", see docs/understand.md.)
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,9 @@ import numpy as np
 
 from voicebot.model_error import ModelError
 from voicebot.models import verify_files
+from voicebot.understand.semantic.prepared import cache_dir, prepared_graph
+
+log = logging.getLogger(__name__)
 
 TOKENIZER = Path(__file__).parent / "minilm_tokenizer.json"
 # Pinned: the weights the thresholds in layer.py were tuned with (models/manifest.toml [encoder.minilm]).
@@ -39,8 +43,9 @@ class Encoder(Protocol):
 
 
 class MiniLMEncoder:
-    def __init__(self, threads: int = 1, data_dir: Path | None = None) -> None:
+    def __init__(self, threads: int = 1, data_dir: Path | None = None, cache: Path | None = None) -> None:
         self._threads = threads
+        self._cache = cache  # where the prepared graph is kept (None: prepared.cache_dir())
         self._data_dir = data_dir  # where models/verified.json remembers verified files (None: the settings')
         self.name = f"minilm-int8-basic-{MINILM_SHA256[:12]}-{_file_digest(TOKENIZER)[:12]}"
 
@@ -69,13 +74,22 @@ class MiniLMEncoder:
         # thread gives the same floats every run
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
-        # Memory, measured on this model (each first in its process): the defaults took 159 MB
-        # to load (constant folding keeps float copies of the int8 weights), basic optimisation
-        # without the arena 128 MB at 6 ms CPU a sentence; no optimisation ~55 MB but 65 ms
-        # (the weights dequantised on every call)
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.enable_cpu_mem_arena = False
         options.enable_mem_pattern = False
+        # Memory, measured on this model (each first in its process, benchmarks/bench_nlu_semantic.py):
+        # optimised here, basic level, the session took +168 MB (constant folding keeps float
+        # copies of the int8 weights beside them); no optimisation ~55 MB but 60 ms a sentence
+        # (the weights dequantised on every call). The graph the basic level makes, prepared once
+        # with its weights in a mapped file (prepared.py), takes +60 MB at the same speed and
+        # gives the same vectors; in process only when it cannot be prepared.
+        graph = prepared_graph(path, MINILM_SHA256, self._cache or cache_dir())
+        if graph is not None:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            try:
+                return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+            except Exception:  # a prepared graph this onnxruntime cannot read: optimise in process
+                log.warning("the prepared MiniLM graph %s does not load: optimising in process", graph)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @cached_property

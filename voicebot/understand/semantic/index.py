@@ -22,6 +22,7 @@ import numpy as np
 from voicebot.understand.semantic.encoder import Encoder, MiniLMEncoder
 from voicebot.understand.semantic.examples import DEV_EXAMPLES, NONE, Example, examples
 from voicebot.understand.semantic.examples import HERE as EXAMPLE_FILES
+from voicebot.understand.semantic.prepared import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,6 @@ K = 5  # neighbours that vote
 # outweighs several loosely alike ones.
 TEMPERATURE = 0.05
 BATCH = 64  # sentences per model call while building
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "voicebot" / "semantic"
 
 
 @dataclass(frozen=True)
