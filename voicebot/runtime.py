@@ -29,6 +29,8 @@ from voicebot.dialogue.settings import DialogueSettings
 from voicebot.dialogue.types import Conversation
 from voicebot.home_words import HomeWords
 from voicebot.models import load_synthesizer, load_transcriber
+from voicebot.proactive.opening import finding_opener
+from voicebot.proactive.settings import ProactiveSettings
 from voicebot.speak import Synthesizer
 from voicebot.store import Store
 from voicebot.store_admin import RetentionPruner
@@ -219,6 +221,10 @@ def build_runtime(
 
         engine = DialogueEngine(bridge, store, s)
         closers.append(_start_live(bridge, store, s))  # live conversations for the agents' console
+        # the next conversation starts from what the proactive watcher told the customer
+        opener = finding_opener(store_path, bridge, engine.replies, section(ProactiveSettings, "proactive", s))
+        if opener is not None:
+            engine.openers.append(opener)
         rt = Runtime(s, url, bridge, store, engine, simulator, closers)
     except BaseException:
         for closer in reversed(closers):

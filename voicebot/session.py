@@ -81,6 +81,7 @@ class Session:
         session_settings: SessionSettings | None = None,
         events: EventBus | None = None,
         live: LiveLink | None = None,
+        announce: Callable[[float], str | None] | None = None,
     ) -> None:
         s = settings or load_settings()
         self.channel = channel
@@ -115,6 +116,8 @@ class Session:
         link = live or current_link()
         self._live = link.watch(self, conversation, channel.name) if link is not None else None
         self.agent_audio: list[np.ndarray] = []  # what agents said through the bot's voice
+        self.announce = announce  # unasked speech (proactive): asked while all is quiet, with for how long
+        self.announced: list[tuple[float, str]] = []  # (audio time, text) of what was announced
 
     async def run(self) -> SessionResult:
         with scope(self.events, self.conversation.id):
@@ -176,12 +179,21 @@ class Session:
                     self._last_activity = now  # the idle timeout counts from the bot's last word
                 if self._done.is_set():
                     return
+                if self.announce is not None and not (speaking or self.busy()):
+                    self._announce(now)
                 idle = self.opts.idle_timeout_s
                 if idle and not (speaking or self.busy()) and now - self._last_activity > idle:
                     self._ended_by = "timeout"
                     return
         finally:
             self._reading = False
+
+    def _announce(self, now: float) -> None:
+        text = self.announce(now - self._last_activity) if self.announce is not None else None
+        if text:
+            self.announced.append((now, text))
+            self._last_activity = now
+            self.speaker.say(Reply(text=text), [])
 
     def _barge_in(self, event: BargeIn) -> None:
         self.speaker.cancel()

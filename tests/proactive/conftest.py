@@ -115,3 +115,4 @@ def run(sim: Simulator, mosquitto, tmp_path: Path) -> Iterator[Callable[..., tup
     for d in DEVICES:
         sim.clear(d)
     sim.set_state("kitchen_leak_sensor", {"state": "off"})
+    sim.set_state("hallway_plug", {"state": "off"})

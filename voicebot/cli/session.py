@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
         from voicebot.channels.speaker import list_devices as devices
         from voicebot.config import load_settings, section
         from voicebot.metrics import default_metrics
+        from voicebot.proactive.announce import speaker_announcements
+        from voicebot.proactive.opening import FindingOpener
         from voicebot.runtime import StartupError, build_runtime
         from voicebot.session import Session, SessionSettings
         from voicebot.turns import TurnRecord
@@ -85,6 +87,9 @@ def register(app: typer.Typer) -> None:
                     con.print(f"[cyan]bot[/cyan] {event.reply_text}{ms}")
 
         channel = SpeakerChannel(input, output, frame_ms=settings.listen.frame_ms)
+        # what the proactive watcher has to tell this home, said at the next quiet moment
+        openers = [o for o in rt.engine.openers if isinstance(o, FindingOpener)]
+        announcements = speaker_announcements(rt.bridge, settings, openers[0].store if openers else None)
         con.print(
             "listening"
             + (f' for "{opts.wake_word}"' if opts.wake_word else "")
@@ -103,6 +108,7 @@ def register(app: typer.Typer) -> None:
                     store=rt.store,
                     on_event=show,
                     session_settings=opts.model_copy(update={"greet": greet}),
+                    announce=announcements.take if announcements is not None else None,
                 )
                 result = asyncio.run(session.run())
                 con.print(f"[dim]conversation {result.conversation_id} ended: {result.outcome}[/dim]")
@@ -114,6 +120,8 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             pass
         finally:
+            if announcements is not None:
+                announcements.stop()
             channel.close()
             rt.close()
 

@@ -10,6 +10,7 @@ one session at a time (from a worker thread, as it blocks on device confirmation
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Protocol
 
@@ -22,12 +23,15 @@ from voicebot.dialogue.playbook import Playbook, load_playbooks
 from voicebot.dialogue.replies import Replies, default_replies
 from voicebot.dialogue.rules import RulesConversation
 from voicebot.dialogue.settings import DialogueSettings
+from voicebot.dialogue.types import Opener, Opening
 from voicebot.events import Stage, timed
 from voicebot.store import Store
 from voicebot.understand.context import ConversationContext
 from voicebot.understand.sentiment import FrustrationTracker
 from voicebot.understand.types import Understanding
 from voicebot.understand.understander import Understander
+
+log = logging.getLogger(__name__)
 
 
 class UnderstandingStage(Protocol):
@@ -69,6 +73,19 @@ class DialogueEngine:
         self._lock = threading.Lock()
         self.availability = AvailabilityLog(bridge)  # devices that keep dropping off, for diagnosis
         self.learned = LearnedNames(store)  # names customers taught, per home ("the big light")
+        self.openers: list[Opener] = []  # what a conversation starts from (proactive findings), first wins
+
+    def opening(self, caps: Capabilities) -> Opening | None:
+        """The first opener's opening for this conversation, if any has one."""
+        for opener in list(self.openers):
+            try:
+                found = opener.opening(caps.customer_id, caps.channel, caps.language)
+            except Exception:  # an opener is a help; it must never stop a conversation from starting
+                log.exception("an opener failed for conversation %s", caps.conversation_id)
+                continue
+            if found is not None:
+                return found
+        return None
 
     def conversation(
         self,

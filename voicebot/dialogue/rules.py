@@ -65,6 +65,7 @@ class Pending:
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     candidates: list[str] = field(default_factory=list)
+    playbook: str | None = None  # troubleshoot: this playbook (a proactive finding's), not one chosen by symptom
 
 
 class RulesConversation:
@@ -93,6 +94,7 @@ class RulesConversation:
         self._request: LastRequest | None = None  # the request of this turn, while it is carried out
         self._session_names: dict[str, str] = {}  # names taught without a known customer: this call only
         self._detect = bool(engine.settings.languages)  # recognise the configured languages per turn
+        self._opened = False  # the conversation's opening (a proactive finding) was looked for
 
     @property
     def replies(self) -> Any:
@@ -105,8 +107,44 @@ class RulesConversation:
     def greet(self) -> Reply:
         name = f", {self.customer_name}" if self.customer_name else ""
         text = self.say("greeting", name=name)
+        opening = self._opening()
+        if opening is not None:  # "Before we start: ..." replaces the greeting's question
+            text = f"{self.say('greeting_with_finding', name=name)} {self._open_with(opening, 'opening_finding')}"
         self.last_reply = text
         return Reply(text=text, language=self.language)
+
+    # a proactive finding first ----------------------------------------------------------
+    def _opening(self) -> Any:
+        """The engine's opening for this conversation, looked for once (voicebot.dialogue.types.Opening)."""
+        if self._opened:
+            return None
+        self._opened = True
+        opening = getattr(self.engine, "opening", None)
+        return opening(self.caps) if callable(opening) else None
+
+    def _open_with(self, opening: Any, key: str) -> str:
+        """Say the opening and make its offer the open question: a yes troubleshoots from the finding."""
+        if opening.offer and opening.device_id:
+            self.pending = Pending("troubleshoot", opening.device_id, symptom=opening.symptom, playbook=opening.playbook)
+            self.context.last_device_ids = [opening.device_id]
+            self.context.ask_yes_no(topic="troubleshoot")
+        if opening.on_said is not None:
+            opening.on_said()
+        self.caps.record("opening", None, {"text": opening.text, "playbook": opening.playbook,
+                                           "device_id": opening.device_id})
+        return self.say(key, finding=opening.text, offer=opening.offer)
+
+    def _open_after(self, reply: Reply) -> Reply:
+        """A conversation that began without a greeting (a speaker woken by its wake word): the
+        finding follows the first answer, when that answer leaves no question of its own open."""
+        if self._opened or self.ended or reply.end_conversation or reply.escalated:
+            return reply
+        if self.pending is not None or self.caps.run is not None:
+            return reply  # looked for again after the next answer
+        opening = self._opening()
+        if opening is not None:
+            reply.text = f"{reply.text} {self._open_with(opening, 'opening_finding_later')}".strip()
+        return reply
 
     def handle(self, text: str) -> Reply:
         started = time.perf_counter()
@@ -149,6 +187,7 @@ class RulesConversation:
         reply.sentiment = u.sentiment.compound if u.sentiment else None
         reply.language = self.language
         reply.escalated = reply.escalated or False
+        reply = self._open_after(reply)
         self._sync_context(u)
         self._record(text, reply, {"understand_s": understood_s, "total_s": time.perf_counter() - started})
         return reply
@@ -238,7 +277,7 @@ class RulesConversation:
             return None
         if p.kind == "troubleshoot":
             if u.intent == "Yes":
-                return self._start_playbook(p.device_id, p.symptom or "not responding")
+                return self._start_playbook(p.device_id, p.symptom or "not responding", p.playbook)
             if u.intent in ("No", "Cancel"):
                 return Reply(text=self.say("ok_anything_else"))
             return None
@@ -623,8 +662,8 @@ class RulesConversation:
         self.pending = Pending("which_device", intent="ReportProblem", slots=dict(u.slots), symptom=symptom, why=text)
         return Reply(text=self.say("which_device_problem"))
 
-    def _start_playbook(self, device_id: str | None, symptom: str) -> Reply:
-        out = self.caps.start_playbook(device_id, symptom)
+    def _start_playbook(self, device_id: str | None, symptom: str, playbook: str | None = None) -> Reply:
+        out = self.caps.start_playbook(device_id, symptom, playbook)
         if out is None:
             label = device_label(self.caps.device(device_id), self.language) if device_id else "that"
             return self._escalate(

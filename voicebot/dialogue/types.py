@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,3 +47,22 @@ class Conversation(Protocol):
     def end(self, outcome: str) -> None:
         """The channel closed (hang-up, timeout): record the outcome."""
         ...
+
+
+@dataclass
+class Opening:
+    """What a conversation starts from before anything else: a problem found without the customer
+    saying a word (voicebot.proactive), offered with the troubleshooting that fixes it."""
+
+    text: str  # the finding, in the conversation's language: "The back door sensor's battery is at 4%."
+    offer: str  # the question after it ("Shall I walk you through changing it?"); "" when nothing is offered
+    device_id: str | None = None
+    playbook: str | None = None  # a yes starts this playbook, from the device's evidence
+    symptom: str = ""
+    on_said: Callable[[], None] | None = None  # called once the customer has heard it
+
+
+class Opener(Protocol):
+    """Finds what a new conversation should open with (DialogueEngine.openers)."""
+
+    def opening(self, customer_id: str | None, channel: str, language: str) -> Opening | None: ...
