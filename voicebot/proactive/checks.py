@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from device_bridge.devices import DeviceType
@@ -20,16 +20,25 @@ class Home:
     """Every device the watcher knows, for checks that compare a device with others."""
 
     views: dict[str, DeviceView]
+    _areas: dict[str | None, list[DeviceView]] = field(default_factory=dict, repr=False)
 
     def hub_offline(self, view: DeviceView) -> bool:
         hub = self.views.get(view.device.hub or "")
         return hub is not None and hub.state.telemetry.available is False
 
+    def in_area(self, area: str | None) -> list[DeviceView]:
+        """The devices of one area (None: all), indexed once per evaluation: a big home's readings
+        are compared room by room, not each device against the whole home."""
+        if area is None:
+            return list(self.views.values())
+        if not self._areas:
+            for v in self.views.values():
+                self._areas.setdefault(v.device.area, []).append(v)
+        return self._areas.get(area, [])
+
     def readings(self, quantity: str, max_age_s: float, now: float, area: str | None = None) -> list[tuple[DeviceView, float]]:
         out = []
-        for v in self.views.values():
-            if area is not None and v.device.area != area:
-                continue
+        for v in self.in_area(area):
             value = reading(v, quantity)
             age = now - v.state.updated_at if v.state.updated_at else None
             if value is not None and age is not None and age <= max_age_s and v.state.telemetry.available is not False:

@@ -52,7 +52,9 @@ class Watcher:
         self._running = False
         self._thread: threading.Thread | None = None
         self._command_subs: dict[str, list[Subscription]] = {}
-        confirm = [r.settings().confirm_s for r in rules if r.check == "command_failures"]
+        self._areas: dict[str, set[str]] = {}
+        self._params = {r.id: r.settings() for r in rules}  # validated once, not per device and tick
+        confirm = [self._params[r.id].confirm_s for r in rules if r.check == "command_failures"]
         self._confirm_s = max(confirm) if confirm else None  # None: commands are not followed
         self.evaluations = 0
         self._remove_listener: Callable[[], None] | None = None
@@ -103,6 +105,7 @@ class Watcher:
         if event.kind == "removed":
             self._unfollow_commands(dev.id)
             with self._lock:
+                self._areas = {}
                 self._histories.pop(dev.id, None)
                 self._dirty.add(dev.id)
                 self._lock.notify_all()
@@ -118,8 +121,17 @@ class Watcher:
                 self._note_availability(h, tel.available, at)
             self._dirty.add(dev.id)
             if dev.area:  # a reading changed: its neighbours compare differently now
-                self._dirty.update(d.id for d in self.bridge.devices() if d.area == dev.area and d.id != dev.id)
+                self._dirty.update(self._area_members(dev.area, event.kind in ("added", "changed")))
             self._lock.notify_all()
+
+    def _area_members(self, area: str, changed: bool) -> set[str]:
+        """The ids of an area's devices (an index rebuilt when the registry changes, not per message)."""
+        if changed or not self._areas:
+            self._areas = {}
+            for d in self.bridge.devices():
+                if d.area:
+                    self._areas.setdefault(d.area, set()).add(d.id)
+        return self._areas.get(area, set())
 
     @staticmethod
     def _note_availability(h: History, available: bool | None, at: float) -> None:
@@ -229,7 +241,7 @@ class Watcher:
                 if self._confirm_s is not None and view.history.commands:
                     self._settle_commands(view, now)
                 for rule in self.rules:
-                    evidence = CHECKS[rule.check](rule.settings(), view, home, now)
+                    evidence = CHECKS[rule.check](self._params[rule.id], view, home, now)
                     if evidence is not None:
                         f = _finding(rule, view, evidence, now)
                         found[f.key] = f
