@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         channel = SpeakerChannel(input, output, frame_ms=settings.listen.frame_ms)
         # what the proactive watcher has to tell this home, said at the next quiet moment
         openers = [o for o in rt.engine.openers if isinstance(o, FindingOpener)]
-        announcements = speaker_announcements(rt.bridge, settings, openers[0].store if openers else None)
+        announcements = speaker_announcements(rt.bridge, settings, openers[0].store if openers else None, customer_id)
         con.print(
             "listening"
             + (f' for "{opts.wake_word}"' if opts.wake_word else "")

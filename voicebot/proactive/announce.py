@@ -103,10 +103,11 @@ class Announcements:
             return False
 
 
-def speaker_announcements(bridge: object, settings: Settings, findings: ProactiveStore | None = None) -> Announcements | None:
+def speaker_announcements(bridge: object, settings: Settings, findings: ProactiveStore | None = None,
+                          customer_id: str | None = None) -> Announcements | None:
     """Announcements for the speaker of the home ``bridge`` serves (on its MQTT connection), or None
     when the bridge has no connection of its own. With ``findings``, a finding a conversation has
-    already opened with is not announced as well."""
+    already opened with is not announced as well. ``customer_id``: the speaker's household."""
     conn = getattr(bridge, "conn", None)
     devices = getattr(bridge, "devices", None)
     if not isinstance(conn, MqttConnection) or not callable(devices):
@@ -117,5 +118,5 @@ def speaker_announcements(bridge: object, settings: Settings, findings: Proactiv
         f = findings.finding(finding_id) if findings is not None else None
         return f is not None and f.offered_at is not None
 
-    return Announcements(conn, opts.contact_topic, lambda: {d.id for d in devices()}, opts.customer,
+    return Announcements(conn, opts.contact_topic, lambda: {d.id for d in devices()}, customer_id or opts.customer,
                          opts.announce_quiet_s, offered).start()

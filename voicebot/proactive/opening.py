@@ -33,15 +33,18 @@ class FindingOpener:
         self.clock = clock
 
     def candidates(self, customer_id: str | None) -> list[StoredFinding]:
-        """Open findings this conversation may start from, the most serious and newest first: the
-        customer's own (else any in this home), about a device of this home, told or about to be
-        told, and not offered in another conversation lately."""
+        """Open findings this conversation may start from, the most serious and newest first: about a
+        device of this home, the customer's own or nobody's (a conversation without a customer: any),
+        told or about to be told, and not offered in another conversation lately."""
         home = {d.id for d in self.bridge.devices()}
         if not home:
             return []
-        waiting = {c["finding_id"] for c in self.store.contacts(customer_id, status="due")}
+        waiting = {c["finding_id"] for c in self.store.contacts(status="due")}
         now = self.clock()
-        found = [f for f in self.store.findings(customer_id, home)
+        # a customer's own findings, and those of their home the watcher could not tie to anyone
+        mine = {f.id: f for f in self.store.findings(None, home)
+                if customer_id is None or f.customer_id in (customer_id, None)}
+        found = [f for f in mine.values()
                  if (f.contacted_at is not None or f.id in waiting)
                  and (f.offered_at is None or now - f.offered_at >= self.settings.reoffer_after_s)]
         rank = {s: i for i, s in enumerate(SEVERITIES)}
