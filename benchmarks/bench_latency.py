@@ -9,6 +9,13 @@ while the bot speaks. "True" latency is measured on the line: from the end of th
 in the clip to the moment the first reply audio sounds.
 
     .venv/bin/python benchmarks/bench_latency.py [--echo 0.5] [--calls N]
+    .venv/bin/python benchmarks/bench_latency.py --endpointing [--fell-end-ms 0]
+
+``--endpointing`` runs only the end-of-turn decision, in audio time (so the machine's load does not
+matter), over the same recordings and spoken turns plus sentences with a pause inside them:
+how long after the end of the voice each turn was ended, and how many sentences were cut off at
+a pause inside them (a turn ended there). The transcription at each pause is taken as instant
+(it is what the live session's speculative transcription gives when it is done in time).
 """
 
 from __future__ import annotations
@@ -114,12 +121,103 @@ def build_cues(call: list[tuple[str, str]], voice_offset: int) -> list[Cue]:
     return cues
 
 
+# Sentences with a pause inside (``|``, said with each pause of PAUSES_S): a turn that ends at it
+# cuts the caller off. espeak-ng says each half on its own; the comma gives the first half the level or rising
+# pitch of a speaker who is not done (without it espeak-ng would end it with a statement's fall).
+PAUSED = [
+    "Turn on the, | kitchen light.",
+    "Turn on the light, | in the kitchen.",
+    "Set the thermostat, | to twenty two degrees.",
+    "Is the front door, | locked?",
+    "My lamp keeps flickering, | and it started yesterday.",
+    "Switch off, | the coffee machine.",
+    "What is the temperature, | in the bedroom?",
+    "Close the blinds, | in the living room.",
+    "I think the, | hallway light is broken.",
+    "Could you, | turn off the floor lamp?",
+]
+PAUSES_S = (0.25, 0.6)  # shorter than today's quick end (300 ms), and longer
+
+
+def endpointing(fell_end_ms: int | None) -> None:
+    """End-of-turn delay and cut-offs in audio time (see the module's doc)."""
+    from voicebot.config import load_settings, section
+    from voicebot.frames import InFrame
+    from voicebot.listener import HeardTurn, Listener
+    from voicebot.models import load_transcriber
+    from voicebot.session import SessionSettings
+
+    settings = load_settings()
+    opts = section(SessionSettings, "session", settings)
+    listen = settings.listen.model_copy(update={"end_silence_ms": opts.end_silence_ms, "pause_ms": opts.pause_ms})
+    transcriber = load_transcriber(settings)
+    clips: list[tuple[str, np.ndarray, int]] = []  # (what, audio, pauses inside the sentence)
+    for f in sorted([*SHARED_AUDIO.glob("*.wav"), *SHARED_AUDIO.glob("*.flac")]):
+        clips.append((f.name, read_audio(f), 0))
+    said = sorted({w for call in CALLS for w, kind in call if kind in ("say", "barge") and not w.startswith("file:")})
+    for i, text in enumerate(said):
+        clips.append((text, espeak(text, VOICES[i % len(VOICES)]), 0))
+    for i, text in enumerate(PAUSED):
+        parts = [_trim(espeak(p.strip(), VOICES[(i + k) % len(VOICES)])) for k, p in enumerate(text.split("|"))]
+        for gap_s in PAUSES_S:
+            gap = np.zeros(int(gap_s * 16000), np.int16)
+            clips.append((text.replace("|", f"{gap_s * 1000:.0f} ms"), np.concatenate([parts[0], gap, parts[1]]), 1))
+    delays: list[float] = []
+    cut = turns_total = 0
+    reasons: dict[str, int] = {}
+    for what, pcm, _inner in clips:
+        if ". " in what or what.startswith("stereo_"):
+            continue  # several sentences (or speakers): a turn per sentence is right
+        audio = np.concatenate([np.zeros(4800, np.int16), _trim(pcm), np.zeros(32000, np.int16)])
+        listener = Listener(transcriber, listen, speculate="now", quick_end_ms=opts.quick_end_ms,
+                            fell_end_ms=fell_end_ms, held_end_ms=opts.held_end_ms)
+        ends: list[HeardTurn] = []
+        for k in range(0, len(audio) - 479, 480):
+            ends += [e for e in listener.feed(InFrame(audio[k : k + 480])) if isinstance(e, HeardTurn)]
+        ends += [e for e in listener.flush() if isinstance(e, HeardTurn)]
+        turns_total += len(ends)
+        for e in ends:
+            reasons[e.reason] = reasons.get(e.reason, 0) + 1
+        # One sentence, so every turn but the last ended at a pause inside it: a cut-off. The
+        # delay is the session's "endpoint" figure: from the end of speech the endpointer saw.
+        cut += max(0, len(ends) - 1)
+        if ends:
+            delays.append(ends[-1].decided - ends[-1].end)
+        print(f"  {what[:48]:48s} turns {len(ends)} {'CUT' if len(ends) > 1 else '   '} "
+              f"end +{(ends[-1].decided - ends[-1].end) * 1000 if ends else float('nan'):5.0f} ms ({', '.join(e.reason for e in ends)})")
+    q = quantiles(delays)
+    print(f"\nendpointing over {len(delays)} one-sentence clips ({sum(c[2] for c in clips)} with a pause inside), "
+          f"fell_end_ms={fell_end_ms}:")
+    print(f"  end of voice → turn ended (audio time): {_ms(q)}")
+    print(f"  cut-offs (a turn ended inside a sentence): {cut}; turns: {turns_total}; end reasons: {reasons}")
+
+
+def _trim(pcm: np.ndarray) -> np.ndarray:
+    """The clip without its silent or noisy ends (espeak-ng and recordings pad them): from the
+    first to the last 10 ms within 35 dB of the loudest."""
+    n = len(pcm) // 160
+    level = 10 * np.log10(np.mean(pcm[: n * 160].astype(np.float32).reshape(n, 160) ** 2, axis=1) + 1.0)
+    voice = np.flatnonzero(level > level.max() - 35.0)
+    return pcm[voice[0] * 160 : (voice[-1] + 1) * 160] if voice.size else pcm
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--echo", type=float, default=0.5, help="echo gain of the bot's voice into the mic")
     ap.add_argument("--calls", type=int, default=len(CALLS))
     ap.add_argument("--json", type=Path, help="also write the raw per-turn figures here")
+    ap.add_argument("--endpointing", action="store_true", help="only the end-of-turn decision, in audio time")
+    ap.add_argument("--fell-end-ms", type=int, default=-1,
+                    help="with --endpointing: silence that ends a finished turn whose voice fell (0: off; default: the session's)")
     args = ap.parse_args()
+    if args.endpointing:
+        from voicebot.config import section
+        from voicebot.session import SessionSettings
+
+        default = section(SessionSettings, "session").fell_end_ms or None
+        fell = default if args.fell_end_ms < 0 else (args.fell_end_ms or None)
+        endpointing(fell)
+        return
 
     from voicebot.demo import demo_home
     from voicebot.runtime import build_runtime

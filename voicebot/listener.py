@@ -11,7 +11,9 @@ Per :class:`~voicebot.frames.InFrame`, in this order:
    without the user going on;
 5. turn-taking (:mod:`voicebot.turn_taking`): when that transcript reads as a finished sentence
    the turn ends after ``quick_end_ms`` of silence instead of the endpointer's longer one, so a
-   pause inside a sentence ("turn on the ... living room lamp") does not cut the speaker off.
+   pause inside a sentence ("turn on the ... living room lamp") does not cut the speaker off;
+   when besides the voice fell at its end (a statement's final fall, :func:`final_prosody`),
+   after ``fell_end_ms`` already.
 
 A finished turn is a :class:`HeardTurn`; :meth:`Listener.hear` gives its transcript (the
 speculative one when it is valid) and applies the wake word. Every step is also a stage event
@@ -35,7 +37,7 @@ from voicebot.events import Phase, Stage, emit
 from voicebot.frames import InFrame, echo_history_samples
 from voicebot.listen import Endpointer, ListenEvent, SpeechPaused, SpeechResumed, SpeechStarted
 from voicebot.transcribe import Transcriber, Transcript
-from voicebot.turn_taking import sounds_finished, strip_wake_word
+from voicebot.turn_taking import Prosody, end_silence_ms, final_prosody, strip_wake_word
 
 GREET = "\x00greet"  # what a turn of the wake word alone asks for
 
@@ -68,7 +70,7 @@ class HeardTurn:
     decided: float  # audio time the end of turn was decided
     eos_wall: float  # monotonic time the speech ended, at real-time pace
     pcm: np.ndarray
-    reason: str  # silence | quick | max_length | end_of_stream
+    reason: str  # silence | quick | fell | max_length | end_of_stream
     over_bot: bool  # began over the bot's speech without barging in (echo or noise)
     speculation: Job | None  # the transcription started at the pause, valid for this turn
     paused_at: float | None  # audio time that pause was noticed (with ``speculation``)
@@ -95,6 +97,8 @@ class Listener:
         language: str | None = None,
         speculate: Literal["thread", "now"] | None = None,
         quick_end_ms: int | None = None,
+        fell_end_ms: int | None = None,
+        held_end_ms: int | None = None,
         barge_in: bool = False,
         barge_in_ms: int = 120,
         wake_word: str | None = None,
@@ -103,11 +107,18 @@ class Listener:
         """``settings``: the endpointer's (its ``end_silence_ms`` is the long silence);
         ``speculate``: start a transcription at each pause, in a worker thread (a listener on an
         asyncio loop) or at once in the caller's thread (files); None: no speculation;
-        ``quick_end_ms``: silence that ends a finished-sounding turn (None: never early)."""
+        ``quick_end_ms``: silence that ends a finished-sounding turn (None: never early);
+        ``fell_end_ms``: the same when the voice also fell at the end, ``held_end_ms`` when it
+        stayed up and the words are no question (None: no prosody, :func:`end_silence_ms`)."""
         self.transcriber = transcriber
         self.language = language
         self.speculate = speculate
         self.quick_end_ms = quick_end_ms
+        self.fell_end_ms = fell_end_ms
+        self.held_end_ms = held_end_ms if held_end_ms is not None else quick_end_ms
+        # the silence at the end of a pause's audio (whole frames, 16 samples a millisecond)
+        self._pause_tail = max(1, round(settings.pause_ms / settings.frame_ms)) * settings.frame_ms * 16
+        self._prosody: Prosody | None = None  # how the voice ended before the pause under way
         self.barge_in = barge_in
         self.wake_word = wake_word
         self.awake_s = awake_s
@@ -187,6 +198,8 @@ class Listener:
             return [event]
         if isinstance(event, SpeechPaused):
             self._pause = event
+            if self.fell_end_ms is not None:
+                self._prosody = final_prosody(event.pcm[: max(0, len(event.pcm) - self._pause_tail)])
             self._drop_speculation()
             if self.speculate is not None:
                 self._speculative = self._start_transcription(event.pcm)
@@ -212,18 +225,21 @@ class Listener:
         spec, pause = self._speculative, self._pause
         if self.quick_end_ms is None or spec is None or pause is None or not spec.done() or spec.cancelled():
             return None
-        silence = self.audio_t - pause.time
-        if silence * 1000 < self.quick_end_ms or spec.exception() is not None:
+        if spec.exception() is not None:
             return None
-        if not sounds_finished(spec.result().text):
+        text = spec.result().text
+        prosody = self._prosody if self.fell_end_ms is not None else None
+        need = end_silence_ms(text, prosody, self.quick_end_ms, self.fell_end_ms or 0, self.held_end_ms or 0)
+        if need is None or (self.audio_t - pause.time) * 1000 < need:
             return None
+        fell = prosody is not None and need < self.quick_end_ms
         end = pause.time
         start = self._utterance_start if self._utterance_start is not None else end
         self._speculative = None
         self._pause = None
         # The endpointer forgets this turn (its clock runs on) and listens for the next one.
         self.endpointer.reset()
-        return self._end_turn(start, end, pause.pcm, spec, pause, "quick", self.audio_t)
+        return self._end_turn(start, end, pause.pcm, spec, pause, "fell" if fell else "quick", self.audio_t)
 
     def _end_turn(
         self,

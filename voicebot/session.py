@@ -52,6 +52,10 @@ class SessionSettings(BaseModel):
 
     pause_ms: int = Field(120, ge=30)  # silence after which a speculative transcription starts
     quick_end_ms: int = Field(300, ge=90)  # silence that ends a turn whose transcript reads as finished
+    # the same when the voice also fell at the end, and when it stayed up on words that are no
+    # question (voicebot.turn_taking.end_silence_ms); fell_end_ms 0: no prosody, as before
+    fell_end_ms: int = Field(180, ge=0)
+    held_end_ms: int = Field(700, ge=90)
     end_silence_ms: int = Field(1100, ge=300)  # silence that ends any other turn
     barge_in: bool = True
     barge_in_ms: int = Field(120, ge=60)  # voiced audio over the bot's speech that stops it
@@ -99,6 +103,7 @@ class Session:
         listen = s.listen.model_copy(update={"end_silence_ms": opts.end_silence_ms, "pause_ms": opts.pause_ms})
         self.listener = Listener(
             transcriber, listen, language=s.transcribe.language, speculate="thread", quick_end_ms=opts.quick_end_ms,
+            fell_end_ms=opts.fell_end_ms or None, held_end_ms=opts.held_end_ms,
             barge_in=opts.barge_in, barge_in_ms=opts.barge_in_ms, wake_word=opts.wake_word, awake_s=opts.awake_s,
         )
         self.speaker = Speaker(channel, synthesizer, opts.lookahead_s, live=lambda: self._reading)

@@ -1,9 +1,12 @@
-"""Turn taking from the words: does a transcript read as a finished turn, and does it start
-with the wake phrase."""
+"""Turn taking from the words and the voice: does a transcript read as a finished turn, did the
+voice fall at its end (:func:`final_prosody`), and does it start with the wake phrase."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+import numpy as np
 
 # Words after which a sentence cannot be over: a pause here is the speaker thinking.
 _DANGLING = frozenset(
@@ -43,3 +46,84 @@ def strip_wake_word(text: str, phrase: str) -> str | None:
             if score >= 80 and (best is None or score > best[0]):
                 best = (score, skip + k)
     return None if best is None else " ".join(words[best[1] :])
+
+
+# -- the voice: did it fall at the end? -------------------------------------------------------------
+PITCH_MIN_HZ = 70.0
+PITCH_MAX_HZ = 400.0
+PERIODICITY = 0.45  # normalised autocorrelation peak above which a 40 ms window counts as pitched
+# A statement's final fall: the last 200 ms of voicing this far below the second before, and
+# quieter too. A "fall" of an octave or more is the pitch tracker jumping an octave, not the voice.
+FALL_SEMITONES = 3.0
+FALL_DROP_DB = 3.0
+OCTAVE_SLIP = 10.0
+# A voice that ended no lower than it went (continuation: "turn on the light, ... in the kitchen")
+HELD_SEMITONES = 1.0
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """How the voice ended before a pause: ``fall_st`` semitones from the stretch before to the
+    last 200 ms of voicing (positive: it fell), ``drop_db`` the level drop over the same."""
+
+    fall_st: float
+    drop_db: float
+    pitched: bool  # enough pitched windows to say anything
+
+    @property
+    def fell(self) -> bool:
+        """It ended like a statement: pitch and level fell."""
+        return self.pitched and FALL_SEMITONES <= self.fall_st < OCTAVE_SLIP and self.drop_db >= FALL_DROP_DB
+
+    @property
+    def held(self) -> bool:
+        """The pitch did not come down: the speaker may well go on."""
+        return self.pitched and -OCTAVE_SLIP < self.fall_st < HELD_SEMITONES
+
+
+def end_silence_ms(text: str, prosody: Prosody | None, quick_ms: int, fell_ms: int, held_ms: int) -> int | None:
+    """Silence after which a turn with this speculative transcript ends (None: the endpointer's
+    long silence decides). Words first: a last word that cannot end a sentence never ends it
+    early. Then the voice: a statement's fall ends it after ``fell_ms``; a question mark ends it
+    after ``quick_ms`` whatever the pitch did (questions often rise); a voice held up without
+    one waits ``held_ms``, since that is how a pause inside a sentence sounds."""
+    if not sounds_finished(text):
+        return None
+    if prosody is None or text.rstrip().endswith("?"):
+        return quick_ms
+    if prosody.fell:
+        return min(fell_ms, quick_ms)
+    if prosody.held:
+        return max(held_ms, quick_ms)
+    return quick_ms
+
+
+def final_prosody(pcm: np.ndarray, rate: int = 16000, span_s: float = 1.5) -> Prosody:
+    """Pitch (autocorrelation, 40 ms windows every 10 ms) and level of the last ``span_s`` of
+    ``pcm``, which ends where the voice stopped. A millisecond or two of numpy per call."""
+    x = np.asarray(pcm[-int(span_s * rate):], dtype=np.float32)
+    win, hop = int(0.04 * rate), rate // 100
+    if x.size < win + 10 * hop:
+        return Prosody(0.0, 0.0, False)
+    frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-3)
+    loud = level > level.max() - 25.0  # windows of voice, not of the silence around it
+    spectrum = np.fft.rfft(frames * np.hanning(win).astype(np.float32), n=2 * win, axis=1)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :win]
+    ac = ac / np.maximum(ac[:, :1], 1e-9)
+    lo, hi = int(rate / PITCH_MAX_HZ), int(rate / PITCH_MIN_HZ)
+    lag = lo + np.argmax(ac[:, lo:hi], axis=1)
+    peak = ac[np.arange(len(ac)), lag]
+    pitched = loud & (peak > PERIODICITY)
+    idx = np.flatnonzero(pitched)
+    if idx.size < 8:
+        return Prosody(0.0, 0.0, False)
+    f0 = rate / lag.astype(np.float32)
+    tail = idx[idx > idx[-1] - 20]  # the last 200 ms of voicing
+    before = idx[(idx <= idx[-1] - 20) & (idx > idx[-1] - 120)]
+    if tail.size < 3 or before.size < 5:
+        return Prosody(0.0, 0.0, False)
+    fall = 12 * np.log2(float(np.median(f0[before])) / float(np.median(f0[tail])))
+    drop = float(np.median(level[before]) - np.median(level[tail]))
+    return Prosody(round(float(fall), 2), round(drop, 1), True)
