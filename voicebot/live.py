@@ -65,7 +65,7 @@ class LiveSnapshot:
     ended_at: float | None = None
     outcome: str | None = None
     taken_over_by: str | None = None
-    playbook: dict[str, str] | None = None  # id, title, step of the troubleshooting under way
+    playbook: dict[str, str] | None = None  # id, title, step and device of the troubleshooting under way
     entries: list[LiveEntry] = field(default_factory=list)
     # The devices of this conversation and what an agent may do to them: id, name, area, type,
     # state, controls [{intent, label, changes, confirm}] (confirm: the customer must say yes first)
@@ -393,8 +393,9 @@ def _playbook(conversation: Any) -> dict[str, str] | None:
     if run is None or getattr(run, "finished", None):
         return None
     book = getattr(run, "book", None)
+    device = getattr(run, "device", None)
     return {"id": str(getattr(book, "id", "")), "title": str(getattr(book, "title", "")),
-            "step": str(getattr(run, "step_id", ""))}
+            "step": str(getattr(run, "step_id", "")), "device": str(getattr(device, "name", "") or "").lower()}
 
 
 # The process's link, set by voicebot.runtime when it starts: every session of the process is watched.

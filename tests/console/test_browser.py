@@ -85,6 +85,9 @@ def test_sign_in_the_queue_and_closing_the_loop(stack: ConsoleStack, browser: We
     # every action is on record with who did it
     actions = {(e.agent, e.action) for e in stack.console.db.audit(ticket_id=reply.ticket_id)}
     assert {("alice", "callback"), ("alice", "resolve")} <= actions
+    browser.get(stack.url + "/audit")  # supervisors see them all
+    assert "resolve" in text_of(browser, "main table")
+    browser.save_screenshot(str(screenshots / "console-audit.png"))
 
 
 @pytest.fixture(scope="module")

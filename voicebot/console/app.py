@@ -355,7 +355,8 @@ def create_app(console: Console) -> FastAPI:
         customer = console.store.customer(snap.customer_id) if snap.customer_id else None
         ticket = tickets[0] if tickets else None
         if snap.playbook:
-            steps = steps_after(console.playbooks, snap.playbook["id"], snap.playbook["step"], snap.language)
+            steps = steps_after(console.playbooks, snap.playbook["id"], snap.playbook["step"], snap.language,
+                                device=snap.playbook.get("device") or "the device")
         else:
             steps = next_steps(ticket, console.playbooks, snap.language) if ticket else []
         similar = similar_resolved(ticket, console.store.all_tickets(), console.db.resolutions()) if ticket else []

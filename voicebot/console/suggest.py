@@ -31,11 +31,13 @@ def next_steps(ticket: Ticket, playbooks: dict[str, Playbook], language: str = "
     """Steps of the ticket's playbooks the bot did not get to, in the playbook's order."""
     summary = ticket.summary or {}
     tried = {(s.get("playbook"), s.get("step")) for s in summary.get("steps", []) if isinstance(s, dict)}
-    return _untried([str(b) for b in summary.get("playbooks", [])], tried, playbooks, language, limit)
+    names = [str(d["name"]) for d in (summary.get("devices") or {}).values() if isinstance(d, dict) and d.get("name")]
+    return _untried([str(b) for b in summary.get("playbooks", [])], tried, playbooks, language, limit,
+                    names[0].lower() if names else "the device")
 
 
 def _untried(book_ids: list[str], tried: set[tuple[Any, Any]], playbooks: dict[str, Playbook], language: str,
-             limit: int) -> list[StepSuggestion]:
+             limit: int, device: str) -> list[StepSuggestion]:
     out: list[StepSuggestion] = []
     for book_id in book_ids:
         book = playbooks.get(book_id)
@@ -54,21 +56,21 @@ def _untried(book_ids: list[str], tried: set[tuple[Any, Any]], playbooks: dict[s
             elif step.command:
                 text = f"command: {step.command}"
             if text:
-                out.append(StepSuggestion(book.title, step_id, text))
+                out.append(StepSuggestion(book.title, step_id, text.replace("{device}", device)))
             if len(out) >= limit:
                 return out
     return out
 
 
 def steps_after(playbooks: dict[str, Playbook], book_id: str, step_id: str, language: str = "en",
-                limit: int = 5) -> list[StepSuggestion]:
+                limit: int = 5, device: str = "the device") -> list[StepSuggestion]:
     """The steps of a playbook under way that come after the current one, in the playbook's order."""
     book = playbooks.get(book_id)
     if book is None:
         return []
     ids = list(book.steps)
     later = ids[ids.index(step_id) + 1:] if step_id in ids else ids
-    return _untried([book_id], {(book_id, s) for s in ids if s not in later}, playbooks, language, limit)
+    return _untried([book_id], {(book_id, s) for s in ids if s not in later}, playbooks, language, limit, device)
 
 
 def similar_resolved(ticket: Ticket, tickets: list[Ticket], resolutions: dict[str, Resolution],
