@@ -14,6 +14,7 @@ import pytest
 from voicebot.customers import follow_customer
 from voicebot.customers.settings import CustomerSettings
 from voicebot.dialogue.engine import DialogueEngine
+from voicebot.dialogue.rules import Pending
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
 from voicebot.testing.scenario import Home, simulated_home, standard_customers
@@ -140,3 +141,33 @@ def test_an_unknown_caller_has_no_thread(engine: DialogueEngine) -> None:
     conv = engine.conversation("phone", caller="+1 999 000")
     assert follow_customer(conv, engine.store) is conv
     conv.end("abandoned")
+
+
+def test_without_a_greeting_the_problem_follows_the_first_answer_that_leaves_nothing_open(engine: DialogueEngine) -> None:
+    """A speaker woken by its wake word says no greeting: the open problem comes after the first answer."""
+    chat = _start(engine, "web", customer="alice")
+    chat.greet()
+    chat.handle("the hallway light won't come on")
+    chat.end("abandoned")
+    speaker = _start(engine, "speaker", customer="alice")
+    first = speaker.handle("turn on the floor lamp")
+    assert first.actions and first.actions[0].device_id == "floor_lamp"
+    assert first.text.endswith("You wrote to us a few minutes ago about the hallway light. Is it still not working?"), first.text
+    again = speaker.handle("yes")
+    assert speaker.rules.caps.run is not None and speaker.rules.caps.run.device.id == "hallway_light", again.text
+    speaker.end("abandoned")
+
+
+def test_a_question_already_open_in_the_greeting_goes_first(engine: DialogueEngine) -> None:
+    """Something else the greeting asks (a proactive finding's offer) is answered before the history comes up."""
+    chat = _start(engine, "web", customer="alice")
+    chat.greet()
+    chat.handle("the hallway light won't come on")
+    chat.end("abandoned")
+    call = _start(engine, "phone", customer="alice")
+    call.rules.pending = Pending("troubleshoot", device_id="front_door_lock", symptom="low_battery")  # asked first
+    greeting = call.greet().text
+    assert "hallway" not in greeting.lower()
+    declined = call.handle("no thanks")
+    assert declined.text == "All right. You wrote to us a few minutes ago about the hallway light. Is it still not working?"
+    call.end("abandoned")

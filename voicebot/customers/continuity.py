@@ -8,8 +8,10 @@ a few minutes ago about the kitchen light. Is it still not working?"); a yes sta
 troubleshooting for that device again, from its current evidence. After every turn the thread
 is written back, so the next channel (phone, speaker, web chat, Home Assistant) continues from it.
 
-Whatever else the greeting says first (a proactive finding that asks its own question) wins: the
-history is then not brought up, so the customer is never asked two things at once.
+Whatever else the greeting opens with first (a proactive finding that asks its own question) goes
+first: the history follows the first answer that leaves nothing open, so the customer is never
+asked two things at once. A conversation that starts without a greeting (a speaker woken by its
+wake word, a Home Assistant satellite) hears it after its first such answer too.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class CustomerConversation:
         self.channel: str = caps.channel
         self.prior = self._fresh(threads.latest(self.customer_id))
         self.problem: Problem | None = self.prior.open_problem if self.prior else None
-        self._asked = False  # the greeting asked about the carried problem; the next turn answers
+        self._asked = False  # the carried problem was asked about; the next turn answers
+        self._due = settings.open_with_history  # the carried problem is still to be brought up
         self._runs_seen = 0
         if self.prior is not None:
             self._carry_context(self.prior)
@@ -78,8 +81,8 @@ class CustomerConversation:
     # the Conversation protocol ---------------------------------------------------------------
     def greet(self) -> Reply:
         reply = self.inner.greet()
-        opener = self._opener() if self.settings.open_with_history else None
-        if opener is not None and self.rules.pending is None:
+        opener = self._opener() if self._due and self.rules.pending is None else None
+        if opener is not None:
             name = f", {self.rules.customer_name}" if self.rules.customer_name else ""
             if reply.text == self.rules.say("greeting", name=name):  # the plain greeting: replace its question
                 reply.text = f"{self.rules.say('greeting_returning', name=name)} {opener}"
@@ -154,6 +157,7 @@ class CustomerConversation:
 
     def _ask_about(self, p: Problem | None) -> None:
         """The open question is the dialogue's own: a yes troubleshoots the device, a no lets it be."""
+        self._due = False
         if p is None:
             return
         rules = self.rules
@@ -169,7 +173,19 @@ class CustomerConversation:
             if self.problem is not None and reply.intent in ("No", "Cancel") and self.rules.caps.run is None:
                 self.problem.status = DISMISSED  # "no, it works now"
         self._save(reply)
+        if self._due and self._nothing_open(reply):
+            opener = self._opener()
+            if opener is not None:
+                reply.text = f"{_without_closing_question(reply.text, self.rules)} {opener}".strip()
+                self.rules.last_reply = reply.text
+                self._ask_about(self.problem)
         return reply
+
+    def _nothing_open(self, reply: Reply) -> bool:
+        """The reply leaves no question or troubleshooting of its own open, and the conversation goes on."""
+        rules = self.rules
+        return not (reply.end_conversation or reply.escalated or rules.ended or rules.pending is not None
+                    or rules.caps.run is not None or self.problem is None or self.problem.status != OPEN)
 
     def _save(self, reply: Reply | None = None) -> None:
         try:
@@ -215,3 +231,11 @@ class CustomerConversation:
             p.status = status
             return p
         return Problem(device_id, playbook, symptom, status, since=self.clock())
+
+
+def _without_closing_question(text: str, rules: Any) -> str:
+    """ "... Is there anything else I can help with?" loses its question when another one follows."""
+    if text == rules.say("ok_anything_else"):
+        return str(rules.say("history_all_right"))
+    closing = rules.say("anything_else")
+    return text[: -len(closing)].rstrip() if closing and text.endswith(closing) else text
