@@ -66,3 +66,11 @@ def test_the_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "webchat-secret").stat().st_mode) == 0o600
     assert webchat_secret(None, tmp_path) == first  # every process and restart signs alike
     assert webchat_secret("configured-secret-value", tmp_path) == "configured-secret-value"
+
+
+def test_a_secret_file_is_read_and_a_missing_one_named(tmp_path: Path) -> None:
+    (tmp_path / "credential").write_text("secret-from-a-credential-file\n")
+    assert webchat_secret(None, tmp_path, str(tmp_path / "credential")) == "secret-from-a-credential-file"
+    with pytest.raises(ValueError, match="cannot read webchat.secret_file .*missing"):
+        webchat_secret(None, tmp_path, str(tmp_path / "missing"))
+    assert not (tmp_path / "webchat-secret").exists()  # no secret is generated beside a configured file

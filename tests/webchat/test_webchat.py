@@ -161,3 +161,36 @@ def test_the_page_is_served_with_its_safety_headers(webchat_runtime: Runtime) ->
             assert health["ok"] is True
 
     asyncio.run(fetch())
+
+
+def test_the_chat_mounted_in_another_application_works_under_its_prefix(webchat_runtime: Runtime) -> None:
+    import socket
+    import urllib.request
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from voicebot.webchat.app import WebChat
+
+    async def mounted() -> None:
+        chat = WebChat(webchat_runtime.conversation, webchat_runtime.store, TEST_SETTINGS, SECRET)
+        host_app = Starlette(routes=[Mount("/chat", app=chat.app())])
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(host_app, log_level="warning", lifespan="off"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            port = sock.getsockname()[1]
+            page = await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{port}/chat/")
+            assert b'src="chat.js"' in page.read()  # relative: it loads from under the prefix
+            async with signed_in(chat, f"ws://127.0.0.1:{port}/chat/ws", "c-sam") as (_, ready, greeting):
+                assert ready["type"] == "ready" and greeting["text"].startswith("Hello, Sam!")
+        finally:
+            server.should_exit = True
+            await task
+            await chat.close()
+
+    asyncio.run(mounted())

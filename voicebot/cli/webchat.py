@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +28,10 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2) or "s"]
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def register(app: typer.Typer) -> None:
     webchat = typer.Typer(help="The customer web chat (a page and a WebSocket, opened by signed links).")
     app.add_typer(webchat, name="webchat")
@@ -35,7 +40,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         ctx: typer.Context,
         http: Annotated[str | None, typer.Option(help="HOST:PORT to serve on (default from config: 127.0.0.1:9095).")] = None,
-        home: Annotated[Path | None, typer.Option(help="Home file: areas and devices.")] = None,
+        home: Annotated[Path | None, typer.Option(help="Home file (default without a broker: the simulated demo home).")] = None,
         broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default: configured or embedded.")] = None,
         simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
         store: StoreOption = None,
@@ -53,11 +58,19 @@ def register(app: typer.Typer) -> None:
             host, port = parse_hostport(http or ws.http, "--http")
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
+        if home is None and broker is None and not settings.mqtt.broker:
+            from voicebot.cli.dialogue import DEMO_HOME
+
+            home, simulate = DEMO_HOME, True  # works with no set-up, as `voicebot chat` does
+        # uvicorn stops on SIGTERM and then raises it again: end the way Ctrl-C does, cleaning up.
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             asyncio.run(_serve(settings, ws, host, port, home, broker, simulate, store))
         except (StartupError, OSError, ValueError) as exc:  # a busy port, an unreachable broker, a bad secret
             typer.echo(f"voicebot webchat: {exc}", err=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            pass
 
     @webchat.command("link")
     def link(
@@ -88,7 +101,7 @@ def register(app: typer.Typer) -> None:
             seconds = parse_duration(ttl) if ttl else ws.link_ttl_s
             if not 0 < seconds <= ws.max_link_ttl_s:
                 raise ValueError(f"--ttl must be more than 0 and at most {ws.max_link_ttl_s:.0f} seconds")
-            signer = LinkSigner(webchat_secret(ws.secret, settings.data_dir))
+            signer = LinkSigner(webchat_secret(ws.secret, settings.data_dir, ws.secret_file))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--ttl") from None
         url = base_url or default_base(ws, *parse_hostport(ws.http, "webchat.http"))
@@ -121,6 +134,8 @@ async def _serve(
     rt = await asyncio.to_thread(build_runtime, settings, broker=broker, home=home, simulate=simulate,
                                  store_path=store, models=False)  # a written channel: no speech models
     try:
+        # The understanding data loads on first use (seconds): now, not in a customer's first message.
+        await asyncio.to_thread(rt.engine.understander)
         server = WebChatServer(build_webchat(rt, ws), host, port)
         bound = await server.start()
         typer.echo(f"webchat: {bound[0]}:{bound[1]}")

@@ -92,10 +92,16 @@ class Revocations:
             raise LinkError("revoked_link", "this chat link has been withdrawn; please ask for a new one")
 
 
-def webchat_secret(configured: str | None, data_dir: Path) -> str:
-    """The configured secret, else the one in DATA_DIR/webchat-secret, created (0600) on first use."""
+def webchat_secret(configured: str | None, data_dir: Path, secret_file: str | None = None) -> str:
+    """The configured secret, else the one in ``secret_file`` (or DATA_DIR/webchat-secret, created
+    with mode 0600 on first use)."""
     if configured:
         return configured
+    if secret_file:
+        try:
+            return Path(secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read webchat.secret_file {secret_file}: {exc.strerror}") from None
     path = Path(data_dir) / SECRET_FILE
     try:
         return path.read_text(encoding="utf-8").strip()

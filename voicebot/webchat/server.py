@@ -20,7 +20,7 @@ def build_webchat(runtime: Any, settings: WebChatSettings | None = None) -> WebC
     """A web chat on a voicebot.runtime.Runtime: its dialogue (conversations continue the
     customer's thread there) and its store (customers, link revocations)."""
     s = settings or WebChatSettings()
-    secret = webchat_secret(s.secret, runtime.settings.data_dir)
+    secret = webchat_secret(s.secret, runtime.settings.data_dir, s.secret_file)
     return WebChat(runtime.conversation, runtime.store, s, secret)
 
 

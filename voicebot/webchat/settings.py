@@ -12,6 +12,7 @@ class WebChatSettings(BaseModel):
     # Links are signed with this secret (HMAC-SHA256 through itsdangerous). Without one, a secret
     # is generated into DATA_DIR/webchat-secret (mode 0600) on first use. Changing it voids every link.
     secret: str | None = None
+    secret_file: str | None = None  # a file holding the secret (systemd credentials); default DATA_DIR/webchat-secret
     # The address customers open, as it looks from outside (behind a TLS proxy, https://chat.example.com/).
     # Links printed by `voicebot webchat link` start with it; default: http://<http>/.
     public_url: str | None = None
