@@ -71,6 +71,6 @@ def test_the_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
 def test_a_secret_file_is_read_and_a_missing_one_named(tmp_path: Path) -> None:
     (tmp_path / "credential").write_text("secret-from-a-credential-file\n")
     assert webchat_secret(None, tmp_path, str(tmp_path / "credential")) == "secret-from-a-credential-file"
-    with pytest.raises(ValueError, match="cannot read webchat.secret_file .*missing"):
+    with pytest.raises(ValueError, match=r"cannot read webchat\.secret_file .*missing"):
         webchat_secret(None, tmp_path, str(tmp_path / "missing"))
     assert not (tmp_path / "webchat-secret").exists()  # no secret is generated beside a configured file

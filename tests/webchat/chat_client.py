@@ -50,7 +50,7 @@ async def signed_in(chat: WebChat, url: str, customer_id: str) -> AsyncIterator[
         await ws.send(json.dumps({"type": "hello", "token": token}))
         ready = await receive(ws)
         assert ready["type"] == "ready", ready
-        greeting = await receive(ws) if not ready["resumed"] else {}
+        greeting = await receive(ws) if not ready["history"] else {}  # a chat never greeted is greeted now
         yield ws, ready, greeting
 
 

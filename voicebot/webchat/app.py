@@ -81,6 +81,7 @@ class Chat:
     sockets: int = 0
     last_active: float = field(default_factory=time.monotonic)
     history: list[dict[str, str]] = field(default_factory=list)
+    greeted: bool = False  # a client that left before the greeting leaves it to the next one
     ended: bool = False
 
     def note(self, who: str, text: str) -> None:
@@ -137,7 +138,8 @@ class WebChat:
 
     # the ASGI application ------------------------------------------------------------------
     def app(self) -> Starlette:
-        routes = [Route("/healthz", self._healthz), WebSocketRoute("/ws", self._socket)]
+        routes = [Route("/healthz", self._healthz), WebSocketRoute("/ws", self._socket),
+                  Route("/favicon.ico", lambda _: Response(status_code=204))]  # no icon, and no 404 for it
         routes += [Route(f"/{name}", self._static) for name in STATIC]
         return Starlette(routes=routes)
 
@@ -207,11 +209,12 @@ class WebChat:
         chat.last_active = time.monotonic()
         await self._send(ws, {"type": "ready", "conversation_id": chat.conversation.id, "name": customer.name,
                               "resumed": resumed, "history": list(chat.history) if resumed else []})
-        if not resumed:
-            async with chat.lock:
+        async with chat.lock:
+            if not chat.greeted:
+                chat.greeted = True
                 greeting = await self._in_thread(chat.conversation.greet)
-            chat.note("bot", greeting.text)
-            await self._send(ws, _reply(greeting))
+                chat.note("bot", greeting.text)
+                await self._send(ws, _reply(greeting))
         log.info("web chat %s opened%s", chat.conversation.id, " (resumed)" if resumed else "")
         return chat
 
