@@ -79,3 +79,21 @@ def test_pages_need_a_sign_in_and_the_cookie_is_secure(stack: ConsoleStack) -> N
     with urllib.request.urlopen(stack.url + "/sign-in", timeout=5) as response:
         cookie = response.headers["Set-Cookie"].lower()
     assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_erasing_a_customer_erases_what_agents_wrote_about_them(stack: ConsoleStack) -> None:
+    from voicebot.store import Customer
+    from voicebot.store_admin import erase_customer
+
+    stack.runtime.store.save_customer(Customer("c-9", "Erin Gone", ["+15550009"], None, None, "en"))
+    reply = stack.runtime.conversation("chat", customer_id="c-9").handle("I want to talk to a person")
+    ticket = stack.runtime.store.ticket(reply.ticket_id)
+    db = stack.console.db
+    db.record("bob", "note", ticket.id, ticket.conversation_id, "c-9", note="Erin's alarm code is 1234")
+    db.resolve(ticket.id, "bob", "Told Erin to reset it", "c-9")
+    db.book_callback(ticket.id, 2e9, "bob", "c-9")
+    assert db.audit(ticket_id=ticket.id) and ticket.id in db.resolutions()
+
+    erase_customer(stack.runtime.store, "c-9")
+    assert db.audit(ticket_id=ticket.id) == []
+    assert ticket.id not in db.resolutions() and ticket.id not in db.callbacks()

@@ -267,8 +267,8 @@ def create_app(console: Console) -> FastAPI:
         if note:
             if for_customer:  # read out when the customer asks about the ticket
                 console.store.update_ticket(item.ticket.id, item.ticket.status, note)
-            console.db.record(agent.name, "note", item.ticket.id, item.ticket.conversation_id, note=note,
-                              for_customer=bool(for_customer))
+            console.db.record(agent.name, "note", item.ticket.id, item.ticket.conversation_id,
+                              item.ticket.customer_id, note=note, for_customer=bool(for_customer))
         return RedirectResponse(f"/tickets/{item.ticket.id}", status_code=303)
 
     @app.post("/tickets/{ticket_id}/status")
@@ -279,7 +279,7 @@ def create_app(console: Console) -> FastAPI:
         if status not in STATUSES:
             raise HTTPException(400, f"unknown status {status!r}")
         console.store.update_ticket(item.ticket.id, status)
-        console.db.record(agent.name, "status", item.ticket.id, item.ticket.conversation_id,
+        console.db.record(agent.name, "status", item.ticket.id, item.ticket.conversation_id, item.ticket.customer_id,
                           before=item.ticket.status, after=status)
         return RedirectResponse(f"/tickets/{item.ticket.id}", status_code=303)
 
@@ -290,18 +290,19 @@ def create_app(console: Console) -> FastAPI:
         item = ticket_item(ticket_id)
         zone = ZoneInfo(console.dialogue.timezone)
         try:
-            moment = dt.datetime.fromisoformat(at).replace(tzinfo=zone) if "+" not in at else dt.datetime.fromisoformat(at)
+            moment = dt.datetime.fromisoformat(at)
+            moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
         except ValueError:
             raise HTTPException(400, "the callback time is not a date and time") from None
         if moment.timestamp() < time.time() or not any(w.contains(moment.astimezone(zone))
                                                         for w in console.dialogue.callback_windows):
             raise HTTPException(400, "the callback time is not inside a configured callback window")
-        console.db.book_callback(item.ticket.id, moment.timestamp(), agent.name)
+        console.db.book_callback(item.ticket.id, moment.timestamp(), agent.name, item.ticket.customer_id)
         spoken = moment.astimezone(zone).strftime("%A %d %B at %H:%M")
         # What the bot reads out when the customer asks about the ticket: the real time.
         console.store.update_ticket(item.ticket.id, "waiting_for_customer",
                                     f"An agent will call you back on {spoken}.")
-        console.db.record(agent.name, "callback", item.ticket.id, item.ticket.conversation_id,
+        console.db.record(agent.name, "callback", item.ticket.id, item.ticket.conversation_id, item.ticket.customer_id,
                           at=moment.isoformat())
         return RedirectResponse(f"/tickets/{item.ticket.id}", status_code=303)
 
@@ -313,9 +314,10 @@ def create_app(console: Console) -> FastAPI:
         resolution = resolution.strip()[:MAX_TEXT]
         if not resolution:
             raise HTTPException(400, "say how it was resolved")
-        console.db.resolve(item.ticket.id, agent.name, resolution)
+        console.db.resolve(item.ticket.id, agent.name, resolution, item.ticket.customer_id)
         console.store.update_ticket(item.ticket.id, "closed", f"It was resolved: {resolution}")
-        console.db.record(agent.name, "resolve", item.ticket.id, item.ticket.conversation_id, resolution=resolution)
+        console.db.record(agent.name, "resolve", item.ticket.id, item.ticket.conversation_id, item.ticket.customer_id,
+                          resolution=resolution)
         return RedirectResponse(f"/tickets/{item.ticket.id}", status_code=303)
 
     # -- live conversations -------------------------------------------------------------------------
@@ -392,7 +394,7 @@ def create_app(console: Console) -> FastAPI:
             raise HTTPException(403, f"{snap.taken_over_by} has this conversation; a supervisor may take it")
         board().send(conversation_id, LiveControl(action, agent.name, said, **device))
         tickets = console.store.tickets_for_conversation(conversation_id)
-        console.db.record(agent.name, action, tickets[0].id if tickets else None, conversation_id,
+        console.db.record(agent.name, action, tickets[0].id if tickets else None, conversation_id, snap.customer_id,
                           **({"text": said} if said else {}), **device)
         return RedirectResponse(f"/live/{conversation_id}", status_code=303)
 
@@ -446,7 +448,7 @@ def create_app(console: Console) -> FastAPI:
     def api_ticket(request: Request, ticket_id: str) -> JSONResponse:
         agent_ = api_agent(request)
         item = ticket_item(ticket_id)
-        console.db.record(agent_.name, "api_ticket", item.ticket.id)
+        console.db.record(agent_.name, "api_ticket", item.ticket.id, customer_id=item.ticket.customer_id)
         return JSONResponse({**ticket_json(item), "transcript": item.turns})
 
     @app.get("/api/live")

@@ -36,6 +36,8 @@ audit_table = Table(
     Column("action", String(32), nullable=False),  # sign_in, note, status, callback, resolve, take_over, say, ...
     Column("ticket_id", String(32), index=True),
     Column("conversation_id", String(64), index=True),
+    # whom it concerns: `voicebot customers export/erase` take every row of a table with this column
+    Column("customer_id", String(128), index=True),
     Column("detail", Text, nullable=False, default="{}"),  # sealed JSON
 )
 
@@ -43,6 +45,7 @@ callbacks_table = Table(
     "console_callbacks", METADATA,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ticket_id", String(32), nullable=False, index=True),
+    Column("customer_id", String(128), index=True),
     Column("at", Float, nullable=False),  # when the agent will call (epoch seconds)
     Column("booked_by", String(64), nullable=False),
     Column("booked_at", Float, nullable=False),
@@ -51,6 +54,7 @@ callbacks_table = Table(
 resolutions_table = Table(
     "console_resolutions", METADATA,
     Column("ticket_id", String(32), primary_key=True),
+    Column("customer_id", String(128), index=True),
     Column("agent", String(64), nullable=False),
     Column("at", Float, nullable=False),
     Column("text", Text, nullable=False),  # sealed: how it was solved, for the suggestions
@@ -145,10 +149,11 @@ class ConsoleDB:
 
     # the record of what agents did ---------------------------------------------------------
     def record(self, agent: str, action: str, ticket_id: str | None = None, conversation_id: str | None = None,
-               **detail: Any) -> None:
+               customer_id: str | None = None, **detail: Any) -> None:
         with self.engine.begin() as db:
             db.execute(insert(audit_table).values(
                 at=time.time(), agent=agent, action=action, ticket_id=ticket_id, conversation_id=conversation_id,
+                customer_id=customer_id,
                 detail=self.cipher.seal(json.dumps(detail, default=str)),
             ))
 
@@ -168,10 +173,11 @@ class ConsoleDB:
                            json.loads(self.cipher.open(r.detail) or "{}")) for r in rows]
 
     # callbacks and resolutions -------------------------------------------------------------
-    def book_callback(self, ticket_id: str, at: float, agent: str) -> Callback:
+    def book_callback(self, ticket_id: str, at: float, agent: str, customer_id: str | None = None) -> Callback:
         now = time.time()
         with self.engine.begin() as db:
-            db.execute(insert(callbacks_table).values(ticket_id=ticket_id, at=at, booked_by=agent, booked_at=now))
+            db.execute(insert(callbacks_table).values(ticket_id=ticket_id, customer_id=customer_id, at=at,
+                                                      booked_by=agent, booked_at=now))
         return Callback(ticket_id, at, agent, now)
 
     def callbacks(self) -> dict[str, Callback]:
@@ -180,14 +186,15 @@ class ConsoleDB:
             rows = db.execute(select(callbacks_table).order_by(callbacks_table.c.id)).all()
         return {r.ticket_id: Callback(r.ticket_id, r.at, r.booked_by, r.booked_at) for r in rows}
 
-    def resolve(self, ticket_id: str, agent: str, text: str) -> Resolution:
+    def resolve(self, ticket_id: str, agent: str, text: str, customer_id: str | None = None) -> Resolution:
         now = time.time()
         sealed = self.cipher.seal(text)
         with self.engine.begin() as db:
             done = db.execute(update(resolutions_table).where(resolutions_table.c.ticket_id == ticket_id)
                               .values(agent=agent, at=now, text=sealed)).rowcount
             if not done:
-                db.execute(insert(resolutions_table).values(ticket_id=ticket_id, agent=agent, at=now, text=sealed))
+                db.execute(insert(resolutions_table).values(ticket_id=ticket_id, customer_id=customer_id, agent=agent,
+                                                            at=now, text=sealed))
         return Resolution(ticket_id, agent, now, text)
 
     def resolutions(self) -> dict[str, Resolution]:
