@@ -111,10 +111,14 @@ class Speaker:
     def _chunks(self, reply: Reply, on_text: Callable[[str], None] | None) -> Iterator[np.ndarray]:
         spoken: list[str] = []
         rate = self.channel.rate
+        # A synthesizer shared by many conversations may let a reply's first sentence, which
+        # someone is waiting for, go before the later ones (voicebot.channels.phone.pool).
+        later = getattr(self.synthesizer, "synthesize_later", self.synthesizer.synthesize)
         for sentence in reply_sentences(reply):
+            synthesize = later if spoken else self.synthesizer.synthesize
             spoken.append(sentence)
             if on_text is not None:
                 on_text(" ".join(spoken))
-            for chunk in self.synthesizer.synthesize(sentence, rate):
+            for chunk in synthesize(sentence, rate):
                 # The synthesizer makes the channel's rate itself: one resampling, from its own.
                 yield chunk.pcm if chunk.sample_rate == rate else resample(chunk.pcm, chunk.sample_rate, rate)

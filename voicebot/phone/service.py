@@ -68,6 +68,16 @@ class PhoneSettings(BaseModel):
     # Calls served at once; one more is answered "all lines are busy" with a callback ticket
     # (voicebot.phone.admission). None: 12 per CPU core, the capacity measured on 2 cores.
     max_calls: int | None = Field(None, ge=0)
+    # Replies (keys of the dialogue's reply files) synthesized into the phrase cache at start, so
+    # the sentences every call hears play at once instead of waiting for Piper.
+    cached_replies: list[str] = Field(default_factory=lambda: list(FREQUENT_REPLIES))
+
+
+FREQUENT_REPLIES = (
+    "greeting", "greeting_back", "anything_else", "ok_anything_else", "thanks", "goodbye", "not_understood",
+    "not_understood_again", "which_device_plain", "which_device_again", "which_device_problem",
+    "yes_no_out_of_context", "ok_try_again", "help", "lines_busy",
+)
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
@@ -102,7 +112,7 @@ class PhoneLine:
         s = self.settings
         self.registry = CallRegistry(max_announced=s.max_announced)
         self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
-        self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots)
+        self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots, transcribing=self.pool.busy)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
         self.services = PhoneServices(
             registry=self.registry,
@@ -125,6 +135,7 @@ class PhoneLine:
         self._http: web.AppRunner | None = None
         self.addresses: dict[str, tuple[str, int]] = {}
         self.api_token: ApiToken | None = None
+        self._warming: asyncio.Future[int] | None = None
 
     def _session_settings(self) -> SessionSettings:
         opts = section(SessionSettings, "session", self.voicebot_settings)
@@ -164,6 +175,7 @@ class PhoneLine:
         # core), each holding on to what it once needed; two arenas are plenty for this work.
         memory.limit_arenas(2)
         await asyncio.to_thread(memory.trim)  # what loading and warming the models left behind
+        self._warming = asyncio.get_running_loop().run_in_executor(self.executor, self.warm_phrase_cache)
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(s.session_threads, thread_name_prefix="phone-session")
         )
@@ -210,6 +222,30 @@ class PhoneLine:
             }
         }
 
+    def warm_phrase_cache(self, rate: int = 8000) -> int:
+        """Synthesize the frequent replies (``cached_replies``, in English) at the phone's rate,
+        cut as the Speaker cuts them, so the synthesizer's cache holds them; sentences a call is
+        waiting for go first. Returns how many pieces were made."""
+        from voicebot.dialogue.types import Reply
+        from voicebot.reply_speech import reply_sentences
+
+        replies = default_replies()
+        made = 0
+        for key in self.settings.cached_replies:
+            texts = replies.texts["en"].get(key)
+            if texts is None:
+                log.warning("phone.cached_replies: no reply %r in en.yaml", key)
+                continue
+            for text in texts if isinstance(texts, list) else [texts]:
+                filled = text.replace("{name}", "")  # the greeting without a known caller's name
+                if "{" in filled:
+                    continue  # filled in per call: nothing to cache
+                for piece in reply_sentences(Reply(filled.strip())):
+                    for _ in self.voice.synthesize_later(piece, rate):
+                        made += 1
+        log.info("phrase cache: %d sentences of frequent replies ready", made)
+        return made
+
     def metrics(self) -> bytes:
         """Prometheus text: the turn stage histograms of the process and the line's admission."""
         from prometheus_client import generate_latest
@@ -223,6 +259,8 @@ class PhoneLine:
         if self._http is not None:
             await self._http.cleanup()
         self.pool.close()
+        if self._warming is not None:
+            self._warming.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 

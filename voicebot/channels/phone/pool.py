@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -53,6 +53,7 @@ class TranscriptionPool:
         self.stats = PoolStats()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._lock = threading.Lock()
+        self._running = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"transcribe-{i}", daemon=True) for i in range(workers)
         ]
@@ -70,6 +71,10 @@ class TranscriptionPool:
         """The Transcriber protocol: blocks the calling thread until a pool worker is done."""
         return self.submit(pcm, language).result()
 
+    def busy(self) -> bool:
+        """A transcription is running or waiting."""
+        return self._running > 0 or not self._queue.empty()
+
     def close(self) -> None:
         for _ in self._threads:
             self._queue.put(None)
@@ -79,12 +84,17 @@ class TranscriptionPool:
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
             started = time.perf_counter()
+            with self._lock:
+                self._running += 1
             try:
                 result = self.transcriber.transcribe(job.pcm, job.language)
             except Exception as exc:  # the caller's turn fails, not the worker
                 log.exception("transcription failed")
                 job.future.set_exception(exc)
                 continue
+            finally:
+                with self._lock:
+                    self._running -= 1
             with self._lock:
                 self.stats.requests += 1
                 self.stats.busy_s += time.perf_counter() - started
@@ -93,22 +103,77 @@ class TranscriptionPool:
 
 
 class SynthesisSlots:
-    """A Synthesizer shared by every call, with at most ``slots`` sentences synthesized at once.
+    """A Synthesizer shared by every call, with at most ``slots`` sentences synthesized at once,
+    the first sentence of a reply before the rest.
 
     Each call's session synthesizes its reply sentence by sentence in a worker thread; with many
     calls, unbounded, a dozen Piper inferences would fight over two cores and every reply would
     come late. Sentences still interleave between calls, so no call waits for another's whole reply.
+
+    What a caller waits for is the first sentence of a reply (``synthesize``): it takes the next
+    free slot before any later sentence (``synthesize_later``). A later sentence has audio queued
+    ahead of it (the session keeps seconds of lookahead), so it also steps aside while
+    ``transcribing()`` says a turn is being transcribed, for at most ``yield_s``: the CPU goes
+    to the turn a caller is waiting on, not to audio nobody will hear for seconds.
     """
 
-    def __init__(self, synthesizer: Synthesizer, slots: int = 1) -> None:
+    def __init__(
+        self,
+        synthesizer: Synthesizer,
+        slots: int = 1,
+        transcribing: Callable[[], bool] = lambda: False,
+        yield_s: float = 1.0,
+    ) -> None:
         self.synthesizer = synthesizer
-        self._slots = threading.BoundedSemaphore(slots)
+        self._free = slots
+        self._cond = threading.Condition()
+        self._firsts_waiting = 0
+        self.waiting = 0  # sentences waiting for a slot
+        self._transcribing = transcribing
+        self._yield_s = yield_s
 
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+        return self._run(text, sample_rate, first=True)
+
+    def synthesize_later(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+        """A sentence after the reply's first: it yields to first sentences and to transcription."""
+        return self._run(text, sample_rate, first=False)
+
+    def _run(self, text: str, sample_rate: int, first: bool) -> Iterator[SpeechChunk]:
         chunks = iter(self.synthesizer.synthesize(text, sample_rate))
         while True:
-            with self._slots:
+            self._acquire(first)
+            try:
                 chunk = next(chunks, None)
+            finally:
+                self._release()
             if chunk is None:
                 return
             yield chunk
+
+    def _acquire(self, first: bool) -> None:
+        deadline = time.monotonic() + self._yield_s
+        with self._cond:
+            if first:
+                self._firsts_waiting += 1
+            self.waiting += 1
+            try:
+                while True:
+                    if self._free > 0:
+                        if first:
+                            break
+                        waited_enough = time.monotonic() >= deadline
+                        if waited_enough or (self._firsts_waiting == 0 and not self._transcribing()):
+                            break
+                    # A later sentence polls: the transcription queue does not notify us.
+                    self._cond.wait(None if first else 0.02)
+                self._free -= 1
+            finally:
+                self.waiting -= 1
+                if first:
+                    self._firsts_waiting -= 1
+
+    def _release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()

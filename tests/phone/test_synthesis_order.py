@@ -1,0 +1,70 @@
+"""The shared synthesizer of a phone line serves the sentence a caller waits for first: a reply's
+first sentence before later ones, and later ones step aside while a turn is being transcribed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from tests.waiting import until
+from voicebot.channels.phone.pool import SynthesisSlots
+from voicebot.runtime import Runtime
+from voicebot.speak import SpeechChunk, Synthesizer
+
+
+class Gated:
+    """The real synthesizer, holding its first sentence until ``go`` is set (so the test knows
+    who waits for the slot while it is taken)."""
+
+    def __init__(self, inner: Synthesizer) -> None:
+        self.inner = inner
+        self.go = threading.Event()
+        self.started = threading.Event()
+
+    def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+        if not self.started.is_set():
+            self.started.set()
+            self.go.wait(30)
+        yield from self.inner.synthesize(text, sample_rate)
+
+
+def _run(done: list[str], name: str, fn, text: str) -> threading.Thread:  # type: ignore[no-untyped-def]
+    def go() -> None:
+        for _ in fn(text, 8000):
+            pass
+        done.append(name)
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_first_sentence_takes_the_slot_before_a_later_one(phone_runtime: Runtime) -> None:
+    gated = Gated(phone_runtime.synthesizer)
+    slots = SynthesisSlots(gated, 1)
+    done: list[str] = []
+    holder = _run(done, "holder", slots.synthesize, "The slot is taken by this one.")
+    assert gated.started.wait(30)
+    later = _run(done, "later", slots.synthesize_later, "And a later sentence waits its turn.")
+    assert until(lambda: slots.waiting == 1, timeout=30)  # the later one queued before the first
+    first = _run(done, "first", slots.synthesize, "A first sentence someone waits for.")
+    assert until(lambda: slots.waiting == 2, timeout=30)
+    gated.go.set()
+    for t in (holder, later, first):
+        t.join(60)
+    assert done == ["holder", "first", "later"]
+
+
+def test_later_sentences_step_aside_while_a_turn_is_transcribed(phone_runtime: Runtime) -> None:
+    transcribing = threading.Event()
+    transcribing.set()
+    slots = SynthesisSlots(phone_runtime.synthesizer, 1, transcribing=transcribing.is_set, yield_s=60)
+    done: list[str] = []
+    later = _run(done, "later", slots.synthesize_later, "This sentence can wait a little.")
+    assert until(lambda: slots.waiting == 1, timeout=30)
+    first = _run(done, "first", slots.synthesize, "This one is what the caller waits for.")
+    first.join(60)
+    assert done == ["first"]  # the later one is still stepping aside
+    transcribing.clear()  # the transcription is done
+    later.join(60)
+    assert done == ["first", "later"]
