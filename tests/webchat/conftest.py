@@ -16,6 +16,7 @@ from voicebot.store import Customer
 HERE = Path(__file__).parent
 JORDAN = Customer("c-jordan", name="Jordan", phones=["+1 555 0177"], default_area="Kitchen")
 SAM = Customer("c-sam", name="Sam", phones=[], default_area="Living Room")
+KIM = Customer("c-kim", name="Kim", phones=["+1 555 0199"], default_area="Hallway")
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,7 @@ def webchat_runtime(webchat_broker: MosquittoBroker, tmp_path_factory: pytest.Te
                        store_path=tmp / "voicebot.sqlite3", models=False)
     rt.store.save_customer(JORDAN)
     rt.store.save_customer(SAM)
+    rt.store.save_customer(KIM)
     try:
         yield rt
     finally:

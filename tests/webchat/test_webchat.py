@@ -194,3 +194,24 @@ def test_the_chat_mounted_in_another_application_works_under_its_prefix(webchat_
             await chat.close()
 
     asyncio.run(mounted())
+
+
+def test_asking_for_a_person_in_the_chat_opens_a_ticket_with_the_chat_in_it(webchat_runtime: Runtime) -> None:
+    rt = webchat_runtime
+
+    async def escalate() -> tuple[dict, dict]:
+        async with serving(rt) as (web, url), signed_in(web, url, "c-kim") as (ws, ready, _):
+            await say(ws, "turn on the floor lamp")
+            return ready, await say(ws, "I want to talk to a human")
+
+    ready, reply = asyncio.run(escalate())
+    assert reply["escalated"] and reply["ticket_id"], reply
+    assert f"ticket number {reply['ticket_id']}" in reply["text"], reply["text"]  # said, with what happens next
+    ticket = rt.store.ticket(reply["ticket_id"])
+    assert ticket is not None and ticket.customer_id == "c-kim" and ticket.conversation_id == ready["conversation_id"]
+    assert ticket.summary["channel"] == "web"
+    assert [t["user"] for t in ticket.summary["transcript"]][:1] == ["turn on the floor lamp"]
+    # Asking for a person is no problem with the floor lamp: the next conversation does not bring it up.
+    call = rt.conversation("phone", caller="+1 555 0199")
+    assert "floor lamp" not in call.greet().text.lower()
+    call.end("abandoned")

@@ -217,10 +217,11 @@ class CustomerConversation:
         if run is not None and run.device is not None:
             self.problem = self._problem(run.device.id, run.book.id, symptom, OPEN)
         if reply is not None and reply.ticket_id:
-            if self.problem is None or self.problem.status != OPEN:
-                device_id = context.last_device_ids[0] if context.last_device_ids else None
-                self.problem = self._problem(device_id, None, symptom, OPEN) if device_id else self.problem
-            if self.problem is not None:
+            # A ticket about a problem with a device (no playbook for it, or one that ran out) keeps
+            # it open; a ticket for anything else ("I want a person") makes no device a problem.
+            if (self.problem is None or self.problem.status != OPEN) and symptom and context.last_device_ids:
+                self.problem = self._problem(context.last_device_ids[0], None, symptom, OPEN)
+            if self.problem is not None and self.problem.status == OPEN:
                 self.problem.ticket_id = reply.ticket_id
 
     def _problem(self, device_id: str, playbook: str | None, symptom: str | None, status: str) -> Problem:
