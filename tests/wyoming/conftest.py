@@ -41,12 +41,12 @@ TEST_SETTINGS = WyomingSettings(
 class Running:
     """The service on its own event loop thread; ``run`` executes a coroutine there."""
 
-    def __init__(self, service: WyomingService) -> None:
+    def __init__(self, service: WyomingService, uri: str = "tcp://127.0.0.1:0") -> None:
         self.service = service
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="wyoming-service", daemon=True)
         self.thread.start()
-        self.host, self.port = self.run(service.start("tcp://127.0.0.1:0"))
+        self.host, self.port = self.run(service.start(uri))
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)

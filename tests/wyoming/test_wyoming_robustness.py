@@ -174,3 +174,28 @@ def test_connections_over_the_limit_are_refused_and_silent_ones_closed(wyoming_r
         assert until(lambda: logged(server_log, "sent nothing for 0.5 s"), 5.0)
     finally:
         small.close()
+
+
+def test_off_loopback_only_the_listed_networks_may_connect(wyoming_runtime, server_log) -> None:
+    from tests.wyoming.conftest import TEST_SETTINGS, Running
+    from voicebot.channels.phone.auth import ListenerRefused
+    from voicebot.wyoming.discovery import lan_address
+    from voicebot.wyoming.service import WyomingService, check_listener
+
+    with pytest.raises(ListenerRefused, match=r"wyoming\.peers"):
+        check_listener("0.0.0.0", [])
+    lan = lan_address()
+    if lan == "127.0.0.1":
+        pytest.skip("this machine has no address besides loopback to connect from")
+    # listening on every interface, allowing one unrelated network: a client from this
+    # machine's own LAN address is refused, one from loopback is served
+    service = WyomingService(wyoming_runtime, TEST_SETTINGS.model_copy(update={"peers": ["198.51.100.0/24"]}))
+    running = Running(service, "tcp://0.0.0.0:0")
+    port = running.port
+    try:
+        answer = asyncio.run(send_raw(lan, port, b'{"type": "describe"}\n'))
+        assert answer == b""
+        assert until(lambda: logged(server_log, "refused: not a network in wyoming.peers", lan), 5.0)
+        assert asyncio.run(describe("127.0.0.1", port)).handle
+    finally:
+        running.close()

@@ -53,9 +53,17 @@ def register(app: typer.Typer) -> None:
         settings = _with_languages(load_settings())
         ws = section(WyomingSettings, "wyoming", settings)
         try:
-            parse_uri(uri or ws.uri)
+            host, _ = parse_uri(uri or ws.uri)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--uri") from None
+        from voicebot.channels.phone.auth import ListenerRefused
+        from voicebot.wyoming.service import check_listener
+
+        try:  # before the models load: a listener open to the network is refused at once
+            check_listener(host, ws.peers)
+        except ListenerRefused as exc:
+            typer.echo(f"voicebot wyoming: {exc}", err=True)
+            raise typer.Exit(2) from None
         home_file = home or (DEMO_HOME if broker is None and not settings.mqtt.broker else None)
         simulate = simulate or (home is None and home_file is not None)
         try:

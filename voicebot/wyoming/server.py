@@ -59,6 +59,7 @@ class Services:
     idle_timeout_s: float
     max_connections: int
     listen: ListenSettings | None = None  # the endpointer's settings for speculation; None: off
+    peer_allowed: Callable[[str], bool] = lambda address: True  # the client's IP address → may it connect
 
 
 class Connection:
@@ -191,6 +192,12 @@ class WyomingServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         number = next(self._numbers)
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else ""
+        if not self.services.peer_allowed(address):
+            log.warning("client #%d (%s) refused: not a network in wyoming.peers", number, address)
+            writer.close()
+            return
         if len(self.connections) >= self.services.max_connections:
             log.warning("client #%d refused: %d connections already served", number, len(self.connections))
             with contextlib.suppress(Exception):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicebot.channels.phone.auth import ListenerRefused, is_loopback, peer_allowed
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.config import Settings
 from voicebot.customers import identify
@@ -47,6 +48,17 @@ def piper_voice(settings: Settings, synthesizer: Any) -> Voice:
     )
 
 
+def check_listener(host: str, peers: list[str]) -> None:
+    """Refuse (ListenerRefused) a listener off loopback that would answer anyone: Wyoming has no
+    authentication, so the networks allowed to connect must be named."""
+    if not is_loopback(host) and not peers:
+        raise ListenerRefused(
+            f"Wyoming on {host} would answer anyone on the network (the protocol has no authentication): "
+            "listen on 127.0.0.1, or list the networks of Home Assistant and the satellites in "
+            "wyoming.peers (VOICEBOT_WYOMING__PEERS), e.g. [\"192.168.1.0/24\"]"
+        )
+
+
 @dataclass
 class WyomingService:
     runtime: Any  # voicebot.runtime.Runtime
@@ -61,6 +73,7 @@ class WyomingService:
         multilingual = bool(getattr(transcriber, "multilingual", False))
         handle_languages = tuple(rt.engine.replies.languages)  # the languages it can answer in
         offer = Offer(rt.settings.transcribe.model, whisper_languages(multilingual), (voice,), handle_languages)
+        networks = s.peer_networks()
         self.conversations = Conversations(self._new_conversation, s.conversation_idle_s, s.max_conversations)
         self.services = Services(
             info=build_info(offer),
@@ -74,6 +87,7 @@ class WyomingService:
             idle_timeout_s=s.idle_timeout_s,
             max_connections=s.max_connections,
             listen=rt.settings.listen if s.speculate else None,
+            peer_allowed=lambda address: peer_allowed(address, networks),
         )
         self.server = WyomingServer(self.services)
         self.advertisement: Advertisement | None = None
@@ -87,6 +101,7 @@ class WyomingService:
 
     async def start(self, uri: str | None = None) -> tuple[str, int]:
         host, port = parse_uri(uri or self.settings.uri)
+        check_listener(host, self.settings.peers)
         # The understanding data loads on first use (seconds): load it now, not in the first turn.
         await asyncio.to_thread(self.runtime.engine.understander)
         bound = await self.server.start(host, port)

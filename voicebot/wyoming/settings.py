@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import ipaddress
+
+from pydantic import BaseModel, Field, field_validator
 
 
 class WyomingSettings(BaseModel):
     """How ``voicebot wyoming`` serves Home Assistant. Limits bound what one client can make it do."""
 
     uri: str = "tcp://127.0.0.1:10300"  # Wyoming carries no credentials: loopback unless trusted
+    # Off loopback, only these networks may connect (Home Assistant, the satellites), e.g.
+    # ["192.168.1.0/24"]; without any, a listener off loopback is refused at start.
+    peers: list[str] = Field(default_factory=list)
     zeroconf: bool = True  # advertise _wyoming._tcp.local. so Home Assistant discovers the service
     zeroconf_name: str | None = None  # the advertised instance name; default: voicebot-<hostname>
     zeroconf_host: str | None = None  # the address advertised; default: the listener's, or the LAN one
@@ -35,3 +40,16 @@ class WyomingSettings(BaseModel):
     # ``listen`` section decides); the answer is then ready when audio-stop comes.
     speculate: bool = True
     synthesis_slots: int = Field(1, ge=1)
+
+    @field_validator("peers")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for v in value:
+            try:
+                ipaddress.ip_network(v, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{v!r} is not a network or address ({exc})") from None
+        return value
+
+    def peer_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(v, strict=False) for v in self.peers]
