@@ -58,7 +58,9 @@ def still_serving(server) -> None:
         (b'{"type": "audio-chunk", "payload_length": -5}\n', "payload_length must be a non-negative integer"),
         (b'{"type": "audio-chunk", "payload_length": 999999999}\n', "oversized event: payload_length 999999999"),
         (b'{"type": "describe", "data_length": 10}\n[1,2,3,4]\n', "malformed data of 'describe'"),
-        (b"x" * 10_000, "oversized header"),
+        # over the 4,096-byte limit, and under the 8 KiB the reader buffers, so the server has read
+        # it all when it closes (unread bytes would turn its close into a reset)
+        (b"x" * 6_000, "oversized header"),
     ],
     ids=["not-json", "not-an-object", "no-type", "negative-length", "oversized-payload", "bad-data-block", "endless-header"],
 )
@@ -193,7 +195,7 @@ def test_off_loopback_only_the_listed_networks_may_connect(wyoming_runtime, serv
     running = Running(service, "tcp://0.0.0.0:0")
     port = running.port
     try:
-        answer = asyncio.run(send_raw(lan, port, b'{"type": "describe"}\n'))
+        answer = asyncio.run(send_raw(lan, port, b""))  # closed at once, with nothing said
         assert answer == b""
         assert until(lambda: logged(server_log, "refused: not a network in wyoming.peers", lan), 5.0)
         assert asyncio.run(describe("127.0.0.1", port)).handle
