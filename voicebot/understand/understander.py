@@ -21,6 +21,7 @@ from typing import Any
 from device_bridge.devices import Area, Device
 from voicebot.understand import capabilities as caps
 from voicebot.understand import content, language_id, values
+from voicebot.understand import ha_slots as ha_slots_mod
 from voicebot.understand.context import WHICH_DEVICE, YES_NO, ConversationContext
 from voicebot.understand.mentions import HomeIndex, Mentions, NameHit
 from voicebot.understand.normalize import normalize
@@ -217,6 +218,8 @@ class Understander:
         if intent is not None and (intent in DEVICE_INTENTS or intent == "ReportProblem"):
             if not ha_slots:
                 slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
+            if intent in DEVICE_INTENTS:
+                ha_slots_mod.conform(vocab, intent, slots, target.device_ids, index)
             if target.device_ids:
                 confidence *= max(0.5, min(1.0, target.score))
             elif target.candidates:
