@@ -41,8 +41,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.wyoming.ha_client import converse, describe, synthesize, transcribe  # noqa: E402
 from voicebot.audio import read_audio  # noqa: E402
+from voicebot.testing.ha_wyoming import converse, describe, synthesize, transcribe  # noqa: E402
 
 AUDIO = ROOT.parent / "shared" / "data" / "audio"
 RECORDINGS = ["turn_on_living_room_lamp.wav", "what_time_is_it.wav", "would_you_please_turn_on_living_room_lamp.wav"]

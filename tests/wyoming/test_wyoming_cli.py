@@ -15,7 +15,7 @@ from pathlib import Path
 from zeroconf import IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from tests.wyoming.ha_client import converse, describe
+from voicebot.testing.ha_wyoming import converse, describe
 from voicebot.wyoming.discovery import SERVICE_TYPE, Advertisement
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ import asyncio
 
 from device_bridge.devices import Area
 from tests.waiting import until
-from tests.wyoming.ha_client import converse
 from voicebot.dialogue.types import Reply
+from voicebot.testing.ha_wyoming import converse
 from voicebot.wyoming.conversations import Conversations, satellite_area
 
 

@@ -15,8 +15,8 @@ from wyoming.event import async_write_event
 from wyoming.info import Describe
 
 from tests.waiting import until
-from tests.wyoming.ha_client import converse, describe, read_until, synthesize, transcribe
 from voicebot.audio import read_audio
+from voicebot.testing.ha_wyoming import converse, describe, read_until, synthesize, transcribe
 
 SERVER_LOG = "voicebot.wyoming.server"
 

@@ -13,8 +13,8 @@ import soundfile as sf
 from wyoming.tts import SynthesizeVoice
 
 from tests.waiting import until
-from tests.wyoming.ha_client import converse, describe, synthesize, synthesize_streaming, transcribe
 from voicebot.audio import read_audio, resample
+from voicebot.testing.ha_wyoming import converse, describe, synthesize, synthesize_streaming, transcribe
 from voicebot.wer import word_error_rate
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -98,7 +98,7 @@ def test_streaming_synthesis_starts_before_the_text_is_complete(wyoming_server) 
         from wyoming.client import AsyncTcpClient
         from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-        from tests.wyoming.ha_client import read_until
+        from voicebot.testing.ha_wyoming import read_until
 
         async with AsyncTcpClient(wyoming_server.host, wyoming_server.port) as client:
             await client.write_event(SynthesizeStart().event())

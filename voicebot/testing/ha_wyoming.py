@@ -1,6 +1,6 @@
-"""Home Assistant's side of the conversation, with the real ``wyoming`` client: the event
+"""Home Assistant's side of ``voicebot wyoming``, with the real ``wyoming`` client: the event
 sequences its ``components/wyoming`` integration sends (stt.py, tts.py, conversation.py, data.py),
-written anew for these tests."""
+written anew for the tests and the benchmark."""
 
 from __future__ import annotations
 
