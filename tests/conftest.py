@@ -64,3 +64,57 @@ def tiny_model_path() -> Path:
     from voicebot.models import resolve_whisper
 
     return resolve_whisper("tiny.en")
+
+
+# --- the store on both engines: SQLite (the default) and a real PostgreSQL server ---
+
+
+@pytest.fixture(scope="session")
+def postgres():  # -> voicebot.testing.postgres.PostgresServer
+    """One real PostgreSQL server for the session (Debian's postgresql, run as the postgres user
+    in a temporary folder on a free loopback port), stopped and removed at the end."""
+    from voicebot.testing.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_store_key() -> str:
+    """The store key every PostgreSQL test store is sealed with (hosts share it: store.key)."""
+    from voicebot.store_crypto import new_key
+
+    return new_key()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres, postgres_store_key: str) -> str:  # type: ignore[no-untyped-def]
+    """A database migrated once; each test gets a copy (CREATE DATABASE … TEMPLATE), which is
+    much faster than migrating every test's database."""
+    from voicebot.database import open_engine
+    from voicebot.store import Store
+    from voicebot.store_crypto import StoreSettings
+
+    url = postgres.new_database("template_store")
+    Store(url, store_settings=StoreSettings(key=postgres_store_key))
+    open_engine(url).dispose()  # a template must have no connections
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where a test's store is, once per engine: a SQLite file, and a fresh database on the
+    session's PostgreSQL server (its key in VOICEBOT_STORE__KEY, as several hosts would have it)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "voicebot.sqlite3")
+        return
+    from voicebot.database import open_engine
+
+    server = request.getfixturevalue("postgres")
+    monkeypatch.setenv("VOICEBOT_STORE__KEY", request.getfixturevalue("postgres_store_key"))
+    url = server.new_database(template=request.getfixturevalue("postgres_template"))
+    try:
+        yield url
+    finally:
+        open_engine(url).dispose()
+        server.drop_database(url)

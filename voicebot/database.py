@@ -73,6 +73,12 @@ def open_engine(location: str | Path) -> Engine:
         return engine
 
 
+def own_engine(location: str | Path) -> Engine:
+    """An engine of its own for ``location`` (not the process's shared one): a SQLite store that
+    closes it lets go of the file, so SQLite checkpoints and removes its WAL as before."""
+    return _create(database_url(location))
+
+
 def _create(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database:
@@ -85,7 +91,9 @@ def _create(url: URL) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping: a connection the server dropped (restart, failover) is replaced, not handed out.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # connect_timeout: a server that is down is an error within seconds, not a hang.
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 5}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

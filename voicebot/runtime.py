@@ -32,6 +32,7 @@ from voicebot.models import load_synthesizer, load_transcriber
 from voicebot.proactive.opening import finding_opener
 from voicebot.proactive.settings import ProactiveSettings
 from voicebot.speak import Synthesizer
+from voicebot.sqlite_db import store_location
 from voicebot.store import Store
 from voicebot.store_admin import RetentionPruner
 from voicebot.store_crypto import StoreSettings
@@ -182,8 +183,8 @@ def build_runtime(
     ``broker``: an mqtt:// or mqtts:// URL; default ``mqtt.broker`` from the settings, and when
     that is empty an embedded broker on a free loopback port. ``home``: a home file; the bridge
     learns the devices from it, and with ``simulate`` a simulated home obeys on the broker.
-    ``store_path``: the SQLite file (``dialogue.store`` or <data_dir>/voicebot.sqlite3 by default;
-    ":memory:" for a throw-away store). ``models``: load and warm Whisper and Piper now.
+    ``store_path``: the store's database: a SQLite file or postgresql://… (``dialogue.store``, else
+    ``store.url``, else <data_dir>/voicebot.sqlite3; ":memory:" for a throw-away store). ``models``: load and warm Whisper and Piper now.
     """
     s = settings or load_settings()
     closers: list[Callable[[], None]] = []
@@ -210,10 +211,7 @@ def build_runtime(
             bridge.wait_until_known(timeout=5.0)
 
         dialogue = section(DialogueSettings, "dialogue", s)
-        if store_path is None:
-            store_path = dialogue.store or (s.data_dir / "voicebot.sqlite3")
-        if str(store_path) != ":memory:":
-            Path(store_path).parent.mkdir(parents=True, exist_ok=True)
+        store_path = store_location(s, store_path, dialogue.store)  # the store creates a file's folder
         store_settings = section(StoreSettings, "store", s)
         store = Store(store_path, store_settings=store_settings)
         closers.append(store.close)

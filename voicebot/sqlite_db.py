@@ -1,89 +1,202 @@
-"""The SQLite connection both stores share: one file, used from many threads and, in WAL mode,
-by several processes (dialogue, phone line, feedback workers)."""
+"""The database every store opens: a SQLite file by default (one host; WAL lets the dialogue,
+the phone line and the feedback workers of that host share it) or PostgreSQL (``postgresql://…``)
+when several hosts share the work. SQLAlchemy Core through ``voicebot.database``; the tables are
+declared on ``voicebot.database.METADATA`` and brought up to date by the Alembic migrations in
+``voicebot.migrations`` when a store opens.
+
+The module keeps its historical name; the class is ``StoreDatabase`` (``SqliteDatabase`` is the
+old name of the same class).
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Column, Connection, Engine, Table, Text, create_engine, event, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from voicebot.database import METADATA, DatabaseError, is_sqlite, open_engine, own_engine, redacted
 from voicebot.store_crypto import StoreCipher, StoreKeyError, StoreSettings, load_cipher
 
 # One sealed known value: opening it at start tells a wrong key apart from a right one before
 # anything is read or written (a wrong key must give one clear error, not garbage or a crash later).
-META_SCHEMA = """
-CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+STORE_META = Table(
+    "store_meta", METADATA,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
 CANARY = "voicebot store key check"
+DEFAULT_FILE = "voicebot.sqlite3"
 
 
-class SqliteDatabase:
-    """Opens ``path`` (creating its folder), applies ``schema``, and serialises access with a lock.
-    Problems opening it raise ``error`` with a message for the user naming ``what``."""
+def store_location(settings: Any, explicit: str | Path | None = None, section_store: str | None = None) -> str | Path:
+    """Where the store is: ``--store``, else the section's own ``store`` (``dialogue.store``,
+    ``feedback.store``), else ``store.url``, else ``<data_dir>/voicebot.sqlite3``."""
+    from voicebot.config import section
+
+    for candidate in (explicit, section_store, section(StoreSettings, "store", settings).url):
+        if candidate:
+            text = str(candidate)
+            return text if text == ":memory:" or "://" in text else Path(text).expanduser()
+    return Path(settings.data_dir) / DEFAULT_FILE
+
+
+def is_file_location(location: str | Path) -> bool:
+    """A SQLite file (a path or sqlite:///), as opposed to a server or ``:memory:``."""
+    text = str(location)
+    return text != ":memory:" and ("://" not in text or text.startswith("sqlite:///"))
+
+
+class StoreDatabase:
+    """Opens ``location`` (a path, ``sqlite:///…``, ``postgresql://…`` or ``:memory:``), migrates it
+    and checks the key. Problems opening it raise ``error`` with a message naming ``what``.
+
+    ``engine`` and ``cipher`` are public: other stores on the same database use them."""
 
     def __init__(
         self,
-        path: str | Path,
-        schema: str,
+        location: str | Path,
         *,
         what: str,
         error: type[Exception],
-        foreign_keys: bool = False,
         cipher: StoreCipher | None = None,
         store_settings: StoreSettings | None = None,
     ) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise error(f"cannot create the folder for {what} {self.path}: {exc.strerror}") from exc
+        text = str(location)
+        if text.startswith("sqlite:///"):
+            text = text[len("sqlite:///"):] or ":memory:"
+        self.what = what
+        self._error = error
+        self.memory = text == ":memory:"
+        # ``path`` is the file for SQLite (":memory:" when in memory), the address without its
+        # password for a server; ``key_base`` is what the default key file is named after.
         try:
-            # Other processes write the same file: wait for their locks rather than fail.
-            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            if foreign_keys:
-                self._db.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            # Deleted rows (erasure, retention, finished uploads) are overwritten, not left in free pages.
-            self._db.execute("PRAGMA secure_delete = ON")
-            self._db.executescript(META_SCHEMA + schema)
-            canary = self._db.execute("SELECT value FROM store_meta WHERE name = 'canary'").fetchone()
-        except sqlite3.Error as exc:
-            raise error(f"cannot open {what} {self.path}: {exc}") from exc
-        self._lock = threading.RLock()
+            if self.memory:
+                self.engine = _memory_engine()
+                self.path = ":memory:"
+            elif is_file_location(text):
+                self.engine = own_engine(text)
+            else:
+                self.engine = open_engine(text)
+            if not self.memory:
+                self.path = (self.engine.url.database or text) if is_sqlite(self.engine) else redacted(self.engine.url)
+        except DatabaseError as exc:
+            raise error(f"cannot open {what} {redacted(text)}: {exc}") from None
+        self.sqlite = is_sqlite(self.engine)
+        if self.sqlite:  # a store dropped without close() lets go of its file as well
+            weakref.finalize(self, self.engine.dispose)
+        self.key_base: str | Path = self.path if self.sqlite else _server_key_base(self.engine)
+        # Serialises this object's use of SQLite (one writer at a time anyway; in memory there is
+        # one connection). PostgreSQL needs no lock: each call takes its own pooled connection.
+        self._lock: Any = threading.RLock() if self.sqlite else nullcontext()
         try:
-            self.cipher = cipher or load_cipher(self.path, store_settings, create=canary is None)
+            from voicebot.migrations import upgrade
+
+            upgrade(self.engine)
+            with self.engine.connect() as db:
+                canary = db.execute(select(STORE_META.c.value).where(STORE_META.c.name == "canary")).scalar()
+        except SQLAlchemyError as exc:
+            self.close()
+            raise error(f"cannot open {what} {self.path}: {_reason(exc)}") from None
+        except DatabaseError as exc:
+            self.close()
+            raise error(f"cannot open {what} {self.path}: {exc}") from None
+        try:
+            self.cipher = cipher or load_cipher(self.key_base, store_settings, create=canary is None)
             if canary is None:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('canary', ?)", (self.cipher.seal(CANARY),)
-                )
-            elif self.cipher.open(canary["value"]) != CANARY:
+                with self._tx() as db:
+                    db.execute(upsert(self.engine, STORE_META, {"name": "canary", "value": self.cipher.seal(CANARY)},
+                                      ["name"], update=False))
+            elif self.cipher.open(canary) != CANARY:
                 raise StoreKeyError(f"the store key from {self.cipher.source} does not open {self.path}")
         except StoreKeyError as exc:
-            self._db.close()
+            self.close()
             raise error(str(exc)) from None
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Closes a SQLite store's connections, so that SQLite, when the last one goes,
+        checkpoints its WAL into the file and removes it; an in-memory database is dropped. A
+        server's pool is the process's, shared by its stores, and stays."""
+        if self.sqlite:
+            self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    def _tx(self) -> Iterator[Connection]:
+        """One transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so a
+        read-then-write inside it cannot be overtaken by another process."""
+        with self._lock, self.engine.connect() as db:
+            if self.sqlite:
+                db.exec_driver_sql("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.rollback()
                 raise
-            self._db.execute("COMMIT")
+            db.commit()
 
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def _read(self, statement: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Rows as mappings (column name → value) of a SQLAlchemy statement or ``text()``."""
+        with self._lock, self.engine.connect() as db:
+            return list(db.execute(statement, params or {}).mappings().all())
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of plain SQL with ``?`` placeholders, as the SQLite-only store offered (kept for
+        callers written against it; new code uses ``_read`` with SQLAlchemy statements)."""
+        count = iter(range(len(args) + 1))
+        named = re.sub(r"\?", lambda _m: f":p{next(count)}", sql)
+        return self._read(text(named), {f"p{i}": a for i, a in enumerate(args)})
+
+
+SqliteDatabase = StoreDatabase  # the name it had when only SQLite was supported
+
+
+def upsert(engine: Engine | Connection, table: Table, values: Mapping[str, Any], keys: list[str],
+           update: bool = True) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, or DO NOTHING (with no keys: on any conflict),
+    in the engine's own dialect."""
+    dialect = engine.dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
+    if not update:
+        return stmt.on_conflict_do_nothing(index_elements=keys or None)
+    rest = {c: stmt.excluded[c] for c in values if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=rest)
+
+
+def _memory_engine() -> Engine:
+    """A private in-memory SQLite database: one connection (StaticPool), so every thread of this
+    store sees the same data and no other store does."""
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    return engine
+
+
+def _server_key_base(engine: Engine) -> Path:
+    """Where the key file of a server database is by default: the data directory, named after
+    the server and database (every host needs the same key: set store.key or store.key_file)."""
+    from voicebot.config import load_settings
+
+    url = engine.url
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{url.host or 'local'}_{url.port or 5432}_{url.database or ''}")
+    return Path(load_settings().data_dir) / f"store-{name}"
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message, without SQLAlchemy's SQL echo and links."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+__all__ = ["STORE_META", "SqliteDatabase", "StoreDatabase", "store_location", "upsert"]

@@ -1,7 +1,7 @@
 """What voicebot remembers: customers, conversations, turns, tickets and the action trace.
 
-SQLite through the standard library. One connection shared by the threads of one process,
-serialised by a lock (sessions call the dialogue from worker threads). User text arrives
+A SQLite file by default, PostgreSQL for several hosts (voicebot.sqlite_db; the tables below are
+declared on voicebot.database.METADATA and created by voicebot.migrations). User text arrives
 here already redacted; the store never sees raw transcripts. What was said (turns, replies,
 slots and actions), the caller's number, ticket texts and the trace are sealed with the store's
 key (voicebot.store_crypto) before they are written.
@@ -10,80 +10,105 @@ key (voicebot.store_crypto) before they are written.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicebot.sqlite_db import SqliteDatabase
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from voicebot.database import METADATA
+from voicebot.sqlite_db import StoreDatabase, upsert
 from voicebot.store_crypto import StoreCipher, StoreSettings
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS customers (
-    customer_id TEXT PRIMARY KEY,
-    name TEXT,
-    phones TEXT NOT NULL DEFAULT '[]',
-    home_file TEXT,
-    default_area TEXT,
-    language TEXT NOT NULL DEFAULT 'en'
-);
-CREATE TABLE IF NOT EXISTS customer_phones (
-    phone TEXT PRIMARY KEY,
-    customer_id TEXT NOT NULL REFERENCES customers(customer_id) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    channel TEXT NOT NULL,
-    customer_id TEXT,
-    caller TEXT,
-    language TEXT NOT NULL DEFAULT 'en',
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    outcome TEXT
-);
-CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id),
-    at REAL NOT NULL,
-    user_text TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    intent TEXT,
-    slots TEXT NOT NULL DEFAULT '{}',
-    actions TEXT NOT NULL DEFAULT '[]',
-    sentiment REAL,
-    language TEXT,
-    handled_by TEXT,
-    timings TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS turns_conversation ON turns(conversation_id);
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT,
-    customer_id TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    reason TEXT NOT NULL,
-    problem TEXT NOT NULL,
-    summary TEXT NOT NULL DEFAULT '{}',
-    note TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS tickets_customer ON tickets(customer_id);
-CREATE TABLE IF NOT EXISTS trace (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT,
-    customer_id TEXT,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    device_id TEXT,
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS trace_conversation ON trace(conversation_id);
-CREATE INDEX IF NOT EXISTS trace_customer ON trace(customer_id);
-"""
+AUTO = {"sqlite_autoincrement": True}  # SQLite never reuses a deleted ticket's number
+
+CUSTOMERS = Table(
+    "customers", METADATA,
+    Column("customer_id", Text, primary_key=True),
+    Column("name", Text),
+    Column("phones", Text, nullable=False, server_default="[]"),
+    Column("home_file", Text),
+    Column("default_area", Text),
+    Column("language", Text, nullable=False, server_default="en"),
+)
+CUSTOMER_PHONES = Table(
+    "customer_phones", METADATA,
+    Column("phone", Text, primary_key=True),
+    Column("customer_id", Text, ForeignKey("customers.customer_id", ondelete="CASCADE"), nullable=False),
+)
+CONVERSATIONS = Table(
+    "conversations", METADATA,
+    Column("id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("customer_id", Text),
+    Column("caller", Text),  # sealed
+    Column("language", Text, nullable=False, server_default="en"),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("outcome", Text),
+    Index("conversations_customer", "customer_id"),
+)
+TURNS = Table(
+    "turns", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", Text, ForeignKey("conversations.id"), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("user_text", Text, nullable=False),  # sealed
+    Column("reply", Text, nullable=False),  # sealed
+    Column("intent", Text),
+    Column("slots", Text, nullable=False, server_default="{}"),  # sealed JSON
+    Column("actions", Text, nullable=False, server_default="[]"),  # sealed JSON
+    Column("sentiment", Float),
+    Column("language", Text),
+    Column("handled_by", Text),
+    Column("timings", Text, nullable=False, server_default="{}"),
+    Index("turns_conversation", "conversation_id"),
+    **AUTO,
+)
+TICKETS = Table(
+    "tickets", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", Text),
+    Column("customer_id", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("reason", Text, nullable=False),
+    Column("problem", Text, nullable=False),  # sealed
+    Column("summary", Text, nullable=False, server_default="{}"),  # sealed JSON
+    Column("note", Text, nullable=False, server_default=""),  # sealed
+    Index("tickets_customer", "customer_id"),
+    **AUTO,
+)
+TRACE = Table(
+    "trace", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", Text),
+    Column("customer_id", Text),
+    Column("at", Float, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("device_id", Text),
+    Column("data", Text, nullable=False, server_default="{}"),  # sealed JSON
+    Index("trace_conversation", "conversation_id"),
+    Index("trace_customer", "customer_id"),
+    **AUTO,
+)
 
 TICKET_STATUSES = ("open", "in_progress", "waiting_for_customer", "closed")
 
@@ -127,17 +152,14 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used; the message is meant for the user."""
 
 
-class Store(SqliteDatabase):
+class Store(StoreDatabase):
     def __init__(
         self,
         path: str | Path = ":memory:",
         cipher: StoreCipher | None = None,
         store_settings: StoreSettings | None = None,
     ) -> None:
-        super().__init__(
-            path, SCHEMA, what="the store", error=StoreError, foreign_keys=True,
-            cipher=cipher, store_settings=store_settings,
-        )
+        super().__init__(path, what="the store", error=StoreError, cipher=cipher, store_settings=store_settings)
 
     def _json(self, value: Any) -> str:
         sealed = self.cipher.seal(json.dumps(value, default=str))
@@ -149,42 +171,35 @@ class Store(SqliteDatabase):
 
     # customers -------------------------------------------------------------------------
     def save_customer(self, customer: Customer) -> None:
+        values = {
+            "customer_id": customer.customer_id,
+            "name": customer.name,
+            "phones": json.dumps(customer.phones),
+            "home_file": customer.home_file,
+            "default_area": customer.default_area,
+            "language": customer.language,
+        }
+        phones = {normalise_phone(p) for p in customer.phones}
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO customers (customer_id, name, phones, home_file, default_area, language) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET name=excluded.name, "
-                "phones=excluded.phones, home_file=excluded.home_file, "
-                "default_area=excluded.default_area, language=excluded.language",
-                (
-                    customer.customer_id,
-                    customer.name,
-                    json.dumps(customer.phones),
-                    customer.home_file,
-                    customer.default_area,
-                    customer.language,
-                ),
-            )
-            db.execute("DELETE FROM customer_phones WHERE customer_id = ?", (customer.customer_id,))
-            for phone in customer.phones:
-                db.execute(
-                    "INSERT OR REPLACE INTO customer_phones (phone, customer_id) VALUES (?, ?)",
-                    (normalise_phone(phone), customer.customer_id),
-                )
+            db.execute(upsert(db, CUSTOMERS, values, ["customer_id"]))
+            db.execute(delete(CUSTOMER_PHONES).where(CUSTOMER_PHONES.c.customer_id == customer.customer_id))
+            for phone in sorted(phones):  # a number moves to the customer who gives it last
+                db.execute(upsert(db, CUSTOMER_PHONES, {"phone": phone, "customer_id": customer.customer_id}, ["phone"]))
 
     def customer(self, customer_id: str) -> Customer | None:
-        rows = self._rows("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
+        rows = self._read(select(CUSTOMERS).where(CUSTOMERS.c.customer_id == customer_id))
         return _customer(rows[0]) if rows else None
 
     def customer_by_phone(self, phone: str) -> Customer | None:
-        rows = self._rows(
-            "SELECT c.* FROM customers c JOIN customer_phones p ON p.customer_id = c.customer_id "
-            "WHERE p.phone = ?",
-            (normalise_phone(phone),),
+        rows = self._read(
+            select(CUSTOMERS)
+            .join(CUSTOMER_PHONES, CUSTOMER_PHONES.c.customer_id == CUSTOMERS.c.customer_id)
+            .where(CUSTOMER_PHONES.c.phone == normalise_phone(phone))
         )
         return _customer(rows[0]) if rows else None
 
     def customers(self) -> list[Customer]:
-        return [_customer(r) for r in self._rows("SELECT * FROM customers ORDER BY customer_id")]
+        return [_customer(r) for r in self._read(select(CUSTOMERS).order_by(CUSTOMERS.c.customer_id))]
 
     # conversations and turns -----------------------------------------------------------
     def start_conversation(
@@ -192,25 +207,25 @@ class Store(SqliteDatabase):
     ) -> str:
         conversation_id = uuid.uuid4().hex[:16]
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO conversations (id, channel, customer_id, caller, language, started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, channel, customer_id, self.cipher.seal(caller), language, time.time()),
-            )
+            db.execute(insert(CONVERSATIONS).values(
+                id=conversation_id, channel=channel, customer_id=customer_id, caller=self.cipher.seal(caller),
+                language=language, started_at=time.time(),
+            ))
         return conversation_id
 
     def end_conversation(self, conversation_id: str, outcome: str) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE conversations SET ended_at = ?, outcome = ? WHERE id = ? AND ended_at IS NULL",
-                (time.time(), outcome, conversation_id),
+                update(CONVERSATIONS)
+                .where(CONVERSATIONS.c.id == conversation_id, CONVERSATIONS.c.ended_at.is_(None))
+                .values(ended_at=time.time(), outcome=outcome)
             )
 
     def conversation(self, conversation_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self._read(select(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id))
         return self._conversation(rows[0]) if rows else None
 
-    def _conversation(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _conversation(self, row: Mapping[str, Any]) -> dict[str, Any]:
         data = dict(row)
         data["caller"] = self.cipher.open(data["caller"])
         return data
@@ -229,23 +244,19 @@ class Store(SqliteDatabase):
         timings: dict[str, float] | None = None,
     ) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO turns (conversation_id, at, user_text, reply, intent, slots, actions, "
-                "sentiment, language, handled_by, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    conversation_id,
-                    time.time(),
-                    self.cipher.seal(user_text),
-                    self.cipher.seal(reply),
-                    intent,
-                    self._json(slots or {}),
-                    self._json(actions or []),
-                    sentiment,
-                    language,
-                    handled_by,
-                    json.dumps(timings or {}),
-                ),
-            )
+            db.execute(insert(TURNS).values(
+                conversation_id=conversation_id,
+                at=time.time(),
+                user_text=self.cipher.seal(user_text),
+                reply=self.cipher.seal(reply),
+                intent=intent,
+                slots=self._json(slots or {}),
+                actions=self._json(actions or []),
+                sentiment=sentiment,
+                language=language,
+                handled_by=handled_by,
+                timings=json.dumps(timings or {}),
+            ))
 
     def set_turn_timings(self, conversation_id: str, timings: dict[str, Any]) -> bool:
         """Merge a spoken turn's stage timings (what voicebot.session measures: speech_start,
@@ -256,20 +267,25 @@ class Store(SqliteDatabase):
         ``turn_timings`` trace entry instead, so nothing is lost; returns whether a row took them."""
         data = {k: v for k, v in timings.items() if k != "user"}  # the row has the (redacted) words
         with self._tx() as db:
-            row = db.execute(
-                "SELECT id, timings FROM turns WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
-                (conversation_id,),
-            ).fetchone()
+            latest = (
+                select(TURNS.c.id, TURNS.c.timings)
+                .where(TURNS.c.conversation_id == conversation_id)
+                .order_by(TURNS.c.id.desc())
+                .limit(1)
+            )
+            if not self.sqlite:  # SQLite's BEGIN IMMEDIATE already keeps other writers out
+                latest = latest.with_for_update()
+            row = db.execute(latest).mappings().first()
             have = json.loads(row["timings"]) if row is not None else {}
             if row is not None and "speech_end" not in have:  # not already timed by an earlier call
-                db.execute("UPDATE turns SET timings = ? WHERE id = ?",
-                           (json.dumps({**have, **data}, default=str), row["id"]))
+                db.execute(update(TURNS).where(TURNS.c.id == row["id"])
+                           .values(timings=json.dumps({**have, **data}, default=str)))
                 return True
         self.add_trace(conversation_id, None, "turn_timings", None, dict(timings))
         return False
 
     def turns(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+        rows = self._read(select(TURNS).where(TURNS.c.conversation_id == conversation_id).order_by(TURNS.c.id))
         out = []
         for r in rows:
             d = dict(r)
@@ -291,50 +307,50 @@ class Store(SqliteDatabase):
     ) -> Ticket:
         now = time.time()
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO tickets (conversation_id, customer_id, created_at, updated_at, status, "
-                "reason, problem, summary) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-                (conversation_id, customer_id, now, now, reason, self.cipher.seal(problem), self._json(summary)),
-            )
-            ticket_id = str(cur.lastrowid)
-        ticket = self.ticket(ticket_id)
+            ticket_id = db.execute(
+                insert(TICKETS)
+                .values(conversation_id=conversation_id, customer_id=customer_id, created_at=now, updated_at=now,
+                        status="open", reason=reason, problem=self.cipher.seal(problem), summary=self._json(summary))
+                .returning(TICKETS.c.id)
+            ).scalar_one()
+        ticket = self.ticket(str(ticket_id))
         assert ticket is not None
         return ticket
 
     def ticket(self, ticket_id: str) -> Ticket | None:
-        rows = self._rows("SELECT * FROM tickets WHERE id = ?", (_ticket_number(ticket_id),))
+        rows = self._read(select(TICKETS).where(TICKETS.c.id == _ticket_number(ticket_id)))
         return self._ticket(rows[0]) if rows else None
 
     def tickets_for_customer(self, customer_id: str) -> list[Ticket]:
         """Newest first."""
-        rows = self._rows("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,))
+        rows = self._read(select(TICKETS).where(TICKETS.c.customer_id == customer_id).order_by(TICKETS.c.id.desc()))
         return [self._ticket(r) for r in rows]
 
     def all_tickets(self, limit: int = 500) -> list[Ticket]:
         """Newest first."""
-        return [self._ticket(r) for r in self._rows("SELECT * FROM tickets ORDER BY id DESC LIMIT ?", (limit,))]
+        return [self._ticket(r) for r in self._read(select(TICKETS).order_by(TICKETS.c.id.desc()).limit(limit))]
 
     def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
-        rows = self._rows(
-            "SELECT * FROM tickets WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)
+        rows = self._read(
+            select(TICKETS).where(TICKETS.c.conversation_id == conversation_id).order_by(TICKETS.c.id.desc())
         )
         return [self._ticket(r) for r in rows]
 
     def update_ticket(self, ticket_id: str, status: str, note: str | None = None) -> Ticket:
         if status not in TICKET_STATUSES:
             raise ValueError(f"unknown ticket status {status!r}; use one of {', '.join(TICKET_STATUSES)}")
+        changes: dict[str, Any] = {"status": status, "updated_at": time.time()}
+        if note is not None:
+            changes["note"] = self.cipher.seal(note)
         with self._tx() as db:
-            cur = db.execute(
-                "UPDATE tickets SET status = ?, updated_at = ?, note = COALESCE(?, note) WHERE id = ?",
-                (status, time.time(), self.cipher.seal(note), _ticket_number(ticket_id)),
-            )
-            if cur.rowcount == 0:
+            done = db.execute(update(TICKETS).where(TICKETS.c.id == _ticket_number(ticket_id)).values(**changes))
+            if done.rowcount == 0:
                 raise KeyError(f"no ticket {ticket_id}")
         ticket = self.ticket(ticket_id)
         assert ticket is not None
         return ticket
 
-    def _ticket(self, row: sqlite3.Row) -> Ticket:
+    def _ticket(self, row: Mapping[str, Any]) -> Ticket:
         return _ticket(row, self.cipher)
 
     # trace -----------------------------------------------------------------------------
@@ -347,11 +363,10 @@ class Store(SqliteDatabase):
         data: dict[str, Any],
     ) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO trace (conversation_id, customer_id, at, kind, device_id, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, customer_id, time.time(), kind, device_id, self._json(data)),
-            )
+            db.execute(insert(TRACE).values(
+                conversation_id=conversation_id, customer_id=customer_id, at=time.time(), kind=kind,
+                device_id=device_id, data=self._json(data),
+            ))
 
     def trace(
         self,
@@ -361,21 +376,16 @@ class Store(SqliteDatabase):
         limit: int = 200,
     ) -> list[TraceEntry]:
         """Newest first. Either key selects: this conversation, or everything for this customer."""
-        where, args = [], []
+        query = select(TRACE)
         if conversation_id is not None and customer_id is not None:
-            where.append("(conversation_id = ? OR customer_id = ?)")
-            args += [conversation_id, customer_id]
+            query = query.where(or_(TRACE.c.conversation_id == conversation_id, TRACE.c.customer_id == customer_id))
         elif conversation_id is not None:
-            where.append("conversation_id = ?")
-            args.append(conversation_id)
+            query = query.where(TRACE.c.conversation_id == conversation_id)
         elif customer_id is not None:
-            where.append("customer_id = ?")
-            args.append(customer_id)
+            query = query.where(TRACE.c.customer_id == customer_id)
         if kind is not None:
-            where.append("kind = ?")
-            args.append(kind)
-        sql = "SELECT * FROM trace" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+            query = query.where(TRACE.c.kind == kind)
+        rows = self._read(query.order_by(TRACE.c.id.desc()).limit(limit))
         return [
             TraceEntry(
                 id=r["id"],
@@ -400,11 +410,11 @@ def normalise_phone(phone: str) -> str:
 
 
 def _ticket_number(ticket_id: str) -> int:
-    digits = "".join(ch for ch in str(ticket_id) if ch.isdigit())
+    digits = "".join(ch for ch in str(ticket_id) if ch.isdigit())[:18]  # more would overflow BIGINT
     return int(digits) if digits else -1
 
 
-def _customer(row: sqlite3.Row) -> Customer:
+def _customer(row: Mapping[str, Any]) -> Customer:
     return Customer(
         customer_id=row["customer_id"],
         name=row["name"],
@@ -415,7 +425,7 @@ def _customer(row: sqlite3.Row) -> Customer:
     )
 
 
-def _ticket(row: sqlite3.Row, cipher: StoreCipher) -> Ticket:
+def _ticket(row: Mapping[str, Any], cipher: StoreCipher) -> Ticket:
     return Ticket(
         id=str(row["id"]),
         conversation_id=row["conversation_id"],

@@ -1,10 +1,10 @@
 """What a support centre does with the data it holds: export everything about a customer,
 erase it, expire it after ``store.retention_days``, and re-encrypt it under a new key.
 
-These work on the one SQLite file the dialogue store and the feedback workers share, table by
-table; the feedback tables are handled when they exist. Every change runs in one transaction,
-then the WAL is checkpointed and truncated so no copy of what was removed lingers beside it
-(``secure_delete`` overwrites freed pages in the file itself).
+These work on the one database the dialogue store and the feedback workers share (a SQLite file
+or PostgreSQL), table by table. Every change runs in one transaction; on SQLite the WAL is then
+checkpointed and truncated so no copy of what was removed lingers beside it (``secure_delete``
+overwrites freed pages in the file itself).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import contextlib
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Column, Connection, Float, Integer, Table, insert, inspect, text
+
 from device_bridge.home import HomeFileError, load_home
-from voicebot.sqlite_db import SqliteDatabase
+from voicebot.database import METADATA
+from voicebot.sqlite_db import StoreDatabase
 from voicebot.store_crypto import (
     RetentionDays,
     StoreCipher,
@@ -54,32 +56,47 @@ SEALED: tuple[tuple[str, str, bool], ...] = (
     ("feedback", "urgency_reasons", False),
     ("feedback", "audio", True),
     ("feedback_chunks", "data", True),
+    ("calls", "record", False),
 )
 
 # An erasure leaves only this: when, and how many rows went; never whose.
-ERASURES_SCHEMA = "CREATE TABLE IF NOT EXISTS erasures (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, rows INTEGER NOT NULL)"
+ERASURES = Table(
+    "erasures", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("rows", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+# Never exported, erased or re-sealed as a customer's: the schema's own bookkeeping.
+_OWN = {"store_meta", "erasures", "sqlite_sequence", "alembic_version"}
 
 
-def _tables(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _tables(db: Connection) -> set[str]:
+    return set(inspect(db).get_table_names())
 
 
-def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+def _columns(db: Connection, table: str) -> list[str]:
+    return [c["name"] for c in inspect(db).get_columns(table)]
 
 
-def _checkpoint(store: SqliteDatabase) -> None:
-    if store.path != ":memory:":
-        with store._lock:
-            store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def _key_columns(db: Connection, table: str) -> list[str]:
+    return list(inspect(db).get_pk_constraint(table).get("constrained_columns") or [])
 
 
-def _open_row(row: sqlite3.Row, cipher: StoreCipher, table: str) -> dict[str, Any]:
+def _checkpoint(store: StoreDatabase) -> None:
+    """SQLite keeps removed rows in its WAL until a checkpoint; PostgreSQL's are vacuumed."""
+    if store.sqlite and not store.memory:
+        with store._lock, store.engine.connect() as db:
+            db.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _open_row(row: Mapping[str, Any], cipher: StoreCipher, table: str) -> dict[str, Any]:
     """A row as JSON-ready values: sealed columns opened, JSON columns parsed, audio as base64."""
     out: dict[str, Any] = {}
     sealed = {c: b for t, c, b in SEALED if t == table}
-    for key in row.keys():  # noqa: SIM118 - sqlite3.Row has keys(), no iteration over names
-        value = row[key]
+    for key, value in row.items():
+        if isinstance(value, memoryview):
+            value = bytes(value)
         if sealed.get(key):
             data = cipher.open_bytes(bytes(value)) if value is not None else None
             out[key] = base64.b64encode(data).decode() if data is not None else None
@@ -110,52 +127,54 @@ def customer_devices(profile: dict[str, Any] | None) -> list[str]:
         return []
 
 
-def _select(
-    db: sqlite3.Connection, customer_id: str, devices: Iterable[str]
-) -> dict[str, list[tuple[str, tuple[Any, ...]]]]:
-    """Per table, the WHERE clauses that pick this customer's rows."""
+def _select(db: Connection, customer_id: str, devices: Iterable[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per table, the WHERE clauses (with their parameters) that pick this customer's rows."""
     tables = _tables(db)
-    conv = "(SELECT id FROM conversations WHERE customer_id = ?)"
-    picks: dict[str, list[tuple[str, tuple[Any, ...]]]] = {
-        "customers": [("customer_id = ?", (customer_id,))],
-        "customer_phones": [("customer_id = ?", (customer_id,))],
-        "conversations": [("customer_id = ?", (customer_id,))],
-        "turns": [(f"conversation_id IN {conv}", (customer_id,))],
-        "tickets": [("customer_id = ?", (customer_id,)), (f"conversation_id IN {conv}", (customer_id,))],
-        "trace": [("customer_id = ?", (customer_id,)), (f"conversation_id IN {conv}", (customer_id,))],
+    me = {"customer": customer_id}
+    conv = "(SELECT id FROM conversations WHERE customer_id = :customer)"
+    picks: dict[str, list[tuple[str, dict[str, Any]]]] = {
+        "customers": [("customer_id = :customer", me)],
+        "customer_phones": [("customer_id = :customer", me)],
+        "conversations": [("customer_id = :customer", me)],
+        "turns": [(f"conversation_id IN {conv}", me)],
+        "tickets": [("customer_id = :customer", me), (f"conversation_id IN {conv}", me)],
+        "trace": [("customer_id = :customer", me), (f"conversation_id IN {conv}", me)],
     }
     devices = list(devices)
     if devices and "feedback" in tables:
-        marks = ", ".join("?" * len(devices))
-        picks["feedback"] = [(f"device_id IN ({marks})", tuple(devices))]
-        picks["tickets"].append((f"id IN (SELECT CAST(ticket_id AS INTEGER) FROM feedback WHERE device_id IN ({marks}))", tuple(devices)))
+        marks = ", ".join(f":device{i}" for i in range(len(devices)))
+        mine = {f"device{i}": d for i, d in enumerate(devices)}
+        picks["feedback"] = [(f"device_id IN ({marks})", mine)]
+        # feedback.ticket_id is text; comparing as text works on every engine (no failing casts).
+        picks["tickets"].append(
+            (f"CAST(id AS TEXT) IN (SELECT ticket_id FROM feedback WHERE device_id IN ({marks}))", mine)
+        )
         for table in ("feedback_uploads", "feedback_chunks", "feedback_claims"):
             if table in tables:
-                picks[table] = [(f"device_id IN ({marks})", tuple(devices))]
+                picks[table] = [(f"device_id IN ({marks})", mine)]
     # Names a customer taught ("the big light"): voicebot.dialogue.corrections keys them by customer id.
     if "learned_names" in tables:
-        picks["learned_names"] = [("home = ?", (customer_id,))]
-    # Tables added later that key rows by customer (preferences...).
-    for table in sorted(tables - set(picks) - {"store_meta", "erasures", "sqlite_sequence"}):
+        picks["learned_names"] = [("home = :customer", me)]
+    # Tables added later that key rows by customer (preferences, call records...).
+    for table in sorted(tables - set(picks) - _OWN):
         if "customer_id" in _columns(db, table):
-            picks[table] = [("customer_id = ?", (customer_id,))]
+            picks[table] = [("customer_id = :customer", me)]
     return {t: p for t, p in picks.items() if t in tables}
 
 
-def _where(clauses: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, ...]]:
+def _where(clauses: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
     sql = " OR ".join(f"({c})" for c, _ in clauses)
-    args: tuple[Any, ...] = ()
+    args: dict[str, Any] = {}
     for _, a in clauses:
-        args += a
+        args.update(a)
     return sql, args
 
 
-def export_customer(store: SqliteDatabase, customer_id: str, devices: Iterable[str] = ()) -> dict[str, Any]:
+def export_customer(store: StoreDatabase, customer_id: str, devices: Iterable[str] = ()) -> dict[str, Any]:
     """Everything held about ``customer_id`` (and the feedback of ``devices`` plus their home
     file's devices), opened and as JSON-ready values, by table."""
-    with store._lock:
-        db = store._db
-        profile_rows = db.execute("SELECT * FROM customers WHERE customer_id = ?", (customer_id,)).fetchall()
+    with store._lock, store.engine.connect() as db:
+        profile_rows = db.execute(text("SELECT * FROM customers WHERE customer_id = :c"), {"c": customer_id}).mappings().all()
         profile = _open_row(profile_rows[0], store.cipher, "customers") if profile_rows else None
         devices = sorted({*devices, *customer_devices(profile)})
         out: dict[str, Any] = {"customer_id": customer_id, "exported_at": time.time(), "profile": profile}
@@ -163,16 +182,16 @@ def export_customer(store: SqliteDatabase, customer_id: str, devices: Iterable[s
             if table in ("customers", "customer_phones"):  # the profile, above
                 continue
             sql, args = _where(clauses)
-            rows = db.execute(f"SELECT * FROM {table} WHERE {sql}", args).fetchall()
+            rows = db.execute(text(f'SELECT * FROM "{table}" WHERE {sql}'), args).mappings().all()
             out[table] = [_open_row(r, store.cipher, table) for r in rows]
         out["devices"] = devices
     return out
 
 
-def erase_customer(store: SqliteDatabase, customer_id: str, devices: Iterable[str] = ()) -> int:
+def erase_customer(store: StoreDatabase, customer_id: str, devices: Iterable[str] = ()) -> int:
     """Delete everything ``export_customer`` would show; returns the rows removed. Only the time
     and the row count of the erasure are kept."""
-    profile = store._rows("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
+    profile = store._read(text("SELECT * FROM customers WHERE customer_id = :c"), {"c": customer_id})
     devices = sorted({*devices, *customer_devices(dict(profile[0]) if profile else None)})
     removed = 0
     with store._tx() as db:
@@ -183,9 +202,8 @@ def erase_customer(store: SqliteDatabase, customer_id: str, devices: Iterable[st
         for table in [*order, *rest, "conversations", "customer_phones", "customers"]:
             if table in picks:
                 sql, args = _where(picks[table])
-                removed += db.execute(f"DELETE FROM {table} WHERE {sql}", args).rowcount
-        db.execute(ERASURES_SCHEMA)
-        db.execute("INSERT INTO erasures (at, rows) VALUES (?, ?)", (time.time(), removed))
+                removed += db.execute(text(f'DELETE FROM "{table}" WHERE {sql}'), args).rowcount
+        db.execute(insert(ERASURES).values(at=time.time(), rows=removed))
     _checkpoint(store)
     return removed
 
@@ -193,29 +211,31 @@ def erase_customer(store: SqliteDatabase, customer_id: str, devices: Iterable[st
 # retention -------------------------------------------------------------------------------
 
 
-def prune(store: SqliteDatabase, retention: RetentionDays, now: float | None = None) -> dict[str, int]:
+def prune(store: StoreDatabase, retention: RetentionDays, now: float | None = None) -> dict[str, int]:
     """Delete what is older than its kind's retention; returns rows removed per kind."""
     now = time.time() if now is None else now
     removed = {"conversations": 0, "tickets": 0, "feedback": 0}
     with store._tx() as db:
         tables = _tables(db)
         if retention.conversations is not None and "conversations" in tables:
-            cutoff = now - retention.conversations * DAY
-            old = "(SELECT id FROM conversations WHERE COALESCE(ended_at, started_at) < ?)"
-            db.execute(f"DELETE FROM turns WHERE conversation_id IN {old}", (cutoff,))
-            db.execute(f"DELETE FROM trace WHERE conversation_id IN {old} OR (conversation_id IS NULL AND at < ?)",
-                       (cutoff, cutoff))
+            cutoff = {"cutoff": now - retention.conversations * DAY}
+            old = "(SELECT id FROM conversations WHERE COALESCE(ended_at, started_at) < :cutoff)"
+            db.execute(text(f"DELETE FROM turns WHERE conversation_id IN {old}"), cutoff)
+            db.execute(text(f"DELETE FROM trace WHERE conversation_id IN {old} "
+                            "OR (conversation_id IS NULL AND at < :cutoff)"), cutoff)
+            if "calls" in tables:  # the phone line's records of the same calls
+                db.execute(text("DELETE FROM calls WHERE updated_at < :cutoff AND state = 'ended'"), cutoff)
             removed["conversations"] = db.execute(
-                "DELETE FROM conversations WHERE COALESCE(ended_at, started_at) < ?", (cutoff,)
+                text("DELETE FROM conversations WHERE COALESCE(ended_at, started_at) < :cutoff"), cutoff
             ).rowcount
         if retention.tickets is not None and "tickets" in tables:
-            cutoff = now - retention.tickets * DAY
+            cutoff = {"cutoff": now - retention.tickets * DAY}
             removed["tickets"] = db.execute(
-                "DELETE FROM tickets WHERE status = 'closed' AND updated_at < ?", (cutoff,)
+                text("DELETE FROM tickets WHERE status = 'closed' AND updated_at < :cutoff"), cutoff
             ).rowcount
         if retention.feedback is not None and "feedback" in tables:
-            cutoff = now - retention.feedback * DAY
-            removed["feedback"] = db.execute("DELETE FROM feedback WHERE received_at < ?", (cutoff,)).rowcount
+            cutoff = {"cutoff": now - retention.feedback * DAY}
+            removed["feedback"] = db.execute(text("DELETE FROM feedback WHERE received_at < :cutoff"), cutoff).rowcount
     if any(removed.values()):
         _checkpoint(store)
     return removed
@@ -224,7 +244,7 @@ def prune(store: SqliteDatabase, retention: RetentionDays, now: float | None = N
 class RetentionPruner:
     """Applies ``store.retention_days`` in a running service: at start, then every ``every_s``."""
 
-    def __init__(self, store: SqliteDatabase, settings: StoreSettings) -> None:
+    def __init__(self, store: StoreDatabase, settings: StoreSettings) -> None:
         self.store = store
         self.retention = settings.retention_days
         self.every_s = settings.prune_every_s
@@ -237,7 +257,7 @@ class RetentionPruner:
         return any(v is not None for v in (r.conversations, r.tickets, r.feedback))
 
     def start(self) -> RetentionPruner:
-        if self.needed and self.store.path != ":memory:":
+        if self.needed and not self.store.memory:
             self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
             self._thread.start()
         return self
@@ -261,13 +281,13 @@ class RetentionPruner:
 # key rotation ------------------------------------------------------------------------------
 
 
-def rotate_key(store: SqliteDatabase, settings: StoreSettings, new: str) -> Path | None:
+def rotate_key(store: StoreDatabase, settings: StoreSettings, new: str) -> Path | None:
     """Re-seal every sealed value under ``new`` in one transaction (values written before
     encryption are sealed too). With a key file, the new key goes first beside it (so a crash
     at any point leaves a key that opens the data) and then replaces it; returns the key file,
     or None when the key is configured (the caller tells the user to change the configuration)."""
     new_cipher = StoreCipher([new], "the new key")
-    key_file = None if settings.key else key_file_for(store.path, settings)
+    key_file = None if settings.key else key_file_for(store.key_base, settings)
     pending = rotation_file(key_file) if key_file else None
     if pending is not None:
         if pending.exists():
@@ -278,14 +298,18 @@ def rotate_key(store: SqliteDatabase, settings: StoreSettings, new: str) -> Path
         for table, column, is_bytes in SEALED:
             if table not in tables:
                 continue
-            rows = db.execute(f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+            keys = _key_columns(db, table)
+            picked = ", ".join(f'"{k}"' for k in keys)
+            match = " AND ".join(f'"{k}" = :k{i}' for i, k in enumerate(keys))
+            rows = db.execute(text(f'SELECT {picked}, "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')).all()
             for row in rows:
-                value = row[1]
+                value = row[-1]
                 if is_bytes:
                     sealed: Any = new_cipher.seal_bytes(store.cipher.open_bytes(bytes(value)))
                 else:
                     sealed = new_cipher.seal(store.cipher.open(str(value)))
-                db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (sealed, row[0]))
+                db.execute(text(f'UPDATE "{table}" SET "{column}" = :v WHERE {match}'),
+                           {"v": sealed, **{f"k{i}": row[i] for i in range(len(keys))}})
     if key_file is not None and pending is not None:
         os.replace(pending, key_file)
     store.cipher = new_cipher
@@ -293,13 +317,13 @@ def rotate_key(store: SqliteDatabase, settings: StoreSettings, new: str) -> Path
     return key_file
 
 
-def check_key(store: SqliteDatabase) -> None:
+def check_key(store: StoreDatabase) -> None:
     """Open every sealed value once: raises StoreKeyError if any is not the current key's."""
-    with store._lock:
-        tables = _tables(store._db)
+    with store._lock, store.engine.connect() as db:
+        tables = _tables(db)
         for table, column, is_bytes in SEALED:
             if table in tables:
-                for (value,) in store._db.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"):
+                for (value,) in db.execute(text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')):
                     if is_bytes:
                         store.cipher.open_bytes(bytes(value))
                     else:

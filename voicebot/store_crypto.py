@@ -38,6 +38,11 @@ class RetentionDays(BaseModel):
 class StoreSettings(BaseModel):
     """The ``store`` section of the configuration (``VOICEBOT_STORE__*``)."""
 
+    # Where the database is: a file path, sqlite:///… or postgresql://user:password@host/db (several
+    # hosts). ``--store``, ``dialogue.store`` and ``feedback.store`` win over it; default
+    # <data_dir>/voicebot.sqlite3.
+    url: str | None = None
+
     key: str | None = None  # a Fernet key (``voicebot store new-key``); wins over the key file
     key_file: str | None = None  # default: beside the database, ``<database>.key``
     retention_days: RetentionDays = RetentionDays()

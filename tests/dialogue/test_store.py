@@ -1,16 +1,15 @@
-"""The store keeps customers, conversations, tickets and the trace across restarts."""
+"""The store keeps customers, conversations, tickets and the trace across restarts, on SQLite
+and on PostgreSQL (the ``store_location`` fixture runs each test on both)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from voicebot.store import Customer, Store
 
 
-def test_tickets_survive_a_restart_and_are_found_by_customer(tmp_path: Path) -> None:
-    path = tmp_path / "voicebot.sqlite3"
+def test_tickets_survive_a_restart_and_are_found_by_customer(store_location: str) -> None:
+    path = store_location
     store = Store(path)
     conv = store.start_conversation("phone", "c1", "+49 30 1234567")
     ticket = store.create_ticket(conv, "c1", "asked", "kitchen light dead", {"steps": [1, 2]})
@@ -26,16 +25,16 @@ def test_tickets_survive_a_restart_and_are_found_by_customer(tmp_path: Path) -> 
     assert updated.status == "in_progress" and updated.note.startswith("Technician")
 
 
-def test_customer_is_found_by_any_spelling_of_their_number() -> None:
-    store = Store()
+def test_customer_is_found_by_any_spelling_of_their_number(store_location: str) -> None:
+    store = Store(store_location)
     store.save_customer(Customer("c7", "Ana", ["+49 (30) 1234-567", "sip:+4917000001@carrier.example"]))
     assert store.customer_by_phone("+49301234567").customer_id == "c7"  # type: ignore[union-attr]
     assert store.customer_by_phone("tel:+4917000001").customer_id == "c7"  # type: ignore[union-attr]
     assert store.customer_by_phone("+4930999") is None
 
 
-def test_unknown_ticket_status_is_refused() -> None:
-    store = Store()
+def test_unknown_ticket_status_is_refused(store_location: str) -> None:
+    store = Store(store_location)
     t = store.create_ticket(None, None, "asked", "x", {})
     with pytest.raises(ValueError, match="unknown ticket status"):
         store.update_ticket(t.id, "solved-ish")
@@ -43,8 +42,8 @@ def test_unknown_ticket_status_is_refused() -> None:
         store.update_ticket("999", "closed")
 
 
-def test_trace_is_scoped_to_conversation_or_customer() -> None:
-    store = Store()
+def test_trace_is_scoped_to_conversation_or_customer(store_location: str) -> None:
+    store = Store(store_location)
     store.add_trace("a", "c1", "command", "light1", {"why": "you asked"})
     store.add_trace("b", "c2", "command", "light2", {"why": "other"})
     store.add_trace("c", "c1", "command", "light3", {"why": "earlier call"})
@@ -52,14 +51,14 @@ def test_trace_is_scoped_to_conversation_or_customer() -> None:
     assert {e.device_id for e in store.trace("b")} == {"light2"}
 
 
-def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
+def test_spoken_turn_timings_land_in_the_turn_row(store_location: str) -> None:
     """The store follows a session's stage events (voicebot.turns.store_timings): each spoken
     turn's timings reach ``set_turn_timings`` once the turn is done and join the row the dialogue
     stored for that turn."""
     from voicebot.events import EventBus, Phase, Stage, emit, scope
     from voicebot.turns import TurnRecord, TurnTimings, store_timings
 
-    path = tmp_path / "voicebot.sqlite3"
+    path = store_location
     store = Store(path)
     conv = store.start_conversation("speaker", "c1", None)
     spoken = {"speech_start": 1.2, "speech_end": 2.9, "endpoint": 0.3, "end_reason": "finished", "transcript": 0.31,
@@ -81,8 +80,8 @@ def test_spoken_turn_timings_land_in_the_turn_row(tmp_path: Path) -> None:
     assert Store(path).trace(conversation_id=conv, kind="turn_timings") == []  # no longer only a trace entry
 
 
-def test_turn_timings_without_a_stored_turn_are_kept_in_the_trace() -> None:
-    store = Store()
+def test_turn_timings_without_a_stored_turn_are_kept_in_the_trace(store_location: str) -> None:
+    store = Store(store_location)
     conv = store.start_conversation("speaker", None, None)
     assert store.set_turn_timings(conv, {"turn": 1, "user": "hello", "first_audio": 0.4}) is False
     [entry] = store.trace(conversation_id=conv, kind="turn_timings")

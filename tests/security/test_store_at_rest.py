@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
@@ -203,7 +204,7 @@ def test_a_running_service_applies_retention_by_itself(tmp_path: Path) -> None:
     store.add_turn(old, "the heating is broken", "I can help with that.")
     recent = store.start_conversation("phone", "alice", "+4930111111")
     with store._tx() as db:
-        db.execute("UPDATE conversations SET started_at = started_at - 40 * 86400 WHERE id = ?", (old,))
+        db.execute(text("UPDATE conversations SET started_at = started_at - 40 * 86400 WHERE id = :id"), {"id": old})
     pruner = RetentionPruner(store, StoreSettings(retention_days=RetentionDays(conversations=30))).start()
     try:
         assert until(lambda: store.conversation(old) is None, 10)

@@ -14,12 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from voicebot.cli.store import STORE_HELP, StoreOption
 from voicebot.dialogue.types import Reply
 from voicebot.events import EventBus, Phase, Stage, StageEvent, scope, timed
 
-StoreOption = Annotated[
-    str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
-]
 DEMO_HOME = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
 
 
@@ -61,9 +59,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--broker", help="mqtt://host:port of a real broker; default: embedded broker and simulated home.")
         ] = None,
         customer: Annotated[str | None, typer.Option("--customer", help="Customer id (for tickets across sessions).")] = None,
-        store: Annotated[
-            str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
-        ] = None,
+        store: Annotated[str | None, typer.Option("--store", help=STORE_HELP)] = None,
         area: Annotated[str | None, typer.Option("--area", help="The room the speaker is in.")] = None,
         language: Annotated[
             str, typer.Option("--language", help="The customer's language; each turn's language is detected, this one preferred.")
@@ -105,11 +101,12 @@ def register(app: typer.Typer) -> None:
     def _store(path: str | None) -> Any:
         from voicebot.config import load_settings, section
         from voicebot.dialogue.settings import DialogueSettings
+        from voicebot.sqlite_db import store_location
         from voicebot.store import Store, StoreError
 
         s = load_settings()
         try:
-            return Store(path or section(DialogueSettings, "dialogue", s).store or (s.data_dir / "voicebot.sqlite3"))
+            return Store(store_location(s, path, section(DialogueSettings, "dialogue", s).store))
         except StoreError as exc:
             raise typer.BadParameter(str(exc), param_hint="--store") from None
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
 from voicebot.config import load_settings
 
 
@@ -45,9 +46,11 @@ def register(app: typer.Typer) -> None:
         metrics_port: Annotated[
             int | None, typer.Option(help="Serve Prometheus metrics on this port (127.0.0.1).")
         ] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
     ) -> None:
         """Run a feedback worker: receive spoken feedback clips over MQTT, analyse, store, acknowledge.
         Start as many as you like, on any machines: they share the clips."""
+        from voicebot.feedback.settings import feedback_settings
         from voicebot.feedback.store import FeedbackStoreError
         from voicebot.feedback.worker import build_worker
         from voicebot.models import ModelError
@@ -57,7 +60,10 @@ def register(app: typer.Typer) -> None:
         if not url:
             raise _fail("feedback workers need a broker that all of them and the devices reach: --broker mqtt://HOST:PORT or mqtt.broker in the config")
         try:
-            worker = build_worker(settings, url, worker_id, metrics_port=metrics_port)
+            fs = feedback_settings(settings)
+            if store:
+                fs = fs.model_copy(update={"store": store})
+            worker = build_worker(settings, url, worker_id, fs=fs, metrics_port=metrics_port)
         except (ModelError, FeedbackStoreError, ValueError, OSError) as exc:
             raise _fail(str(exc)) from None
         stop = threading.Event()
@@ -111,7 +117,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the PNG charts.")],
         start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC); default 30 days ago.")] = None,
         end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive (YYYY-MM-DD, UTC); default today.")] = None,
-        store: Annotated[Path | None, typer.Option(help="SQLite store; default as the feedback workers use.")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
     ) -> None:
         """Write a self-contained HTML report of feedback and conversation sentiment for a time range."""
         try:
@@ -119,6 +125,7 @@ def register(app: typer.Typer) -> None:
         except ImportError as exc:  # matplotlib is an extra
             raise _fail(str(exc)) from None
         from voicebot.feedback.settings import feedback_settings, store_path
+        from voicebot.sqlite_db import is_file_location
 
         settings = load_settings()
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -129,7 +136,7 @@ def register(app: typer.Typer) -> None:
         if last <= first:
             raise _fail(f"--to ({end}) must be after --from ({start})")
         path = store or store_path(feedback_settings(settings), settings)
-        if str(path) != ":memory:" and not Path(path).exists():
+        if is_file_location(path) and not Path(str(path).removeprefix("sqlite:///")).exists():
             raise _fail(f"no store at {path}: run feedback workers first, or give --store")
         result = build_report(path, first.timestamp(), last.timestamp(), out)
         typer.echo(

@@ -10,20 +10,19 @@ from typing import Annotated, Any
 
 import typer
 
-StoreOption = Annotated[
-    str | None, typer.Option("--store", help="SQLite file (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
-]
+from voicebot.cli.store import StoreOption
 
 
 def _names(path: str | None) -> Any:
     from voicebot.config import load_settings, section
     from voicebot.dialogue.corrections import LearnedNames
     from voicebot.dialogue.settings import DialogueSettings
+    from voicebot.sqlite_db import store_location
     from voicebot.store import Store, StoreError
 
     s = load_settings()
     try:
-        store = Store(path or section(DialogueSettings, "dialogue", s).store or (s.data_dir / "voicebot.sqlite3"))
+        store = Store(store_location(s, path, section(DialogueSettings, "dialogue", s).store))
     except StoreError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from None
     return LearnedNames(store)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
 from voicebot.config import Settings, load_settings, section
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
         home: Annotated[Path | None, typer.Option(help="Home file: areas and devices.")] = None,
         broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default: an embedded broker.")] = None,
         simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
-        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
     ) -> None:
         """Answer phone calls until interrupted."""
         if ctx.invoked_subcommand is not None:
@@ -114,7 +115,7 @@ async def _serve(
     home: Path | None,
     broker: str | None,
     simulate: bool,
-    store: Path | None,
+    store: str | None,
 ) -> None:
     from voicebot.phone.service import build_phone_line
     from voicebot.runtime import build_runtime

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
+
 log = logging.getLogger(__name__)
 
 
@@ -29,7 +31,7 @@ def register(app: typer.Typer) -> None:
         broker: Annotated[str | None, typer.Option(help="mqtt://host:port; default: configured or embedded.")] = None,
         simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
         area: Annotated[str | None, typer.Option(help="The area the speaker stands in (for 'the light').")] = None,
-        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
         speaker: Annotated[
             str | None, typer.Option(help="This speaker as HOME/DEVICE: its customer (voicebot customers link --speaker).")
         ] = None,

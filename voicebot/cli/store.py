@@ -8,17 +8,19 @@ from typing import Annotated, Any
 
 import typer
 
-StoreOption = Annotated[str | None, typer.Option("--store", help="SQLite store (default in the data directory).")]
+STORE_HELP = "The store: a SQLite file or postgresql://user@host/db (default: dialogue.store, else store.url, else <data_dir>/voicebot.sqlite3)."
+StoreOption = Annotated[str | None, typer.Option("--store", help=STORE_HELP)]
 
 
 def open_store(path: str | None) -> Any:
     from voicebot.config import load_settings, section
     from voicebot.dialogue.settings import DialogueSettings
+    from voicebot.sqlite_db import store_location
     from voicebot.store import Store, StoreError
     from voicebot.store_crypto import StoreSettings
 
     s = load_settings()
-    target = path or section(DialogueSettings, "dialogue", s).store or (s.data_dir / "voicebot.sqlite3")
+    target = store_location(s, path, section(DialogueSettings, "dialogue", s).store)
     try:
         return Store(target, store_settings=section(StoreSettings, "store", s))
     except StoreError as exc:

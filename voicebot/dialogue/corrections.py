@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Column, Float, Table, Text, delete, select
 
 from device_bridge.devices import Device
-from voicebot.sqlite_db import SqliteDatabase
+from voicebot.database import METADATA
+from voicebot.sqlite_db import StoreDatabase, upsert
 
 CORRECTIONS_FILE = Path(__file__).with_name("corrections.yaml")
 KINDS = ("meant", "other", "undo", "teach")
@@ -32,17 +34,15 @@ _QUESTION_WORDS = frozenset({"where", "what", "who", "which", "how", "when", "wh
                              "dónde", "donde", "qué", "que", "quién", "quien", "cuál", "cual", "cómo", "como",
                              "cuándo", "cuando", "por"})
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS learned_names (
-    home TEXT NOT NULL,
-    phrase TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    language TEXT NOT NULL DEFAULT 'en',
-    learned_at REAL NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (home, phrase)
-);
-"""
+LEARNED_NAMES = Table(
+    "learned_names", METADATA,
+    Column("home", Text, primary_key=True),
+    Column("phrase", Text, primary_key=True),
+    Column("device_id", Text, nullable=False),
+    Column("language", Text, nullable=False, server_default="en"),
+    Column("learned_at", Float, nullable=False),
+    Column("source", Text, nullable=False, server_default=""),
+)
 
 
 @dataclass(frozen=True)
@@ -123,35 +123,29 @@ class Learned:
 class LearnedNames:
     """Names customers taught, per home, in the store's database."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
-        self.db = db
-        with db._tx() as conn:
-            conn.execute(SCHEMA.strip().rstrip(";"))
+    def __init__(self, db: StoreDatabase) -> None:
+        self.db = db  # the store's database; its migrations made the table
 
     def learn(self, home: str, phrase: str, device_id: str, language: str = "en", source: str = "") -> None:
         phrase = _clean(re.sub(r"^(the|die|der|das|den|la|el)\s+", "", _clean(phrase)))
+        values = {"home": home, "phrase": phrase, "device_id": device_id, "language": language,
+                  "learned_at": time.time(), "source": source}
         with self.db._tx() as conn:
-            conn.execute(
-                "INSERT INTO learned_names (home, phrase, device_id, language, learned_at, source) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(home, phrase) DO UPDATE SET device_id = excluded.device_id, language = excluded.language, "
-                "learned_at = excluded.learned_at, source = excluded.source",
-                (home, phrase, device_id, language, time.time(), source),
-            )
+            conn.execute(upsert(conn, LEARNED_NAMES, values, ["home", "phrase"]))
 
     def forget(self, home: str, phrase: str | None = None) -> int:
         """Delete one learnt name (or, with no phrase, all of the home's); returns how many went."""
+        query = delete(LEARNED_NAMES).where(LEARNED_NAMES.c.home == home)
+        if phrase is not None:
+            query = query.where(LEARNED_NAMES.c.phrase == _clean(phrase))
         with self.db._tx() as conn:
-            if phrase is None:
-                cur = conn.execute("DELETE FROM learned_names WHERE home = ?", (home,))
-            else:
-                cur = conn.execute("DELETE FROM learned_names WHERE home = ? AND phrase = ?", (home, _clean(phrase)))
-            return int(cur.rowcount)
+            return int(conn.execute(query).rowcount)
 
     def names(self, home: str | None = None) -> list[Learned]:
-        rows = self.db._rows(
-            "SELECT * FROM learned_names" + (" WHERE home = ?" if home is not None else "") + " ORDER BY home, phrase",
-            (home,) if home is not None else (),
-        )
+        query = select(LEARNED_NAMES).order_by(LEARNED_NAMES.c.home, LEARNED_NAMES.c.phrase)
+        if home is not None:
+            query = query.where(LEARNED_NAMES.c.home == home)
+        rows = self.db._read(query)
         return [Learned(r["home"], r["phrase"], r["device_id"], r["language"], r["learned_at"], r["source"]) for r in rows]
 
     def rewrite(self, home: str, text: str, devices: list[Device]) -> str:

@@ -63,7 +63,7 @@ DEFAULT_SENSITIVE = [
 class DialogueSettings(BaseModel):
     """voicebot.dialogue (config section "dialogue", env VOICEBOT_DIALOGUE__<FIELD>)."""
 
-    store: str | None = None  # SQLite file; None: <data_dir>/voicebot.sqlite3
+    store: str | None = None  # a SQLite file or postgresql://…; None: store.url, else <data_dir>/voicebot.sqlite3
     playbook_dirs: list[Path] = Field(default_factory=list)  # more playbooks beside the bundled ones
     command_timeout_s: float = Field(3.0, gt=0)
     min_confidence: float = Field(0.5, ge=0, le=1)  # below this nothing is done to a device

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from sqlalchemy import text
 
 from voicebot.feedback import charts
 from voicebot.feedback.analyze import analyze_text
 from voicebot.feedback.store import FeedbackStore, StoredFeedback
-from voicebot.store_crypto import load_cipher
+from voicebot.sqlite_db import StoreDatabase
 
 
 @dataclass
@@ -53,63 +53,48 @@ def _means(points: list[tuple[float, float]], unit: str) -> list[tuple[datetime,
     return [(k, sum(v) / len(v), len(v)) for k, v in sorted(groups.items())]
 
 
-def conversation_turns(path: str | Path, start: float, end: float) -> list[tuple[float, float, str]]:
+def conversation_turns(store: StoreDatabase, start: float, end: float) -> list[tuple[float, float, str]]:
     """(time, sentiment, channel) of every user turn with a sentiment in the range, read from
-    the dialogue store's tables when they exist in this database."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if str(path) != ":memory:" else None
-    if db is None:
-        return []
-    try:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"turns", "conversations"} <= tables:
-            return []
-        rows = db.execute(
-            "SELECT t.at, t.sentiment, c.channel FROM turns t JOIN conversations c ON c.id = t.conversation_id "
-            "WHERE t.sentiment IS NOT NULL AND t.at >= ? AND t.at < ? ORDER BY t.at",
-            (start, end),
-        ).fetchall()
-        return [(float(a), float(s), str(ch)) for a, s, ch in rows]
-    finally:
-        db.close()
+    the dialogue store's tables in the same database."""
+    rows = store._read(
+        text("SELECT t.at, t.sentiment, c.channel FROM turns t JOIN conversations c ON c.id = t.conversation_id "
+             "WHERE t.sentiment IS NOT NULL AND t.at >= :start AND t.at < :end ORDER BY t.at"),
+        {"start": start, "end": end},
+    )
+    return [(float(r["at"]), float(r["sentiment"]), str(r["channel"])) for r in rows]
 
 
-def conversation_feedback(path: str | Path, start: float, end: float, limit: int = 8) -> list[dict[str, Any]]:
+def conversation_feedback(store: StoreDatabase, start: float, end: float, limit: int = 8) -> list[dict[str, Any]]:
     """What people said as feedback during live conversations (the dialogue's trace entries of
     kind "feedback", already redacted), newest first."""
-    if str(path) == ":memory:":
-        return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"trace", "conversations"} <= tables:
-            return []
-        rows = db.execute(
-            "SELECT t.at, t.data, c.channel FROM trace t LEFT JOIN conversations c ON c.id = t.conversation_id "
-            "WHERE t.kind = 'feedback' AND t.at >= ? AND t.at < ? ORDER BY t.at DESC LIMIT ?",
-            (start, end, 50 * limit),
-        ).fetchall()
-    finally:
-        db.close()
+    rows = [
+        (r["at"], r["data"], r["channel"])
+        for r in store._read(
+            text("SELECT t.at, t.data, c.channel FROM trace t LEFT JOIN conversations c ON c.id = t.conversation_id "
+                 "WHERE t.kind = 'feedback' AND t.at >= :start AND t.at < :end ORDER BY t.at DESC LIMIT :n"),
+            {"start": start, "end": end, "n": 50 * limit},
+        )
+    ]
+    cipher = store.cipher
     out: dict[str, dict[str, Any]] = {}  # by text: the newest mention, with how often it was said
-    cipher = load_cipher(path, create=False)
     for at, data, channel in rows:
         try:
-            text = str(json.loads(cipher.open(data) or "").get("feedback") or "").strip()
+            said = str(json.loads(cipher.open(data) or "").get("feedback") or "").strip()
         except (ValueError, AttributeError):
             continue
-        if not text:
+        if not said:
             continue
-        key = text.lower()
+        key = said.lower()
         if key in out:
             out[key]["repeats"] += 1
             out[key]["channels"].add(channel or "conversation")
             continue
         if len(out) < limit:
             out[key] = {
-                "text": text,
+                "text": said,
                 "channels": {channel or "conversation"},
                 "when": datetime.fromtimestamp(float(at), UTC).strftime("%Y-%m-%d %H:%M"),
-                "label": analyze_text(text).label,
+                "label": analyze_text(said).label,
                 "repeats": 1,
             }
     return [{**q, "channels": ", ".join(sorted(q["channels"]))} for q in out.values()]
@@ -152,11 +137,8 @@ def notable_quotes(items: list[StoredFeedback], n: int = 4) -> dict[str, list[di
 
 def build_report(store_path: str | Path, start: float, end: float, out: str | Path) -> ReportResult:
     store = FeedbackStore(store_path)
-    try:
-        items = store.between(start, end)
-    finally:
-        store.close()
-    turns = conversation_turns(store_path, start, end)
+    items = store.between(start, end)
+    turns = conversation_turns(store, start, end)
     unit, _ = _bucket(end - start)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -253,7 +235,7 @@ def build_report(store_path: str | Path, start: float, end: float, out: str | Pa
         models=model_rows,
         complaints=complaints[:10],
         quotes=notable_quotes(items),
-        spoken=conversation_feedback(store_path, start, end),
+        spoken=conversation_feedback(store, start, end),
     )
     html_path = out_dir / "report.html"
     html_path.write_text(html, encoding="utf-8")

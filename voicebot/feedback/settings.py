@@ -15,7 +15,7 @@ class FeedbackSettings(BaseModel):
 
     topic_prefix: str = "voicebot/feedback"  # devices publish under <prefix>/<device_id>/clip…
     share_group: str = "voicebot"  # MQTT 5 shared subscription group: $share/<group>/…
-    store: str | None = None  # SQLite file; default: the dialogue store (one database file)
+    store: str | None = None  # a SQLite file or postgresql://…; default: the dialogue store (one database)
     keep_audio: bool = False  # keep the clip's original bytes beside the transcript
     max_bytes: int = Field(16 * 1024 * 1024, gt=0)  # larger clips are refused (too_large)
     max_seconds: float = Field(120.0, gt=0)  # longer clips are refused (too_long)
@@ -52,11 +52,9 @@ def feedback_settings(settings: Settings | None = None) -> FeedbackSettings:
 
 
 def store_path(fs: FeedbackSettings, settings: Settings) -> Path | str:
-    """The feedback tables live in the same SQLite file as conversations and tickets
-    (``dialogue.store`` or <data_dir>/voicebot.sqlite3), unless ``feedback.store`` says otherwise."""
-    if fs.store:
-        return fs.store if fs.store == ":memory:" else Path(fs.store).expanduser()
-    dialogue_store = section(_DialogueStore, "dialogue", settings).store
-    if dialogue_store:
-        return dialogue_store if dialogue_store == ":memory:" else Path(dialogue_store).expanduser()
-    return settings.data_dir / "voicebot.sqlite3"
+    """The feedback tables live in the same database as conversations and tickets
+    (``dialogue.store``, else ``store.url``, else <data_dir>/voicebot.sqlite3), unless
+    ``feedback.store`` says otherwise. A SQLite file or postgresql://…"""
+    from voicebot.sqlite_db import store_location
+
+    return store_location(settings, fs.store or section(_DialogueStore, "dialogue", settings).store)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from voicebot.channels.phone.audiosocket import AudioSocketServer
 from voicebot.channels.phone.auth import ApiToken, api_token, check_listeners, parse_networks, peer_allowed
+from voicebot.channels.phone.call_store import CallStore
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, start_http
 from voicebot.channels.phone.leg import Leg
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
@@ -29,6 +30,7 @@ from voicebot.phone.admission import Admission, BusyCall, BusyServices, default_
 from voicebot.phone.call import PhoneCall, PhoneServices
 from voicebot.session import SessionSettings
 from voicebot.speak import Synthesizer
+from voicebot.sqlite_db import StoreDatabase
 from voicebot.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,9 @@ class PhoneLine:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.registry = CallRegistry(max_announced=s.max_announced)
+        # Call records go to the store's database too: any phone process sharing it answers GET /calls/{uuid}.
+        records = CallStore(self.store) if isinstance(self.store, StoreDatabase) else None
+        self.registry = CallRegistry(max_announced=s.max_announced, store=records)
         self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
         self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots, transcribing=self.pool.busy)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")

@@ -12,10 +12,12 @@ the records hold callers' numbers and transcripts, and an announcement binds a c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -69,9 +71,16 @@ class CallRecord:
 
 
 class CallRegistry:
-    """Calls by id: the active ones and the most recent ``keep`` ended ones."""
+    """Calls by id: the active ones and the most recent ``keep`` ended ones. With a ``store``
+    (voicebot.channels.phone.call_store) every call is also written to the database when it starts
+    and when it ends, so any phone process sharing the database answers for it."""
 
-    def __init__(self, keep: int = 10000, announce_ttl_s: float = 300.0, max_announced: int = 1000) -> None:
+    def __init__(
+        self, keep: int = 10000, announce_ttl_s: float = 300.0, max_announced: int = 1000, store: Any = None
+    ) -> None:
+        self.store = store
+        # One writer thread, in order: the event loop never waits for the database.
+        self._saver = ThreadPoolExecutor(1, thread_name_prefix="call-records") if store is not None else None
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._keep = keep
         self._announced: dict[str, tuple[float, dict[str, str]]] = {}
@@ -104,6 +113,7 @@ class CallRegistry:
         self._calls[record.call_id] = record
         self._calls.move_to_end(record.call_id)
         self._trim()
+        self._save(record)
         return record
 
     def get(self, call_id: str) -> CallRecord | None:
@@ -117,6 +127,15 @@ class CallRegistry:
         record.outcome = record.outcome or outcome
         record.ended_by = ended_by
         record.error = error
+        self._save(record)
+
+    def _save(self, record: CallRecord) -> None:
+        if self._saver is not None:
+            self._saver.submit(self.store.save, record.to_json())
+
+    def stored(self, call_id: str) -> dict[str, Any] | None:
+        """The record another process (or this one, before a restart) wrote, if any."""
+        return self.store.load(call_id) if self.store is not None else None
 
     def active(self) -> list[CallRecord]:
         return [c for c in self._calls.values() if c.state == "active"]
@@ -133,17 +152,25 @@ def http_app(
     stats: Callable[[], dict[str, Any]] | None = None,
     metrics: Callable[[], bytes] | None = None,
 ) -> web.Application:
+    async def lookup(call_id: str) -> dict[str, Any] | None:
+        record = registry.get(call_id)
+        if record is not None:
+            return record.to_json()
+        if registry.store is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, registry.stored, call_id)
+
     async def call_json(request: web.Request) -> web.Response:
-        record = registry.get(request.match_info["call_id"])
-        if record is None:
+        data = await lookup(request.match_info["call_id"])
+        if data is None:
             return web.json_response({"error": "no such call", "uuid": request.match_info["call_id"]}, status=404)
-        return web.json_response(record.to_json())
+        return web.json_response(data)
 
     async def call_outcome(request: web.Request) -> web.Response:
-        record = registry.get(request.match_info["call_id"])
-        if record is None:
+        data = await lookup(request.match_info["call_id"])
+        if data is None:
             return web.Response(text="unknown", status=404)
-        return web.Response(text=record.outcome or record.state)
+        return web.Response(text=data.get("outcome") or data.get("state") or "unknown")
 
     async def announce(request: web.Request) -> web.Response:
         call_id = request.match_info["call_id"]

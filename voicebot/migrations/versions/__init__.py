@@ -1,0 +1,1 @@
+"""Alembic revisions of the store's schema (one file each; see docs/scale.md)."""
