@@ -80,3 +80,44 @@ def test_nothing_is_offered_once_it_was_fixed(contacted, sim: Simulator) -> None
     conv = rt.conversation(channel="phone", caller="+4930555000")
     assert "battery" not in conv.greet().text
     conv.end("abandoned")
+
+
+def test_a_real_phone_call_from_the_customer_opens_with_the_finding(contacted, transcriber, synthesizer) -> None:  # type: ignore[no-untyped-def]
+    """The phone line as Asterisk reaches it (a wire-exact AudioSocket caller from Anna's number;
+    Whisper and Piper): the first thing the caller hears is the finding."""
+    import asyncio
+
+    import aiohttp
+    import numpy as np
+
+    from voicebot.audio import resample
+    from voicebot.channels.phone.peers import AudioSocketCaller
+    from voicebot.phone.dial import wait_reply
+    from voicebot.phone.service import PhoneLine, PhoneSettings
+
+    rt = contacted()
+    token = "proactive-test-token"
+
+    async def call() -> str:
+        line = PhoneLine(transcriber, synthesizer, rt.conversation, rt.settings, rt.store,
+                         PhoneSettings(api_token=token, idle_timeout_s=2.0))
+        await line.start(audiosocket=("127.0.0.1", 0), http=("127.0.0.1", 0))
+        try:
+            caller = AudioSocketCaller(*line.addresses["audiosocket"], rate=8000)
+            http = "http://{}:{}".format(*line.addresses["http"])
+            async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session, \
+                    session.post(f"{http}/calls/{caller.call_id}", data={"caller": "+49 30 555000"}) as resp:
+                assert resp.status == 200
+            await caller.connect()
+            try:
+                spoken = await wait_reply(caller, after=0.0, quiet_s=1.0, timeout=30)
+            finally:
+                await caller.hangup()
+        finally:
+            await line.close()
+        pcm = resample(np.concatenate([u.pcm for u in spoken]), caller.rate, 16000)
+        return (await asyncio.to_thread(transcriber.transcribe, pcm)).text.lower()
+
+    heard = asyncio.run(call())
+    assert "anna" in heard and "before we start" in heard and "backdoorsensor" in heard.replace(" ", ""), heard
+    assert "battery" in heard and ("4%" in heard or "4 %" in heard or "four percent" in heard), heard
