@@ -71,3 +71,32 @@ def test_spanish_temperatures_and_readings(
 def test_a_spanish_battery_complaint_is_still_a_problem_report(es: Understander) -> None:
     u = es.understand("la batería del móvil no funciona")
     assert u.intent == "ReportProblem", (u.intent, u.matched)
+
+
+@pytest.mark.parametrize(("text", "symptom", "devices"), [
+    ("das Rollo Süd bleibt auf halber Höhe stehen", "stuck", ["r1"]),
+    ("der Lüfter macht komische Geräusche", "noisy", ["lf"]),
+    ("der Lüfter geht immer wieder aus", "turns_off_by_itself", ["lf"]),
+    ("das Gartentor öffnet sich von selbst", "turns_on_by_itself", ["gt"]),
+    ("das Thermostat zeigt eine falsche Temperatur an", "wrong_reading", ["th"]),
+    ("die Sicherung fliegt raus, wenn ich den Lüfter einschalte", "tripping", ["lf"]),
+])
+def test_german_fault_statements_are_reports_never_commands(
+    de: Understander, text: str, symptom: str, devices: list[str],
+) -> None:
+    u = de.understand(text)
+    assert (u.intent, u.slots.get("symptom"), u.device_ids) == ("ReportProblem", symptom, devices), (u.intent, u.slots)
+
+
+@pytest.mark.parametrize(("text", "symptom", "devices"), [
+    ("el ventilador hace un ruido raro", "noisy", ["lf"]),
+    ("la luz de la cocina se apaga sola", "turns_off_by_itself", ["kl"]),
+    ("el termostato marca mal la temperatura", "wrong_reading", ["th"]),
+    ("la luz de la cocina tarda mucho en encenderse", "slow", ["kl"]),
+    ("el ventilador no se apaga", "wont_turn_off", ["lf"]),
+])
+def test_spanish_fault_statements_are_reports_never_commands(
+    es: Understander, text: str, symptom: str, devices: list[str],
+) -> None:
+    u = es.understand(text)
+    assert (u.intent, u.slots.get("symptom"), u.device_ids) == ("ReportProblem", symptom, devices), (u.intent, u.slots)
