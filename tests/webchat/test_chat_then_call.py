@@ -69,7 +69,8 @@ def test_a_problem_reported_in_the_web_chat_is_continued_on_the_phone(webchat_ru
                 await caller.connect()
                 try:
                     opening = await _heard(rt, caller, 0.0, "working")
-                    said = await caller.say(yes)
+                    # bounded: a call the bot ended would never finish saying it
+                    said = await asyncio.wait_for(caller.say(yes), 30)
                     answer = await _heard(rt, caller, said.speech_end, "lit", "light")
                 finally:
                     await caller.hangup()
