@@ -100,3 +100,20 @@ def test_spanish_fault_statements_are_reports_never_commands(
 ) -> None:
     u = es.understand(text)
     assert (u.intent, u.slots.get("symptom"), u.device_ids) == ("ReportProblem", symptom, devices), (u.intent, u.slots)
+
+
+@pytest.mark.parametrize(("text", "intent", "devices"), [
+    ("enciende todas las luces del piso", "HassTurnOn", ["kl"]),
+    ("apaga el ventilador del salón", "HassTurnOff", ["lf"]),
+    ("¿qué luces hay encendidas?", "HassGetState", ["kl"]),
+    ("¿cuántas persianas hay abiertas?", "HassGetState", ["r1", "r2"]),
+])
+def test_spanish_commands_and_state_questions(es: Understander, text: str, intent: str, devices: list[str]) -> None:
+    u = es.understand(text)
+    assert (u.intent, sorted(u.device_ids)) == (intent, devices), (u.intent, u.device_ids, u.matched)
+
+
+@pytest.mark.parametrize("text", ["no apagues la luz de la cocina", "enciende mi lista de reproducción"])
+def test_spanish_no_device_is_operated(es: Understander, text: str) -> None:
+    u = es.understand(text)
+    assert not (u.intent in ("HassTurnOn", "HassTurnOff") and u.device_ids and u.confidence >= 0.5), (u.intent, u.matched)
