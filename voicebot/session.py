@@ -45,6 +45,7 @@ from voicebot.turns import (
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Could you say that again?"
+ANSWER_WAIT_S = 30.0  # an announcement waits this long for the answer to a question the bot asked
 
 
 class SessionSettings(BaseModel):
@@ -194,7 +195,10 @@ class Session:
             self._reading = False
 
     def _announce(self, now: float) -> None:
-        text = self.announce(now - self._last_activity) if self.announce is not None else None
+        quiet = now - self._last_activity
+        if getattr(self.conversation, "awaiting_answer", False) and quiet < ANSWER_WAIT_S:
+            return  # the bot asked something: the customer may be thinking, not done
+        text = self.announce(quiet) if self.announce is not None else None
         if text:
             self.announced.append((now, text))
             self._last_activity = now

@@ -90,3 +90,28 @@ def test_a_finding_the_conversation_opened_with_is_not_announced_again(run, sim:
         announcements.stop()
     finally:
         rt.close()
+
+
+def test_an_open_question_holds_the_announcement(run, sim: Simulator, mosquitto, transcriber,  # type: ignore[no-untyped-def]
+                                                 synthesizer) -> None:
+    service, contacts = run()
+    rt = build_runtime(Settings(), broker=mosquitto.url, home=HOME, store_path=Path(service.store_location), models=False)
+    try:
+        announcements = Announcements(rt.bridge.conn, service.options.contact_topic,  # type: ignore[attr-defined]
+                                      lambda: {d.id for d in rt.bridge.devices()}, quiet_s=0.3).start()
+        assert rt.bridge.conn.wait_subscribed(10)  # type: ignore[attr-defined]
+        sim.inject("back_door_sensor", "low_battery")
+        contacts.wait_for("back_door_sensor")
+        assert until(lambda: announcements.pending() == 1, 5)
+        # the greeting asks "Shall I walk you through changing it?"; the customer has not answered
+        line = VirtualLine([], speed=4.0, tail_s=4.0, max_s=30)
+        session = Session(line, rt.conversation(channel="speaker"), transcriber, synthesizer, rt.settings,
+                          session_settings=SessionSettings(), announce=announcements.take)
+        line.busy = session.busy
+        result = asyncio.run(session.run())
+        assert "Shall I walk you through changing it?" in result.greeting
+        # four seconds of quiet after the question, far more than the 0.3 s an announcement needs: held
+        assert session.announced == [] and announcements.pending() == 1
+        announcements.stop()
+    finally:
+        rt.close()

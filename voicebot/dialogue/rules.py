@@ -97,6 +97,12 @@ class RulesConversation:
         self._opened = False  # the conversation's opening (a proactive finding) was looked for
 
     @property
+    def awaiting_answer(self) -> bool:
+        """The bot asked something (a confirmation, which device, a troubleshooting step) and the
+        customer has not answered yet."""
+        return not self.ended and (self.pending is not None or self.caps.run is not None)
+
+    @property
     def replies(self) -> Any:
         return self.caps.replies
 
