@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Engine, Table, Text, create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from voicebot.database import METADATA, DatabaseError, is_sqlite, open_engine, own_engine, redacted
@@ -133,7 +133,7 @@ class StoreDatabase:
     def _tx(self) -> Iterator[Connection]:
         """One transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so a
         read-then-write inside it cannot be overtaken by another process."""
-        with self._lock, self.engine.connect() as db:
+        with self._unreachable(), self._lock, self.engine.connect() as db:
             if self.sqlite:
                 db.exec_driver_sql("BEGIN IMMEDIATE")
             try:
@@ -145,8 +145,18 @@ class StoreDatabase:
 
     def _read(self, statement: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Rows as mappings (column name → value) of a SQLAlchemy statement or ``text()``."""
-        with self._lock, self.engine.connect() as db:
+        with self._unreachable(), self._lock, self.engine.connect() as db:
             return list(db.execute(statement, params or {}).mappings().all())
+
+    @contextmanager
+    def _unreachable(self) -> Iterator[None]:
+        """A database that is down or unreachable (a server restarting, a network cut, a locked
+        file) is the store's error with one clear line; the caller decides whether to go on. The
+        pool checks connections before use, so the first call after the server is back works."""
+        try:
+            yield
+        except OperationalError as exc:
+            raise self._error(f"{self.what} {self.path} cannot be used now: {_reason(exc)}") from exc
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of plain SQL with ``?`` placeholders, as the SQLite-only store offered (kept for

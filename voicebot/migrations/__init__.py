@@ -35,6 +35,9 @@ TABLE_MODULES = (
     "voicebot.dialogue.corrections",
     "voicebot.store_admin",
     "voicebot.channels.phone.call_store",
+    "voicebot.console.db",
+    "voicebot.customers.tables",
+    "voicebot.proactive.store",
 )
 
 _ADVISORY_LOCK = 0x766F6963  # "voic": one number every voicebot process agrees on

@@ -52,17 +52,17 @@ class CallStore:
         try:
             with self.db._tx() as conn:
                 conn.execute(upsert(conn, CALLS, values, ["call_id"]))
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, RuntimeError) as exc:  # RuntimeError: the store's own (down)
             log.warning("call %s: its record could not be stored (%s); this process still answers for it",
-                        values["call_id"], str(getattr(exc, "orig", exc)).splitlines()[0])
+                        values["call_id"], str(getattr(exc, "orig", None) or exc).splitlines()[0])
             return False
         return True
 
     def load(self, call_id: str) -> dict[str, Any] | None:
         try:
             rows = self.db._read(select(CALLS.c.record).where(CALLS.c.call_id == call_id.lower()))
-        except SQLAlchemyError as exc:
-            log.warning("call %s: the store cannot be read (%s)", call_id, str(getattr(exc, "orig", exc)).splitlines()[0])
+        except (SQLAlchemyError, RuntimeError) as exc:  # RuntimeError: the store's own (down)
+            log.warning("call %s: the store cannot be read (%s)", call_id, str(getattr(exc, "orig", None) or exc).splitlines()[0])
             return None
         if not rows:
             return None
