@@ -201,3 +201,18 @@ def test_off_loopback_only_the_listed_networks_may_connect(wyoming_runtime, serv
         assert asyncio.run(describe("127.0.0.1", port)).handle
     finally:
         running.close()
+
+
+def test_ping_is_answered_and_a_program_selection_accepted(wyoming_server) -> None:
+    from wyoming.info import SelectProgram
+    from wyoming.ping import Ping
+
+    async def scenario() -> list[str]:
+        async with AsyncTcpClient(wyoming_server.host, wyoming_server.port) as client:
+            await client.write_event(Ping(text="hello").event())
+            pong = (await read_until(client, "pong"))[-1]
+            await client.write_event(SelectProgram(name="voicebot-stt").event())
+            await client.write_event(Describe().event())
+            return [pong.data.get("text"), (await read_until(client, "info"))[-1].type]
+
+    assert asyncio.run(scenario()) == ["hello", "info"]
