@@ -116,7 +116,24 @@ class ProactiveService:
         assert self.bridge is not None and self.bridge.conn is not None
         self.bridge.conn.publish(topic, payload, qos=1)
 
+    def _reconcile(self) -> None:
+        """Once the home has reported after a start: findings still open from before that the rules
+        no longer find (fixed while the watcher was away) are cleared, so nothing is said about them."""
+        assert self.bridge is not None and self.watcher is not None and self.findings is not None
+        if not self.bridge.wait_until_known(timeout=30.0) or self._stop.is_set():
+            return  # not everything has reported: nothing is cleared on a guess
+        self.watcher.evaluate()
+        home = {d.id for d in self.bridge.devices()}
+        for f in self.findings.findings(self._customer_id, home):
+            if f.key not in self.watcher.active and f.customer_id == self._customer_id:
+                self.findings.clear(f.id, self.clock())
+                log.info("finding %s was fixed while the watcher was away: cleared", f.key)
+
     def _deliver_loop(self) -> None:
+        try:
+            self._reconcile()
+        except Exception:
+            log.exception("could not reconcile the findings open from before")
         while not self._stop.wait(self.options.tick_s):
             try:
                 if self.desk is not None:
