@@ -54,15 +54,16 @@ def free_port() -> int:
 
 
 class TestLine:
-    """A line to a customer: what the test makes the customer say is fed to the session in real
-    time (30 ms frames, silence in between); what the bot plays is kept, and counts as heard at
-    real-time pace. The far end cancels its own echo, as a phone does."""
+    """A line to a customer: what the test makes the customer say is fed to the session as 30 ms
+    frames (silence in between) at ``speed`` times real time; what the bot plays is kept, and
+    counts as heard at the same pace. The far end cancels its own echo, as a phone does."""
 
     name = "phone"
     rate = RATE
     __test__ = False  # not a test class
 
-    def __init__(self) -> None:
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
         self._lock = threading.Lock()
         self._voice = np.zeros(0, np.int16)
         self._until = 0.0
@@ -86,13 +87,13 @@ class TestLine:
             if chunk.size < n:
                 chunk = np.concatenate([chunk, np.zeros(n - chunk.size, np.int16)])
             yield InFrame(chunk)
-            due += 0.03
+            due += 0.03 / self.speed
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 
     async def play(self, pcm: np.ndarray) -> None:
         with self._lock:
             self.played.append(pcm)
-            self._until = max(self._until, time.monotonic()) + pcm.size / RATE
+            self._until = max(self._until, time.monotonic()) + pcm.size / RATE / self.speed
 
     def clear(self) -> None:
         with self._lock:

@@ -97,7 +97,7 @@ def spoken(stack: ConsoleStack, transcriber: Any, synthesizer: Any) -> Any:
     from voicebot.session import Session, SessionSettings
     from voicebot.store import Customer
 
-    line = TestLine()
+    line = TestLine(speed=2.0)
     stack.runtime.store.save_customer(Customer("c-2", "Sam Okafor", ["+4930999999"], None, "Kitchen", "en"))
     session = Session(line, stack.runtime.conversation("phone", customer_id="c-2"), transcriber, synthesizer,
                       stack.runtime.settings, store=stack.runtime.store,
