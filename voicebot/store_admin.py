@@ -330,10 +330,51 @@ def check_key(store: StoreDatabase) -> None:
                         store.cipher.open(str(value))
 
 
+# copying a store to another database ----------------------------------------------------
+
+
+def copy_store(source: StoreDatabase, target: StoreDatabase, batch: int = 1000) -> dict[str, int]:
+    """Every row of every table of ``source`` into ``target`` (SQLite → PostgreSQL when a site
+    outgrows one host); returns rows copied per table. Sealed values are copied as they are, so
+    the target must be opened with the source's key; a target that already holds data is refused."""
+    from voicebot.migrations import target_metadata
+
+    with source.engine.connect() as src, target._tx() as dst:
+        canary = src.execute(text("SELECT value FROM store_meta WHERE name = 'canary'")).scalar()
+        try:
+            same_key = canary is None or target.cipher.open(canary) is not None
+        except StoreKeyError:
+            same_key = False
+        if not same_key:
+            raise StoreKeyError("the target store's key is not the source's: set store.key to the source's key "
+                                "(its key file's contents) and copy again; nothing was copied")
+        have = _tables(src)
+        copied: dict[str, int] = {}
+        for table in target_metadata().sorted_tables:  # parents before children
+            if table.name not in have or table.name in _OWN:
+                continue
+            if dst.execute(text(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is not None:
+                raise ValueError(f"the target already holds {table.name} rows: copy into an empty database")
+            columns = [c for c in _columns(src, table.name) if c in table.c]
+            picked = ", ".join(f'"{c}"' for c in columns)
+            rows = src.execute(text(f'SELECT {picked} FROM "{table.name}"'))
+            copied[table.name] = 0
+            while chunk := rows.fetchmany(batch):
+                dst.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])
+                copied[table.name] += len(chunk)
+            if not target.sqlite and "id" in table.c and table.c.id.autoincrement is not False \
+                    and isinstance(table.c.id.type, Integer):
+                # the next ticket number follows the copied ones
+                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                 f'COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{table.name}"'))
+    return copied
+
+
 __all__ = [
     "RetentionPruner",
     "StoreKeyError",
     "check_key",
+    "copy_store",
     "erase_customer",
     "export_customer",
     "prune",

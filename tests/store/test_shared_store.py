@@ -121,3 +121,33 @@ def test_a_database_outage_is_one_clear_error_and_the_store_carries_on_after(cap
         store.add_turn(conv, "hello again", "hi")  # the same store object, no restart
         assert [t["user_text"] for t in store.turns(conv)] == ["hello again"]
         assert calls.save({"uuid": "abc", "state": "ended"}) is True
+
+
+@pytest.mark.postgresql
+def test_a_sqlite_store_moves_to_postgresql_whole(tmp_path: Path, postgres, postgres_store_key: str) -> None:  # type: ignore[no-untyped-def]
+    """`voicebot store copy --to postgresql://…`: what was said, tickets and their numbering move."""
+    from typer.testing import CliRunner
+
+    from voicebot.cli import app
+    from voicebot.dialogue.corrections import LearnedNames
+
+    settings = StoreSettings(key=postgres_store_key)
+    path = tmp_path / "voicebot.sqlite3"
+    old = Store(path, store_settings=settings)
+    conv = old.start_conversation("phone", "alice", "+4930111111")
+    old.add_turn(conv, "the boiler is cold", "Let us check the boiler.")
+    first = old.create_ticket(conv, "alice", "asked", "boiler cold", {"steps": [1]})
+    LearnedNames(old).learn("alice", "the big lamp", "light.kitchen")
+    old.close()
+    url = postgres.new_database()
+    env = {"VOICEBOT_STORE__KEY": postgres_store_key}
+    done = CliRunner().invoke(app, ["store", "copy", "--store", str(path), "--to", url], env=env)
+    assert done.exit_code == 0, done.output
+    assert '"turns": 1' in done.output and '"tickets": 1' in done.output
+    moved = Store(url, store_settings=settings)
+    assert [t["user_text"] for t in moved.turns(conv)] == ["the boiler is cold"]
+    assert moved.conversation(conv)["caller"] == "+4930111111"  # type: ignore[index]
+    assert [n.phrase for n in LearnedNames(moved).names("alice")] == ["big lamp"]
+    assert int(moved.create_ticket(None, "bob", "asked", "x", {}).id) == int(first.id) + 1
+    again = CliRunner().invoke(app, ["store", "copy", "--store", str(path), "--to", url], env=env)
+    assert again.exit_code == 2 and "already holds" in again.output

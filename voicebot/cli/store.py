@@ -85,6 +85,25 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         print(json.dumps({"key": "ok"}))
 
+    @store.command("copy")
+    def copy_cmd(
+        to: Annotated[str, typer.Option("--to", help="The empty database to copy into, e.g. postgresql://user@host/db.")],
+        path: StoreOption = None,
+    ) -> None:
+        """Copy the whole store (every table) into another database, e.g. from the SQLite file to
+        PostgreSQL. Stop the services first; the target must use the same key (store.key)."""
+        from voicebot.store import Store, StoreError
+        from voicebot.store_admin import copy_store
+        from voicebot.store_crypto import StoreKeyError
+
+        source = open_store(path)
+        try:
+            target = Store(to, store_settings=_settings())
+            print(json.dumps(copy_store(source, target)))
+        except (StoreError, StoreKeyError, ValueError) as exc:
+            typer.echo(f"voicebot: {exc}", err=True)
+            raise typer.Exit(2) from None
+
     @store.command("new-key")
     def new_key_cmd() -> None:
         """Print a new random key for store.key."""

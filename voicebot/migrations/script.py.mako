@@ -3,26 +3,28 @@
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
-
 """
-from typing import Sequence, Union
 
-from alembic import op
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import sqlalchemy as sa
-${imports if imports else ""}
+from alembic import op
 
-# revision identifiers, used by Alembic.
+from voicebot.migrations.helpers import add_column, create_index, create_table
+${imports if imports else ""}
 revision: str = ${repr(up_revision)}
-down_revision: Union[str, Sequence[str], None] = ${repr(down_revision)}
-branch_labels: Union[str, Sequence[str], None] = ${repr(branch_labels)}
-depends_on: Union[str, Sequence[str], None] = ${repr(depends_on)}
+down_revision: str | Sequence[str] | None = ${repr(down_revision)}
+branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
+depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
+    # Prefer create_table / create_index / add_column (voicebot.migrations.helpers) to op.*: they
+    # leave alone what a module already made with ensure_tables.
     ${upgrades if upgrades else "pass"}
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
-    ${downgrades if downgrades else "pass"}
+    raise NotImplementedError("restore a backup instead")
