@@ -171,3 +171,20 @@ def test_a_question_already_open_in_the_greeting_goes_first(engine: DialogueEngi
     declined = call.handle("no thanks")
     assert declined.text == "All right. You wrote to us a few minutes ago about the hallway light. Is it still not working?"
     call.end("abandoned")
+
+
+def test_a_problem_whose_ticket_an_agent_closed_is_not_brought_up(engine: DialogueEngine) -> None:
+    chat = _start(engine, "web", customer="alice")
+    chat.greet()
+    chat.handle("the hallway light won't come on")
+    handed = chat.handle("I want to talk to a person")
+    assert handed.ticket_id
+    chat.end("escalated")
+    call = _start(engine, "phone", customer="alice")
+    greeting = call.greet().text
+    assert f"about the hallway light. Your ticket number {handed.ticket_id} is open" in greeting, greeting
+    call.end("abandoned")
+    engine.store.update_ticket(handed.ticket_id, "closed", "replaced the bulb")
+    later = _start(engine, "phone", customer="alice")
+    assert "hallway" not in later.greet().text.lower()
+    later.end("abandoned")

@@ -118,6 +118,11 @@ class CustomerConversation:
         thread.device_ids = [d for d in thread.device_ids if d in known]
         if thread.problem is not None and thread.problem.device_id not in known:
             thread.problem = None  # a device no longer in the home is not brought up
+        p = thread.problem
+        if p is not None and p.ticket_id:
+            ticket = self.rules.caps.store.ticket(p.ticket_id)
+            if ticket is not None and ticket.status == "closed":
+                thread.problem = None  # an agent closed it: it was dealt with
         return thread
 
     def _carry_context(self, prior: CustomerThread) -> None:
@@ -185,6 +190,8 @@ class CustomerConversation:
     def _nothing_open(self, reply: Reply) -> bool:
         """The reply leaves no question or troubleshooting of its own open, and the conversation goes on."""
         rules = self.rules
+        if reply.intent == "TicketStatus":  # the answer is about their ticket already
+            return False
         return not (reply.end_conversation or reply.escalated or rules.ended or rules.pending is not None
                     or rules.caps.run is not None or self.problem is None or self.problem.status != OPEN)
 
