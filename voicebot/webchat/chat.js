@@ -10,6 +10,7 @@
   const button = document.getElementById("button");
   const token = new URLSearchParams(location.hash.slice(1)).get("t");
   let socket = null;
+  let connected = "Connected.";
 
   function say(who, text) {
     const item = document.createElement("li");
@@ -34,14 +35,19 @@
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "ready") {
-        status.textContent = msg.name ? `Connected as ${msg.name}.` : "Connected.";
+        connected = msg.name ? `Connected as ${msg.name}.` : "Connected.";
+        status.textContent = connected;
         for (const line of msg.history || []) say(line.from, line.text);
         ready(true);
       } else if (msg.type === "reply") {
         trouble("");
+        log.removeAttribute("aria-busy");
+        status.textContent = connected;
         say("bot", msg.text);
         if (msg.end) { status.textContent = "The conversation has ended."; ready(false); }
       } else if (msg.type === "error") {
+        log.removeAttribute("aria-busy");
+        status.textContent = connected;
         trouble(msg.message);
       }
     };
@@ -58,6 +64,8 @@
     if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
     socket.send(JSON.stringify({type: "message", text: text}));
     say("you", text);
+    log.setAttribute("aria-busy", "true");
+    status.textContent = "Waiting for the answer…";
     box.value = "";
   });
   box.addEventListener("keydown", (event) => {
