@@ -32,6 +32,7 @@ TEST_SETTINGS = WyomingSettings(
     max_data_bytes=16_384,
     max_payload_bytes=65_536,
     max_audio_s=20.0,
+    max_audio_bytes=1_048_576,
     idle_timeout_s=10.0,
     satellite_areas={"satellite-in-the-office": "Office"},
     customer_id="c-wyoming",

@@ -216,3 +216,25 @@ def test_ping_is_answered_and_a_program_selection_accepted(wyoming_server) -> No
             return [pong.data.get("text"), (await read_until(client, "info"))[-1].type]
 
     assert asyncio.run(scenario()) == ["hello", "info"]
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "seconds", "reason"),
+    [(16000, 1, 21.0, "more than 20 s of audio"), (48000, 8, 1.5, "more than 1048576 bytes of audio")],
+    ids=["too-long", "too-many-bytes"],
+)
+def test_endless_audio_ends_only_that_connection(wyoming_server, server_log, rate: int, channels: int,
+                                                 seconds: float, reason: str) -> None:
+    async def stream() -> None:
+        async with AsyncTcpClient(wyoming_server.host, wyoming_server.port) as client:
+            fmt = {"rate": rate, "width": 2, "channels": channels}
+            await client.write_event(AudioStart(**fmt).event())
+            chunk = b"\0" * 32_000
+            with pytest.raises(ConnectionError):  # the server closes instead of answering
+                for _ in range(int(rate * 2 * channels * seconds) // len(chunk) + 1):
+                    await client.write_event(AudioChunk(audio=chunk, **fmt).event())
+                await read_until(client, "never", timeout=10)
+
+    asyncio.run(stream())
+    assert until(lambda: logged(server_log, reason, "closing this connection"), 5.0), server_log.text
+    still_serving(wyoming_server)

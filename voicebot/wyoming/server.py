@@ -55,6 +55,7 @@ class Services:
     agent: ConversationAgent
     limits: Limits
     max_audio_s: float
+    max_audio_bytes: int
     max_text_chars: int
     idle_timeout_s: float
     max_connections: int
@@ -73,7 +74,7 @@ class Connection:
         self.writer = writer
         self.services = services
         self.stt = SpeechToText(services.transcriber, self.send, services.max_audio_s, services.asr_languages,
-                                services.listen)
+                                services.listen, services.max_audio_bytes)
         self.tts = TextToSpeech(services.voices, self.send, services.max_text_chars)
         self._unknown_types: set[str] = set()
         self._last = "connecting"  # the last event received, for the log line when the client vanishes

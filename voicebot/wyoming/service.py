@@ -83,6 +83,7 @@ class WyomingService:
             agent=ConversationAgent(self.conversations, rt.bridge.areas, s.satellite_areas, s.max_text_chars),
             limits=Limits(s.max_header_bytes, s.max_data_bytes, s.max_payload_bytes),
             max_audio_s=s.max_audio_s,
+            max_audio_bytes=s.max_audio_bytes,
             max_text_chars=s.max_text_chars,
             idle_timeout_s=s.idle_timeout_s,
             max_connections=s.max_connections,

@@ -22,6 +22,8 @@ class WyomingSettings(BaseModel):
     max_data_bytes: int = Field(1_048_576, ge=1_024)  # one event's separate JSON data block
     max_payload_bytes: int = Field(4_194_304, ge=4_096)  # one event's binary payload (an audio chunk)
     max_audio_s: float = Field(60.0, gt=0)  # audio in one transcription, at the client's rate
+    # and its bytes, whatever the format: 60 s of 48 kHz stereo 32-bit audio is 23 MB
+    max_audio_bytes: int = Field(33_554_432, ge=65_536)
     max_text_chars: int = Field(20_000, ge=100)  # text in one synthesis or one conversation turn
     idle_timeout_s: float = Field(120.0, gt=0)  # a connection silent this long is closed
     max_connections: int = Field(64, ge=1)  # connections served at once; more are refused with an error

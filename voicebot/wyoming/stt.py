@@ -108,10 +108,13 @@ class SpeechToText:
         max_audio_s: float,
         languages: frozenset[str] | None = None,
         listen: ListenSettings | None = None,
+        max_audio_bytes: int = 33_554_432,
     ) -> None:
         self._transcriber = transcriber
         self._send = send
         self._max_audio_s = max_audio_s
+        self._max_bytes = max_audio_bytes
+        self._bytes = 0
         self._languages = languages  # None: whatever the model detects (English-only models ignore it)
         self._language: str | None = None
         self._pieces: list[_Piece] | None = None  # None: no audio stream open
@@ -135,6 +138,7 @@ class SpeechToText:
         fmt = AudioFormat(int(start.rate), int(start.width), int(start.channels)).check()
         self._pieces = [_Piece(fmt)]
         self._seconds = 0.0
+        self._bytes = 0
         self._drop_speculation()
         self._heard = []
         speculate = self._listen is not None and fmt.rate == SAMPLE_RATE
@@ -151,6 +155,9 @@ class SpeechToText:
         self._seconds += len(chunk.audio) / fmt.bytes_per_second
         if self._seconds > self._max_audio_s:
             raise WireError(f"more than {self._max_audio_s:g} s of audio in one transcription")
+        self._bytes += len(chunk.audio)
+        if self._bytes > self._max_bytes:
+            raise WireError(f"more than {self._max_bytes} bytes of audio in one transcription")
         self._pieces[-1].parts.append(chunk.audio)
         if self._endpointer is not None:
             self._follow(chunk.audio, fmt)
