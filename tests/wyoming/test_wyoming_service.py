@@ -63,6 +63,14 @@ def test_audio_at_the_recordings_own_rate_width_and_channels_is_converted_at_the
     assert word_error_rate("what time is it", result.text) == 0.0, result.text
 
 
+def test_chunks_that_split_samples_are_joined_before_reading(wyoming_server, shared_audio: Path) -> None:
+    # odd-sized chunks cut samples in two: only the whole stream is read as samples
+    pcm = read_audio(shared_audio / "turn_on_living_room_lamp.wav")
+    pcm = np.concatenate([pcm, np.zeros(11200, dtype=np.int16)])  # and the silence before audio-stop
+    result = asyncio.run(transcribe(wyoming_server.host, wyoming_server.port, pcm.tobytes(), chunk_bytes=1001))
+    assert word_error_rate("turn on the living room lamp", result.text) == 0.0, result.text
+
+
 def test_silence_gives_an_empty_transcript_not_an_invented_one(wyoming_server) -> None:
     rng = np.random.default_rng(7)
     hiss = (rng.normal(0, 30, 16000 * 2)).astype("<i2")  # two seconds of a quiet room

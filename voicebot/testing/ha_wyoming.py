@@ -49,7 +49,8 @@ class SttResult:
 
 
 async def transcribe(host: str, port: int, pcm: bytes, rate: int = 16000, width: int = 2, channels: int = 1,
-                     language: str | None = "en", realtime: bool = False) -> SttResult:
+                     language: str | None = "en", realtime: bool = False,
+                     chunk_bytes: int = BYTES_PER_CHUNK) -> SttResult:
     """stt.py: transcribe (language), audio-start, audio-chunks, audio-stop → read to transcript.
     ``realtime``: the chunks as a satellite streams them, each when its audio would have been said."""
     async with AsyncTcpClient(host, port) as client:
@@ -57,10 +58,10 @@ async def transcribe(host: str, port: int, pcm: bytes, rate: int = 16000, width:
         fmt = {"rate": rate, "width": width, "channels": channels}
         await client.write_event(AudioStart(**fmt).event())
         began = time.perf_counter()
-        for i in range(0, len(pcm), BYTES_PER_CHUNK):
+        for i in range(0, len(pcm), chunk_bytes):
             if realtime:  # wait until this chunk's audio has been spoken
                 await asyncio.sleep(max(0.0, began + i / (rate * width * channels) - time.perf_counter()))
-            await client.write_event(AudioChunk(audio=pcm[i : i + BYTES_PER_CHUNK], **fmt).event())
+            await client.write_event(AudioChunk(audio=pcm[i : i + chunk_bytes], **fmt).event())
         await client.write_event(AudioStop().event())
         stopped = time.perf_counter()
         events = await read_until(client, "transcript")

@@ -185,12 +185,13 @@ class SpeechToText:
     def _follow(self, raw: bytes, fmt: AudioFormat) -> None:
         """Feed a 16 kHz chunk to the endpointer; transcribe at a pause, forget it on more speech."""
         assert self._endpointer is not None
-        if fmt.rate != SAMPLE_RATE:  # the client changed rate mid-stream: no speculation for this one
+        frame = fmt.width * fmt.channels
+        # A changed rate, or a chunk that is not whole samples (the next would be read misaligned):
+        # no speculation for this stream; the whole audio is converted at audio-stop as usual.
+        if fmt.rate != SAMPLE_RATE or len(raw) % frame:
             self._endpointer = None
             self._drop_speculation()
             return
-        frame = fmt.width * fmt.channels
-        raw = raw[: len(raw) - len(raw) % frame]
         samples = to_int16(raw, fmt.width)
         pcm = to_pipeline(samples, SAMPLE_RATE, fmt.channels) if fmt.channels > 1 else samples
         self._heard.append(pcm)
