@@ -63,10 +63,12 @@ TARGETS_P95_S = {"staggered": 1.2, "worst": 1.5}
 # -- the server process ----------------------------------------------------------------------------
 def serve(store: str | None) -> None:
     from voicebot.config import load_settings, section
+    from voicebot.phone import memory
     from voicebot.phone.service import PhoneSettings, build_phone_line
     from voicebot.runtime import build_runtime
 
     async def main() -> None:
+        memory.limit_arenas()  # as `voicebot phone` does, before the models load
         settings = load_settings()
         with tempfile.TemporaryDirectory() as tmp:
             rt = await asyncio.to_thread(

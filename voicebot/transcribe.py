@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
+import types
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +87,7 @@ class FasterWhisperTranscriber:
         window_s: float = 10.0,
         language: str | None = None,
     ) -> None:
+        _defer_pyav()
         from faster_whisper import WhisperModel
 
         self.model_dir = Path(model_dir)
@@ -301,6 +304,31 @@ class FasterWhisperTranscriber:
         text = " ".join(s.text.strip() for s in kept)
         no_speech = min(s.no_speech_prob for s in kept)
         return Transcript(text, info.language, round(math.exp(avg), 4), audio_s, elapsed, None, 30.0, round(no_speech, 4))
+
+
+class _PyAVOnDemand(types.ModuleType):
+    """Stands for PyAV inside faster-whisper: the real module is imported at the first use."""
+
+    def __getattr__(self, name: str) -> object:
+        import av
+
+        return getattr(av, name)
+
+
+def _defer_pyav() -> None:
+    """faster-whisper imports PyAV (17 MB resident) at its own import, for decoding audio files;
+    voicebot hands it samples, never files. While faster-whisper is first imported, ``av`` is a
+    stand-in that imports the real PyAV only if faster-whisper ever uses it; anyone else
+    importing ``av`` gets the real one. (importlib's LazyLoader cannot do this on Python 3.11:
+    ``import av`` itself reads the module's spec, which loads it.)"""
+    if "faster_whisper" in sys.modules or "av" in sys.modules:
+        return
+    sys.modules["av"] = _PyAVOnDemand("av")
+    try:
+        import faster_whisper  # noqa: F401
+    finally:
+        if isinstance(sys.modules.get("av"), _PyAVOnDemand):
+            del sys.modules["av"]
 
 
 def _compression_ratio(text: str) -> float:

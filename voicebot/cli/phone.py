@@ -117,9 +117,11 @@ async def _serve(
     simulate: bool,
     store: str | None,
 ) -> None:
+    from voicebot.phone import memory
     from voicebot.phone.service import build_phone_line
     from voicebot.runtime import build_runtime
 
+    memory.limit_arenas()  # before the models load (voicebot.phone.memory)
     rt = await asyncio.to_thread(
         build_runtime, settings, broker=broker, home=home, simulate=simulate, store_path=store
     )

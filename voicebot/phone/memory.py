@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter number
+M_ARENA_MAX = -8  # glibc's mallopt parameter numbers
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed
 
 _libc: ctypes.CDLL | None = None
 try:
@@ -25,10 +28,18 @@ except OSError:  # no C library to talk to: nothing to tune
 
 
 def limit_arenas(count: int = 2) -> bool:
-    """At most ``count`` malloc arenas from now on (threads share them); True if applied."""
-    return bool(_libc is not None and _libc.mallopt(M_ARENA_MAX, count))
+    """At most ``count`` malloc arenas from now on (threads share them), and blocks over 128 KB
+    (audio buffers, features, model scratch) always in their own mappings, which go back to the
+    system when freed: glibc otherwise raises that threshold to the largest block ever freed,
+    and later such blocks come from the arenas and stay there. True if applied."""
+    if _libc is None:
+        return False
+    return bool(_libc.mallopt(M_ARENA_MAX, count)) and bool(_libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
-def trim() -> bool:
-    """Return freed heap memory to the system; True if some was."""
+def trim(collect: bool = False) -> bool:
+    """Return freed heap memory to the system; True if some was. ``collect``: first free what
+    only reference cycles keep alive (a finished call's session, its tasks and audio buffers)."""
+    if collect:
+        gc.collect()
     return bool(_libc is not None and _libc.malloc_trim(0))

@@ -164,7 +164,7 @@ class PhoneLine:
     def _call_ended(self) -> None:
         self.admission.release()
         # What the call's turns allocated goes back to the system (glibc keeps it otherwise).
-        asyncio.get_running_loop().run_in_executor(self.executor, memory.trim)
+        asyncio.get_running_loop().run_in_executor(self.executor, memory.trim, True)
 
     async def start(
         self,
@@ -228,8 +228,8 @@ class PhoneLine:
 
     def warm_phrase_cache(self, rate: int = 8000) -> int:
         """Synthesize the frequent replies (``cached_replies``, in English) at the phone's rate,
-        cut as the Speaker cuts them, so the synthesizer's cache holds them; sentences a call is
-        waiting for go first. Returns how many pieces were made."""
+        cut as the Speaker cuts them, so the synthesizer's cache holds them, while no call is
+        being served. Returns how many pieces were made."""
         from voicebot.dialogue.types import Reply
         from voicebot.reply_speech import reply_sentences
 
@@ -245,6 +245,10 @@ class PhoneLine:
                 if "{" in filled:
                     continue  # filled in per call: nothing to cache
                 for piece in reply_sentences(Reply(filled.strip())):
+                    if self.admission.active:
+                        # Calls came in: they fill the cache as they go, and the CPU is theirs.
+                        log.info("phrase cache: %d sentences ready; the rest as calls say them", made)
+                        return made
                     for _ in self.voice.synthesize_later(piece, rate):
                         made += 1
         log.info("phrase cache: %d sentences of frequent replies ready", made)
