@@ -37,6 +37,7 @@ CONTROL_ACTIONS = ("take", "say", "device", "hand_back", "end")
 DEVICE_INTENTS = {"HassTurnOn": "Turn on", "HassTurnOff": "Turn off"}  # what an agent may do to a device
 MAX_ENTRIES = 200  # the transcript a snapshot carries (the store keeps all of it)
 MAX_SAY = 1000  # characters of one agent message
+MAX_TEXT_WATCHES = 500  # typed conversations followed at once per process (the oldest are let go)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class LiveSnapshot:
     ended_at: float | None = None
     outcome: str | None = None
     taken_over_by: str | None = None
+    can_step_in: bool = True  # a spoken session; text channels (chat, Wyoming, web chat) are watched only
     playbook: dict[str, str] | None = None  # id, title, step and device of the troubleshooting under way
     entries: list[LiveEntry] = field(default_factory=list)
     # The devices of this conversation and what an agent may do to them: id, name, area, type,
@@ -184,6 +186,34 @@ class LiveLink:
             self._watches[w.snapshot.conversation_id] = w
         return w
 
+    def text_watch(self, conversation: Any, channel: str) -> LiveWatch | None:
+        """The watch of a conversation that no session holds (its turns come as text: chat, Wyoming,
+        web chat), made on its first turn; None when a session watches it (it publishes itself)."""
+        cid = str(getattr(conversation, "id", "") or "")
+        if not cid:
+            return None
+        with self._lock:
+            w = self._watches.get(cid)
+            if w is None:
+                self._forget_oldest_text_watches()
+                w = self._watches[cid] = LiveWatch(self, None, conversation, channel)
+                w.snapshot.can_step_in = False
+                created = True
+            else:
+                created = False
+        if w.session is not None:
+            return None
+        if created:
+            w.started(None)
+        return w
+
+    def _forget_oldest_text_watches(self, keep: int = MAX_TEXT_WATCHES) -> None:
+        """Text channels may never say a conversation ended (a chat window closed): keep the newest."""
+        text = [w for w in self._watches.values() if w.session is None]
+        if len(text) >= keep:
+            for w in sorted(text, key=lambda w: w.snapshot.updated_at)[: len(text) - keep + 1]:
+                self._watches.pop(w.snapshot.conversation_id, None)
+
     def forget(self, conversation_id: str) -> None:
         with self._lock:
             self._watches.pop(conversation_id, None)
@@ -220,7 +250,7 @@ class LiveWatch:
     """One conversation as the console sees it. The session calls it from its event loop; console
     commands arrive on the MQTT thread and are handed to that loop."""
 
-    def __init__(self, link: LiveLink, session: LiveSession, conversation: Any, channel: str) -> None:
+    def __init__(self, link: LiveLink, session: LiveSession | None, conversation: Any, channel: str) -> None:
         self.link, self.session, self.conversation = link, session, conversation
         caps = getattr(conversation, "caps", None)
         now = time.time()
@@ -277,11 +307,12 @@ class LiveWatch:
 
     # commands from the console (MQTT thread) ----------------------------------------------
     def control(self, control: LiveControl) -> None:
-        if self._loop is None or self.snapshot.ended_at is not None:
-            return
+        if self._loop is None or self.session is None or self.snapshot.ended_at is not None:
+            return  # nothing to step into: a text channel's turns are watched only
         self._loop.call_soon_threadsafe(self._apply, control)
 
     def _apply(self, c: LiveControl) -> None:
+        assert self.session is not None
         if c.action == "take":
             self.snapshot.taken_over_by = c.agent
             self.session.hold_bot()
@@ -396,6 +427,34 @@ def _playbook(conversation: Any) -> dict[str, str] | None:
     device = getattr(run, "device", None)
     return {"id": str(getattr(book, "id", "")), "title": str(getattr(book, "title", "")),
             "step": str(getattr(run, "step_id", "")), "device": str(getattr(device, "name", "") or "").lower()}
+
+
+def text_turn(conversation: Any, user_text: str, reply: Any) -> None:
+    """A turn the dialogue answered (voicebot.dialogue.rules): published when no session watches
+    the conversation, so text channels are seen live too."""
+    link = _current
+    if link is None:
+        return
+    try:
+        channel = str(getattr(getattr(conversation, "caps", None), "channel", "") or "text")
+        w = link.text_watch(conversation, channel)
+        if w is not None:
+            w.answered(user_text, reply)
+    except Exception:  # the console is a view: the conversation goes on without it
+        log.exception("could not publish a turn of conversation %s", getattr(conversation, "id", "?"))
+
+
+def text_end(conversation: Any, outcome: str) -> None:
+    link = _current
+    if link is None:
+        return
+    with link._lock:
+        w = link._watches.get(str(getattr(conversation, "id", "") or ""))
+    if w is not None and w.session is None:
+        try:
+            w.ended(outcome)
+        except Exception:
+            log.exception("could not publish the end of conversation %s", getattr(conversation, "id", "?"))
 
 
 # The process's link, set by voicebot.runtime when it starts: every session of the process is watched.

@@ -8,6 +8,7 @@ import urllib.request
 
 from console_helpers import PASSWORDS, ConsoleStack
 
+from tests.waiting import until
 from voicebot.console.auth import SignInLimiter
 
 
@@ -97,3 +98,18 @@ def test_erasing_a_customer_erases_what_agents_wrote_about_them(stack: ConsoleSt
     erase_customer(stack.runtime.store, "c-9")
     assert db.audit(ticket_id=ticket.id) == []
     assert ticket.id not in db.resolutions() and ticket.id not in db.callbacks()
+
+
+def test_a_typed_conversation_is_seen_live_too(stack: ConsoleStack) -> None:
+    conv = stack.runtime.conversation("chat", customer_id="c-1")
+    conv.handle("turn on the hallway light")
+    board = stack.console.board
+    assert until(lambda: board.get(conv.id) is not None, timeout=10)
+    snap = board.get(conv.id)
+    assert snap.channel == "chat" and not snap.can_step_in
+    assert [e.who for e in snap.entries] == ["customer", "bot"] and "hallway" in snap.entries[0].text
+    status, live = stack.api("/api/live", "bob", PASSWORDS["bob"])
+    assert status == 200 and conv.id in {c["conversation_id"] for c in live}
+    conv.end("resolved")
+    assert until(lambda: board.get(conv.id).ended_at is not None, timeout=10)
+    assert board.get(conv.id).outcome == "resolved"

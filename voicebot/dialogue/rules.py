@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_bridge.devices import Device
+from voicebot import live
 from voicebot.dialogue.capabilities import Capabilities, CommandOutcome
 from voicebot.dialogue.commands import NotApplicable, changes_for, domains_for
 from voicebot.dialogue.corrections import (
@@ -232,6 +233,7 @@ class RulesConversation:
             self.caps.store.end_conversation(self.id, final)
         except Exception:
             log.exception("could not record the end of conversation %s", self.id)
+        live.text_end(self, final)
 
     # routing ------------------------------------------------------------------------
     def _route(self, text: str, u: Understanding, frustrated: bool) -> Reply:
@@ -764,6 +766,7 @@ class RulesConversation:
             self._store_turn(redacted, reply, timings)
         except Exception:  # a full disk must not silence the call; the reply still goes out
             log.exception("could not store a turn of conversation %s", self.id)
+        live.text_turn(self, redacted, reply)  # the agents' console sees text channels live too
         if reply.end_conversation:
             self.end(reply.outcome or "resolved")
 
