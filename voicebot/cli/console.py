@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
+
 StoreOption = Annotated[
-    str | None, typer.Option("--store", help="The store (default: dialogue.store or <data_dir>/voicebot.sqlite3).")
+    str | None, typer.Option("--store", help=STORE_HELP)
 ]
 
 

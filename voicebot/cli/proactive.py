@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
+
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"voicebot: {message}", err=True)
@@ -22,7 +24,7 @@ def register(app: typer.Typer) -> None:
     def proactive(
         home: Annotated[Path | None, typer.Option(help="Home file: areas and devices (else learnt from discovery).")] = None,
         broker: Annotated[str | None, typer.Option(help="mqtt://host:port or mqtts://…; default mqtt.broker.")] = None,
-        store: Annotated[Path | None, typer.Option(help="The store (SQLite file or postgresql:// address).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
         customer: Annotated[str | None, typer.Option(help="Whose home this is (default proactive.customer, "
                                                           "or the customer whose home file is --home).")] = None,
         rules: Annotated[Path | None, typer.Option(help="Rules YAML (default proactive.rules, else the bundled rules).")] = None,
@@ -75,7 +77,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def findings(
-        store: Annotated[Path | None, typer.Option(help="The store (default as the services use).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
         customer: Annotated[str | None, typer.Option(help="Only this customer's findings.")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Cleared findings too.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -96,7 +98,7 @@ def register(app: typer.Typer) -> None:
     @app.command("contact-prefs")
     def contact_prefs(
         customer: Annotated[str, typer.Argument(help="The customer id.")],
-        store: Annotated[Path | None, typer.Option(help="The store (default as the services use).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
         allow: Annotated[list[str] | None, typer.Option(help="A channel voicebot may use: speaker, phone (repeat).")] = None,
         prefer: Annotated[str | None, typer.Option(help="The preferred channel: speaker or phone.")] = None,
         quiet: Annotated[str | None, typer.Option(help='Quiet hours "22:00-07:00", or "none".')] = None,

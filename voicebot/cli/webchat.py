@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
 from voicebot.config import Settings, load_settings, section
 
 if TYPE_CHECKING:
     from voicebot.webchat.settings import WebChatSettings
 
-StoreOption = Annotated[str | None, typer.Option("--store", help="The store (default: dialogue.store or <data_dir>/voicebot.sqlite3).")]
+StoreOption = Annotated[str | None, typer.Option("--store", help=STORE_HELP)]
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from voicebot.cli.store import STORE_HELP
 from voicebot.config import Settings, load_settings, section
 
 DEMO_HOME = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="mqtt://host:port; default: an embedded broker and the simulated home.")
         ] = None,
         simulate: Annotated[bool, typer.Option(help="Run a simulated home from --home on the broker.")] = False,
-        store: Annotated[Path | None, typer.Option(help="SQLite store (default in the data directory).")] = None,
+        store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
         zeroconf: Annotated[
             bool | None, typer.Option("--zeroconf/--no-zeroconf", help="Advertise _wyoming._tcp.local. (default: on).")
         ] = None,
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
 
 
 async def _serve(settings: Settings, ws: Any, uri: str | None, home: Path | None, broker: str | None,
-                 simulate: bool, store: Path | None, zeroconf: bool | None) -> None:
+                 simulate: bool, store: str | None, zeroconf: bool | None) -> None:
     from voicebot.runtime import build_runtime
     from voicebot.wyoming.service import WyomingService
 

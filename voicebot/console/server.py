@@ -21,8 +21,10 @@ from voicebot.store_crypto import StoreSettings
 
 
 def store_location(settings: Settings, store: str | Path | None) -> str:
-    """``--store``, else ``dialogue.store``, else <data_dir>/voicebot.sqlite3 (as the other services)."""
-    return str(store or section(DialogueSettings, "dialogue", settings).store or (settings.data_dir / "voicebot.sqlite3"))
+    """``--store``, else ``dialogue.store``, else ``store.url``, else <data_dir>/voicebot.sqlite3 (as the other services)."""
+    from voicebot.sqlite_db import store_location
+
+    return str(store_location(settings, store, section(DialogueSettings, "dialogue", settings).store))
 
 
 def open_console_db(settings: Settings, store: str | Path | None) -> tuple[Store, ConsoleDB]:

@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def store_location(settings: Settings, store: str | Path | None = None) -> str | Path:
-    """The store every service shares: ``--store``, else ``dialogue.store``, else the data directory's file."""
-    if store is not None:
-        return store
-    dialogue = section(DialogueSettings, "dialogue", settings)
-    return dialogue.store or (settings.data_dir / "voicebot.sqlite3")
+    """The store every service shares: ``--store``, else ``dialogue.store``, else ``store.url``,
+    else the data directory's file."""
+    from voicebot.sqlite_db import store_location as location
+
+    return location(settings, store, section(DialogueSettings, "dialogue", settings).store)
 
 
 def customer_for_home(store: Store, home: Path | None) -> str | None:
