@@ -99,9 +99,10 @@ class StoreDatabase:
         # one connection). PostgreSQL needs no lock: each call takes its own pooled connection.
         self._lock: Any = threading.RLock() if self.sqlite else nullcontext()
         try:
-            from voicebot.migrations import upgrade
+            from voicebot.migrations import create_fresh, upgrade
 
-            upgrade(self.engine)
+            # A throw-away database (tests, demos) is made in one step rather than revision by revision.
+            (create_fresh if self.memory else upgrade)(self.engine)
             with self.engine.connect() as db:
                 canary = db.execute(select(STORE_META.c.value).where(STORE_META.c.name == "canary")).scalar()
         except SQLAlchemyError as exc:

@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Column, Engine, MetaData, String, Table, create_mock_engine, text
 
 from voicebot.database import METADATA, DatabaseError, redacted
 
@@ -82,6 +82,29 @@ def _current(engine: Engine) -> bool:
     except Exception:
         return False  # the upgrade under the lock says what is wrong
     return _heads() <= have
+
+
+def create_fresh(engine: Engine) -> None:
+    """A new, empty in-memory database: the tables as the revisions would leave them, made at once
+    and stamped with the heads (tests/store/test_migrations.py checks that the revisions and
+    METADATA agree, which is what makes this the same)."""
+    with engine.begin() as db:
+        for statement in _fresh_ddl(engine.dialect.name):
+            db.exec_driver_sql(statement)
+        db.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                   [{"v": head} for head in sorted(_heads())])
+    _DONE.add(engine)
+
+
+@cache
+def _fresh_ddl(dialect: str) -> tuple[str, ...]:
+    """CREATE statements for every table, compiled once per process (compiling is most of the cost)."""
+    statements: list[str] = []
+    version = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
+    mock = create_mock_engine(f"{dialect}://", lambda sql, *_a, **_k: statements.append(str(sql.compile(dialect=mock.dialect))))
+    target_metadata().create_all(mock, checkfirst=False)
+    version.create(mock, checkfirst=False)
+    return tuple(statements)
 
 
 def upgrade(engine: Engine) -> None:
