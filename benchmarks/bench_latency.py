@@ -163,6 +163,7 @@ def endpointing(fell_end_ms: int | None) -> None:
             gap = np.zeros(int(gap_s * 16000), np.int16)
             clips.append((text.replace("|", f"{gap_s * 1000:.0f} ms"), np.concatenate([parts[0], gap, parts[1]]), 1))
     delays: list[float] = []
+    plain: list[float] = []  # the clips said in one go
     cut = turns_total = 0
     reasons: dict[str, int] = {}
     for what, pcm, _inner in clips:
@@ -183,12 +184,15 @@ def endpointing(fell_end_ms: int | None) -> None:
         cut += max(0, len(ends) - 1)
         if ends:
             delays.append(ends[-1].decided - ends[-1].end)
+            if not _inner:
+                plain.append(delays[-1])
         print(f"  {what[:48]:48s} turns {len(ends)} {'CUT' if len(ends) > 1 else '   '} "
               f"end +{(ends[-1].decided - ends[-1].end) * 1000 if ends else float('nan'):5.0f} ms ({', '.join(e.reason for e in ends)})")
     q = quantiles(delays)
     print(f"\nendpointing over {len(delays)} one-sentence clips ({sum(c[2] for c in clips)} with a pause inside), "
           f"fell_end_ms={fell_end_ms}:")
     print(f"  end of voice → turn ended (audio time): {_ms(q)}")
+    print(f"  the same, {len(plain)} clips said without a pause inside: {_ms(quantiles(plain))}")
     print(f"  cut-offs (a turn ended inside a sentence): {cut}; turns: {turns_total}; end reasons: {reasons}")
 
 
