@@ -42,6 +42,8 @@ def es() -> Understander:
     ("stoppe im Wohnzimmer den Lüfter ab", "HassTurnOff", ["lf"]),
     ("Macht das Licht in der Küche ab", "HassTurnOff", ["kl"]),
     ("Lüfter ein", "HassTurnOn", ["lf"]),
+    # the templates read this "ein" as the number one (brightness 1 %): it is the verb's particle
+    ("Küchenlicht ein", "HassTurnOn", ["kl"]),
 ])
 def test_german_colloquial_commands(de: Understander, text: str, intent: str, devices: list[str]) -> None:
     u = de.understand(text)

@@ -160,6 +160,12 @@ class Understander:
             self._template(vocab, text, index, speaker_area)
             if vocab.templates == "primary" and question is None else None
         )
+        if (template is not None and not any(c.isdigit() for c in plain)
+                and any(template.values.get(k) == 1 for k in ("brightness", "position", "volume_level", "temperature"))
+                and vocab.any_match(vocab.particles, plain)):
+            # "Küchenlicht ein": the templates read the verb's particle as the number one
+            # (brightness 1 %); a value never said is no value, the rules read the request
+            template = None
         if question is not None:
             pass
         elif template is not None:

@@ -111,6 +111,8 @@ class Vocabulary:
     # talk about the weather, outdoors or another day ("will it be hot tomorrow", "it's hot
     # today, isn't it"): a temperature said is no complaint about the room
     weather: list[re.Pattern[str]] = field(default_factory=list)
+    # a verb's particle that number words share ("Licht ein"): never a value by itself
+    particles: list[re.Pattern[str]] = field(default_factory=list)
     # slots Home Assistant's sentences of this language do not fill: intent → domain → slots
     ha_drop: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -246,6 +248,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         media_objects=frozenset(str(w) for w in (lex.get("media") or {}).get("objects") or ()),
         media_resume=_compile("media.resume", (lex.get("media") or {}).get("resume") or []),
         weather=_compile("weather", lex.get("weather") or []),
+        particles=_compile("particles", lex.get("particles") or []),
         ha_drop={str(i): {str(d): tuple(str(x) for x in v) for d, v in (by or {}).items()}
                  for i, by in ((lex.get("ha_slots") or {}).get("drop") or {}).items()},
         media_mute=_compile("media.mute", (lex.get("media") or {}).get("mute") or []),
