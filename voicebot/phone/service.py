@@ -176,8 +176,8 @@ class PhoneLine:
         check_listeners({"audiosocket": audiosocket, "twilio": twilio}, s.audiosocket_peers, s.twilio_auth_token)
         networks = parse_networks(s.audiosocket_peers)
         # Dozens of session threads would each get a malloc arena of their own (up to 8 per
-        # core), each holding on to what it once needed; two arenas are plenty for this work.
-        memory.limit_arenas(2)
+        # core), each holding on to what it once needed (voicebot.phone.memory).
+        memory.limit_arenas()
         await asyncio.to_thread(memory.trim)  # what loading and warming the models left behind
         self._warming = asyncio.get_running_loop().run_in_executor(self.executor, self.warm_phrase_cache)
         asyncio.get_running_loop().set_default_executor(
