@@ -38,7 +38,7 @@ print(conv, flush=True)
 
 
 def test_two_processes_writing_one_store_at_once_lose_nothing(store_location: str) -> None:
-    n = 40
+    n = 25
     writers = [
         subprocess.Popen([sys.executable, "-c", WRITER, store_location, name, str(n)], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
