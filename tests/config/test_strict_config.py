@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,16 +17,52 @@ import pytest
 VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
 
 
-def _run(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _spawn(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> Done:
+    """The real `voicebot` process: what a user's shell sees (exit status, stderr, no traceback)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
-    return subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120,
+    done = subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120,
                           env={**clean, "VOICEBOT_DATA_DIR": str(tmp_path / "data"), **env})
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture()
+def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Done]:
+    """The same `voicebot` command line, run in this process through its Typer app (the code
+    that loads and checks the configuration is the same; a fresh process per case cost 10-30 s
+    on a busy machine). The two `_spawn` tests prove the process itself."""
+    from typer.testing import CliRunner
+
+    import voicebot.config
+    from voicebot.cli import app
+
+    def invoke(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> Done:
+        for var in [v for v in os.environ if v.startswith("VOICEBOT_")]:
+            monkeypatch.delenv(var)
+        # the CLI writes VOICEBOT_CONFIG into the environment and caches settings: undone after the test
+        monkeypatch.setenv("VOICEBOT_CONFIG", "")
+        monkeypatch.delenv("VOICEBOT_CONFIG")
+        monkeypatch.setattr(voicebot.config, "_settings", None)
+        for var, value in {"VOICEBOT_DATA_DIR": str(tmp_path / "data"), **env}.items():
+            monkeypatch.setenv(var, value)
+        result = CliRunner().invoke(app, args, input=stdin)
+        # an exception the CLI did not turn into a message would be exit 1 with the exception kept
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        return Done(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
 
 
 def test_a_misspelt_safety_setting_stops_chat_before_any_device_is_operated(tmp_path: Path) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_text("dialogue:\n  forbiden_devices: [Kitchen Light]\n")
-    done = _run(["-c", str(conf), "chat", "--json"], tmp_path, stdin="turn on the kitchen light\n")
+    done = _spawn(["-c", str(conf), "chat", "--json"], tmp_path, stdin="turn on the kitchen light\n")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "dialogue.forbiden_devices: unknown key" in done.stderr
     assert "did you mean forbidden_devices?" in done.stderr
@@ -41,11 +79,11 @@ def test_a_misspelt_safety_setting_stops_chat_before_any_device_is_operated(tmp_
     ("dialogue:\n  sensitive_commands:\n    - {domian: cover}\n",
      "dialogue.sensitive_commands[0].domian: unknown key (value 'cover'); did you mean domain?"),
 ])
-def test_each_problem_in_a_file_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+def test_each_problem_in_a_file_is_one_line(run: Callable[..., Done], tmp_path: Path, text: str, expected: str) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_text(text)
     for args in (["-c", str(conf), "transcribe", str(tmp_path / "none.wav")], ["config", "check", str(conf)]):
-        done = _run(args, tmp_path)
+        done = run(args, tmp_path)
         if args[2] == "transcribe" and text.split(":")[0] in ("feedback", "dialogue"):
             continue  # a section transcribe does not read is checked by `config check`
         assert done.returncode == 2, (args, done.stderr)
@@ -53,8 +91,8 @@ def test_each_problem_in_a_file_is_one_line(tmp_path: Path, text: str, expected:
         assert f"configuration file {conf}: {expected}" in done.stderr, done.stderr
 
 
-def test_variables_are_checked_too(tmp_path: Path) -> None:
-    done = _run(["transcribe", str(tmp_path / "none.wav")], tmp_path, VOICEBOT_TRANSCRIBE__THREADS="two",
+def test_variables_are_checked_too(run: Callable[..., Done], tmp_path: Path) -> None:
+    done = run(["transcribe", str(tmp_path / "none.wav")], tmp_path, VOICEBOT_TRANSCRIBE__THREADS="two",
                 VOICEBOT_LISTEN__VAD="1", VOICEBOT_DIALOG__STORE="x")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
@@ -64,15 +102,15 @@ def test_variables_are_checked_too(tmp_path: Path) -> None:
            "VOICEBOT_LISTEN__VAD_AGGRESSIVENESS?" in lines
     assert "  environment VOICEBOT_DIALOG__STORE: not a voicebot setting; did you mean VOICEBOT_DIALOGUE__STORE?" \
            in lines
-    done = _run(["config", "check"], tmp_path, VOICEBOT_FEEDBACK__MAX_CHUNK="3")
+    done = run(["config", "check"], tmp_path, VOICEBOT_FEEDBACK__MAX_CHUNK="3")
     assert done.returncode == 2
     assert "did you mean VOICEBOT_FEEDBACK__MAX_CHUNKS?" in done.stderr
 
 
-def test_a_misspelt_variable_is_named_but_its_value_never_shown(tmp_path: Path) -> None:
+def test_a_misspelt_variable_is_named_but_its_value_never_shown(run: Callable[..., Done], tmp_path: Path) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_text("mqtt:\n  pasword: hunter2-file\n  password: [mqtt://u:pw-in-url@h]\n")
-    done = _run(["config", "check", str(conf)], tmp_path, VOICEBOT_MQTT__PASSWROD="hunter2-secret",
+    done = run(["config", "check", str(conf)], tmp_path, VOICEBOT_MQTT__PASSWROD="hunter2-secret",
                 VOICEBOT_MQTT_PASSWORD="sk-live-123456", VOICEBOT_LLM__APIKEY="sk-live-abcdef")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
@@ -92,18 +130,18 @@ def test_a_misspelt_variable_is_named_but_its_value_never_shown(tmp_path: Path) 
 def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_bytes(b"dialogue:\n  store: caf\xe9.sqlite3\n")
-    done = _run(["config", "check", str(conf)], tmp_path)
+    done = _spawn(["config", "check", str(conf)], tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"configuration file {conf} is not UTF-8 text" in done.stderr
 
 
-def test_config_check_prints_the_effective_configuration_with_secrets_masked(tmp_path: Path) -> None:
+def test_config_check_prints_the_effective_configuration_with_secrets_masked(run: Callable[..., Done], tmp_path: Path) -> None:
     import yaml
 
     conf = tmp_path / "voicebot.yaml"
     conf.write_text("mqtt:\n  broker: mqtt://bot:hunter2@hub.local:1883\n  password: s3cret\n"
                     "phone:\n  twilio_auth_token: abcdef\nfeedback:\n  max_chunks: 100\n")
-    done = _run(["config", "check", str(conf)], tmp_path, VOICEBOT_LLM__API_KEY="sk-live-123",
+    done = run(["config", "check", str(conf)], tmp_path, VOICEBOT_LLM__API_KEY="sk-live-123",
                 VOICEBOT_TRANSCRIBE__THREADS="4")
     assert done.returncode == 0, done.stderr
     effective = yaml.safe_load(done.stdout)
