@@ -63,7 +63,8 @@ def test_a_problem_reported_in_the_web_chat_is_continued_on_the_phone(webchat_ru
                 caller = AudioSocketCaller(*line.addresses["audiosocket"], rate=8000)
                 http = "http://{}:{}".format(*line.addresses["http"])
                 # What the dialplan does before AudioSocket(): announce the caller's number.
-                async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_TOKEN}"}) as session, \
+                async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_TOKEN}"},
+                                                 timeout=aiohttp.ClientTimeout(total=30)) as session, \
                         session.post(f"{http}/calls/{caller.call_id}", data={"caller": "+1 (555) 0177"}) as resp:
                     assert resp.status == 200
                 await caller.connect()
@@ -77,11 +78,18 @@ def test_a_problem_reported_in_the_web_chat_is_continued_on_the_phone(webchat_ru
                 record = line.registry.get(caller.call_id)
                 assert record is not None
                 customer = record.customer_id
+                # The line notices the hang-up and records the call's end before it is closed.
+                for _ in range(300):
+                    if record.state == "ended":
+                        break
+                    await asyncio.sleep(0.1)
+                assert record.state == "ended" and record.ended_by == "caller", record
             finally:
                 await line.close()
             return opening, answer, ready["conversation_id"], customer
 
-    opening, answer, chat_id, customer = asyncio.run(chat_then_call())
+    # Bounded as a whole: a stall fails here, naming the await it stalled in, not at pytest's timeout.
+    opening, answer, chat_id, customer = asyncio.run(asyncio.wait_for(chat_then_call(), 180))
     assert customer == "c-jordan"
     # The caller was recognised by number, and the bot opened with the chat's open problem.
     # (Whisper on a phone line may hear "kitchen line": the words around it are the bot's own.)

@@ -45,6 +45,7 @@ class WebChatServer:
             # before they are buffered; those just over it get the app's clear error.
             ws_max_size=4 * chat.settings.max_frame_bytes, ws_ping_interval=20.0, ws_ping_timeout=20.0,
             proxy_headers=False, server_header=False,
+            timeout_graceful_shutdown=5,  # a stopping service does not wait on a stuck client for ever
         )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
