@@ -9,52 +9,31 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import CliDone
 
 VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
 
 
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _spawn(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> Done:
+def _spawn(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     """The real `voicebot` process: what a user's shell sees (exit status, stderr, no traceback)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
-    done = subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120,
+    return subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120,
                           env={**clean, "VOICEBOT_DATA_DIR": str(tmp_path / "data"), **env})
-    return Done(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture()
-def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Done]:
-    """The same `voicebot` command line, run in this process through its Typer app (the code
-    that loads and checks the configuration is the same; a fresh process per case cost 10-30 s
-    on a busy machine). The two `_spawn` tests prove the process itself."""
-    from typer.testing import CliRunner
+def run(voicebot_cli: Callable[..., CliDone]) -> Callable[..., CliDone]:
+    """The same command line in this process (tests/conftest.py): the code that loads and
+    checks the configuration is the same; the two `_spawn` tests prove the process itself."""
 
-    import voicebot.config
-    from voicebot.cli import app
-
-    def invoke(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> Done:
-        for var in [v for v in os.environ if v.startswith("VOICEBOT_")]:
-            monkeypatch.delenv(var)
-        # the CLI writes VOICEBOT_CONFIG into the environment and caches settings: undone after the test
-        monkeypatch.setenv("VOICEBOT_CONFIG", "")
-        monkeypatch.delenv("VOICEBOT_CONFIG")
-        monkeypatch.setattr(voicebot.config, "_settings", None)
-        for var, value in {"VOICEBOT_DATA_DIR": str(tmp_path / "data"), **env}.items():
-            monkeypatch.setenv(var, value)
-        result = CliRunner().invoke(app, args, input=stdin)
-        # an exception the CLI did not turn into a message would be exit 1 with the exception kept
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-        return Done(result.exit_code, result.stdout, result.stderr)
+    def invoke(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> CliDone:
+        return voicebot_cli(args, stdin, VOICEBOT_DATA_DIR=str(tmp_path / "data"), **env)
 
     return invoke
 
@@ -79,7 +58,7 @@ def test_a_misspelt_safety_setting_stops_chat_before_any_device_is_operated(tmp_
     ("dialogue:\n  sensitive_commands:\n    - {domian: cover}\n",
      "dialogue.sensitive_commands[0].domian: unknown key (value 'cover'); did you mean domain?"),
 ])
-def test_each_problem_in_a_file_is_one_line(run: Callable[..., Done], tmp_path: Path, text: str, expected: str) -> None:
+def test_each_problem_in_a_file_is_one_line(run: Callable[..., CliDone], tmp_path: Path, text: str, expected: str) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_text(text)
     for args in (["-c", str(conf), "transcribe", str(tmp_path / "none.wav")], ["config", "check", str(conf)]):
@@ -91,7 +70,7 @@ def test_each_problem_in_a_file_is_one_line(run: Callable[..., Done], tmp_path: 
         assert f"configuration file {conf}: {expected}" in done.stderr, done.stderr
 
 
-def test_variables_are_checked_too(run: Callable[..., Done], tmp_path: Path) -> None:
+def test_variables_are_checked_too(run: Callable[..., CliDone], tmp_path: Path) -> None:
     done = run(["transcribe", str(tmp_path / "none.wav")], tmp_path, VOICEBOT_TRANSCRIBE__THREADS="two",
                 VOICEBOT_LISTEN__VAD="1", VOICEBOT_DIALOG__STORE="x")
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -107,7 +86,7 @@ def test_variables_are_checked_too(run: Callable[..., Done], tmp_path: Path) -> 
     assert "did you mean VOICEBOT_FEEDBACK__MAX_CHUNKS?" in done.stderr
 
 
-def test_a_misspelt_variable_is_named_but_its_value_never_shown(run: Callable[..., Done], tmp_path: Path) -> None:
+def test_a_misspelt_variable_is_named_but_its_value_never_shown(run: Callable[..., CliDone], tmp_path: Path) -> None:
     conf = tmp_path / "voicebot.yaml"
     conf.write_text("mqtt:\n  pasword: hunter2-file\n  password: [mqtt://u:pw-in-url@h]\n")
     done = run(["config", "check", str(conf)], tmp_path, VOICEBOT_MQTT__PASSWROD="hunter2-secret",
@@ -135,7 +114,7 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert f"configuration file {conf} is not UTF-8 text" in done.stderr
 
 
-def test_config_check_prints_the_effective_configuration_with_secrets_masked(run: Callable[..., Done], tmp_path: Path) -> None:
+def test_config_check_prints_the_effective_configuration_with_secrets_masked(run: Callable[..., CliDone], tmp_path: Path) -> None:
     import yaml
 
     conf = tmp_path / "voicebot.yaml"

@@ -9,8 +9,9 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +23,9 @@ from voicebot.store import Store, StoreError
 from voicebot.store_admin import erase_customer, export_customer, prune, rotate_key
 from voicebot.store_crypto import RetentionDays, StoreSettings, new_key
 from voicebot.testing.scenario import Home, simulated_home, standard_customers
+
+if TYPE_CHECKING:
+    from tests.conftest import CliDone
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / "tests" / "scenarios" / "home.yaml"
@@ -168,14 +172,13 @@ def test_retention_removes_what_is_older_than_its_kind_allows(home: Home, tmp_pa
     assert store.customer("alice") is not None  # profiles are not conversations
 
 
-def test_customers_export_and_erase_commands(home: Home, tmp_path: Path) -> None:
+def test_customers_export_and_erase_commands(home: Home, tmp_path: Path, voicebot_cli: Callable[..., CliDone]) -> None:
     db = tmp_path / "voicebot.sqlite3"
     _converse(home, db)
-    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    cli = [sys.executable, "-c", "from voicebot.cli import main; main()"]
+    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args], capture_output=True, text=True, env=env, timeout=120)
+    def run(*args: str) -> CliDone:  # the commands in this process; the process itself: below
+        return voicebot_cli(list(args), **env)
 
     exported = run("customers", "export", "alice", "--store", str(db))
     assert exported.returncode == 0, exported.stderr
@@ -186,9 +189,11 @@ def test_customers_export_and_erase_commands(home: Home, tmp_path: Path) -> None
     assert again["profile"] is None and again["turns"] == [] and again["tickets"] == []
     listed = run("tickets", "list", "--customer", "alice", "--store", str(db))
     assert listed.returncode == 0 and listed.stdout == ""
+    # a wrong key: the real command prints one line and exits 2, no traceback
     wrong = subprocess.run(
-        [*cli, "customers", "export", "bob", "--store", str(db)],
-        capture_output=True, text=True, env={**env, "VOICEBOT_STORE__KEY": new_key()}, timeout=120,
+        [sys.executable, "-c", "from voicebot.cli import main; main()", "customers", "export", "bob", "--store",
+         str(db)], capture_output=True, text=True, timeout=120,
+        env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "VOICEBOT_STORE__KEY": new_key()},
     )
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "does not open" in wrong.stderr
 
