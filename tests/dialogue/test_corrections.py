@@ -3,16 +3,18 @@ used to rewrite what the customer says, and listed and deleted with `voicebot le
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from device_bridge.devices import Device, DeviceType
 from voicebot.dialogue.corrections import LearnedNames, parse_correction, spoken_phrase
 from voicebot.store import Store
+
+if TYPE_CHECKING:
+    from tests.conftest import CliDone
 
 DEVICES = [
     Device("living_room_ceiling_light", "Ceiling Light", DeviceType.LIGHT, area="Living Room"),
@@ -73,16 +75,14 @@ def test_learnt_names_are_per_home_and_rewrite_requests(tmp_path: Path) -> None:
     store.close()
 
 
-def test_the_cli_lists_and_forgets(tmp_path: Path) -> None:
+def test_the_cli_lists_and_forgets(tmp_path: Path, voicebot_cli: Callable[..., CliDone]) -> None:
     db = tmp_path / "s.sqlite3"
     store = Store(db)
     LearnedNames(store).learn("alice", "big light", "living_room_ceiling_light", "en", "taught")
     store.close()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    cli = [str(Path(sys.executable).parent / "voicebot")]
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, "learned", *args, "--store", str(db)], capture_output=True, text=True, env=env, timeout=60)
+    def run(*args: str) -> CliDone:  # the `voicebot learned` commands, in this process
+        return voicebot_cli(["learned", *args, "--store", str(db)])
 
     listed = run("list", "--customer", "alice")
     assert listed.returncode == 0 and "big light" in listed.stdout and "living_room_ceiling_light" in listed.stdout
