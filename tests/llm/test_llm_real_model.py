@@ -49,14 +49,18 @@ def assert_well_formed(turn: Any) -> None:
 
 
 def test_the_server_speaks_the_protocol_the_policy_needs(llama_server: LlamaServer) -> None:
-    endpoint = ChatEndpoint(real(llama_server))
-    deadline = time.monotonic() + 30
+    # What is checked is the protocol (tool calls with names and ids, a streamed answer), not the
+    # speed: each request waits for its answer as long as the fixture's warm-up may (a busy
+    # 2-core machine once took more than 30 s for both). The turn budgets are tested elsewhere.
+    patient = real(llama_server).model_copy(update={"request_timeout_s": 180})
+    endpoint = ChatEndpoint(patient)
     messages = [system_message({}), customer_message("Turn on the kitchen light.")]
-    turn = endpoint.choose(messages, TOOL_SCHEMAS, deadline)
+    turn = endpoint.choose(messages, TOOL_SCHEMAS, time.monotonic() + 180)
     assert turn.text or turn.tool_calls
     for call in turn.tool_calls:
         assert call.name and call.id
-    pieces = list(endpoint.stream([system_message({}), customer_message("Say hello to me in one sentence.")], deadline))
+    said = [system_message({}), customer_message("Say hello to me in one sentence.")]
+    pieces = list(endpoint.stream(said, time.monotonic() + 180))
     assert len(pieces) > 1 and "".join(pieces).strip()
     endpoint.close()
 
