@@ -252,9 +252,11 @@ class FeedbackStore(StoreDatabase):
 
     def open_uploads(self, device_id: str) -> set[str]:
         """The clip ids of the device's streamed uploads in progress (started, or chunks stored)."""
-        rows = self._rows(
-            "SELECT clip_id FROM feedback_uploads WHERE device_id = ? "
-            "UNION SELECT clip_id FROM feedback_chunks WHERE device_id = ?", (device_id, device_id)
+        rows = self._read(
+            union(
+                select(UPLOADS.c.clip_id).where(UPLOADS.c.device_id == device_id),
+                select(CHUNKS.c.clip_id).where(CHUNKS.c.device_id == device_id),
+            )
         )
         return {str(r["clip_id"]) for r in rows}
 
