@@ -113,12 +113,15 @@ class Speaker:
         rate = self.channel.rate
         # A synthesizer shared by many conversations may let a reply's first sentence, which
         # someone is waiting for, go before the later ones (voicebot.channels.phone.pool).
-        later = getattr(self.synthesizer, "synthesize_later", self.synthesizer.synthesize)
+        later = getattr(self.synthesizer, "synthesize_later", None)
         for sentence in reply_sentences(reply):
-            synthesize = later if spoken else self.synthesizer.synthesize
+            if spoken and later is not None:  # may wait while the audio queued ahead lasts
+                chunks = later(sentence, rate, slack_s=self.channel.pending_s())
+            else:
+                chunks = self.synthesizer.synthesize(sentence, rate)
             spoken.append(sentence)
             if on_text is not None:
                 on_text(" ".join(spoken))
-            for chunk in synthesize(sentence, rate):
+            for chunk in chunks:
                 # The synthesizer makes the channel's rate itself: one resampling, from its own.
                 yield chunk.pcm if chunk.sample_rate == rate else resample(chunk.pcm, chunk.sample_rate, rate)

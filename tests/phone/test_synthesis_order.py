@@ -60,7 +60,7 @@ def test_later_sentences_step_aside_while_a_turn_is_transcribed(phone_runtime: R
     transcribing.set()
     slots = SynthesisSlots(phone_runtime.synthesizer, 1, transcribing=transcribing.is_set, yield_s=60)
     done: list[str] = []
-    later = _run(done, "later", slots.synthesize_later, "This sentence can wait a little.")
+    later = _run(done, "later", lambda t, r: slots.synthesize_later(t, r, slack_s=60), "This sentence can wait a little.")
     assert until(lambda: slots.waiting == 1, timeout=30)
     first = _run(done, "first", slots.synthesize, "This one is what the caller waits for.")
     first.join(60)
@@ -68,3 +68,13 @@ def test_later_sentences_step_aside_while_a_turn_is_transcribed(phone_runtime: R
     transcribing.clear()  # the transcription is done
     later.join(60)
     assert done == ["first", "later"]
+
+
+def test_a_later_sentence_does_not_step_aside_with_nothing_queued_ahead(phone_runtime: Runtime) -> None:
+    """Stepping aside must not leave a hole in the reply: with no audio queued ahead (slack 0)
+    a later sentence is made even while a turn is being transcribed."""
+    slots = SynthesisSlots(phone_runtime.synthesizer, 1, transcribing=lambda: True, yield_s=60)
+    done: list[str] = []
+    later = _run(done, "later", lambda t, r: slots.synthesize_later(t, r, slack_s=0.0), "Nothing is queued ahead.")
+    later.join(60)
+    assert done == ["later"]

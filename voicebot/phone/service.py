@@ -249,7 +249,7 @@ class PhoneLine:
                         # Calls came in: they fill the cache as they go, and the CPU is theirs.
                         log.info("phrase cache: %d sentences ready; the rest as calls say them", made)
                         return made
-                    for _ in self.voice.synthesize_later(piece, rate):
+                    for _ in self.voice.synthesize_later(piece, rate, slack_s=float("inf")):
                         made += 1
         log.info("phrase cache: %d sentences of frequent replies ready", made)
         return made

@@ -113,8 +113,9 @@ class SynthesisSlots:
     What a caller waits for is the first sentence of a reply (``synthesize``): it takes the next
     free slot before any later sentence (``synthesize_later``). A later sentence has audio queued
     ahead of it (the session keeps seconds of lookahead), so it also steps aside while
-    ``transcribing()`` says a turn is being transcribed, for at most ``yield_s``: the CPU goes
-    to the turn a caller is waiting on, not to audio nobody will hear for seconds.
+    ``transcribing()`` says a turn is being transcribed, for at most ``yield_s`` and never longer
+    than the audio queued ahead of it allows: the CPU goes to the turn a caller is waiting on,
+    not to audio nobody will hear for seconds.
     """
 
     def __init__(
@@ -135,14 +136,16 @@ class SynthesisSlots:
     def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
         return self._run(text, sample_rate, first=True)
 
-    def synthesize_later(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
-        """A sentence after the reply's first: it yields to first sentences and to transcription."""
-        return self._run(text, sample_rate, first=False)
+    def synthesize_later(self, text: str, sample_rate: int = 16000, slack_s: float = 0.0) -> Iterator[SpeechChunk]:
+        """A sentence after the reply's first: it yields to first sentences and to transcription
+        while ``slack_s`` (the audio still queued ahead of it) allows, keeping half a second of it,
+        so stepping aside never leaves a hole in the reply."""
+        return self._run(text, sample_rate, first=False, budget_s=min(self._yield_s, max(0.0, slack_s - 0.5)))
 
-    def _run(self, text: str, sample_rate: int, first: bool) -> Iterator[SpeechChunk]:
+    def _run(self, text: str, sample_rate: int, first: bool, budget_s: float = 0.0) -> Iterator[SpeechChunk]:
         chunks = iter(self.synthesizer.synthesize(text, sample_rate))
         while True:
-            self._acquire(first)
+            self._acquire(first, budget_s)
             try:
                 chunk = next(chunks, None)
             finally:
@@ -151,8 +154,8 @@ class SynthesisSlots:
                 return
             yield chunk
 
-    def _acquire(self, first: bool) -> None:
-        deadline = time.monotonic() + self._yield_s
+    def _acquire(self, first: bool, budget_s: float) -> None:
+        deadline = time.monotonic() + budget_s
         with self._cond:
             if first:
                 self._firsts_waiting += 1
