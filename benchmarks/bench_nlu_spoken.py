@@ -50,7 +50,7 @@ from voicebot.models import load_synthesizer, load_transcriber  # noqa: E402
 from voicebot.wer import word_errors  # noqa: E402
 
 VOICES = ("piper", "espeak")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)  # a log keeps the table whole
 
 
 def _progress() -> Progress:
