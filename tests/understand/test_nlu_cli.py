@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import CliDone
 
 DATA = Path(__file__).parent / "data"
 
 
-def run(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from voicebot.cli import main; main()", *args],
-        input=stdin, capture_output=True, text=True, timeout=60,
-    )
+@pytest.fixture()
+def run(voicebot_cli: Callable[..., CliDone]) -> Callable[[list[str], str], CliDone]:
+    """The command in this process (tests/conftest.py); the bad home file test starts one."""
+    return voicebot_cli
 
 
-def test_nlu_json_lines() -> None:
+def test_nlu_json_lines(run: Callable[[list[str], str], CliDone]) -> None:
     out = run(["nlu", "--json", "--home", str(DATA / "home.yaml")],
               "turn on the kitchen light\n\nmake it a bit darker\nwhat's the weather\n")
     assert out.returncode == 0, out.stderr
@@ -30,7 +36,7 @@ def test_nlu_json_lines() -> None:
     assert rows[2]["intent"] is None and rows[2]["devices"] == []
 
 
-def test_nlu_without_a_home_still_understands() -> None:
+def test_nlu_without_a_home_still_understands(run: Callable[[list[str], str], CliDone]) -> None:
     out = run(["nlu", "--json"], "set the heating to 21 degrees\n")
     row = json.loads(out.stdout)
     assert (row["intent"], row["slots"]["temperature"]) == ("HassClimateSetTemperature", 21)
@@ -39,12 +45,14 @@ def test_nlu_without_a_home_still_understands() -> None:
 def test_bad_home_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "home.yaml"
     bad.write_text("devices: [{name: X, type: toaster}]\n")
-    out = run(["nlu", "--json", "--home", str(bad)], "hello\n")
+    # the real process: a clear message and a failing exit status, whatever raised it
+    out = subprocess.run([sys.executable, "-c", "from voicebot.cli import main; main()", "nlu", "--json", "--home",
+                          str(bad)], input="hello\n", capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "toaster" in out.stderr or "type" in out.stderr
 
 
-def test_explain_names_the_rule_that_decided() -> None:
+def test_explain_names_the_rule_that_decided(run: Callable[[list[str], str], CliDone]) -> None:
     out = run(["nlu", "--explain", "--home", str(DATA / "home.yaml")], "turn on the kitchen light\n")
     assert out.returncode == 0, out.stderr
     assert "en_intents.yaml HassTurnOn" in out.stdout
