@@ -1,8 +1,8 @@
 """Admission control: a call the host cannot serve well is told so politely, with a callback
 ticket, instead of joining a conversation whose every answer would come late.
 
-The limit is ``phone.max_calls`` (default: 12 per CPU core, the measured capacity of this design,
-docs in the README's benchmark section). A call past it hears the ``lines_busy`` reply (in the
+The limit is ``phone.max_calls`` (default: 12 per CPU core, the capacity issue 17 aims at: 24
+staggered calls on 2 cores; not yet confirmed on an idle machine, see the README's benchmarks). A call past it hears the ``lines_busy`` reply (in the
 customer's language when their number is known), followed by what happens next with the ticket
 opened for it (a callback when the caller's number is known), and the leg is ended with the
 outcome ``busy``. Counters: ``voicebot_phone_calls_total{result="admitted"|"busy"}`` and the gauge
@@ -30,7 +30,7 @@ from voicebot.speak import Synthesizer
 
 log = logging.getLogger(__name__)
 
-CALLS_PER_CORE = 12  # measured: 24 staggered calls on 2 cores kept p95 under 1.2 s (README)
+CALLS_PER_CORE = 12  # the target (24 staggered calls on 2 cores), provisional until measured idle
 
 
 def default_max_calls() -> int:
