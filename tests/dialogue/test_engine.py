@@ -116,19 +116,27 @@ def test_unknown_input_gets_help_not_an_error(engine: DialogueEngine, home: Home
 
 
 def test_voicebot_chat_json_with_no_configuration(tmp_path: Path) -> None:
-    """`voicebot chat --json` starts its own broker and simulated home, and prints one object a turn."""
+    """`voicebot chat --json` starts its own broker and simulated home, prints one object a turn,
+    and detects each typed turn's language (issue 12 item 5). One process for all of it: each
+    start costs 10-30 s on a busy machine."""
+    said = ["Schalte bitte das Licht in der Küche ein", "turn off the kitchen light", "turn on the kitchen light",
+            "what's the status of my ticket"]
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "voicebot"), "chat", "--json", "--store", str(tmp_path / "s.sqlite3")],
-        input="turn on the kitchen light\nwhat's the status of my ticket\n",
+        input="\n".join(said) + "\n",
         capture_output=True, text=True, timeout=90, cwd=ROOT,
         env={"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [line["user"] for line in lines] == ["turn on the kitchen light", "what's the status of my ticket"]
-    assert set(lines[0]) == {"user", "reply", "intent", "slots", "actions", "escalated", "sentiment", "language"}
-    assert lines[0]["actions"][0]["outcome"] == "confirmed"
-    assert lines[0]["reply"].startswith("Done, the kitchen light is on")
+    assert [line["user"] for line in lines] == said
+    german, english, on, _ = lines
+    assert german["language"] == "de" and german["intent"] == "HassTurnOn"  # the reply's language
+    assert [a["device_id"] for a in german["actions"]] == ["kitchen_light"]  # the demo home's Kitchen is "Küche"
+    assert english["language"] == "en" and english["intent"] == "HassTurnOff"
+    assert set(on) == {"user", "reply", "intent", "slots", "actions", "escalated", "sentiment", "language"}
+    assert on["actions"][0]["outcome"] == "confirmed"
+    assert on["reply"].startswith("Done, the kitchen light is on")
 
 
 def test_agent_updates_a_ticket_and_the_customer_hears_it(home: Home, tmp_path: Path) -> None:
