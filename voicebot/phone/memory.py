@@ -12,9 +12,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter numbers
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 _libc: ctypes.CDLL | None = None
 try:
@@ -27,15 +25,12 @@ except OSError:  # no C library to talk to: nothing to tune
     _libc = None
 
 
-def limit_arenas(count: int = 1) -> bool:
-    """At most ``count`` malloc arenas from now on (threads share them; one measured steadiest,
-    415 MB after a call in three runs of three, against 404-446 MB with two), and blocks over 128 KB
-    (audio buffers, features, model scratch) always in their own mappings, which go back to the
-    system when freed: glibc otherwise raises that threshold to the largest block ever freed,
-    and later such blocks come from the arenas and stay there. True if applied."""
-    if _libc is None:
-        return False
-    return bool(_libc.mallopt(M_ARENA_MAX, count)) and bool(_libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+def limit_arenas(count: int = 2) -> bool:
+    """At most ``count`` malloc arenas from now on (threads share them); True if applied.
+    (Also fixing glibc's mmap threshold at 128 KB saved another ~40 MB after a call, but made
+    concurrent transcription and synthesis take 1.9x the CPU, every large buffer being mapped
+    and faulted in afresh, and one arena made threads queue for it: neither is done.)"""
+    return bool(_libc is not None and _libc.mallopt(M_ARENA_MAX, count))
 
 
 def trim(collect: bool = False) -> bool:
