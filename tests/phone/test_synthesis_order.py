@@ -41,11 +41,11 @@ def _run(done: list[str], name: str, fn, text: str) -> threading.Thread:  # type
 
 def test_a_first_sentence_takes_the_slot_before_a_later_one(phone_runtime: Runtime) -> None:
     gated = Gated(phone_runtime.synthesizer)
-    slots = SynthesisSlots(gated, 1)
+    slots = SynthesisSlots(gated, 1, yield_s=60)  # seconds of audio queued ahead: it may wait
     done: list[str] = []
     holder = _run(done, "holder", slots.synthesize, "The slot is taken by this one.")
     assert gated.started.wait(30)
-    later = _run(done, "later", slots.synthesize_later, "And a later sentence waits its turn.")
+    later = _run(done, "later", lambda t, r: slots.synthesize_later(t, r, slack_s=60), "And a later sentence waits its turn.")
     assert until(lambda: slots.waiting == 1, timeout=30)  # the later one queued before the first
     first = _run(done, "first", slots.synthesize, "A first sentence someone waits for.")
     assert until(lambda: slots.waiting == 2, timeout=30)
