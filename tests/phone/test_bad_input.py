@@ -20,7 +20,7 @@ from voicebot.runtime import Runtime
 Speech = Callable[..., np.ndarray]
 
 
-async def _ended(line: Any, call_id: str, timeout: float = 10.0) -> Any:
+async def _ended(line: Any, call_id: str, timeout: float = 30.0) -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

@@ -53,7 +53,12 @@ def test_an_opted_out_kind_gets_a_ticket_but_no_contact(run, sim: Simulator, tmp
     assert until(lambda: [f for f in service.findings.findings("anna") if f.ticket_id], 15)  # type: ignore[union-attr]
     sim.set_state("kitchen_leak_sensor", {"state": "on"})  # another finding, contacted: the opt-out was seen first
     contacts.wait_for("kitchen_leak_sensor", timeout=15)
-    assert not contacts.about("back_door_sensor") and not service.findings.contacts("anna", status="due")  # type: ignore[union-attr]
+    assert not contacts.about("back_door_sensor")
+    # The leak's own contact may still read "due" until its publication is acknowledged: only
+    # contacts about the opted-out battery findings matter here.
+    battery = {f.id for f in service.findings.findings("anna", {"back_door_sensor"})}  # type: ignore[union-attr]
+    due = service.findings.contacts("anna", status="due")  # type: ignore[union-attr]
+    assert battery and not [c for c in due if c["finding_id"] in battery]
     ticketed = [f.ticket_id for f in service.findings.findings("anna", {"back_door_sensor"}) if f.ticket_id]  # type: ignore[union-attr]
     assert len(ticketed) == 1  # two battery findings (low, falling fast): one ticket
     ticket = service.tickets.ticket(ticketed[0])  # type: ignore[union-attr]

@@ -25,7 +25,9 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-HANG_S = 1.0
+# A runaway input (a loop, an exponential expansion) runs for far longer than this; an ordinary
+# input can take over a second when two busy processes compete for the cores.
+HANG_S = 5.0
 ROOT = Path(__file__).resolve().parents[2]
 
 # Words the formats use, so generated objects hit real code paths.
