@@ -104,7 +104,8 @@ def test_a_typed_conversation_is_seen_live_too(stack: ConsoleStack) -> None:
     conv = stack.runtime.conversation("chat", customer_id="c-1")
     conv.handle("turn on the hallway light")
     board = stack.console.board
-    assert until(lambda: board.get(conv.id) is not None, timeout=10)
+    # The board hears the conversation start before its first turn: wait for both entries.
+    assert until(lambda: (s := board.get(conv.id)) is not None and len(s.entries) >= 2, timeout=10)
     snap = board.get(conv.id)
     assert snap.channel == "chat" and not snap.can_step_in
     assert [e.who for e in snap.entries] == ["customer", "bot"] and "hallway" in snap.entries[0].text
