@@ -18,7 +18,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, Text, create_engine, event, select, text
+from sqlalchemy import Column, Connection, Engine, Table, Text, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -158,13 +158,6 @@ class StoreDatabase:
             yield
         except OperationalError as exc:
             raise self._error(f"{self.what} {self.path} cannot be used now: {_reason(exc)}") from exc
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of plain SQL with ``?`` placeholders, as the SQLite-only store offered (kept for
-        callers written against it; new code uses ``_read`` with SQLAlchemy statements)."""
-        count = iter(range(len(args) + 1))
-        named = re.sub(r"\?", lambda _m: f":p{next(count)}", sql)
-        return self._read(text(named), {f"p{i}": a for i, a in enumerate(args)})
 
 
 SqliteDatabase = StoreDatabase  # the name it had when only SQLite was supported

@@ -113,7 +113,7 @@ def test_nothing_said_is_readable_in_the_files_but_export_shows_it_and_erase_rem
     assert after["profile"] is None
     assert all(after[t] == [] for t in ("conversations", "turns", "tickets", "trace", "feedback", "learned_names"))
     assert store.tickets_for_customer("alice") == [] and store.customer("bob") is not None
-    erasures = store._rows("SELECT * FROM erasures")
+    erasures = store._read(text("SELECT * FROM erasures"))
     assert len(erasures) == 1 and set(erasures[0].keys()) == {"id", "at", "rows"}  # not whose
     store.close()
     for word in ["Tuesday", "grandmother", "alice", "+4930111111"]:
