@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,7 @@ class ConsoleStack:
 
     def api(self, path: str, user: str | None = None, password: str | None = None) -> tuple[int, Any]:
         """GET ``path`` with HTTP Basic credentials (or none): (status, parsed JSON body)."""
-        request = urllib.request.Request(self.url + path)
-        if user is not None:
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+        return get_json(self.url + path, user, password)
 
 
 def free_port() -> int:
@@ -104,3 +97,36 @@ class TestLine:
 
     def close(self) -> None:
         self.closed = True
+
+
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn on a free loopback port in a thread; yields its http:// address."""
+    import uvicorn
+
+    from tests.waiting import until
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1, lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"console-{port}", daemon=True)
+    thread.start()
+    assert until(lambda: server.started or not thread.is_alive(), timeout=20) and server.started, "not started"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def get_json(url: str, user: str | None = None, password: str | None = None) -> tuple[int, Any]:
+    """GET ``url`` with HTTP Basic credentials (or none): (status, parsed JSON body)."""
+    request = urllib.request.Request(url)
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")

@@ -55,7 +55,9 @@ class Console:
     limiter: auth.SignInLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limiter = auth.SignInLimiter(self.settings.sign_in_attempts, self.settings.sign_in_window_s)
+        # In the store, so that every console process on it shares the limit.
+        self.limiter = auth.SignInLimiter(self.db.engine, self.settings.sign_in_attempts,
+                                                self.settings.sign_in_window_s)
 
     def tickets_signature(self) -> tuple[Any, ...]:
         with self.db.engine.connect() as conn:

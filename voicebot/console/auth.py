@@ -1,4 +1,4 @@
-"""Who may use the console: argon2id password hashes, a sign-in rate limit, CSRF tokens for
+"""Who may use the console: argon2id password hashes, a sign-in rate limit kept in the store, CSRF tokens for
 forms, and the secret that signs session cookies."""
 
 from __future__ import annotations
@@ -6,18 +6,19 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import hmac
 import os
 import secrets
-import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
 
-from voicebot.console.db import Agent, AgentError, ConsoleDB
+from voicebot.console.db import Agent, AgentError, ConsoleDB, sign_in_failures_table
 
 # argon2-cffi's defaults (RFC 9106 low-memory profile: argon2id, 64 MiB, 3 passes).
 _hasher = PasswordHasher()
@@ -62,39 +63,52 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 class SignInLimiter:
     """At most ``attempts`` failed sign-ins per ``window_s``, counted per client address and per
-    agent name: guessing is slowed on one account from many hosts and on many accounts from one."""
+    agent name: guessing is slowed on one account from many hosts and on many accounts from one.
+    The failures are kept in the store's database, so every console process on it (several
+    workers or hosts behind one proxy) counts the same attempts: guessing cannot be spread over
+    processes for more tries. Two processes checking at the same instant may each let one more
+    attempt through; the limit holds beyond that."""
 
-    def __init__(self, attempts: int = 5, window_s: float = 300.0) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, engine: Engine, attempts: int = 5, window_s: float = 300.0) -> None:
+        self.engine, self.attempts, self.window_s = engine, attempts, window_s
+        self.table = sign_in_failures_table
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
     def retry_after(self, *keys: str) -> float:
         """Seconds until another attempt is allowed for every key (0: now)."""
-        now = time.monotonic()
+        now = time.time()
+        digests = {self._digest(k) for k in keys}
+        t = self.table
+        with self.engine.connect() as db:
+            rows = db.execute(select(t.c.key, t.c.at).where(t.c.key.in_(digests), t.c.at > now - self.window_s)
+                              .order_by(t.c.at)).all()
+        times: dict[str, list[float]] = {}
+        for row in rows:
+            times.setdefault(row.key, []).append(row.at)
         wait = 0.0
-        with self._lock:
-            for key in keys:
-                q = self._failures.get(key)
-                if q is None:
-                    continue
-                while q and now - q[0] > self.window_s:
-                    q.popleft()
-                if len(q) >= self.attempts:
-                    wait = max(wait, self.window_s - (now - q[0]))
-        return wait
+        for ats in times.values():
+            if len(ats) >= self.attempts:  # allowed again once all but attempts-1 of them are out of the window
+                wait = max(wait, self.window_s - (now - ats[len(ats) - self.attempts]))
+        return max(0.0, wait)
 
     def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 100_000:  # a flood of made-up names must not grow this forever
-                self._failures.clear()
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
+        now = time.time()
+        t = self.table
+        with self.engine.begin() as db:
+            db.execute(delete(t).where(t.c.at <= now - self.window_s))  # what no longer counts
+            db.execute(insert(t), [{"key": self._digest(k), "at": now} for k in keys])
 
     def succeeded(self, name_key: str) -> None:
-        with self._lock:
-            self._failures.pop(name_key, None)
+        with self.engine.begin() as db:
+            db.execute(delete(self.table).where(self.table.c.key == self._digest(name_key)))
+
+    def clear(self) -> None:
+        """Forget every failure (an operator letting a locked-out agent in at once)."""
+        with self.engine.begin() as db:
+            db.execute(delete(self.table))
 
 
 def new_csrf_token() -> str:

@@ -60,7 +60,17 @@ resolutions_table = Table(
     Column("text", Text, nullable=False),  # sealed: how it was solved, for the suggestions
 )
 
-TABLES = (agents_table, audit_table, callbacks_table, resolutions_table)
+# Failed sign-ins, shared by every console process on the database (voicebot.console.auth.SignInLimiter).
+# The key (client address or attempted name) is kept only as its SHA-256: a name typed in the wrong
+# field may be a password.
+sign_in_failures_table = Table(
+    "console_sign_in_failures", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),  # epoch seconds: the same clock on every host
+)
+
+TABLES = (agents_table, audit_table, callbacks_table, resolutions_table, sign_in_failures_table)
 
 
 class AgentError(ValueError):
