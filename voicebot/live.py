@@ -15,6 +15,11 @@ agent's text, spoken in the bot's voice and the conversation's language), ``devi
 device of the conversation on or off, through the same capabilities and confirmation rules as the
 bot: a risky change needs the customer's confirmation, a forbidden device is never operated),
 ``hand_back`` and ``end``. The broker's ACL decides who may publish them (docs/console.md).
+
+A spoken session (voicebot.session) and a web chat (voicebot.webchat) can be stepped into: they
+register a :class:`LiveSession`; a typed session says ``typed = True`` (the agent's words are
+shown, not spoken) and may also offer ``agent_joined(agent)`` and ``agent_left(agent)``, so that
+the customer sees a person join and leave. Other text channels (chat, Wyoming) are watched only.
 """
 
 from __future__ import annotations
@@ -66,7 +71,8 @@ class LiveSnapshot:
     ended_at: float | None = None
     outcome: str | None = None
     taken_over_by: str | None = None
-    can_step_in: bool = True  # a spoken session; text channels (chat, Wyoming, web chat) are watched only
+    can_step_in: bool = True  # a session (spoken, or the web chat); other text channels (chat, Wyoming) are watched only
+    typed: bool = False  # the customer reads and writes (web chat, chat): an agent's words are shown, not spoken
     playbook: dict[str, str] | None = None  # id, title, step and device of the troubleshooting under way
     entries: list[LiveEntry] = field(default_factory=list)
     # The devices of this conversation and what an agent may do to them: id, name, area, type,
@@ -144,7 +150,8 @@ class Connection(Protocol):
 
 
 class LiveSession(Protocol):
-    """What a watched session offers the console (voicebot.session.Session)."""
+    """What a watched session offers the console (voicebot.session.Session, voicebot.webchat's
+    chats). Optional: ``typed`` (bool), ``agent_joined(agent)``, ``agent_left(agent)``."""
 
     def agent_says(self, text: str, language: str) -> None: ...
 
@@ -198,6 +205,7 @@ class LiveLink:
                 self._forget_oldest_text_watches()
                 w = self._watches[cid] = LiveWatch(self, None, conversation, channel)
                 w.snapshot.can_step_in = False
+                w.snapshot.typed = True
                 created = True
             else:
                 created = False
@@ -259,6 +267,7 @@ class LiveWatch:
             channel=channel, started_at=now, updated_at=now,
             language=str(getattr(conversation, "language", "en") or "en"),
             customer_id=getattr(caps, "customer_id", None), host=link.host,
+            typed=bool(getattr(session, "typed", False)),
         )
         self._loop: Any = None
         self._lock = threading.Lock()
@@ -314,13 +323,11 @@ class LiveWatch:
     def _apply(self, c: LiveControl) -> None:
         assert self.session is not None
         if c.action == "take":
-            self.snapshot.taken_over_by = c.agent
-            self.session.hold_bot()
+            self._take(c.agent)
             self._publish()
         elif c.action == "say":
             if self.snapshot.taken_over_by is None:
-                self.snapshot.taken_over_by = c.agent  # speaking for the bot is stepping in
-                self.session.hold_bot()
+                self._take(c.agent)  # speaking for the bot is stepping in
             text = c.text.strip()[:MAX_SAY]
             self._add(LiveEntry(time.time(), "agent", text, agent=c.agent))
             self._store("", text, c.agent)
@@ -328,10 +335,30 @@ class LiveWatch:
         elif c.action == "device":
             self._loop.run_in_executor(None, self._operate, c)  # waits for the device's confirmation
         elif c.action == "hand_back":
+            had = self.snapshot.taken_over_by
             self.snapshot.taken_over_by = None
+            if had is not None:
+                self._tell("agent_left", had)
             self._publish()
         elif c.action == "end":
             self.session.end_by_agent()
+
+    def _take(self, agent: str) -> None:
+        assert self.session is not None
+        before = self.snapshot.taken_over_by
+        self.snapshot.taken_over_by = agent
+        self.session.hold_bot()
+        if before != agent:
+            self._tell("agent_joined", agent)
+
+    def _tell(self, hook: str, agent: str) -> None:
+        """The session's optional hook (a typed session shows the customer who joined or left)."""
+        fn = getattr(self.session, hook, None)
+        if callable(fn):
+            try:
+                fn(agent)
+            except Exception:
+                log.exception("conversation %s: %s failed", self.snapshot.conversation_id, hook)
 
     def _operate(self, c: LiveControl) -> None:
         caps = getattr(self.conversation, "caps", None)

@@ -130,3 +130,15 @@ def get_json(url: str, user: str | None = None, password: str | None = None) -> 
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def post_json(url: str, body: Any, user: str, password: str) -> tuple[int, Any]:
+    """POST ``body`` as JSON with HTTP Basic credentials: (status, parsed JSON body)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")

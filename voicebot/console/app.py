@@ -383,13 +383,12 @@ def create_app(console: Console) -> FastAPI:
         agent = agent_of(request)
         return render(request, "_live_controls.html", agent, **conversation_values(snapshot(conversation_id), agent))
 
-    def control(request: Request, conversation_id: str, csrf: str, action: str, said: str = "",
-                **device: Any) -> Response:
-        agent = agent_of(request)
-        check_csrf(request, csrf)
+    def send_control(agent: Agent, conversation_id: str, action: str, said: str = "", **device: Any) -> None:
         snap = snapshot(conversation_id)
         if snap.ended_at is not None:
             raise HTTPException(409, "the conversation has ended")
+        if not snap.can_step_in:
+            raise HTTPException(409, f"a {snap.channel} conversation can be watched, not stepped into")
         if snap.taken_over_by not in (None, agent.name) and not agent.supervisor and action != "take":
             raise HTTPException(403, f"{snap.taken_over_by} has this conversation")
         if action == "take" and snap.taken_over_by not in (None, agent.name) and not agent.supervisor:
@@ -398,6 +397,12 @@ def create_app(console: Console) -> FastAPI:
         tickets = console.store.tickets_for_conversation(conversation_id)
         console.db.record(agent.name, action, tickets[0].id if tickets else None, conversation_id, snap.customer_id,
                           **({"text": said} if said else {}), **device)
+
+    def control(request: Request, conversation_id: str, csrf: str, action: str, said: str = "",
+                **device: Any) -> Response:
+        agent = agent_of(request)
+        check_csrf(request, csrf)
+        send_control(agent, conversation_id, action, said, **device)
         return RedirectResponse(f"/live/{conversation_id}", status_code=303)
 
     @app.post("/live/{conversation_id}/take")
@@ -459,6 +464,28 @@ def create_app(console: Console) -> FastAPI:
         from dataclasses import asdict
 
         return JSONResponse([asdict(s) for s in (console.board.conversations() if console.board else [])])
+
+    @app.post("/api/live/{conversation_id}/{action}")
+    async def api_live_control(request: Request, conversation_id: str, action: str) -> JSONResponse:
+        """Step in from a script: take, say {"text"}, hand-back, end. The body must be JSON, which a
+        form on another site cannot send (browsers may replay Basic credentials on a cross-site form)."""
+        agent_ = await asyncio.to_thread(api_agent, request)
+        if action not in ("take", "say", "hand-back", "end"):
+            raise HTTPException(404, f"no live action {action!r}; use take, say, hand-back or end")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise HTTPException(415, "send the request as application/json")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, "the body is not JSON") from None
+        said = ""
+        if action == "say":
+            said = str(body.get("text") or "").strip()[:1000] if isinstance(body, dict) else ""
+            if not said:
+                raise HTTPException(400, 'nothing to say: give {"text": "..."}')
+        await asyncio.to_thread(send_control, agent_, conversation_id, action.replace("-", "_"), said)
+        return JSONResponse({"conversation_id": conversation_id, "action": action.replace("-", "_"),
+                             "agent": agent_.name}, status_code=202)
 
     return app
 

@@ -15,6 +15,13 @@ The protocol is JSON text messages:
     server → {"type": "reply", "text", "intent", "actions", "escalated", "ticket_id", "end"}
     client → {"type": "message", "text": "..."}
     server → {"type": "error", "code", "message"}        codes below; the chat stays open unless said
+When a support agent steps in from the console (voicebot.webchat.stepping_in):
+    server → {"type": "agent_joined", "agent"}           a person has the chat; the bot is quiet
+    server → {"type": "agent", "agent", "text"}          what the agent wrote
+    server → {"type": "agent_left", "agent"}             the bot answers again
+    server → {"type": "ended", "by": "agent", "message"} then close 1000
+("ready" also says "agent": who has the chat now, or null; history lines are {"from", "text"}
+with "from" you, bot, agent or notice, and "agent" on the agent's lines.)
 Close codes: 4401 a bad, expired or withdrawn link (or no hello in time); 1008 a client that keeps
 flooding; 1009 a message over ``max_frame_bytes``; 1013 too many chats open; 1000 the conversation ended.
 """
@@ -38,9 +45,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from voicebot import live
 from voicebot.dialogue.types import Conversation, Reply
 from voicebot.webchat.links import LinkError, LinkSigner, Revocations
 from voicebot.webchat.settings import WebChatSettings
+from voicebot.webchat.stepping_in import AgentSide
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,25 @@ class ClientError(Exception):
         self.close = close
 
 
+class Client:
+    """One open window of a chat. Its socket is written by the chat's handler and by the agent's
+    messages: one send at a time."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.lock = asyncio.Lock()
+
+    async def send(self, data: dict[str, Any]) -> None:
+        async with self.lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps(data, ensure_ascii=False))
+
+    async def close(self, code: int) -> None:
+        async with self.lock:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await self.ws.close(code=code)
+
+
 @dataclass
 class Chat:
     """One customer's open conversation; a reloaded page or a second tab continues it."""
@@ -83,10 +111,17 @@ class Chat:
     history: list[dict[str, str]] = field(default_factory=list)
     greeted: bool = False  # a client that left before the greeting leaves it to the next one
     ended: bool = False
+    clients: set[Client] = field(default_factory=set)
+    watch: Any = None  # voicebot.live.LiveWatch: the console sees the chat and may step in
+    agent: str | None = None  # the support agent who has the chat (the bot is quiet)
 
-    def note(self, who: str, text: str) -> None:
-        self.history.append({"from": who, "text": text})
+    def note(self, who: str, text: str, agent: str | None = None) -> None:
+        self.history.append({"from": who, "text": text, **({"agent": agent} if agent else {})})
         del self.history[:-HISTORY]
+
+    @property
+    def taken_over(self) -> bool:
+        return self.watch is not None and self.watch.taken_over
 
 
 class RateLimit:
@@ -126,6 +161,7 @@ class WebChat:
         self.chats: dict[str, Chat] = {}
         self.open_sockets = 0
         self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # messages from agents on their way
 
     # links -------------------------------------------------------------------------------
     def link(self, customer_id: str, base_url: str, ttl_s: float | None = None) -> str:
@@ -159,33 +195,35 @@ class WebChat:
         await ws.accept()
         self._start_reaper()
         self.open_sockets += 1
+        client = Client(ws)
         chat: Chat | None = None
         try:
             if self.open_sockets > self.settings.max_connections:
                 raise ClientError("busy", "too many chats are open right now; please try again in a minute", CLOSE_BUSY)
-            chat = await self._hello(ws)
-            await self._converse(ws, chat)
+            chat = await self._hello(client)
+            await self._converse(client, chat)
         except ClientError as exc:
-            await self._refuse(ws, exc)
+            await self._refuse(client, exc)
         except WebSocketDisconnect:
             pass
         except Exception:  # one chat failing must not take the service with it
             log.exception("web chat failed")
-            await self._refuse(ws, ClientError("internal", "something went wrong on our side; please reload", 1011))
+            await self._refuse(client, ClientError("internal", "something went wrong on our side; please reload", 1011))
         finally:
             self.open_sockets -= 1
             if chat is not None:
                 chat.sockets -= 1
+                chat.clients.discard(client)
                 chat.last_active = time.monotonic()
 
-    async def _refuse(self, ws: WebSocket, exc: ClientError) -> None:
+    async def _refuse(self, client: Client, exc: ClientError) -> None:
         with contextlib.suppress(Exception):  # the client may be gone already
-            await self._send(ws, {"type": "error", "code": exc.code, "message": str(exc)})
-            await ws.close(code=exc.close or CLOSE_POLICY)
+            await client.send({"type": "error", "code": exc.code, "message": str(exc)})
+        await client.close(exc.close or CLOSE_POLICY)
 
-    async def _hello(self, ws: WebSocket) -> Chat:
+    async def _hello(self, client: Client) -> Chat:
         try:
-            first = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_s)
+            first = await asyncio.wait_for(self._receive(client.ws), self.settings.hello_timeout_s)
         except TimeoutError:
             raise ClientError("no_hello", "the chat link was not presented in time", CLOSE_AUTH) from None
         if first.get("type") != "hello":
@@ -205,67 +243,108 @@ class WebChat:
         if chat is None or chat.ended:
             conversation = await self._in_thread(self.new_conversation, channel="web", customer_id=customer.customer_id)
             chat = self.chats[customer.customer_id] = Chat(customer.customer_id, conversation)
+            self._watch(chat)
         chat.sockets += 1
+        chat.clients.add(client)
         chat.last_active = time.monotonic()
-        await self._send(ws, {"type": "ready", "conversation_id": chat.conversation.id, "name": customer.name,
-                              "resumed": resumed, "history": list(chat.history) if resumed else []})
+        await client.send({"type": "ready", "conversation_id": chat.conversation.id, "name": customer.name,
+                           "resumed": resumed, "history": list(chat.history) if resumed else [],
+                           "agent": chat.agent})
         async with chat.lock:
             if not chat.greeted:
                 chat.greeted = True
                 greeting = await self._in_thread(chat.conversation.greet)
                 chat.note("bot", greeting.text)
-                await self._send(ws, _reply(greeting))
+                if chat.watch is not None:
+                    chat.watch.bot_said(greeting.text)
+                await client.send(_reply(greeting))
         log.info("web chat %s opened%s", chat.conversation.id, " (resumed)" if resumed else "")
         return chat
 
-    async def _converse(self, ws: WebSocket, chat: Chat) -> None:
+    async def _converse(self, client: Client, chat: Chat) -> None:
         s = self.settings
         limit = RateLimit(s.messages_per_minute, s.burst)
         flooded = 0
         while True:
             try:
-                msg = await asyncio.wait_for(self._receive(ws), s.idle_timeout_s)
+                msg = await asyncio.wait_for(self._receive(client.ws), s.idle_timeout_s)
             except TimeoutError:
                 raise ClientError("idle", "the chat was closed after a long silence; reload to continue", 1000) from None
             except ClientError as exc:
                 if exc.close is not None:
                     raise
-                await self._send(ws, {"type": "error", "code": exc.code, "message": str(exc)})
+                await client.send({"type": "error", "code": exc.code, "message": str(exc)})
                 continue
             if not limit.allow():
                 flooded += 1
                 if flooded >= s.max_flood_errors:
                     raise ClientError("too_fast", "too many messages; the chat was closed", CLOSE_POLICY)
-                await self._send(ws, {"type": "error", "code": "too_fast",
-                                      "message": "you are sending messages too fast; please wait a moment"})
+                await client.send({"type": "error", "code": "too_fast",
+                                   "message": "you are sending messages too fast; please wait a moment"})
                 continue
             kind, text = msg.get("type"), msg.get("text")
             if kind == "ping":
-                await self._send(ws, {"type": "pong"})
+                await client.send({"type": "pong"})
                 continue
             if kind != "message" or not isinstance(text, str):
-                await self._send(ws, {"type": "error", "code": "bad_message",
-                                      "message": 'expected {"type": "message", "text": "..."}'})
+                await client.send({"type": "error", "code": "bad_message",
+                                   "message": 'expected {"type": "message", "text": "..."}'})
                 continue
             text = text.strip()
             if len(text) > s.max_message_chars:
-                await self._send(ws, {"type": "error", "code": "too_long",
-                                      "message": f"please keep a message under {s.max_message_chars} characters"})
+                await client.send({"type": "error", "code": "too_long",
+                                   "message": f"please keep a message under {s.max_message_chars} characters"})
                 continue
             if not text:
                 continue
             if chat.ended:
                 raise ClientError("ended", "this conversation has ended; reload to start a new one", 1000)
+            chat.last_active = time.monotonic()
+            if chat.taken_over:
+                # An agent has the chat: the customer's words go to them (and the transcript), the bot is quiet.
+                chat.note("you", text)
+                await self._in_thread(chat.watch.customer_said, text)
+                continue
             async with chat.lock:
                 reply = await self._in_thread(chat.conversation.handle, text)
             chat.last_active = time.monotonic()
             chat.note("you", text)
             chat.note("bot", reply.text)
-            await self._send(ws, _reply(reply))
+            if chat.watch is not None:  # the console sees the turn (the dialogue leaves that to the chat's watch)
+                await self._in_thread(chat.watch.answered, text, reply)
+            await client.send(_reply(reply))
             if reply.end_conversation:
                 self._finish(chat)
-                await ws.close(code=1000)
+                await client.close(1000)
                 return
+
+    # the agents' console -----------------------------------------------------------------------
+    def _watch(self, chat: Chat) -> None:
+        """Publish the chat for the agents' console and let an agent step in (with a broker only)."""
+        link = live.current_link()
+        if link is None:
+            return
+        chat.watch = link.watch(AgentSide(chat, self._broadcast, self._ended_by_agent), chat.conversation, "web")
+        chat.watch.started(asyncio.get_running_loop())
+
+    def _broadcast(self, chat: Chat, data: dict[str, Any]) -> None:
+        """To every window of the chat, in order (each client sends one message at a time, first come first)."""
+        for client in list(chat.clients):
+            self._spawn(client.send(data))
+
+    def _ended_by_agent(self, chat: Chat) -> None:
+        async def bye(client: Client) -> None:
+            await client.send({"type": "ended", "by": "agent", "message": "The support agent ended the conversation."})
+            await client.close(1000)
+
+        for client in list(chat.clients):
+            self._spawn(bye(client))
+        self._finish(chat, "resolved")
+
+    def _spawn(self, job: Any) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _receive(self, ws: WebSocket) -> dict[str, Any]:
         """The next message as JSON; ClientError for one that is not (or too big)."""
@@ -287,11 +366,6 @@ class WebChat:
             raise ClientError("bad_message", "messages must be JSON objects")
         return data
 
-    @staticmethod
-    async def _send(ws: WebSocket, data: dict[str, Any]) -> None:
-        if ws.application_state == WebSocketState.CONNECTED:
-            await ws.send_text(json.dumps(data, ensure_ascii=False))
-
     async def _in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
@@ -305,6 +379,8 @@ class WebChat:
                 chat.conversation.end(outcome)
             except Exception:
                 log.exception("could not end web chat %s", chat.conversation.id)
+            if chat.watch is not None:
+                chat.watch.ended(getattr(chat.conversation, "outcome", None) or outcome)
         if self.chats.get(chat.customer_id) is chat:
             del self.chats[chat.customer_id]
 

@@ -12,16 +12,22 @@
   let socket = null;
   let connected = "Connected.";
 
-  function say(who, text) {
+  // who: you, bot, agent (a support person who stepped in: their name), notice (someone joined or left)
+  function say(who, text, agent) {
     const item = document.createElement("li");
-    item.className = who === "you" ? "you" : "bot";
-    const label = document.createElement("span");
-    label.className = "who";
-    label.textContent = who === "you" ? "You" : "Support";
-    item.append(label, document.createTextNode(text));
+    item.className = who === "you" ? "you" : who === "agent" ? "agent" : who === "notice" ? "notice" : "bot";
+    if (who !== "notice") {
+      const label = document.createElement("span");
+      label.className = "who";
+      label.textContent = who === "you" ? "You" : who === "agent" ? `${agent || "Agent"} (support agent)` : "Support";
+      item.append(label);
+    }
+    item.append(document.createTextNode(text));
     log.append(item);
     item.scrollIntoView({block: "end"});
   }
+  function joined(agent) { return `${agent} from our support team has joined the chat.`; }
+  function left(agent) { return `${agent} has left the chat; the assistant answers again.`; }
   function ready(on) { box.disabled = button.disabled = !on; if (on) box.focus(); }
   function trouble(text) { problem.textContent = text; problem.hidden = !text; }
 
@@ -37,8 +43,26 @@
       if (msg.type === "ready") {
         connected = msg.name ? `Connected as ${msg.name}.` : "Connected.";
         status.textContent = connected;
-        for (const line of msg.history || []) say(line.from, line.text);
+        for (const line of msg.history || []) {
+          if (line.from === "notice") say("notice", line.text.endsWith(" left") ? left(line.agent) : joined(line.agent));
+          else say(line.from, line.text, line.agent);
+        }
+        if (msg.agent) status.textContent = `${msg.agent} (support agent) is with you.`;
         ready(true);
+      } else if (msg.type === "agent_joined") {
+        log.removeAttribute("aria-busy");
+        say("notice", joined(msg.agent));
+        status.textContent = `${msg.agent} (support agent) is with you.`;
+      } else if (msg.type === "agent") {
+        log.removeAttribute("aria-busy");
+        say("agent", msg.text, msg.agent);
+      } else if (msg.type === "agent_left") {
+        say("notice", left(msg.agent));
+        status.textContent = connected;
+      } else if (msg.type === "ended") {
+        say("notice", msg.message);
+        status.textContent = "The conversation has ended.";
+        ready(false);
       } else if (msg.type === "reply") {
         trouble("");
         log.removeAttribute("aria-busy");
@@ -64,8 +88,10 @@
     if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
     socket.send(JSON.stringify({type: "message", text: text}));
     say("you", text);
-    log.setAttribute("aria-busy", "true");
-    status.textContent = "Waiting for the answer…";
+    if (!status.textContent.includes("support agent")) {  // an agent answers when they answer
+      log.setAttribute("aria-busy", "true");
+      status.textContent = "Waiting for the answer…";
+    }
     box.value = "";
   });
   box.addEventListener("keydown", (event) => {
