@@ -418,7 +418,8 @@ class RulesConversation:
         if u.candidates and len(ids) != 1:
             return self._which_device(u.intent, u.slots, u.candidates, text)
         if not ids:
-            name = u.slots.get("name") or u.slots.get("area") or ""
+            # Home Assistant's name "all" ("the fans in the study") is every device, no name
+            name = (u.slots.get("name") if u.slots.get("name") != "all" else None) or u.slots.get("area") or ""
             return Reply(text=self.say("no_such_device", name=name) if name else self.say("which_device_plain"))
         if u.intent in READ_INTENTS:
             return self._read(ids, u)
@@ -574,7 +575,8 @@ class RulesConversation:
     def _learn_from(self, last: LastRequest, meant: Device, devices: list[Device]) -> None:
         """ "Turn on the reading light" did the wrong thing and they meant the floor lamp: their words
         are their name for it, unless the words are some device's own name."""
-        spoken = str(last.slots.get("name") or "").strip() or spoken_phrase(last.text)
+        named = str(last.slots.get("name") or "").strip()
+        spoken = (named if named != "all" else "") or spoken_phrase(last.text)
         generic = {"light", "lights", "lamp", "lamps", "device", "thing", "one", "it"}
         areas = {(d.area or "").lower() for d in devices}
         if (spoken and spoken.lower() not in generic | areas and len(spoken.split()) <= 3

@@ -144,6 +144,7 @@ class Understander:
         index = self.index(vocab.language)
         speaker_area = index.canonical_area(speaker_area)  # None for a room the home lacks
         mentions = index.find(plain)
+        area_said = bool(mentions.areas)  # before a template's or the context's area stands in
         resolver = Resolver(index)
 
         intent: str | None = None
@@ -225,7 +226,7 @@ class Understander:
             if not ha_slots:
                 slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
             if intent in DEVICE_INTENTS:
-                ha_slots_mod.conform(vocab, intent, slots, target.device_ids, index)
+                ha_slots_mod.conform(vocab, intent, slots, target.device_ids, index, area_said)
             if target.device_ids:
                 confidence *= max(0.5, min(1.0, target.score))
             elif target.candidates:

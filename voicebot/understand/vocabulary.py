@@ -115,6 +115,12 @@ class Vocabulary:
     particles: list[re.Pattern[str]] = field(default_factory=list)
     # slots Home Assistant's sentences of this language do not fill: intent → domain → slots
     ha_drop: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # intent → the domains whose named devices HA's sentences of this language also name by domain
+    # ("open the water valve" is {name, domain: valve})
+    ha_name_domain: dict[str, frozenset[str]] = field(default_factory=dict)
+    # (intents, domain, scope) where HA's sentences mark "every <domain> device of the place" as
+    # name: all; scope "area": a room said aloud, "home": no room or floor at all
+    ha_name_all: tuple[tuple[frozenset[str], str, str], ...] = ()
 
     @staticmethod
     def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -125,6 +131,15 @@ class Vocabulary:
             if self.any_match(patterns, text):
                 return key
         return None
+
+
+def _name_all(entries: list[Any]) -> list[tuple[frozenset[str], str, str]]:
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or entry.get("scope") not in ("area", "home") or not entry.get("domain"):
+            raise VocabularyError(f"ha_slots.name_all #{i + 1}: needs intents, domain and scope (area or home)")
+        out.append((frozenset(str(x) for x in entry.get("intents") or ()), str(entry["domain"]), str(entry["scope"])))
+    return out
 
 
 def _compile(source: str, items: list[str]) -> list[re.Pattern[str]]:
@@ -251,6 +266,9 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         particles=_compile("particles", lex.get("particles") or []),
         ha_drop={str(i): {str(d): tuple(str(x) for x in v) for d, v in (by or {}).items()}
                  for i, by in ((lex.get("ha_slots") or {}).get("drop") or {}).items()},
+        ha_name_domain={str(i): frozenset(str(d) for d in ds or ())
+                        for i, ds in ((lex.get("ha_slots") or {}).get("name_domain") or {}).items()},
+        ha_name_all=tuple(_name_all((lex.get("ha_slots") or {}).get("name_all") or [])),
         media_mute=_compile("media.mute", (lex.get("media") or {}).get("mute") or []),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )

@@ -1,0 +1,78 @@
+"""Home Assistant's slot conventions (ha_slots.py and ``ha_slots`` in data/<lang>.yaml), in a
+home of this test's own: which slots a request fills is what HA's own tests expect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from device_bridge.home import load_home
+from voicebot.understand import Understander
+
+
+@pytest.fixture(scope="module")
+def nlu() -> Understander:
+    home = load_home({"areas": [{"name": "Study", "floor": "Upstairs"}, {"name": "Porch"}, {"name": "Despacho"},
+                                {"name": "Baño"}], "devices": [
+        {"name": "Desk Fan", "type": "fan", "area": "Study"},
+        {"name": "Tower Fan", "type": "fan", "area": "Study"},
+        {"name": "Study Lamp", "type": "light", "area": "Study"},
+        {"name": "Porch Light", "type": "light", "area": "Porch"},
+        {"name": "Movie Night", "type": "scene"},
+        {"name": "Wake Up", "type": "script"},
+        {"name": "Garden Tap", "type": "valve", "area": "Porch"},
+        {"name": "Maria", "type": "person"},
+        {"name": "Study Blind", "type": "cover", "device_class": "blind", "area": "Study"},
+        {"name": "Ventilador de pie", "type": "fan", "area": "Despacho"},
+        {"name": "Lámpara del despacho", "type": "light", "area": "Despacho"},
+        {"name": "Luz del baño", "type": "light", "area": "Baño"},
+        {"name": "Persiana del despacho", "type": "cover", "device_class": "shutter", "area": "Despacho"},
+    ]})
+    devices, areas = [hd.device for hd in home.devices], list(home.areas)
+    return Understander(lambda: devices, lambda: areas, language="en", languages=["es", "de"], learned=False)
+
+
+HA = ("name", "area", "floor", "domain", "device_class", "state", "brightness", "color", "position")
+
+
+def _ha(slots: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in slots.items() if k in HA}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "area", "intent", "slots"),
+    [
+        # the fans of a room said aloud are every fan there (name: all); in the speaker's room not
+        ("en", "switch on the fans in the study", None, "HassTurnOn", {"area": "Study", "domain": "fan", "name": "all"}),
+        ("en", "turn the study fan off", None, "HassTurnOff", {"area": "Study", "domain": "fan", "name": "all"}),
+        ("en", "turn off the fans", "Study", "HassTurnOff", {"area": "Study", "domain": "fan"}),
+        ("es", "apaga los ventiladores del despacho", None, "HassTurnOff",
+         {"area": "Despacho", "domain": "fan", "name": "all"}),
+        # Spanish: switching off every light of the house is name: all, switching them on is not
+        ("es", "apaga todas las luces de la casa", None, "HassTurnOff", {"domain": "light", "name": "all"}),
+        ("es", "enciende todas las luces de la casa", None, "HassTurnOn", {"domain": "light"}),
+        # lights only: brightness and colour name no domain
+        ("en", "dim the study lamp to 30 percent", None, "HassLightSet", {"name": "Study Lamp", "brightness": 30}),
+        ("es", "pon la luz al 30%", "Despacho", "HassLightSet", {"area": "Despacho", "brightness": 30}),
+        # scenes, scripts, valves and people are named with their domain
+        ("en", "activate movie night", None, "HassTurnOn", {"name": "Movie Night", "domain": "scene"}),
+        ("en", "run the wake up script", None, "HassTurnOn", {"name": "Wake Up", "domain": "script"}),
+        ("en", "shut the garden tap", None, "HassTurnOff", {"name": "Garden Tap", "domain": "valve"}),
+        ("en", "where is maria", None, "HassGetState", {"name": "Maria", "domain": "person"}),
+        ("es", "activa la escena movie night", None, "HassTurnOn", {"name": "Movie Night", "domain": "scene"}),
+        # a named cover's position names its domain
+        ("en", "set the study blind to 40%", None, "HassSetPosition",
+         {"name": "Study Blind", "domain": "cover", "position": 40}),
+    ],
+)
+def test_slots_follow_home_assistant(nlu: Understander, language: str, text: str, area: str | None, intent: str,
+                                     slots: dict[str, Any]) -> None:
+    u = nlu.understand(text, language=language, speaker_area=area)
+    assert u.intent == intent, u
+    assert _ha(u.slots) == slots
+
+
+def test_name_all_still_acts_on_every_device_of_the_room(nlu: Understander) -> None:
+    u = nlu.understand("turn on the fans in the study", language="en")
+    assert sorted(u.device_ids) == ["desk_fan", "tower_fan"]
