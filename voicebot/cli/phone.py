@@ -126,6 +126,11 @@ async def _serve(
         build_runtime, settings, broker=broker, home=home, simulate=simulate, store_path=store
     )
     line = build_phone_line(rt, ps)
+    from voicebot.channels.phone.announce_relay import start_relay
+
+    # Announcements (POST /calls/{uuid}) reach the call on whichever phone process it connects to.
+    conn = getattr(getattr(rt, "bridge", None), "conn", None)
+    relay = await asyncio.to_thread(start_relay, line.registry, conn, asyncio.get_running_loop())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -143,5 +148,7 @@ async def _serve(
             typer.echo(f"HTTP API token file: {token.file}", err=True)
         await stop.wait()
     finally:
+        if relay is not None:
+            relay.stop()
         await line.close()
         rt.close()

@@ -4,7 +4,10 @@ A dialplan reads what became of a call after the bot's leg ends: ``GET /calls/{u
 JSON (outcome, ticket, caller, turns...), ``GET /calls/{uuid}/outcome`` returns the bare outcome
 word, which is what Asterisk's ``CURL()`` is easiest to branch on. Before the call, the dialplan
 may ``POST /calls/{uuid}`` the caller's number (``caller=...&customer_id=...``), since AudioSocket
-itself carries nothing but the UUID.
+itself carries nothing but the UUID. With a broker, any phone process may be asked: the
+announcement is passed to all of them (voicebot.channels.phone.announce_relay), and the answer
+says whether a process holds the call (``state`` active) or none does yet (pending), both 200, or
+it ended (409).
 
 Every endpoint but ``/healthz`` needs ``Authorization: Bearer <token>`` (voicebot.channels.phone.auth):
 the records hold callers' numbers and transcripts, and an announcement binds a call to a customer.
@@ -88,6 +91,11 @@ class CallRegistry:
         # Announcements for calls that never connect must not pile up: past this many, the
         # oldest go first (a dialplan announces just before connecting, so those are stale).
         self._max_announced = max_announced
+        self.relay: Any = None  # voicebot.channels.phone.announce_relay.AnnounceRelay, with a broker
+
+    @property
+    def announce_ttl_s(self) -> float:
+        return self._announce_ttl_s
 
     def announce(self, call_id: str, caller: str | None, customer_id: str | None) -> None:
         """What the dialplan knows about a call before it connects (AudioSocket carries only
@@ -102,6 +110,17 @@ class CallRegistry:
 
     def pending_announcements(self) -> int:
         return len(self._announced)
+
+    def update_active(self, record: CallRecord, caller: str | None, customer_id: str | None) -> None:
+        """An announcement for a call already connected: what the record lacks is filled in (the
+        conversation started with what was known then) and the record stored again."""
+        changed = False
+        if caller and not record.caller:
+            record.caller, changed = caller, True
+        if customer_id and not record.customer_id:
+            record.customer_id, changed = customer_id, True
+        if changed:
+            self._save(record)
 
     def open(self, record: CallRecord) -> CallRecord:
         previous = self._calls.get(record.call_id)
@@ -194,8 +213,17 @@ def http_app(
         customer_id = data.get("customer_id") or None
         if not caller and not customer_id:
             return web.json_response({"error": "give caller and/or customer_id"}, status=400)
-        registry.announce(call_id, caller, customer_id)
-        return web.json_response({"uuid": call_id, "caller": caller, "customer_id": customer_id})
+        if registry.relay is not None:  # every phone process on the broker hears of it
+            answer = await registry.relay.announce(call_id, caller, customer_id)
+            return web.json_response(answer.body, status=answer.status)
+        record = registry.get(call_id)
+        if record is not None and record.state == "active":
+            registry.update_active(record, caller, customer_id)
+            state = "active"
+        else:
+            registry.announce(call_id, caller, customer_id)
+            state = "pending"
+        return web.json_response({"uuid": call_id, "caller": caller, "customer_id": customer_id, "state": state})
 
     async def calls(_: web.Request) -> web.Response:
         return web.json_response({"active": [c.to_json() for c in registry.active()]})
