@@ -125,10 +125,10 @@ def bench_synthesis() -> dict[str, object]:
     audio_s = 0.0
     for rate in (16000, 8000):
         for reply in REPLIES:
-            synthesizer._cache.clear()  # measure real synthesis, not the sentence cache
+            synthesizer.default.synthesizer.cache.clear()  # measure real synthesis, not the sentence cache
             latency, _ = synthesizer.first_chunk_latency(reply, rate)
             first.append(latency)
-            synthesizer._cache.clear()
+            synthesizer.default.synthesizer.cache.clear()
             started = time.perf_counter()
             pcm = synthesizer.speak_all(reply, rate)
             whole.append(time.perf_counter() - started)

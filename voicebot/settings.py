@@ -11,12 +11,13 @@ Each stage owns one section; a stage reads only its own section. Load them throu
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -46,11 +47,24 @@ class TranscribeSettings(BaseModel):
     window_s: float = 10.0  # encoder window for short turns (docs/audio.md); longer audio uses 30 s
 
 
-class SpeakSettings(BaseModel):
-    """Speech synthesis (voicebot.speak)."""
+class LanguageVoice(BaseModel):
+    """The Piper voice of one reply language (``speak.voices``)."""
 
-    voice: str = "joe"  # the bundled voice, or a path to a Piper .onnx voice
+    voice: str  # a path to a Piper .onnx voice (or the bundled "joe")
+    config: str | None = None  # the voice's .onnx.json when not beside it
+
+
+class SpeakSettings(BaseModel):
+    """Speech synthesis (voicebot.speak; the voice per language: voicebot.voices)."""
+
+    voice: str = "joe"  # the default voice: the bundled one, or a path to a Piper .onnx voice
     voice_config: str | None = None  # the voice's .onnx.json when not beside it
+    # A Piper voice per reply language, e.g. {de: /srv/voices/de_DE-thorsten-medium.onnx} or
+    # {de: {voice: ..., config: ...}}. A language without one (and not the default voice's own)
+    # is spoken by ``fallback``.
+    voices: dict[str, LanguageVoice] = Field(default_factory=dict)
+    fallback: Literal["espeak-ng", "default"] = "espeak-ng"  # "default": the default voice reads it
+    espeak_speed: int = Field(160, ge=80, le=450)  # espeak-ng's words per minute
     length_scale: float = 1.0  # > 1 speaks slower
     # Piper's sampling noise. 0 makes the same text give the same audio (cacheable) and was the
     # clearest for recognisers and phone lines; the voice's own values (0.667, 0.8) vary each time.
@@ -59,6 +73,21 @@ class SpeakSettings(BaseModel):
     # onnxruntime threads per sentence: one leaves the other core to Whisper, so a transcription
     # never waits behind a sentence being synthesized (README, benchmark section)
     threads: int = Field(1, ge=1)
+
+    @field_validator("voices", mode="before")
+    @classmethod
+    def _voice_paths(cls, value: Any) -> Any:
+        """Language codes as keys ("de", as replies name their language); a plain path is the
+        voice without a config path."""
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, choice in value.items():
+            code = str(key).strip().lower()
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"language codes as keys (like de, es, fr), not {key!r}")
+            out[code] = {"voice": choice} if isinstance(choice, str) else choice
+        return out
 
 
 class MqttSettings(BaseModel):

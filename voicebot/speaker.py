@@ -114,11 +114,12 @@ class Speaker:
         # A synthesizer shared by many conversations may let a reply's first sentence, which
         # someone is waiting for, go before the later ones (voicebot.channels.phone.pool).
         later = getattr(self.synthesizer, "synthesize_later", None)
+        language = reply.language  # the voice of the reply's language speaks it (voicebot.voices)
         for sentence in reply_sentences(reply):
             if spoken and later is not None:  # may wait while the audio queued ahead lasts
-                chunks = later(sentence, rate, slack_s=self.channel.pending_s())
+                chunks = later(sentence, rate, slack_s=self.channel.pending_s(), language=language)
             else:
-                chunks = self.synthesizer.synthesize(sentence, rate)
+                chunks = self.synthesizer.synthesize(sentence, rate, language=language)
             spoken.append(sentence)
             if on_text is not None:
                 on_text(" ".join(spoken))

@@ -95,4 +95,4 @@ def test_same_text_same_audio_and_frequent_sentences_are_cached(synthesizer) -> 
     first = [c.pcm for c in synthesizer.synthesize("Okay. Let me check that for you.", 16000)]
     again = [c.pcm for c in synthesizer.synthesize("Okay. Let me check that for you.", 16000)]
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
-    assert ("Okay.", 16000) in synthesizer._cache  # kept finished, at the rate asked for
+    assert ("Okay.", 16000) in synthesizer.default.synthesizer.cache  # kept finished, at the rate asked for

@@ -21,11 +21,11 @@ class Gated:
         self.go = threading.Event()
         self.started = threading.Event()
 
-    def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
+    def synthesize(self, text: str, sample_rate: int = 16000, language: str | None = None) -> Iterator[SpeechChunk]:
         if not self.started.is_set():
             self.started.set()
             self.go.wait(30)
-        yield from self.inner.synthesize(text, sample_rate)
+        yield from self.inner.synthesize(text, sample_rate, language=language)
 
 
 def _run(done: list[str], name: str, fn, text: str) -> threading.Thread:  # type: ignore[no-untyped-def]

@@ -33,7 +33,12 @@ def test_describe_lists_speech_to_text_text_to_speech_and_the_conversation_agent
 
     (tts,) = info.tts
     assert tts.installed and tts.supports_synthesize_streaming
-    assert [(v.name, v.languages, v.installed) for v in tts.voices] == [("en_US-joe-medium", ["en_US"], True)]
+    voices = {v.name: (v.languages, v.installed, v.attribution.name) for v in tts.voices}
+    assert tts.voices[0].name == "en_US-joe-medium"  # the default voice first
+    assert voices["en_US-joe-medium"] == (["en_US"], True, "Piper")
+    # the reply languages without a Piper voice are spoken by espeak-ng
+    assert voices["espeak-ng-de"] == (["de"], True, "eSpeak NG")
+    assert voices["espeak-ng-es"] == (["es"], True, "eSpeak NG")
 
     (handle,) = info.handle
     assert handle.installed and handle.supports_home_control and handle.version
@@ -122,9 +127,16 @@ def test_streaming_synthesis_starts_before_the_text_is_complete(wyoming_server) 
 
 
 def test_a_voice_is_chosen_by_name_or_language(wyoming_server) -> None:
+    from voicebot.espeak_voice import EspeakSynthesizer
+
     for voice in (SynthesizeVoice(name="en_US-joe-medium"), SynthesizeVoice(language="en_US"), SynthesizeVoice(name="joe")):
         result = asyncio.run(synthesize(wyoming_server.host, wyoming_server.port, "Okay.", voice))
         assert len(result.streams()[0]) > 0
+    # German asked for, by language as Home Assistant's pipeline does or by name: espeak-ng's German voice
+    german = EspeakSynthesizer.for_language("de").speak_all("Das Licht ist an.", 22050)
+    for voice in (SynthesizeVoice(language="de"), SynthesizeVoice(language="de_DE"), SynthesizeVoice(name="espeak-ng-de")):
+        result = asyncio.run(synthesize(wyoming_server.host, wyoming_server.port, "Das Licht ist an.", voice))
+        assert result.rate() == 22050 and np.array_equal(result.streams()[0], german), voice
 
 
 # --- conversation -----------------------------------------------------------------------------

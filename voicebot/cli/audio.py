@@ -79,8 +79,13 @@ def register(app: typer.Typer) -> None:
         text: Annotated[str, typer.Argument(help="What to say.")],
         output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")],
         rate: Annotated[int, typer.Option(help="Output sample rate (8000 phone, 16000, 22050 native).")] = 22050,
+        language: Annotated[
+            str | None,
+            typer.Option("--language", "-l", help="The text's language (de, es…): spoken by that language's voice."),
+        ] = None,
     ) -> None:
-        """Speak text with the configured Piper voice into a WAV file."""
+        """Speak text into a WAV file with the configured Piper voice, or the voice of --language
+        (its Piper voice from speak.voices, else espeak-ng's)."""
         from voicebot.audio import write_wav
         from voicebot.models import ModelError, load_synthesizer
 
@@ -95,7 +100,7 @@ def register(app: typer.Typer) -> None:
         except ModelError as exc:
             _fail(str(exc))
             raise typer.Exit(2) from None
-        pcm = synthesizer.speak_all(text, rate)
+        pcm = synthesizer.speak_all(text, rate, language=language)
         if not len(pcm):
             _fail(f"nothing speakable in {text!r}")
             raise typer.Exit(1)
@@ -104,7 +109,8 @@ def register(app: typer.Typer) -> None:
         except (OSError, RuntimeError) as exc:
             _fail(f"cannot write {output}: {exc}")
             raise typer.Exit(1) from None
-        typer.echo(f"{output}: {len(pcm) / rate:.2f} s at {rate} Hz", err=True)
+        typer.echo(f"{output}: {len(pcm) / rate:.2f} s at {rate} Hz, voice {synthesizer.voice_for(language).name}",
+                   err=True)
 
     @app.command("listen-file")
     def listen_file_cmd(

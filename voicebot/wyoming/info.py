@@ -2,7 +2,8 @@
 
 - asr ``voicebot-stt``: the configured Whisper model and its languages (English only for ``*.en``
   models, every Whisper language for a multilingual one);
-- tts ``voicebot-tts``: each voice with its language (Piper names them like ``en_US``);
+- tts ``voicebot-tts``: each voice with its language: the Piper voices (Piper names them like
+  ``en_US``) and, for each reply language without one, espeak-ng's voice (``espeak-ng-de``, ``de``);
 - handle ``voicebot``: the conversation agent in the languages it has replies for, with
   ``supports_home_control`` (it switches devices itself, over MQTT).
 """
@@ -28,6 +29,7 @@ from voicebot.wyoming.tts import Voice
 VOICEBOT = Attribution(name="voicebot", url="")  # no public home page to point to
 WHISPER = Attribution(name="OpenAI Whisper (faster-whisper)", url="https://github.com/SYSTRAN/faster-whisper")
 PIPER = Attribution(name="Piper", url="https://github.com/rhasspy/piper")
+ESPEAK = Attribution(name="eSpeak NG", url="https://github.com/espeak-ng/espeak-ng")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def build_info(offer: Offer) -> Info:
     )
     tts = TtsProgram(
         name="voicebot-tts",
-        description="voicebot text to speech (Piper, sentence by sentence)",
+        description="voicebot text to speech (Piper, espeak-ng for languages without a Piper voice; sentence by sentence)",
         attribution=VOICEBOT,
         installed=True,
         version=__version__,
@@ -77,7 +79,7 @@ def build_info(offer: Offer) -> Info:
             TtsVoice(
                 name=v.name,
                 description=v.description or v.name,
-                attribution=PIPER,
+                attribution=ESPEAK if v.engine == "espeak-ng" else PIPER,
                 installed=True,
                 version=None,
                 languages=list(v.languages),

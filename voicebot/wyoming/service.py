@@ -1,11 +1,11 @@
 """The Wyoming service assembled on a voicebot Runtime: its Whisper model (behind one shared
-transcription queue), its Piper voice (a bounded number of sentences at once), its dialogue
+transcription queue), its voices (Piper, espeak-ng for the other reply languages; a bounded number of
+sentences at once), its dialogue
 engine and store; the listener; the zeroconf advertisement. Started and stopped together."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from voicebot.channels.phone.auth import ListenerRefused, is_loopback, peer_allo
 from voicebot.channels.phone.pool import SynthesisSlots, TranscriptionPool
 from voicebot.config import Settings
 from voicebot.customers import identify
-from voicebot.models import resolve_voice
+from voicebot.models import resolve_voice, voice_locale
 from voicebot.wyoming.conversations import Conversations
 from voicebot.wyoming.discovery import Advertisement
 from voicebot.wyoming.handle import ConversationAgent
@@ -30,22 +30,26 @@ log = logging.getLogger(__name__)
 CHANNEL = "wyoming"  # the channel name conversations are stored under
 
 
-def piper_voice(settings: Settings, synthesizer: Any) -> Voice:
-    """The configured Piper voice as Wyoming names it: the model's file name and its language."""
-    onnx, cfg = resolve_voice(settings.speak.voice, settings.speak.voice_config)
-    try:
-        language = json.loads(Path(cfg).read_text(encoding="utf-8"))["language"]["code"]
-    except (OSError, ValueError, KeyError, TypeError):
-        language = "en_US"
-    name = Path(onnx).name.removesuffix(".onnx")
-    return Voice(
-        name=name,
-        languages=(str(language),),
-        synthesizer=synthesizer,
-        rate=int(getattr(synthesizer, "native_rate", 22050)),
-        aliases=frozenset({settings.speak.voice}),
-        description=f"{name} (Piper)",
-    )
+def wyoming_voices(settings: Settings, synthesizer: Any, slots: Any, languages: tuple[str, ...]) -> list[Voice]:
+    """The voices as Wyoming names them, default first: each Piper voice (the model's file name
+    and language) and espeak-ng's voice for each of ``languages`` (the dialogue's reply
+    languages) that has no Piper voice. ``slots`` (the synthesizer behind a bounded number of
+    sentences at once) speaks for all of them, told the language of the voice asked for."""
+    listing = getattr(synthesizer, "listing", None)
+    if listing is None:  # a single voice: the configured Piper voice
+        onnx, cfg = resolve_voice(settings.speak.voice, settings.speak.voice_config)
+        locale = voice_locale(cfg)
+        name = Path(onnx).name.removesuffix(".onnx")
+        return [Voice(name=name, languages=(locale,), synthesizer=slots,
+                      rate=int(getattr(synthesizer, "native_rate", 22050)),
+                      aliases=frozenset({settings.speak.voice}), description=f"{name} (Piper)")]
+    out = []
+    for i, v in enumerate(listing(languages)):
+        engine = "Piper" if v.engine == "piper" else "espeak-ng"
+        aliases = frozenset({settings.speak.voice}) if i == 0 else frozenset()
+        out.append(Voice(name=v.name, languages=(v.locale,), synthesizer=slots, rate=v.rate, aliases=aliases,
+                         description=f"{v.name} ({engine})", speaks=v.language, engine=v.engine))
+    return out
 
 
 def check_listener(host: str, peers: list[str]) -> None:
@@ -69,17 +73,18 @@ class WyomingService:
         rt, s = self.runtime, self.settings
         transcriber = rt.transcriber
         self.pool = TranscriptionPool(transcriber, workers=s.transcribe_workers)
-        voice = piper_voice(rt.settings, SynthesisSlots(rt.synthesizer, s.synthesis_slots))
-        multilingual = bool(getattr(transcriber, "multilingual", False))
         handle_languages = tuple(rt.engine.replies.languages)  # the languages it can answer in
-        offer = Offer(rt.settings.transcribe.model, whisper_languages(multilingual), (voice,), handle_languages)
+        slots = SynthesisSlots(rt.synthesizer, s.synthesis_slots)
+        voices = wyoming_voices(rt.settings, rt.synthesizer, slots, handle_languages)
+        multilingual = bool(getattr(transcriber, "multilingual", False))
+        offer = Offer(rt.settings.transcribe.model, whisper_languages(multilingual), tuple(voices), handle_languages)
         networks = s.peer_networks()
         self.conversations = Conversations(self._new_conversation, s.conversation_idle_s, s.max_conversations)
         self.services = Services(
             info=build_info(offer),
             transcriber=self.pool,
             asr_languages=frozenset(offer.asr_languages) if multilingual else None,
-            voices=Voices([voice]),
+            voices=Voices(voices),
             agent=ConversationAgent(self.conversations, rt.bridge.areas, s.satellite_areas, s.max_text_chars),
             limits=Limits(s.max_header_bytes, s.max_data_bytes, s.max_payload_bytes),
             max_audio_s=s.max_audio_s,

@@ -4,7 +4,9 @@ text, sentence by sentence in one audio stream), and streaming synthesis: ``synt
 is complete, then ``synthesize-stopped``. Home Assistant sends the whole text once more as a
 ``synthesize`` inside a streaming request (for older servers); that one is not spoken again.
 
-The audio is the voice's own rate (Piper: 22,050 Hz), 16-bit mono; the client resamples.
+The audio is the voice's own rate (Piper: 22,050 Hz; espeak-ng: 22,050 Hz), 16-bit mono; the client
+resamples. A request names a voice, or a language: the voice of that language speaks (a configured
+Piper voice, else espeak-ng's, see voicebot.voices), else the default voice.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ SENTENCE_GAP_S = 0.2  # silence between the sentences of one audio stream, as `v
 class Voice:
     """One voice as advertised in ``info`` and chosen by ``synthesize``."""
 
-    name: str  # the advertised name (the Piper model's, e.g. en_US-joe-medium)
-    languages: tuple[str, ...]  # as Piper names them, e.g. ("en_US",)
+    name: str  # the advertised name (the Piper model's, e.g. en_US-joe-medium; espeak-ng-de)
+    languages: tuple[str, ...]  # as the voice names them, e.g. ("en_US",) for Piper, ("de",) for espeak-ng
     synthesizer: Synthesizer
     rate: int
     aliases: frozenset[str] = frozenset()  # other names it answers to (the configured one, "joe")
     description: str = ""
+    speaks: str | None = None  # the language asked of the synthesizer (voicebot.voices picks the voice by it)
+    engine: str = "piper"  # "piper" or "espeak-ng", for the attribution in ``info``
 
 
 class Voices:
@@ -138,5 +142,5 @@ class TextToSpeech:
 
 
 def _synthesize(voice: Voice, sentence: str) -> np.ndarray:
-    parts = [c.pcm for c in voice.synthesizer.synthesize(sentence, voice.rate)]
+    parts = [c.pcm for c in voice.synthesizer.synthesize(sentence, voice.rate, language=voice.speaks)]
     return np.concatenate(parts).astype(np.int16) if parts else np.zeros(0, dtype=np.int16)

@@ -133,17 +133,22 @@ class SynthesisSlots:
         self._transcribing = transcribing
         self._yield_s = yield_s
 
-    def synthesize(self, text: str, sample_rate: int = 16000) -> Iterator[SpeechChunk]:
-        return self._run(text, sample_rate, first=True)
+    def synthesize(self, text: str, sample_rate: int = 16000, language: str | None = None) -> Iterator[SpeechChunk]:
+        return self._run(text, sample_rate, language, first=True)
 
-    def synthesize_later(self, text: str, sample_rate: int = 16000, slack_s: float = 0.0) -> Iterator[SpeechChunk]:
+    def synthesize_later(
+        self, text: str, sample_rate: int = 16000, slack_s: float = 0.0, language: str | None = None
+    ) -> Iterator[SpeechChunk]:
         """A sentence after the reply's first: it yields to first sentences and to transcription
         while ``slack_s`` (the audio still queued ahead of it) allows, keeping half a second of it,
         so stepping aside never leaves a hole in the reply."""
-        return self._run(text, sample_rate, first=False, budget_s=min(self._yield_s, max(0.0, slack_s - 0.5)))
+        return self._run(text, sample_rate, language, first=False,
+                         budget_s=min(self._yield_s, max(0.0, slack_s - 0.5)))
 
-    def _run(self, text: str, sample_rate: int, first: bool, budget_s: float = 0.0) -> Iterator[SpeechChunk]:
-        chunks = iter(self.synthesizer.synthesize(text, sample_rate))
+    def _run(
+        self, text: str, sample_rate: int, language: str | None, first: bool, budget_s: float = 0.0
+    ) -> Iterator[SpeechChunk]:
+        chunks = iter(self.synthesizer.synthesize(text, sample_rate, language=language))
         while True:
             self._acquire(first, budget_s)
             try:
