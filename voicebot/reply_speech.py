@@ -1,7 +1,8 @@
 """How a reply is cut for speech: into sentences with :func:`voicebot.speak.split_sentences` (the
 one splitter), the first one clause first so the first words are heard sooner, from whole text or
-from a stream of pieces as an LLM writes them. The speech itself is cached by the synthesizer
-(:class:`voicebot.speak.PiperSynthesizer`), the one cache of spoken sentences."""
+from a stream of pieces as an LLM writes them. The speech itself is cached by the synthesizer,
+each voice in its own cache (:class:`voicebot.speak.SentenceSynthesizer`); the voice is the reply's
+language's (``Reply.language``, :mod:`voicebot.voices`)."""
 
 from __future__ import annotations
 

@@ -166,6 +166,9 @@ def load_speech_models(settings: Settings | None = None, warm: bool = True) -> t
                 pcm = np.concatenate([c.pcm for c in synthesizer.synthesize(WARMUP_PHRASE, 16000)])
                 transcriber.transcribe(pcm)
                 _warmed.add(transcriber)
+                warm_voices = getattr(synthesizer, "warm", None)  # the other languages' Piper voices
+                if warm_voices is not None:
+                    warm_voices()
     return transcriber, synthesizer
 
 

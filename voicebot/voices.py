@@ -132,6 +132,14 @@ class VoicesByLanguage:
                 chunks = list(synth.synthesize(sentence, sample_rate))
             yield from chunks
 
+    def warm(self) -> None:
+        """One short sentence through each configured Piper voice other than the default (which
+        the runtime warms itself), so the first reply in their language pays no first-call cost."""
+        for voice in self.configured.values():
+            if voice.synthesizer is not self.default.synthesizer:
+                for _ in voice.synthesizer.synthesize("OK.", 16000):
+                    pass
+
     def listing(self, languages: tuple[str, ...] | list[str] = ()) -> list[SpokenVoice]:
         """The voices there are, default first: the configured ones, then the fallback voices
         that can speak ``languages`` (e.g. the dialogue's reply languages)."""

@@ -99,6 +99,7 @@ class BusyCall:
         self.channel = PhoneChannel(leg, services.frame_ms)
         self._gone = asyncio.Event()
         self._by: tuple[str, str | None] | None = None
+        self._language = "en"  # the caller's, when their number is known: the message's voice too
 
     # CallInput: what the caller says is not listened to; a hang-up is noted.
     def audio(self, pcm: Any, rate: int) -> None:
@@ -147,7 +148,7 @@ class BusyCall:
             log.info("call %s answered busy (ticket %s)", self.record.call_id, self.record.ticket_id)
 
     def _speech(self, text: str) -> list[Any]:
-        return [c.pcm for c in self.s.synthesizer.synthesize(text, self.channel.rate)]
+        return [c.pcm for c in self.s.synthesizer.synthesize(text, self.channel.rate, language=self._language)]
 
     def _ticket_and_text(self) -> str:
         """Open the callback ticket (with the caller's number when known) and say what happens."""
@@ -156,6 +157,7 @@ class BusyCall:
             record.customer_id = identify(store, "phone", record.caller)  # their language, their phones
         customer = store.customer(record.customer_id) if store is not None and record.customer_id else None
         language = customer.language if customer is not None and customer.language in self.s.replies.languages else "en"
+        self._language = language
         busy = say("lines_busy", language)
         if store is None:
             return f"{busy} {say('lines_busy_later', language)}"

@@ -110,6 +110,7 @@ class PhoneCall:
         self._bot_ended = False
         self._outcome: str | None = None  # from the dialogue's replies
         self._last_reply = ""
+        self._last_language = "en"  # the last reply's, so "#" repeats it in its voice
         self._own_speaking = False
         self.on_end: Callable[[], None] = lambda: None  # the line's admission counts the call out
 
@@ -135,7 +136,8 @@ class PhoneCall:
     # -- replies as the dialogue gives them (worker threads) ----------------------------------
     def note(self, turn: Turn, reply: Reply) -> None:
         self.record.turns.append(turn)
-        self._last_reply = reply.text or self._last_reply
+        if reply.text:
+            self._last_reply, self._last_language = reply.text, reply.language
         if reply.ticket_id:
             self.record.ticket_id = reply.ticket_id
         if reply.outcome:
@@ -225,25 +227,25 @@ class PhoneCall:
             log.info("call %s: DTMF %s", self.record.call_id, digit)
             reply: Reply | None = None
             if digit == "#":
-                text = self._last_reply
+                text, language = self._last_reply, self._last_language
             else:
                 assert self.session is not None
                 reply = await self._in_thread(self.session.conversation.handle_dtmf, digit)
-                text = reply.text
+                text, language = reply.text, reply.language
             if text and self._hung_up is None:
                 # The answer to the key replaces whatever the bot was saying.
                 self.channel.holding = True
                 self.channel.clear()
-                await self._speak_own(text)
+                await self._speak_own(text, language)
             if reply is not None and reply.end_conversation:
                 self._bot_ended = True
                 await self._wait_queued_out()
                 self.channel.close_input()  # the session finishes and run() ends the leg
                 return
 
-    async def _speak_own(self, text: str) -> None:
+    async def _speak_own(self, text: str, language: str) -> None:
         generation = self.channel.generation
-        chunks = iter(self.s.synthesizer.synthesize(text, self.channel.rate))
+        chunks = iter(self.s.synthesizer.synthesize(text, self.channel.rate, language=language))
         self._own_speaking = True
         try:
             while True:
