@@ -242,7 +242,8 @@ class LLMConversation:
             # The first words are awaited here, so a failure before any still falls back to the rules.
             raise LLMUnavailable("the model's streamed answer was empty")
         turn.first_text_s = time.monotonic() - started
-        reply = StreamedReply(text="", handled_by="llm")
+        # the language now, not at the end of the stream: the Speaker picks the voice by it at the start
+        reply = StreamedReply(text="", handled_by="llm", language=self.rules.language)
         reply.text_stream = self._rest(text, u, turn, reply, first, held, pieces, touched, started)
         return reply
 
