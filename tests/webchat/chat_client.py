@@ -23,9 +23,10 @@ TEST_SETTINGS = WebChatSettings(hello_timeout_s=1.0, max_message_chars=200, max_
 
 
 @contextlib.asynccontextmanager
-async def serving(rt: Runtime, settings: WebChatSettings = TEST_SETTINGS) -> AsyncIterator[tuple[WebChat, str]]:
-    """The web chat on a free loopback port; yields it and its ws:// address."""
-    chat = WebChat(rt.conversation, rt.store, settings, SECRET)
+async def serving(rt: Runtime, settings: WebChatSettings = TEST_SETTINGS,
+                  store: Any = None) -> AsyncIterator[tuple[WebChat, str]]:
+    """The web chat on a free loopback port (on ``store``, default the runtime's); yields it and its ws:// address."""
+    chat = WebChat(rt.conversation, store if store is not None else rt.store, settings, SECRET)
     server = WebChatServer(chat, "127.0.0.1", 0)
     host, port = await server.start()
     try:

@@ -38,6 +38,7 @@ TABLE_MODULES = (
     "voicebot.console.db",
     "voicebot.customers.tables",
     "voicebot.proactive.store",
+    "voicebot.webchat.links",
 )
 
 _ADVISORY_LOCK = 0x766F6963  # "voic": one number every voicebot process agrees on

@@ -4,14 +4,18 @@
     app = chat.app()              # serve it (voicebot webchat), or mount it in another Starlette/FastAPI app
 
 The customer opens a signed link (voicebot.webchat.links); the page sends the link's token as its
-first message and then one message per line the customer writes. Each chat is a dialogue
+first message and then one message per line the customer writes. A link opens the chat once: the
+page is given a session in exchange, which it presents (with or instead of the link) when it
+reconnects or is reloaded. Each chat is a dialogue
 conversation on channel ``web``, the same dialogue, tickets and escalation as the phone line and
 the speaker, and it continues the customer's thread (voicebot.customers), so what is said here is
 picked up when they call.
 
 The protocol is JSON text messages:
-    client → {"type": "hello", "token": "..."}            first, within ``hello_timeout_s``
-    server → {"type": "ready", "conversation_id", "name", "resumed", "history": [...]}
+    client → {"type": "hello", "token": "...", "session": "..."}   first, within ``hello_timeout_s``;
+                                                          a link's token, a session, or both
+    server → {"type": "ready", "conversation_id", "name", "resumed", "history": [...],
+              "session", "session_expires_at"}
     server → {"type": "reply", "text", "intent", "actions", "escalated", "ticket_id", "end"}
     client → {"type": "message", "text": "..."}
     server → {"type": "error", "code", "message"}        codes below; the chat stays open unless said
@@ -22,7 +26,8 @@ When a support agent steps in from the console (voicebot.webchat.stepping_in):
     server → {"type": "ended", "by": "agent", "message"} then close 1000
 ("ready" also says "agent": who has the chat now, or null; history lines are {"from", "text"}
 with "from" you, bot, agent or notice, and "agent" on the agent's lines.)
-Close codes: 4401 a bad, expired or withdrawn link (or no hello in time); 1008 a client that keeps
+Close codes: 4401 a bad, expired, withdrawn or already used link, a bad or expired session (or no
+hello in time); 1008 a client that keeps
 flooding; 1009 a message over ``max_frame_bytes``; 1013 too many chats open; 1000 the conversation ended.
 """
 
@@ -47,7 +52,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from voicebot import live
 from voicebot.dialogue.types import Conversation, Reply
-from voicebot.webchat.links import LinkError, LinkSigner, Revocations
+from voicebot.webchat.links import LinkClaims, LinkError, LinkSigner, Revocations, UsedLinks
 from voicebot.webchat.settings import WebChatSettings
 from voicebot.webchat.stepping_in import AgentSide
 
@@ -157,6 +162,7 @@ class WebChat:
         self.settings = settings
         self.signer = LinkSigner(secret)
         self.revocations = Revocations(store)
+        self.used_links = UsedLinks(store)
         self.executor = ThreadPoolExecutor(settings.dialogue_threads, thread_name_prefix="webchat")
         self.chats: dict[str, Chat] = {}
         self.open_sockets = 0
@@ -229,8 +235,7 @@ class WebChat:
         if first.get("type") != "hello":
             raise ClientError("bad_link", "the first message must present the chat link", CLOSE_AUTH)
         try:
-            claims = self.signer.verify(first.get("token"))
-            await self._in_thread(self.revocations.check, claims)
+            claims, session = await self._sign_in(first.get("token"), first.get("session"))
         except LinkError as exc:
             raise ClientError(exc.code, str(exc), CLOSE_AUTH) from None
         customer = await self._in_thread(self.store.customer, claims.customer_id)
@@ -249,7 +254,7 @@ class WebChat:
         chat.last_active = time.monotonic()
         await client.send({"type": "ready", "conversation_id": chat.conversation.id, "name": customer.name,
                            "resumed": resumed, "history": list(chat.history) if resumed else [],
-                           "agent": chat.agent})
+                           "agent": chat.agent, "session": session[0], "session_expires_at": session[1]})
         async with chat.lock:
             if not chat.greeted:
                 chat.greeted = True
@@ -260,6 +265,34 @@ class WebChat:
                 await client.send(_reply(greeting))
         log.info("web chat %s opened%s", chat.conversation.id, " (resumed)" if resumed else "")
         return chat
+
+    async def _sign_in(self, token: Any, session: Any) -> tuple[LinkClaims, tuple[str, float]]:
+        """Who the client is, from a link (spent now, if links are single-use) or the session a
+        link was exchanged for; and the session the page keeps (token, expiry). LinkError if neither opens the chat."""
+        held: LinkClaims | None = None
+        if session is not None:
+            try:
+                held = self.signer.verify_session(session)
+                await self._in_thread(self.revocations.check, held)
+            except LinkError:
+                if token is None:
+                    raise
+                held = None  # a stale session beside a link: the link decides
+        if token is None:
+            if held is None:
+                raise LinkError("bad_link", "the first message must present the chat link")
+            return held, (str(session), held.expires_at)
+        claims = self.signer.verify(token)
+        await self._in_thread(self.revocations.check, claims)
+        if self.settings.single_use_links:
+            try:
+                await self._in_thread(self.used_links.spend, claims)
+            except LinkError:
+                if held is not None and held.customer_id == claims.customer_id:
+                    return held, (str(session), held.expires_at)  # the browser that used it, opening it again
+                raise
+        ttl = self.settings.session_ttl_s
+        return claims, (self.signer.session(claims.customer_id, ttl), round(time.time() + ttl, 3))
 
     async def _converse(self, client: Client, chat: Chat) -> None:
         s = self.settings

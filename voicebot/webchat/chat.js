@@ -8,8 +8,23 @@
   const form = document.getElementById("send");
   const box = document.getElementById("message");
   const button = document.getElementById("button");
-  const token = new URLSearchParams(location.hash.slice(1)).get("t");
+  const start = document.getElementById("start");
+  // A link opens the chat once; the session it is exchanged for is kept here for reloads.
+  const KEPT = "voicebot-chat-session";
+  let token = new URLSearchParams(location.hash.slice(1)).get("t");
   let socket = null;
+  function kept() {
+    try {
+      const s = JSON.parse(localStorage.getItem(KEPT) || "null");
+      return s && s.token && s.expires * 1000 > Date.now() ? s.token : null;
+    } catch (e) { return null; }
+  }
+  function keep(session, expires) {
+    try {
+      if (session) localStorage.setItem(KEPT, JSON.stringify({token: session, expires: expires}));
+      else localStorage.removeItem(KEPT);
+    } catch (e) { /* storage off: a reload needs a new link */ }
+  }
   let connected = "Connected.";
 
   // who: you, bot, agent (a support person who stepped in: their name), notice (someone joined or left)
@@ -32,15 +47,24 @@
   function trouble(text) { problem.textContent = text; problem.hidden = !text; }
 
   function connect() {
-    if (!token) { status.textContent = "This page needs the chat link you were sent."; return; }
+    const session = kept();
+    if (!token && !session) { status.textContent = "This page needs the chat link you were sent."; return; }
     const url = new URL("ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     url.hash = "";
     socket = new WebSocket(url);
-    socket.onopen = () => socket.send(JSON.stringify({type: "hello", token: token}));
+    const hello = {type: "hello"};
+    if (token) hello.token = token;
+    if (session) hello.session = session;
+    socket.onopen = () => socket.send(JSON.stringify(hello));
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "ready") {
+        keep(msg.session, msg.session_expires_at);
+        if (token) {  // used: the link leaves the address bar and the history entry
+          token = null;
+          history.replaceState(null, "", location.pathname + location.search);
+        }
         connected = msg.name ? `Connected as ${msg.name}.` : "Connected.";
         status.textContent = connected;
         for (const line of msg.history || []) {
@@ -77,7 +101,11 @@
     };
     socket.onclose = (event) => {
       ready(false);
-      if (event.code === 4401) status.textContent = "This chat link does not work (any more).";
+      if (event.code === 4401) {
+        keep(null);
+        if (!problem.textContent) status.textContent = "This chat link does not work (any more).";
+        else status.textContent = "";
+      }
       else if (event.code !== 1000) status.textContent = "The connection was lost. Reload the page to continue.";
     };
   }
@@ -97,5 +125,13 @@
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
-  connect();
+  // A fresh link waits for a click: a mail scanner that opens links does not use it up.
+  if (token && !kept()) {
+    status.textContent = "Ready when you are.";
+    start.hidden = false;
+    start.addEventListener("click", () => { start.hidden = true; status.textContent = "Connecting…"; connect(); });
+    start.focus();
+  } else {
+    connect();
+  }
 })();

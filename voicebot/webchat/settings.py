@@ -18,6 +18,10 @@ class WebChatSettings(BaseModel):
     public_url: str | None = None
     link_ttl_s: float = Field(7 * 24 * 3600.0, gt=0)  # how long a new link opens the chat
     max_link_ttl_s: float = Field(90 * 24 * 3600.0, gt=0)  # the longest --ttl accepted
+    # A link opens the chat once: the page gets a session in exchange and keeps it (the browser's
+    # localStorage) for reloads and reconnects; the link itself then opens nothing.
+    single_use_links: bool = True
+    session_ttl_s: float = Field(12 * 3600.0, gt=0)  # how long such a session lasts
     # Hostile or broken clients: each limit answers that client alone with a clear error.
     max_message_chars: int = Field(2000, ge=10)  # one customer message
     max_frame_bytes: int = Field(16_384, ge=1024)  # one WebSocket message; larger closes the socket (1009)
