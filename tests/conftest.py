@@ -52,7 +52,7 @@ def transcriber():  # -> voicebot.transcribe.FasterWhisperTranscriber
 
 
 @pytest.fixture(scope="session")
-def synthesizer():  # -> voicebot.speak.PiperSynthesizer
+def synthesizer():  # -> voicebot.voices.VoicesByLanguage (the Piper voice for English)
     """The bundled Piper voice (joe), shared by the whole test session (thread-safe)."""
     from voicebot.config import Settings
     from voicebot.models import load_synthesizer
