@@ -33,7 +33,10 @@ def console(webchat_runtime: Runtime, webchat_broker: Any, tmp_path_factory: pyt
     from voicebot.customers.tables import store_location
 
     link = live.current_link()
-    assert link is not None and link.conn is webchat_runtime.bridge.conn, "the web chat's runtime publishes live"
+    # The runtime publishes live conversations on its broker; another runtime started since took
+    # the process's link, so this one is started again.
+    restart = link is None or link.conn is not webchat_runtime.bridge.conn
+    stop_link = live.start_link(webchat_runtime.bridge.conn, webchat_runtime.store, "voicebot/live") if restart else None
     running = build_console(Settings(data_dir=tmp_path_factory.mktemp("console")),
                             Path(store_location(webchat_runtime.store)), webchat_broker.url)
     running.console.db.add_agent("alice", "agent", hash_password(PASSWORD))
@@ -42,6 +45,8 @@ def console(webchat_runtime: Runtime, webchat_broker: Any, tmp_path_factory: pyt
             yield running.console, url
     finally:
         running.close()
+        if stop_link is not None:
+            stop_link()
 
 
 def light_on(rt: Runtime, device_id: str) -> bool:

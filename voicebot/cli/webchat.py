@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         base_url: Annotated[str | None, typer.Option(help="The chat's public address (default: webchat.public_url or the listener).")] = None,
         store: StoreOption = None,
     ) -> None:
-        """Print a signed link that opens the chat as CUSTOMER, and when it expires."""
+        """Print a signed link that opens the chat as CUSTOMER (once: the browser then keeps a session), and when it expires."""
         import time
 
         from voicebot.cli.store import open_store
