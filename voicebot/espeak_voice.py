@@ -23,7 +23,7 @@ from voicebot.speak import SentenceSynthesizer
 log = logging.getLogger(__name__)
 
 ESPEAK_RATE = 22050  # espeak-ng's output rate (the rate in its WAV header is the one used)
-TIMEOUT_S = 20.0  # one sentence; espeak-ng takes milliseconds, this only stops a hung process
+TIMEOUT_S = 5.0  # one sentence; espeak-ng takes 30-100 ms, this only stops a hung process
 
 
 class EspeakUnavailable(RuntimeError):
