@@ -181,3 +181,79 @@ def test_watch_take_over_speak_and_hand_back(stack: ConsoleStack, browser: WebDr
     line.close()
     thread.join(timeout=20)
     assert until(lambda: stack.console.board.get(cid).ended_at is not None, timeout=10)
+
+
+def test_an_agent_steps_into_a_web_chat(stack: ConsoleStack, browser: WebDriver, screenshots: Path) -> None:
+    """The customer's web chat page and the console side by side in the same browser: the customer
+    opens a (single-use) link, the agent takes the chat over and writes, the customer reads it and
+    answers, the agent hands back, and a reload of the chat page (the link gone from the address)
+    continues with the whole exchange in its history."""
+    from console_helpers import served
+    from selenium.webdriver.common.keys import Keys
+
+    from voicebot import live
+    from voicebot.store import Customer
+    from voicebot.webchat.app import WebChat
+    from voicebot.webchat.settings import WebChatSettings
+
+    rt = stack.runtime
+    link = live.current_link()
+    restart = link is None or link.conn is not rt.bridge.conn  # another runtime may have taken the process's link
+    stop_link = live.start_link(rt.bridge.conn, rt.store, "voicebot/live") if restart else None
+    rt.store.save_customer(Customer("c-4", "Kai Lund", [], None, "Kitchen", "en"))
+    chat = WebChat(rt.conversation, rt.store, WebChatSettings(), "browser-test-secret-0123456789")
+    try:
+        with served(chat.app()) as chat_url:
+            console_tab = browser.current_window_handle
+            browser.switch_to.new_window("tab")
+            chat_tab = browser.current_window_handle
+            browser.get(chat.link("c-4", chat_url))
+            wait(browser).until(ec.element_to_be_clickable((By.ID, "start"))).click()  # a fresh link waits for a click
+            wait(browser, 20).until(lambda d: "Kai" in text_of(d, "#log li.bot"))
+            assert "#t=" not in browser.current_url  # the used link left the address bar
+            cid = chat.chats["c-4"].conversation.id
+            assert until(lambda: stack.console.board.get(cid) is not None, timeout=15)
+
+            browser.switch_to.window(console_tab)
+            sign_in(browser, stack, "bob", PASSWORDS["bob"])
+            wait(browser).until(ec.url_contains("/queue"))
+            browser.get(f"{stack.url}/live/{cid}")
+            wait(browser).until(ec.element_to_be_clickable((By.ID, "take-over"))).click()
+            wait(browser, 15).until(lambda d: "has taken over" in text_of(d, "#live-status"))
+            box = wait(browser, 15).until(ec.element_to_be_clickable((By.ID, "message")))
+            box.clear()
+            box.send_keys("Hi Kai, Bob here from support. How can I help?")
+            browser.find_element(By.ID, "say").click()
+            wait(browser, 15).until(lambda d: "Bob here" in text_of(d, "#live-transcript"))
+
+            browser.switch_to.window(chat_tab)
+            wait(browser, 15).until(lambda d: "Bob here" in text_of(d, "#log li.agent"))
+            assert "bob" in text_of(browser, "#log li.notice") and "joined" in text_of(browser, "#log li.notice")
+            assert "support agent" in text_of(browser, "#status")
+            bot_lines = len(browser.find_elements(By.CSS_SELECTOR, "#log li.bot"))
+            message = browser.find_element(By.ID, "message")
+            message.send_keys("My doorbell camera keeps going offline.", Keys.ENTER)
+            browser.save_screenshot(str(screenshots / "webchat-agent.png"))
+
+            browser.switch_to.window(console_tab)
+            wait(browser, 15).until(lambda d: "doorbell camera" in text_of(d, "#live-transcript"))
+            assert stack.console.board.get(cid).entries[-1].who == "customer"  # the bot kept quiet
+            browser.find_element(By.ID, "hand-back").click()
+            wait(browser, 15).until(lambda d: "bot is answering" in text_of(d, "#live-status"))
+
+            browser.switch_to.window(chat_tab)
+            wait(browser, 15).until(lambda d: "left the chat" in text_of(d, "#log"))
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#log li.bot")) == bot_lines  # no bot reply meanwhile
+            browser.refresh()  # the kept session, not the link, continues the chat
+            wait(browser, 20).until(lambda d: "Bob here" in text_of(d, "#log"))
+            assert "Connected as Kai Lund" in text_of(browser, "#status")
+            browser.close()
+            browser.switch_to.window(console_tab)
+    finally:
+        asyncio.run(chat.close())
+        if stop_link is not None:
+            stop_link()
+    turns = rt.store.turns(cid)
+    assert any(t["handled_by"] == "agent:bob" and "Bob here" in (t["reply"] or "") for t in turns)
+    assert any(t["handled_by"] == "agent:bob" and "doorbell" in (t["user_text"] or "") for t in turns)
+    assert [e.action for e in reversed(stack.console.db.audit(conversation_id=cid))] == ["take", "say", "hand_back"]
