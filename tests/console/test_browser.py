@@ -120,6 +120,7 @@ def test_watch_take_over_speak_and_hand_back(stack: ConsoleStack, browser: WebDr
     line, session, thread, _ = spoken
     cid = session.conversation.id
     sign_in(browser, stack, "alice", PASSWORDS["alice"])
+    wait(browser).until(ec.url_contains("/queue"))  # signed in: the click's navigation is over
     browser.get(stack.url + "/live")
     thread.start()  # the call starts while the agent watches the list
     card = f'li[data-conversation="{cid}"]'

@@ -66,7 +66,7 @@ def home_rig(broker: MosquittoBroker) -> Iterator[tuple[Simulator, DeviceBridge]
     Retained messages are wiped afterwards so the next test starts clean."""
     sim = Simulator(EVERY_KIND, broker.url, cover_travel_s=0.3).start()
     bridge = DeviceBridge(broker.url, EVERY_KIND).start()
-    assert bridge.wait_until_known(5), "not every simulated device reported a state"
+    assert bridge.wait_until_known(15), "not every simulated device reported a state"
     try:
         yield sim, bridge
     finally:

@@ -24,7 +24,7 @@ HOME = {
 def _rig(url: str) -> tuple[Simulator, DeviceBridge, list[tuple[str, dict]]]:
     sim = Simulator(HOME, url).start()
     bridge = DeviceBridge(url, HOME).start()
-    assert bridge.wait_until_known(3)
+    assert bridge.wait_until_known(15)
     events: list[tuple[str, dict]] = []
     bridge.add_listener(lambda e: events.append((e.kind, e.changed)))
     return sim, bridge, events
@@ -34,7 +34,7 @@ def test_command_during_an_outage_is_held_and_delivered(own_mosquitto) -> None:
     sim, bridge, events = _rig(own_mosquitto.url)
     try:
         own_mosquitto.stop()
-        assert bridge.wait_for(lambda b: not b.connected, 3)
+        assert bridge.wait_for(lambda b: not b.connected, 10)
         results = {}
         t = threading.Thread(target=lambda: results.update(r=bridge.set("lamp", {"state": "on"}, timeout=6)))
         t.start()
@@ -49,7 +49,7 @@ def test_command_during_an_outage_is_held_and_delivered(own_mosquitto) -> None:
         # subscriptions came back: a change at the device reaches the bridge
         sim.set_state("plug", {"state": "on"})
         sim.set_state("heater", {"current_temperature": 25.5})
-        assert bridge.wait_for(lambda b: b.get("heater").state.get("current_temperature") == 25.5, 5)
+        assert bridge.wait_for(lambda b: b.get("heater").state.get("current_temperature") == 25.5, 10)
         assert bridge.get("plug", refresh=True).state["state"] == "on"
     finally:
         bridge.stop()
@@ -60,7 +60,7 @@ def test_outage_longer_than_the_deadline_reports_broker_down_and_sends_nothing(o
     sim, bridge, _ = _rig(own_mosquitto.url)
     try:
         own_mosquitto.stop()
-        assert bridge.wait_for(lambda b: not b.connected, 3)
+        assert bridge.wait_for(lambda b: not b.connected, 10)
         r = bridge.set("lock", {"state": "unlocked"}, timeout=1.0)
         assert r.outcome is Outcome.BROKER_DOWN and r.code is Code.BROKER_UNREACHABLE
         assert not any(e.startswith("sent ") for e in r.evidence)

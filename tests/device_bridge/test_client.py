@@ -44,7 +44,7 @@ def test_publish_subscribe_birth_will_and_reconnect(own_mosquitto) -> None:
     assert until(lambda: not conn.connected)
     held = conn.publish("rooms/hall/temp", "19.0", deadline_s=10)
     lost = conn.publish("rooms/attic/temp", "5.0", deadline_s=0.2)
-    assert until(lambda: lost.status == "expired", 2)
+    assert until(lambda: lost.status == "expired", 10)
     assert held.status == "queued" and conn.queued == 1
     own_mosquitto.start()
     assert held.wait(8) == "sent"
@@ -52,7 +52,7 @@ def test_publish_subscribe_birth_will_and_reconnect(own_mosquitto) -> None:
     assert watcher.wait_subscribed(8) and conn.wait_subscribed(8)
     watcher.publish("rooms/bath/temp", "23.0")
     # re-subscribed after the restart; the message that expired never arrives
-    assert until(lambda: "23.0" in got, 5), got
+    assert until(lambda: "23.0" in got, 10), got
     assert "5.0" not in got
     conn.stop()  # a clean stop still says offline
     assert until(lambda: status[-1:] == ["offline"])
@@ -121,7 +121,7 @@ def test_embedded_amqtt_broker_with_the_simulated_home() -> None:
         bridge = DeviceBridge(broker.url, home).start(timeout=15)
         try:
             assert bridge.conn is not None and bridge.conn.protocol == "3.1.1"
-            assert bridge.wait_until_known(5)
+            assert bridge.wait_until_known(15)
             assert bridge.set("lamp", {"state": "on", "brightness": 99}).ok
             assert bridge.set("plug", {"state": "on"}).ok
             assert bridge.set("heater", {"temperature": 22}).ok
@@ -152,7 +152,7 @@ def test_shared_subscription_spreads_messages_over_workers(own_mosquitto) -> Non
     assert pub.start(5)
     for i in range(40):
         pub.publish(f"clips/dev{i % 3}", str(i))
-    assert until(lambda: len(got["a"]) + len(got["b"]) == 40, 5), got
+    assert until(lambda: len(got["a"]) + len(got["b"]) == 40, 10), got
     assert got["a"] and got["b"] and not set(got["a"]) & set(got["b"])
     for c in (*workers, pub):
         c.stop()
@@ -174,7 +174,7 @@ def test_qos1_message_published_as_the_broker_dies_arrives_after_the_restart(own
     watcher = MqttConnection(own_mosquitto.url)
     watcher.subscribe("tickets/test", lambda m: got.append(m.text))
     assert watcher.start(5)
-    assert until(lambda: got == ["ticket 7"], 5), got
+    assert until(lambda: got == ["ticket 7"], 10), got
     watcher.stop()
     conn.stop()
 

@@ -81,7 +81,7 @@ def test_sensors_and_binary_sensors_report_readings_in_home_assistant_terms(home
     sim.set_state("t_button", {"state": "on"})
     assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on"
                            and b.get("h_window").state.get("state") == "on"
-                           and b.get("z_temperature").state.get("state") == 24.25, timeout=3)
+                           and b.get("z_temperature").state.get("state") == 24.25, timeout=10)
     assert until(lambda: ("z_door", {"state": "on"}) in events and ("z_temperature", {"state": 24.25}) in events)
     # a Tasmota sensor does not retain or push here until its TelePeriod: ask it
     assert bridge.get("t_button", refresh=True).state["state"] == "on"
@@ -93,9 +93,9 @@ def test_zigbee_door_contact_means_closed(home_rig, broker) -> None:
     conn = MqttConnection(broker.url)
     conn.start(5)
     conn.publish("zigbee2mqtt/z_door", json.dumps({"contact": False, "battery": 91, "linkquality": 80}))
-    assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on", timeout=3)
+    assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on", timeout=10)
     conn.publish("zigbee2mqtt/z_door", json.dumps({"contact": True}))
-    assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "off", timeout=3)
+    assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "off", timeout=10)
     assert bridge.get("z_door").telemetry.battery == 91
     conn.stop()
 

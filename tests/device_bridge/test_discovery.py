@@ -15,7 +15,7 @@ def test_abbreviated_switch_with_tilde_appears_and_obeys(bridge, peer) -> None:
     publish(peer, "homeassistant/switch/irrigation/config",
              {"~": "homeassistant/switch/irrigation", "name": "garden", "cmd_t": "~/set", "stat_t": "~/state",
               "uniq_id": "irr01ad", "dev": {"ids": ["garden01ad"], "name": "Garden", "sa": "Garden"}})
-    assert bridge.wait_for(lambda b: b.registry.get("irr01ad") is not None, 3)
+    assert bridge.wait_for(lambda b: b.registry.get("irr01ad") is not None, 10)
     dev = bridge.device("irr01ad")
     assert dev.type is DeviceType.SWITCH and dev.name == "Garden garden" and dev.area == "Garden"
     assert dev.topics["config"]["command_topic"] == "homeassistant/switch/irrigation/set"
@@ -46,7 +46,7 @@ def test_value_templates_plain_light_climate_and_lock_payloads(bridge, peer) -> 
     assert bridge.wait_for(lambda b: all(b.registry.get(i) for i in ("temp01ae", "hvac1", "gate1"))
                            and b.snapshot("gate1").state.get("state") == "locked"
                            and b.snapshot("temp01ae").state.get("state") == 23.2
-                           and b.snapshot("hvac1").state.get("current_temperature") == 18.5, 3)
+                           and b.snapshot("hvac1").state.get("current_temperature") == 18.5, 10)
     assert bridge.get("hvac1").state["hvac_mode"] == "heat"
     # ranges from the config: 30 degrees is refused before anything is published
     r = bridge.set("hvac1", {"temperature": 30})
@@ -77,7 +77,7 @@ def test_device_discovery_with_components_and_removal(bridge, peer) -> None:
         "state_topic": "kitchen/sensors",
     }
     publish(peer, "homeassistant/device/kitchen01/config", config)
-    assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") and b.registry.get("kitchen_temp"), 3)
+    assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") and b.registry.get("kitchen_temp"), 10)
     light = bridge.device("kitchen_light_1")
     assert light.name == "Kitchen Spot" and light.manufacturer == "Bla electronics"
     assert bridge.set("kitchen_light_1", {"color_name": "red"}).outcome is Outcome.REJECTED  # brightness only
@@ -85,7 +85,7 @@ def test_device_discovery_with_components_and_removal(bridge, peer) -> None:
     removed: list[str] = []
     bridge.add_listener(lambda e: removed.append(e.device.id) if e.kind == "removed" else None)
     publish(peer, "homeassistant/device/kitchen01/config", "")
-    assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") is None and b.registry.get("kitchen_temp") is None, 3)
+    assert bridge.wait_for(lambda b: b.registry.get("kitchen_light_1") is None and b.registry.get("kitchen_temp") is None, 10)
     assert until(lambda: sorted(removed) == ["kitchen_light_1", "kitchen_temp"]), removed
 
 
@@ -116,7 +116,7 @@ def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) ->
               "name": None, "unique_id": "0x000b57fffec6a5b2_light_zigbee2mqtt", "origin": {"name": "Zigbee2MQTT"},
               "availability": [{"topic": "zigbee2mqtt/bridge/state", "value_template": "{{ value_json.state }}"}]})
     publish(peer, "zigbee2mqtt/bridge/devices", devices)
-    assert bridge.wait_for(lambda b: b.registry.get("0x000b57fffec6a5b2") is not None, 3)
+    assert bridge.wait_for(lambda b: b.registry.get("0x000b57fffec6a5b2") is not None, 10)
     assert [d.id for d in bridge.devices() if d.type is DeviceType.LIGHT] == ["0x000b57fffec6a5b2"]
     bulb = bridge.device("0x000b57fffec6a5b2")
     assert bulb.type is DeviceType.LIGHT and bulb.features == ["state", "brightness", "color_temp"]
@@ -126,15 +126,15 @@ def test_zigbee2mqtt_bridge_devices_exposes_become_capabilities(bridge, peer) ->
     assert bridge.registry.get("0x0017880104e45522") is None  # a remote has nothing to control or read
     assert bridge.set(bulb.id, {"color_temp": 200}).outcome is Outcome.REJECTED  # below the bulb's 250 mireds
     publish(peer, "zigbee2mqtt/living/bulb", {"state": "ON", "brightness": 254, "color_temp": 300, "linkquality": 99})
-    assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("brightness") == 255, 3)
+    assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("brightness") == 255, 10)
     # renamed in Z2M, then removed
     devices[1]["friendly_name"] = "lounge/bulb"
     publish(peer, "zigbee2mqtt/bridge/devices", devices)
-    assert bridge.wait_for(lambda b: b.device(bulb.id).topics["friendly_name"] == "lounge/bulb", 3)
+    assert bridge.wait_for(lambda b: b.device(bulb.id).topics["friendly_name"] == "lounge/bulb", 10)
     publish(peer, "zigbee2mqtt/lounge/bulb", {"state": "OFF"})
-    assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("state") == "off", 3)
+    assert bridge.wait_for(lambda b: b.snapshot(bulb.id).state.get("state") == "off", 10)
     publish(peer, "zigbee2mqtt/bridge/devices", [devices[0], devices[2]])
-    assert bridge.wait_for(lambda b: b.registry.get(bulb.id) is None, 3)
+    assert bridge.wait_for(lambda b: b.registry.get(bulb.id) is None, 10)
 
 
 def test_simulated_devices_join_and_leave_while_running(broker, peer) -> None:
@@ -142,14 +142,14 @@ def test_simulated_devices_join_and_leave_while_running(broker, peer) -> None:
     sim = Simulator(home, broker.url).start()
     bridge = DeviceBridge(broker.url).start()  # no home file: everything from discovery
     try:
-        assert bridge.wait_for(lambda b: b.registry.resolve("lamp") is not None, 3)
+        assert bridge.wait_for(lambda b: b.registry.resolve("lamp") is not None, 10)
         sim.add_device({"name": "Porch Switch", "type": "switch", "convention": "homeassistant"})
         sim.add_device({"name": "Shed Sensor", "type": "binary_sensor", "device_class": "door"})
-        assert bridge.wait_for(lambda b: b.registry.resolve("porch_switch") and b.registry.resolve("shed sensor"), 3)
+        assert bridge.wait_for(lambda b: b.registry.resolve("porch_switch") and b.registry.resolve("shed sensor"), 10)
         assert bridge.set("porch_switch", {"state": "on"}).ok
         sim.remove_device("porch_switch")
         sim.remove_device("shed_sensor")
-        assert bridge.wait_for(lambda b: not b.registry.resolve("porch_switch") and not b.registry.resolve("shed sensor"), 3)
+        assert bridge.wait_for(lambda b: not b.registry.resolve("porch_switch") and not b.registry.resolve("shed sensor"), 10)
         assert bridge.set("lamp", {"state": "on"}).ok
     finally:
         bridge.stop()

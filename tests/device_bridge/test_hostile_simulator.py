@@ -45,7 +45,7 @@ def test_bad_fault_and_state_values_do_not_stop_the_ticker(broker, peer, wipe, c
         assert "simulator tick failed" not in text
         # the blind still moves: the ticker runs
         publish(peer, "zigbee2mqtt/hall_blind/set", json.dumps({"position": 100}), retain=False)
-        assert until(lambda: sim.state("hall_blind").get("current_position") == 100, 5)
+        assert until(lambda: sim.state("hall_blind").get("current_position") == 100, 10)
     finally:
         watcher.stop()
         sim.stop()

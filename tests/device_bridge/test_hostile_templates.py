@@ -31,7 +31,7 @@ def test_a_runaway_template_is_stopped_and_healthy_devices_keep_responding(home_
     with caplog.at_level(logging.WARNING):
         for object_id, template in (("loop", NESTED), ("wide", WIDE)):
             state = _hostile_sensor(peer, object_id, template)
-            assert bridge.wait_for(lambda b, i=object_id: b.registry.get(i) is not None, 5)
+            assert bridge.wait_for(lambda b, i=object_id: b.registry.get(i) is not None, 10)
             for n in range(3):
                 publish(peer, state, json.dumps({"t": n}), retain=n == 0)
         started = time.monotonic()
@@ -63,9 +63,9 @@ def test_a_brightness_scale_that_would_divide_by_zero_is_refused_with_a_clear_li
         publish(peer, "homeassistant/light/zero/config", {**base, "uniq_id": "zero", "bri_scl": 0})
         publish(peer, "homeassistant/light/word/config", {**base, "uniq_id": "word", "brightness_scale": "lots"})
         publish(peer, "homeassistant/light/good/config", {**base, "uniq_id": "good", "bri_scl": 100})
-        assert bridge.wait_for(lambda b: b.registry.get("good") is not None, 5)
+        assert bridge.wait_for(lambda b: b.registry.get("good") is not None, 10)
     assert bridge.registry.get("zero") is None and bridge.registry.get("word") is None
     assert "brightness_scale 0" in caplog.text and "brightness_scale 'lots'" in caplog.text
     publish(peer, "bad/scale", {"state": "ON", "brightness": 50})
-    assert bridge.wait_for(lambda b: b.snapshot("good").state.get("brightness") == 128, 5)
+    assert bridge.wait_for(lambda b: b.snapshot("good").state.get("brightness") == 128, 10)
     assert "ZeroDivisionError" not in caplog.text

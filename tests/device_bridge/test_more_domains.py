@@ -68,7 +68,7 @@ def test_scenes_and_scripts_run_once_per_command_and_claim_no_state(rig, device_
     assert result.code is Code.ACCEPTED and result.ok, (result.reason, result.evidence)
     from tests.waiting import until
 
-    assert until(lambda: sim.activations(device_id) == before + 1, timeout=3)
+    assert until(lambda: sim.activations(device_id) == before + 1, timeout=10)
     assert "state" not in sim.state(device_id) or device_id == "goodnight"
 
 
@@ -84,5 +84,5 @@ def test_read_only_domains_report_their_state(rig, device_id: str, state: str) -
     from tests.waiting import until
 
     _sim, bridge = rig
-    assert until(lambda: bridge.get(device_id).state.get("state") == state, timeout=5)
+    assert until(lambda: bridge.get(device_id).state.get("state") == state, timeout=10)
     assert bridge.set(device_id, {"state": "off"}).code is Code.READ_ONLY

@@ -24,7 +24,7 @@ TRAVEL_S = 2.0  # long enough that "on its way" and "arrived" are clearly apart
 def slow_cover(broker, wipe) -> Iterator[tuple[Simulator, DeviceBridge]]:
     sim = Simulator(HOME, broker.url, cover_travel_s=TRAVEL_S).start()
     bridge = DeviceBridge(broker.url, HOME).start()
-    assert bridge.wait_until_known(3)
+    assert bridge.wait_until_known(15)
     yield sim, bridge
     bridge.stop()
     sim.stop()
@@ -54,7 +54,7 @@ def test_a_stuck_cover_is_never_reported_closed(slow_cover, moving_ok: bool) -> 
     with its old state. Closing it must come back as ``never_moved``, never as done or moving."""
     sim, bridge = slow_cover
     sim.set_state("lounge_blind", {"state": "open", "current_position": 100})
-    assert bridge.wait_for(lambda b: b.get("lounge_blind").state.get("current_position") == 100, 3)
+    assert bridge.wait_for(lambda b: b.get("lounge_blind").state.get("current_position") == 100, 10)
     sim.inject("lounge_blind", "stuck")
     r = bridge.set("lounge_blind", {"state": "closed"}, timeout=1.0, moving_ok=moving_ok)
     assert r.outcome is Outcome.NOT_CONFIRMED and r.code is Code.NEVER_MOVED, r.reason
@@ -102,6 +102,6 @@ def test_a_cover_put_somewhere_by_hand_stops_there(slow_cover) -> None:
     r = bridge.set("lounge_blind", {"state": "open"}, timeout=3, moving_ok=True)
     assert r.in_progress
     sim.set_state("lounge_blind", {"current_position": 0})
-    assert bridge.wait_for(lambda b: b.get("lounge_blind").state == {"state": "closed", "current_position": 0}, 2)
+    assert bridge.wait_for(lambda b: b.get("lounge_blind").state == {"state": "closed", "current_position": 0}, 10)
     time.sleep(TRAVEL_S / 4)  # it would have travelled a quarter of the way by now
     assert sim.state("lounge_blind") == {"state": "closed", "current_position": 0}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicebot.audio import resample
+from voicebot.channels.phone.calls import CallRecord
 from voicebot.channels.phone.peers import _Caller
 from voicebot.phone.dial import wait_reply
 from voicebot.phone.service import PhoneLine, PhoneSettings
@@ -20,11 +21,12 @@ API_TOKEN = "test-phone-api-token"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}  # what a dialplan's CURL() or a dashboard sends
 TEST_SETTINGS = PhoneSettings(
-    uuid_timeout_s=1.0,
     # Callers and line share one process: on a busy machine it can be starved for over a second,
-    # and a well-behaved caller must not be taken for a frozen one.
+    # and a well-behaved caller must not be taken for a frozen one, nor for one that never says
+    # who it is (its UUID, Twilio's start message).
+    uuid_timeout_s=3.0,
     idle_timeout_s=5.0,
-    start_timeout_s=1.0,
+    start_timeout_s=3.0,
     api_token=API_TOKEN,
     twilio_auth_token=TWILIO_AUTH_TOKEN,
 )
@@ -94,6 +96,18 @@ async def exchange(rt: Runtime, caller: _Caller, pcm: np.ndarray, expect: tuple[
     """Say ``pcm`` and hear the bot's answer."""
     said = await caller.say(pcm)
     return await hear(rt, caller, after=said.speech_end, expect=expect, timeout=timeout)
+
+
+async def ended(line: PhoneLine, call_id: str, timeout: float = 30.0) -> CallRecord:
+    """The call's record once the line has recorded its end (it notices a hang-up on its own time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        record = line.registry.get(call_id)
+        if record is not None and record.state == "ended":
+            return record
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"call {call_id} did not end: {line.registry.get(call_id)}")
 
 
 def has_any(text: str, *words: str) -> bool:

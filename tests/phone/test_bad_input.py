@@ -7,11 +7,10 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
-from phone_helpers import TWILIO_AUTH_TOKEN, exchange, hear, phone_line
+from phone_helpers import TWILIO_AUTH_TOKEN, ended, exchange, hear, phone_line
 
 from voicebot.channels.phone import audiosocket_wire as wire
 from voicebot.channels.phone.peers import AudioSocketCaller, TwilioCaller
@@ -20,18 +19,7 @@ from voicebot.runtime import Runtime
 Speech = Callable[..., np.ndarray]
 
 
-async def _ended(line: Any, call_id: str, timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        record = line.registry.get(call_id)
-        if record is not None and record.state == "ended":
-            return record
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"call {call_id} did not end: {line.registry.get(call_id)}")
-
-
-async def _closed_by_server(reader: asyncio.StreamReader, timeout: float = 5.0) -> bytes:
+async def _closed_by_server(reader: asyncio.StreamReader, timeout: float = 15.0) -> bytes:
     """Everything the server sent until it closed the connection."""
     return await asyncio.wait_for(reader.read(), timeout)
 
@@ -70,7 +58,7 @@ def test_audiosocket_bad_input_ends_only_the_broken_calls(
                     # (a full close makes the server's next write fail before it reads them).
                     assert caller.writer is not None
                     caller.writer.write_eof()
-                record = await _ended(line, caller.call_id)
+                record = await ended(line, caller.call_id)
                 assert record.ended_by == "error" and expect_error in (record.error or ""), record
                 assert record.outcome == "abandoned"
                 await caller.close()
@@ -80,7 +68,7 @@ def test_audiosocket_bad_input_ends_only_the_broken_calls(
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 await caller.go_silent()
-                record = await _ended(line, caller.call_id)
+                record = await ended(line, caller.call_id)
                 assert record.ended_by == "error" and "no traffic" in (record.error or "")
                 await caller.close()
 
@@ -89,7 +77,7 @@ def test_audiosocket_bad_input_ends_only_the_broken_calls(
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 await caller.close()  # the socket closes with no hangup message
-                record = await _ended(line, caller.call_id)
+                record = await ended(line, caller.call_id)
                 assert record.ended_by == "caller" and record.outcome == "abandoned"
 
             async def garbage_after_a_turn() -> None:
@@ -99,7 +87,7 @@ def test_audiosocket_bad_input_ends_only_the_broken_calls(
                 reply = await exchange(phone_runtime, caller, speech("The kitchen light won't turn on.", 8000), ("lit",))
                 assert "lit" in reply.text
                 await caller.send_raw(b"\x42\x00\x01x")
-                record = await _ended(line, caller.call_id)
+                record = await ended(line, caller.call_id)
                 assert caller.hangup_received or caller.closed.is_set()
                 assert record.error and "unknown message kind 0x42" in record.error
                 stored = phone_runtime.store.conversation(record.conversation_id)
@@ -155,13 +143,13 @@ def test_twilio_bad_input_ends_only_the_broken_streams(
                 caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect(start=False, stream=False)
                 await caller.send_raw('{"event":"connected","protocol":"Call","version":"1.0.0"}')
-                await asyncio.wait_for(caller.closed.wait(), 5)
+                await asyncio.wait_for(caller.closed.wait(), 15)
                 assert caller.close_code == 1008
 
             async def media_before_start() -> None:
                 caller = TwilioCaller(url, auth_token=TWILIO_AUTH_TOKEN)
                 await caller.connect(start=False, stream=True)
-                await asyncio.wait_for(caller.closed.wait(), 5)
+                await asyncio.wait_for(caller.closed.wait(), 15)
                 assert caller.close_code == 1008
 
             async def broken(frame: str | bytes, expect_error: str) -> None:
@@ -169,9 +157,9 @@ def test_twilio_bad_input_ends_only_the_broken_streams(
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 await caller.send_raw(frame)
-                record = await _ended(line, caller.call_sid)
+                record = await ended(line, caller.call_sid)
                 assert record.ended_by == "error" and expect_error in (record.error or ""), record
-                await asyncio.wait_for(caller.closed.wait(), 5)
+                await asyncio.wait_for(caller.closed.wait(), 15)
                 assert caller.close_code == 1008
                 await caller.close()
 
@@ -180,7 +168,7 @@ def test_twilio_bad_input_ends_only_the_broken_streams(
                 await caller.connect()
                 await asyncio.sleep(0.3)
                 caller.ws.transport.abort()  # type: ignore[attr-defined]  # no close frame, no stop
-                record = await _ended(line, caller.call_sid)
+                record = await ended(line, caller.call_sid)
                 assert record.ended_by == "caller" and record.outcome == "abandoned"
                 assert "connection lost" in (record.error or "")
                 await caller.close()

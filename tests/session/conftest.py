@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from device_bridge.devices import STATELESS
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.demo import espeak
 from voicebot.metrics import Metrics
@@ -41,15 +42,26 @@ def home_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture()
 def home(home_stack: Any) -> Any:
     """The stack with every device back in its initial state and no faults."""
-    import time
-
     sim = home_stack.simulator
     for device_id in sim.device_ids():
         sim.clear(device_id)
     for hd in sim.home.devices:
         if hd.state:
             sim.set_state(hd.device.id, dict(hd.state))
-    time.sleep(0.2)
+
+    def seen_reset(bridge: Any) -> bool:
+        # the bridge hears the reset over MQTT: every device back online, every on/off, open/closed…
+        # as the home file has it (numeric readings may move with the simulated heating)
+        for hd in sim.home.devices:
+            snap = bridge.get(hd.device.id)
+            if snap.telemetry.available is False:
+                return False
+            wanted = (hd.state or {}).get("state")
+            if hd.device.type not in STATELESS and isinstance(wanted, str) and str(snap.state.get("state", "")).lower() != wanted.lower():
+                return False
+        return True
+
+    assert home_stack.bridge.wait_for(seen_reset, 15), "the bridge did not see the home reset"
     return home_stack
 
 

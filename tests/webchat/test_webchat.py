@@ -106,8 +106,13 @@ def test_a_revoked_link_and_a_silent_client_are_turned_away(webchat_runtime: Run
 def test_hostile_clients_get_clear_errors_and_another_customers_chat_goes_on(webchat_runtime: Runtime) -> None:
     rt = webchat_runtime
 
+    # A slow refill (one message per 10 s): the flood below is a flood however long the bot takes to
+    # answer the messages it lets through on a busy machine (at one a second, a reply taking over a
+    # second refills the bucket as fast as the flood drains it).
+    settings = TEST_SETTINGS.model_copy(update={"messages_per_minute": 6})
+
     async def attack() -> None:
-        async with serving(rt) as (web, url), signed_in(web, url, "c-sam") as (good, _, _):
+        async with serving(rt, settings) as (web, url), signed_in(web, url, "c-sam") as (good, _, _):
             async with signed_in(web, url, "c-jordan") as (bad, _, _):
                 # Not JSON, not a message, too long: each answered, the chat stays open.
                 await bad.send("{not json")

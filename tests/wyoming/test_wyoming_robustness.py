@@ -68,7 +68,7 @@ def still_serving(server) -> None:
 def test_malformed_or_oversized_input_ends_only_that_connection(wyoming_server, server_log, sent: bytes,
                                                                    reason: str) -> None:
     answer = asyncio.run(send_raw(wyoming_server.host, wyoming_server.port, sent))
-    assert until(lambda: logged(server_log, reason, "closing this connection"), 5.0), server_log.text
+    assert until(lambda: logged(server_log, reason, "closing this connection"), 10.0), server_log.text
     header = json.loads(answer.split(b"\n", 1)[0])
     assert header["type"] == "error"  # the client is told why before the connection closes
     still_serving(wyoming_server)
@@ -109,7 +109,7 @@ def test_a_client_that_vanishes_mid_stream_is_logged_and_forgotten(wyoming_serve
     asyncio.run(send_raw(wyoming_server.host, wyoming_server.port,
                          start + b"\n" + chunk + b"\n" + b"\1" * 100, then_close=True))
     # the log line names the client and what it was doing when it went (the audio was under way)
-    assert until(lambda: logged(server_log, "went away", "audio-", "closing this connection"), 5.0), server_log.text
+    assert until(lambda: logged(server_log, "went away", "audio-", "closing this connection"), 10.0), server_log.text
     still_serving(wyoming_server)
 
 
@@ -156,16 +156,18 @@ def test_connections_over_the_limit_are_refused_and_silent_ones_closed(wyoming_r
     from tests.wyoming.conftest import TEST_SETTINGS, Running
     from voicebot.wyoming.service import WyomingService
 
+    # silent for 2 s: the two first clients must still be there when the third connects, also when
+    # this thread is starved for a moment on a busy machine
     small = Running(WyomingService(wyoming_runtime, TEST_SETTINGS.model_copy(
-        update={"max_connections": 2, "idle_timeout_s": 0.5})))
+        update={"max_connections": 2, "idle_timeout_s": 2.0})))
     try:
         async def scenario() -> tuple[str, str]:
             first = await asyncio.open_connection(small.host, small.port)
             second = await asyncio.open_connection(small.host, small.port)
             third_reader, third_writer = await asyncio.open_connection(small.host, small.port)
-            refused = await asyncio.wait_for(third_reader.read(), 5)  # answered, then closed
+            refused = await asyncio.wait_for(third_reader.read(), 15)  # answered, then closed
             third_writer.close()
-            idle = await asyncio.wait_for(first[0].read(), 5)  # closed after 0.5 s of silence
+            idle = await asyncio.wait_for(first[0].read(), 15)  # closed after 2 s of silence
             for _, w in (first, second):
                 w.close()
             return refused.decode(), idle.decode()
@@ -174,7 +176,7 @@ def test_connections_over_the_limit_are_refused_and_silent_ones_closed(wyoming_r
         assert '"type": "error"' in refused and "busy" in refused
         assert idle == ""
         assert logged(server_log, "refused", "2 connections already served")
-        assert until(lambda: logged(server_log, "sent nothing for 0.5 s"), 5.0)
+        assert until(lambda: logged(server_log, "sent nothing for 2 s"), 10.0)
     finally:
         small.close()
 
@@ -198,7 +200,7 @@ def test_off_loopback_only_the_listed_networks_may_connect(wyoming_runtime, serv
     try:
         answer = asyncio.run(send_raw(lan, port, b""))  # closed at once, with nothing said
         assert answer == b""
-        assert until(lambda: logged(server_log, "refused: not a network in wyoming.peers", lan), 5.0)
+        assert until(lambda: logged(server_log, "refused: not a network in wyoming.peers", lan), 10.0)
         assert asyncio.run(describe("127.0.0.1", port)).handle
     finally:
         running.close()
@@ -240,5 +242,5 @@ def test_endless_audio_ends_only_that_connection(wyoming_server, server_log, rat
             await client.disconnect()
 
     asyncio.run(stream())
-    assert until(lambda: logged(server_log, reason, "closing this connection"), 5.0), server_log.text
+    assert until(lambda: logged(server_log, reason, "closing this connection"), 10.0), server_log.text
     still_serving(wyoming_server)
