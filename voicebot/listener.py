@@ -267,6 +267,10 @@ class Listener:
     def _drop_speculation(self) -> None:
         if self._speculative is not None:
             emit(Stage.TRANSCRIBE, Phase.SPECULATION, result="discarded")
+            if isinstance(self._speculative, Future):
+                # Still queued behind other calls' turns (a shared pool): nobody will read it, so
+                # it is never run. One already running finishes; its result is dropped.
+                self._speculative.cancel()
             self._speculative = None
 
     # ------------------------------------------------------------------ words
@@ -275,10 +279,14 @@ class Listener:
 
     def _start_transcription(self, pcm: np.ndarray) -> Job:
         if self.speculate == "thread":
+            submit = getattr(self.transcriber, "submit", None)
+            if callable(submit):  # a queue of its own (voicebot.channels.phone.pool): no thread waits
+                job: Future[Transcript] = submit(pcm, self.language)
+                return job
             return asyncio.ensure_future(asyncio.to_thread(self.transcribe, pcm))
-        job: Future[Transcript] = Future()
-        job.set_result(self.transcribe(pcm))
-        return job
+        done: Future[Transcript] = Future()
+        done.set_result(self.transcribe(pcm))
+        return done
 
     async def hear(self, turn: HeardTurn) -> Heard:
         """The turn's words (the speculative transcript when it is there), wake word applied."""

@@ -220,6 +220,7 @@ class PhoneLine:
             "admission": self.admission.stats(),
             "transcription": {
                 "requests": p.requests,
+                "skipped": p.skipped,
                 "longest_queue": p.longest_queue,
                 "busy_s": round(p.busy_s, 3),
                 "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,

@@ -34,6 +34,7 @@ class PoolStats:
     busy_s: float = 0.0  # time spent transcribing, summed over workers
     waited_s: float = 0.0  # total time requests spent queued before a worker took them
     longest_queue: int = 0
+    skipped: int = 0  # dropped by the caller while queued (a speculation made stale), never run
 
 
 @dataclass
@@ -61,6 +62,7 @@ class TranscriptionPool:
             t.start()
 
     def submit(self, pcm: np.ndarray, language: str | None = None) -> Future[Transcript]:
+        """Queue a transcription; cancelling the future before a worker takes it skips it."""
         job = _Job(pcm, language, Future(), time.perf_counter())
         self._queue.put(job)
         with self._lock:
@@ -83,6 +85,10 @@ class TranscriptionPool:
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                with self._lock:  # a speculation the caller dropped (they went on talking) while it queued
+                    self.stats.skipped += 1
+                continue
             started = time.perf_counter()
             with self._lock:
                 self._running += 1
