@@ -298,7 +298,11 @@ class Listener:
             except Exception:
                 transcript = None
         if transcript is None:
-            transcript = await asyncio.to_thread(self.transcribe, turn.pcm)
+            submit = getattr(self.transcriber, "submit", None)
+            if callable(submit):  # a shared queue: wait for it without holding a thread
+                transcript = await asyncio.wrap_future(submit(turn.pcm, self.language))
+            else:
+                transcript = await asyncio.to_thread(self.transcribe, turn.pcm)
         return self._admit(turn, transcript)
 
     def hear_now(self, turn: HeardTurn) -> Heard:
