@@ -28,6 +28,7 @@ def nlu() -> Understander:
         {"name": "Lámpara del despacho", "type": "light", "area": "Despacho"},
         {"name": "Luz del baño", "type": "light", "area": "Baño"},
         {"name": "Persiana del despacho", "type": "cover", "device_class": "shutter", "area": "Despacho"},
+        {"name": "Llave del riego", "type": "valve", "area": "Porch"},
     ]})
     devices, areas = [hd.device for hd in home.devices], list(home.areas)
     return Understander(lambda: devices, lambda: areas, language="en", languages=["es", "de"], learned=False)
@@ -64,6 +65,11 @@ def _ha(slots: dict[str, Any]) -> dict[str, Any]:
         # a named cover's position names its domain
         ("en", "set the study blind to 40%", None, "HassSetPosition",
          {"name": "Study Blind", "domain": "cover", "position": 40}),
+        ("es", "pon la llave del riego al 30%", None, "HassSetPosition",
+         {"name": "Llave del riego", "domain": "valve", "position": 30}),
+        # "la habitación" is the room the speaker is in here, not a room named: no name: all
+        ("es", "apaga los ventiladores de la habitación", "Despacho", "HassTurnOff",
+         {"area": "Despacho", "domain": "fan"}),
     ],
 )
 def test_slots_follow_home_assistant(nlu: Understander, language: str, text: str, area: str | None, intent: str,

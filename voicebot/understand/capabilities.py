@@ -17,7 +17,7 @@ INTENT_DOMAINS: dict[str, frozenset[str]] = {
     "HassClimateSetTemperature": frozenset({"climate"}),
     "HassClimateGetTemperature": frozenset({"climate", "sensor"}),
     "HassGetState": ALL,
-    "HassSetPosition": frozenset({"cover"}),
+    "HassSetPosition": frozenset({"cover", "valve"}),  # a valve has a position in HA (the bridge may not set it)
     "HassMediaPause": frozenset({"media_player"}),
     "HassMediaUnpause": frozenset({"media_player"}),
     "HassMediaNext": frozenset({"media_player"}),

@@ -17,6 +17,7 @@ expect ("Home Assistant's vocabulary, exactly", issue 12).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from voicebot.understand.mentions import HomeIndex
@@ -25,7 +26,7 @@ from voicebot.understand.vocabulary import Vocabulary
 _NO_DOMAIN = frozenset({"HassClimateSetTemperature", "HassClimateGetTemperature", "HassLightSet"})
 # named devices of these domains are named with their domain in every language HA's tests cover
 _NAME_DOMAIN = {"HassTurnOn": frozenset({"scene", "script", "valve"}), "HassTurnOff": frozenset({"valve"}),
-                "HassSetPosition": frozenset({"valve"}), "HassGetState": frozenset({"person"})}
+                "HassGetState": frozenset({"person"})}
 # a state word belongs to the domains whose devices have it
 _STATE_DOMAINS = {"open": "cover", "closed": "cover", "locked": "lock", "unlocked": "lock", "home": "person",
                   "not_home": "person"}
@@ -34,10 +35,10 @@ _SENSORS = frozenset({"sensor", "binary_sensor"})
 
 def conform(
     vocab: Vocabulary, intent: str, slots: dict[str, Any], device_ids: list[str], index: HomeIndex,
-    area_said: bool = False,
+    areas_said: Sequence[str] = (),
 ) -> None:
     """Adjust ``slots`` (in place) to the slots Home Assistant fills for ``intent``.
-    ``area_said``: the area slot is a room the speaker named (not the room they are in)."""
+    ``areas_said``: the rooms the speaker named (the area slot may be the room they are in)."""
     if intent in _NO_DOMAIN:
         slots.pop("domain", None)
     domains = {str(index.devices[i].type) for i in device_ids if i in index.devices}
@@ -49,7 +50,7 @@ def conform(
         for intents, domain, scope in vocab.ha_name_all:
             if intent not in intents or slots.get("domain") != domain:
                 continue
-            if (scope == "area" and slots.get("area") and area_said) or (
+            if (scope == "area" and slots.get("area") in areas_said) or (
                     scope == "home" and not slots.get("area") and not slots.get("floor")):
                 slots["name"] = "all"
     if intent == "HassGetState" and slots.get("name") and len(device_ids) == 1:

@@ -354,9 +354,11 @@ class Resolver:
             if not explicit_kind and any(caps.is_sensitive(_domain(devs[i]), devs[i].device_class) for i in pool):
                 return Target(candidates=pool, how="group")
             # "turn on the lamp" in a room with two: a singular kind word names one device, so
-            # which one is asked; "the lamps", "all the lights", "turn off the bedroom" mean them all
+            # which one is asked; "the lamps", "all the lights", "turn off the bedroom" mean them all.
+            # So for a fault: "la luz de la cocina no se enciende" with two kitchen lights is
+            # one of them, and troubleshooting the other would be troubleshooting the wrong light
             if (
-                m.kinds and len(pool) > 1 and intent in caps.CHANGING
+                m.kinds and len(pool) > 1 and (intent in caps.CHANGING or intent == "ReportProblem")
                 and not (m.plural or m.all or m.both)
             ):
                 return Target(candidates=pool, how="group")

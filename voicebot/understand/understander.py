@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from device_bridge.devices import Area, Device
@@ -144,7 +145,7 @@ class Understander:
         index = self.index(vocab.language)
         speaker_area = index.canonical_area(speaker_area)  # None for a room the home lacks
         mentions = index.find(plain)
-        area_said = bool(mentions.areas)  # before a template's or the context's area stands in
+        areas_said = list(mentions.areas)  # before a template's or the context's area stands in
         resolver = Resolver(index)
 
         intent: str | None = None
@@ -167,6 +168,8 @@ class Understander:
             # "Küchenlicht ein": the templates read the verb's particle as the number one
             # (brightness 1 %); a value never said is no value, the rules read the request
             template = None
+        if template is not None:
+            template = _kind_over_area(template, mentions, speaker_area)
         if question is not None:
             pass
         elif template is not None:
@@ -204,6 +207,14 @@ class Understander:
                 intent, slots, confidence, matched, mentions = (
                     guess.intent, dict(guess.slots), guess.confidence, guess.matched, guess.mentions)
                 target = resolver.resolve(mentions, intent, slots.get("domain"), speaker_area, context)
+        if intent in ("HassTurnOn", "HassTurnOff") and slots.get("domain") == "cover" and not safety:
+            doors = self._doors_as_locks(vocab, intent, plain, mentions, target, resolver, speaker_area, context)
+            if doors is not None:
+                intent, target, mentions = doors
+                slots = {k: v for k, v in slots.items() if k not in _HA_SLOTS}
+                slots["domain"] = "lock"
+                template = None  # its cover slots are not what was meant
+                matched = f"{matched}, doors as their locks"
         not_handled: str | None = None
         if template is None and question is None and intent in DEVICE_INTENTS:
             not_handled = self._not_for_a_device(vocab, rule, intent, slots, plain, mentions, index)
@@ -214,6 +225,7 @@ class Understander:
             # the rules decided; when Home Assistant's templates read the same request, their
             # slots are the vocabulary HA uses (the devices stay those the rules resolved)
             same = self._template(vocab, text, index, speaker_area)
+            same = _kind_over_area(same, mentions, speaker_area) if same is not None else None
             if same is not None and same.intent == intent and same.slots:
                 ha_slots = same.slots
                 kept = {k: v for k, v in slots.items() if k not in _HA_SLOTS}
@@ -226,7 +238,7 @@ class Understander:
             if not ha_slots:
                 slots.update(self._target_slots(mentions, target, index, speaker_area, slots))
             if intent in DEVICE_INTENTS:
-                ha_slots_mod.conform(vocab, intent, slots, target.device_ids, index, area_said)
+                ha_slots_mod.conform(vocab, intent, slots, target.device_ids, index, areas_said)
             if target.device_ids:
                 confidence *= max(0.5, min(1.0, target.score))
             elif target.candidates:
@@ -294,6 +306,23 @@ class Understander:
                 # "open my playlist", "open a new email": the verb's object is nothing of the home
                 return f"no device request: {' '.join(stray)} is nothing of this home"
         return None
+
+    def _doors_as_locks(
+        self, vocab: Vocabulary, intent: str, plain: str, m: Mentions, target: Target, resolver: Resolver,
+        speaker_area: str | None, context: ConversationContext | None,
+    ) -> tuple[str, Target, Mentions] | None:
+        """"Mach im Flur die Türen auf" in a home whose doors there have smart locks, not motors:
+        opening a door is unlocking it and closing it is locking it (Home Assistant's lock is on
+        when locked), on the locks of the place said. None when a door cover was found."""
+        if target.device_ids or target.candidates or not vocab.any_match(vocab.doors, plain):
+            return None
+        if any(k.domain == "cover" and k.device_class not in (None, "door") for k in m.kinds):
+            return None  # a garage door or a gate is never a lock
+        as_lock = "HassTurnOff" if intent == "HassTurnOn" else "HassTurnOn"
+        # "die Tür" is one lock (which one, if the place has several), "die Türen" all of them
+        found = replace(m, kinds=[DomainWord("lock", None)], plural=m.all or vocab.any_match(vocab.doors_plural, plain))
+        # a place with neither: still the locks (Home Assistant's reading), none of which is acted on
+        return as_lock, resolver.resolve(found, as_lock, "lock", speaker_area, context), found
 
     def _template(
         self, vocab: Vocabulary, text: str, index: HomeIndex, speaker_area: str | None = None,
@@ -575,6 +604,21 @@ class Understander:
         return out
 
 
+
+
+def _kind_over_area(match: TemplateMatch, m: Mentions, speaker_area: str | None) -> TemplateMatch:
+    """"Open the garage door" in a home with a room called Garage: the templates read the room
+    and a door, but the words are one kind of device (a garage door) and no room was said. When
+    the template's room is none the rules found (nor the speaker's) and the rules found a kind of
+    its domain with a class, the kind wins."""
+    if not match.area or match.area in m.areas or match.area == speaker_area:
+        return match
+    kind = next((k for k in m.kinds if k.domain == match.domain and k.device_class), None)
+    if kind is None:
+        return match
+    slots = {k: v for k, v in match.slots.items() if k != "area"}
+    slots["device_class"] = kind.device_class
+    return replace(match, area=None, device_class=kind.device_class, slots=slots)
 
 
 def _mostly_nonsense(m: Mentions, slots: dict[str, Any]) -> bool:

@@ -113,6 +113,10 @@ class Vocabulary:
     weather: list[re.Pattern[str]] = field(default_factory=list)
     # a verb's particle that number words share ("Licht ein"): never a value by itself
     particles: list[re.Pattern[str]] = field(default_factory=list)
+    # words for a door: a home's doors are motorised (covers) or, more often, locked and
+    # unlocked by a smart lock; where the place has no door to open, its locks are meant
+    doors: list[re.Pattern[str]] = field(default_factory=list)
+    doors_plural: list[re.Pattern[str]] = field(default_factory=list)
     # slots Home Assistant's sentences of this language do not fill: intent → domain → slots
     ha_drop: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # intent → the domains whose named devices HA's sentences of this language also name by domain
@@ -264,6 +268,9 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         media_resume=_compile("media.resume", (lex.get("media") or {}).get("resume") or []),
         weather=_compile("weather", lex.get("weather") or []),
         particles=_compile("particles", lex.get("particles") or []),
+        doors=_compile("doors.one", (lex.get("doors") or {}).get("one") or [])
+        + _compile("doors.many", (lex.get("doors") or {}).get("many") or []),
+        doors_plural=_compile("doors.many", (lex.get("doors") or {}).get("many") or []),
         ha_drop={str(i): {str(d): tuple(str(x) for x in v) for d, v in (by or {}).items()}
                  for i, by in ((lex.get("ha_slots") or {}).get("drop") or {}).items()},
         ha_name_domain={str(i): frozenset(str(d) for d in ds or ())
