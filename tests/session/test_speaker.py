@@ -36,6 +36,19 @@ def test_listed_devices_are_the_alsa_pcms(tmp_path) -> None:
     assert "mic" in proc.stdout and "spk" in proc.stdout
 
 
+def test_a_misnamed_microphone_is_a_clear_error_before_anything_loads(tmp_path) -> None:
+    home, _, _ = alsa_home(tmp_path)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "voicebot"), "listen", "--input", "no-such-mic", "--store", str(tmp_path / "s.sqlite3")],
+        env={**os.environ, "HOME": str(home), "VOICEBOT_DATA_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    err = " ".join(proc.stderr.replace("│", " ").split())
+    assert "No input device matching 'no-such-mic'" in err and "devices present" in err, err
+    assert "spk" in err  # what the user could have named instead
+
+
 def test_listen_hears_the_microphone_and_answers_on_the_speaker(tmp_path, own_mosquitto, say, transcriber) -> None:
     home, mic, speaker = alsa_home(tmp_path)
     rng = np.random.default_rng(0)

@@ -28,10 +28,23 @@ class AudioDeviceError(RuntimeError):
     """A sound device that cannot be opened; the message names it and lists what exists."""
 
 
+NO_DEVICES = ("PortAudio finds no sound devices on this machine (no sound card, or no access to it); "
+              "docs/session.md shows an ALSA file device for machines without one")
+
+
 def list_devices() -> str:
     import sounddevice as sd
 
-    return str(sd.query_devices())
+    return str(sd.query_devices()).strip() or NO_DEVICES
+
+
+def _unusable(exc: Exception) -> AudioDeviceError:
+    import sounddevice as sd
+
+    present = str(sd.query_devices()).strip()
+    if not present:
+        return AudioDeviceError(f"cannot open the sound device ({exc}): {NO_DEVICES}")
+    return AudioDeviceError(f"cannot open the sound device ({exc}); devices present:\n{present}")
 
 
 def _device(spec: str | None) -> int | str | None:
@@ -83,6 +96,16 @@ class SpeakerChannel:
     def close(self) -> None:
         self._stop.set()
 
+    def check(self) -> None:
+        """Fail now, before the models load, when the microphone or speaker does not exist."""
+        import sounddevice as sd
+
+        try:
+            sd.query_devices(self.input, "input")
+            sd.query_devices(self.output, "output")
+        except (sd.PortAudioError, ValueError) as exc:  # ValueError: no device matches the name
+            raise _unusable(exc) from exc
+
     async def frames(self) -> AsyncIterator[InFrame]:
         import sounddevice as sd
 
@@ -91,10 +114,8 @@ class SpeakerChannel:
         try:
             istream, irate = _open(sd.InputStream, self.input, self.frame)
             ostream, orate = _open(sd.OutputStream, self.output, self.frame)
-        except sd.PortAudioError as exc:
-            raise AudioDeviceError(
-                f"cannot open the sound device ({exc}); devices present:\n{list_devices()}"
-            ) from exc
+        except (sd.PortAudioError, ValueError) as exc:
+            raise _unusable(exc) from exc
         self.rates = (irate, orate)
         device_latency = float(getattr(istream, "latency", 0.0) or 0.0) + float(getattr(ostream, "latency", 0.0) or 0.0)
         self._latency = min(RATE // 2, int(device_latency * RATE))

@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
         if list_devices:
             print(devices())
             return
+        try:
+            SpeakerChannel(input, output).check()
+        except AudioDeviceError as exc:
+            raise typer.BadParameter(str(exc)) from exc
         settings = load_settings()
         opts = section(SessionSettings, "session", settings)
         updates: dict[str, object] = {}

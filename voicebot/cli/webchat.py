@@ -15,6 +15,7 @@ from voicebot.cli.store import STORE_HELP
 from voicebot.config import Settings, load_settings, section
 
 if TYPE_CHECKING:
+    from voicebot.webchat.server import WebChatServer
     from voicebot.webchat.settings import WebChatSettings
 
 StoreOption = Annotated[str | None, typer.Option("--store", help=STORE_HELP)]
@@ -29,7 +30,16 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2) or "s"]
 
 
+_serving: list[WebChatServer] = []  # the server while it serves
+
+
 def _terminated(signum: int, frame: object) -> None:
+    # While the server serves, uvicorn handles SIGTERM itself and raises it again once it has
+    # stopped: the server is stopping already, so let the shutdown finish. Before that, stop the
+    # way Ctrl-C does.
+    if _serving:
+        _serving[0].server.should_exit = True
+        return
     raise KeyboardInterrupt
 
 
@@ -63,7 +73,6 @@ def register(app: typer.Typer) -> None:
             from voicebot.cli.dialogue import DEMO_HOME
 
             home, simulate = DEMO_HOME, True  # works with no set-up, as `voicebot chat` does
-        # uvicorn stops on SIGTERM and then raises it again: end the way Ctrl-C does, cleaning up.
         signal.signal(signal.SIGTERM, _terminated)
         try:
             asyncio.run(_serve(settings, ws, host, port, home, broker, simulate, store))
@@ -141,9 +150,11 @@ async def _serve(
         bound = await server.start()
         typer.echo(f"webchat: {bound[0]}:{bound[1]}")
         typer.echo(f"links: voicebot webchat link CUSTOMER (base {base_url(ws, *bound)})", err=True)
+        _serving.append(server)
         try:
             await server.wait()
         finally:
+            _serving.remove(server)
             await server.close()
     finally:
         rt.close()
