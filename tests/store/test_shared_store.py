@@ -151,3 +151,28 @@ def test_a_sqlite_store_moves_to_postgresql_whole(tmp_path: Path, postgres, post
     assert int(moved.create_ticket(None, "bob", "asked", "x", {}).id) == int(first.id) + 1
     again = CliRunner().invoke(app, ["store", "copy", "--store", str(path), "--to", url], env=env)
     assert again.exit_code == 2 and "already holds" in again.output
+
+
+def test_a_copy_without_the_sources_key_is_refused_before_the_target_is_touched(tmp_path: Path) -> None:
+    """Forgetting scale.md's step 2 (store.key = the file's key) costs nothing: the retry with
+    the key works, because the refused copy did not make the target a key of its own."""
+    from typer.testing import CliRunner
+
+    from voicebot.cli import app
+
+    path, target = tmp_path / "voicebot.sqlite3", tmp_path / "copy.sqlite3"
+    old = Store(path)  # its key file beside it
+    conv = old.start_conversation("phone", "alice", None)
+    old.add_turn(conv, "the boiler is cold", "Let us check the boiler.")
+    old.close()
+    env = {"VOICEBOT_DATA_DIR": str(tmp_path), "VOICEBOT_STORE__KEY": ""}
+    refused = CliRunner().invoke(app, ["store", "copy", "--store", str(path), "--to", str(target)], env=env)
+    assert refused.exit_code == 2
+    assert f"set store.key (VOICEBOT_STORE__KEY) to the contents of {path}.key" in refused.output, refused.output
+    assert not target.exists() and not Path(f"{target}.key").exists()
+    key = Path(f"{path}.key").read_text().strip()
+    done = CliRunner().invoke(app, ["store", "copy", "--store", str(path), "--to", str(target)],
+                              env={**env, "VOICEBOT_STORE__KEY": key})
+    assert done.exit_code == 0, done.output
+    moved = Store(target, store_settings=StoreSettings(key=key))
+    assert [t["user_text"] for t in moved.turns(conv)] == ["the boiler is cold"]

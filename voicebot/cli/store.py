@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -94,11 +95,19 @@ def register(app: typer.Typer) -> None:
         PostgreSQL. Stop the services first; the target must use the same key (store.key)."""
         from voicebot.store import Store, StoreError
         from voicebot.store_admin import copy_store
-        from voicebot.store_crypto import StoreKeyError
+        from voicebot.store_crypto import StoreKeyError, key_file_for
 
         source = open_store(path)
+        settings = _settings()
+        if not settings.key and not settings.key_file and not Path(f"{to.removeprefix('sqlite:///')}.key").is_file():
+            # Opened now, the target would make a key of its own and seal its canary with it: the
+            # copy would be refused, and the target left refusing the source's key on the retry.
+            typer.echo(f"voicebot: the target needs the source's key: set store.key (VOICEBOT_STORE__KEY) to the "
+                       f"contents of {key_file_for(source.key_base, settings)} and copy again; nothing was copied",
+                       err=True)
+            raise typer.Exit(2)
         try:
-            target = Store(to, store_settings=_settings())
+            target = Store(to, store_settings=settings)
             print(json.dumps(copy_store(source, target)))
         except (StoreError, StoreKeyError, ValueError) as exc:
             typer.echo(f"voicebot: {exc}", err=True)
