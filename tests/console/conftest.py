@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from console_helpers import PASSWORDS, ConsoleStack, free_port
 
-from tests.waiting import until
+from tests.waiting import COMMAND_TIMEOUT_S, until
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     folder = tmp_path_factory.mktemp("console")
     store_path = folder / "voicebot.sqlite3"
     settings = Settings(data_dir=folder / "data")
-    settings.extra["dialogue"] = {"callback_windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    settings.extra["dialogue"] = {"command_timeout_s": COMMAND_TIMEOUT_S, "callback_windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                                                         "start": "00:00", "end": "24:00"}]}
     with MosquittoBroker() as broker:
         rt = build_runtime(settings, broker=broker.url, home=demo_home(), simulate=True, store_path=store_path,

@@ -22,7 +22,7 @@ def demo(broker) -> Iterator[Simulator]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "device_bridge.cli", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "device_bridge.cli", *args], capture_output=True, text=True, timeout=180)
 
 
 def test_get_json_prints_state_and_telemetry(demo, broker) -> None:

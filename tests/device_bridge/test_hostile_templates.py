@@ -50,11 +50,11 @@ def test_device_bridge_list_and_get_exit_with_a_runaway_template_retained(broker
     env = {**os.environ, "VOICEBOT_MQTT__BROKER": broker.url}
     for args in (["list", "--json"], ["get", "retained_loop"]):
         done = subprocess.run([sys.executable, "-c", "from device_bridge.cli import app; app()", *args],
-                              env=env, capture_output=True, text=True, timeout=60)
+                              env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode in (0, 1), done.stderr  # get: no state known is fine, a hang is not
     assert "retained_loop" in subprocess.run(
         [sys.executable, "-c", "from device_bridge.cli import app; app()", "list", "--json"],
-        env=env, capture_output=True, text=True, timeout=60).stdout
+        env=env, capture_output=True, text=True, timeout=180).stdout
 
 
 def test_a_brightness_scale_that_would_divide_by_zero_is_refused_with_a_clear_line(bridge, peer, caplog) -> None:

@@ -43,7 +43,7 @@ def _stop_at(home: Home, position: int) -> None:
     assert home.bridge.wait_for(
         lambda b: b.get(BLINDS).state.get("current_position") == position
         and b.get(BLINDS).state.get("state") not in ("opening", "closing"),
-        timeout=5.0,
+        timeout=15.0,
     )
 
 

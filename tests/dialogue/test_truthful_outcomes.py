@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
@@ -40,7 +41,7 @@ def test_a_hung_broker_is_said_to_be_the_hub_in_every_language(own_mosquitto) ->
 def test_a_moving_cover_is_announced_then_followed_to_its_arrival(mosquitto) -> None:  # type: ignore[no-untyped-def]
     with simulated_home(mosquitto.url, HOME, cover_travel_s=2.0) as h:
         h.reset()
-        engine = DialogueEngine(h.bridge, Store(), DialogueSettings(command_timeout_s=3.0))
+        engine = DialogueEngine(h.bridge, Store(), DialogueSettings(command_timeout_s=COMMAND_TIMEOUT_S))
         conv = engine.conversation("chat")
         caps = conv.caps  # type: ignore[attr-defined]
         out = caps.set_state("living_room_blinds", {"state": "closed"}, "test")
@@ -49,7 +50,7 @@ def test_a_moving_cover_is_announced_then_followed_to_its_arrival(mosquitto) -> 
             out = caps.set_state("living_room_blinds", {"state": "closed"}, "test")
         assert out.status == "moving" and not out.ok, out.text
         assert out.text == "Closing the living room blinds."
-        final = caps.follow_movement(out, timeout=6.0)
+        final = caps.follow_movement(out, timeout=30.0)  # ends on the arrival; slower on a busy machine
         assert final.ok and final.text == "The living room blinds are closed now.", final.text
 
 

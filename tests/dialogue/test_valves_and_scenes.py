@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.waiting import until
+from tests.waiting import COMMAND_TIMEOUT_S, until
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
 from voicebot.testing.scenario import simulated_home
@@ -32,7 +32,7 @@ def _home(tmp_path: Path) -> Path:
 
 def test_the_water_valve_asks_first_then_acts_and_reports_what_it_did(mosquitto, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with simulated_home(mosquitto.url, _home(tmp_path)) as h:
-        conv = h.engine(DialogueSettings(command_timeout_s=3.0), Store()).conversation("chat")
+        conv = h.engine(DialogueSettings(command_timeout_s=COMMAND_TIMEOUT_S), Store()).conversation("chat")
         ask = conv.handle("open the water valve")
         assert not ask.actions and "to be sure" in ask.text and "main water valve" in ask.text, ask.text
         assert h.simulator.state("main_water_valve")["state"] == "closed"
@@ -47,7 +47,7 @@ def test_the_water_valve_asks_first_then_acts_and_reports_what_it_did(mosquitto,
 def test_a_valve_that_does_not_answer_is_never_said_to_be_closed(mosquitto, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with simulated_home(mosquitto.url, _home(tmp_path)) as h:
         h.simulator.set_state("garden_valve", {"state": "open"})
-        assert until(lambda: h.bridge.get("garden_valve").state.get("state") == "open")
+        assert until(lambda: h.bridge.get("garden_valve").state.get("state") == "open", 15)
         h.inject("Garden Valve", "unresponsive")
         conv = h.engine(DialogueSettings(command_timeout_s=1.0), Store()).conversation("chat")
         out = conv.handle("close the garden valve")
@@ -56,11 +56,11 @@ def test_a_valve_that_does_not_answer_is_never_said_to_be_closed(mosquitto, tmp_
 
 def test_a_scene_and_a_script_run_and_nothing_else_is_claimed(mosquitto, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with simulated_home(mosquitto.url, _home(tmp_path)) as h:
-        conv = h.engine(DialogueSettings(command_timeout_s=3.0), Store()).conversation("chat")
+        conv = h.engine(DialogueSettings(command_timeout_s=COMMAND_TIMEOUT_S), Store()).conversation("chat")
         out = conv.handle("activate movie night")
         assert out.text.startswith("The movie night is on.") and "lamp" not in out.text.lower(), out.text
-        assert until(lambda: h.simulator.activations("movie_night") == 1)
+        assert until(lambda: h.simulator.activations("movie_night") == 1, 15)
         out = conv.handle("run the goodnight script")
         assert [a.outcome for a in out.actions] == ["confirmed"], out.text
-        assert until(lambda: h.simulator.activations("goodnight") == 1)
+        assert until(lambda: h.simulator.activations("goodnight") == 1, 15)
         assert h.simulator.state("living_room_lamp")["state"] == "off"

@@ -18,6 +18,7 @@ import pytest
 from feedback_testkit import PREFIX, Device
 
 from device_bridge.broker import MosquittoBroker
+from tests.waiting import until
 
 
 def _assert_rejected(ack: dict[str, Any], setting: str) -> None:
@@ -57,9 +58,8 @@ def test_deep_nesting_huge_chunk_numbers_and_big_control_messages_are_rejected(
     device.publish(f"{base}/bigend/end", json.dumps({"chunks": 1, "pad": "x" * 200_000}))
     limits = {"deep": "json_depth", "deep2": "json_depth", "deep3": "json_depth", "hugeseq": "chunks",
               "farseq": "chunks", "bigend": "message_bytes"}
-    deadline = time.monotonic() + 15  # the acks come from two queues, in any order
-    while {a["clip_id"] for a in device.all_acks} != set(limits) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # the acks come from two queues, in any order
+    until(lambda: {a["clip_id"] for a in device.all_acks} == set(limits), 30)
     acks = {a["clip_id"]: a for a in device.all_acks}
     assert set(acks) == set(limits), device.all_acks
     for clip_id, setting in limits.items():

@@ -42,11 +42,12 @@ def test_one_row_per_clip_id_and_per_content(store_location: str) -> None:
 def test_claims_keep_a_second_worker_off_until_the_lease_expires(tmp_path: Path) -> None:
     """SQLite (one host): a claim is a lease."""
     a, b = FeedbackStore(tmp_path / "s.sqlite3"), FeedbackStore(tmp_path / "s.sqlite3")
-    assert a.claim("d1", "c1", "worker-a", lease_s=0.3) is None
-    assert b.claim("d1", "c1", "worker-b", lease_s=0.3) == "worker-a"
-    assert a.claim("d1", "c1", "worker-a", lease_s=0.3) is None  # the holder may renew
-    time.sleep(0.35)  # worker-a died
-    assert b.claim("d1", "c1", "worker-b", lease_s=5) is None
+    # a lease long enough to outlast the next claims on a busy machine (0.3 s did not always)
+    assert a.claim("d1", "c1", "worker-a", lease_s=1.5) is None
+    assert b.claim("d1", "c1", "worker-b", lease_s=1.5) == "worker-a"
+    assert a.claim("d1", "c1", "worker-a", lease_s=1.5) is None  # the holder may renew
+    # worker-a died: once its lease has run out, worker-b takes the clip
+    assert until(lambda: b.claim("d1", "c1", "worker-b", lease_s=5) is None, 10)
     b.release("d1", "c1", "worker-b")
     assert a.claim("d1", "c1", "worker-a", lease_s=5) is None
 
@@ -67,9 +68,11 @@ def test_abandoned_uploads_are_forgotten(store_location: str) -> None:
     s = FeedbackStore(store_location)
     s.start_upload("d1", "old", {})
     s.add_chunk("d1", "old", 0, b"x")
-    time.sleep(0.2)
+    time.sleep(0.5)
+    fresh_at = time.time()
     s.add_chunk("d1", "fresh", 0, b"y")
-    assert s.expire_uploads(older_than_s=0.1) == 1
+    # the cut 0.25 s before the fresh chunk, however long writing it took on a busy machine
+    assert s.expire_uploads(older_than_s=time.time() - fresh_at + 0.25) == 1
     assert s.chunk_numbers("d1", "old") == set() and s.upload_meta("d1", "old") is None
     assert s.chunk_numbers("d1", "fresh") == {0}
 

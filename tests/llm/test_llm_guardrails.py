@@ -256,8 +256,9 @@ def test_a_slow_endpoint_falls_back_within_the_turn_budget(home: HomeUnderTest, 
     reply = conv.handle("by the way, what is the capital of portugal")
     elapsed = time.monotonic() - started
 
-    # The bound is the turn budget plus the rules' own turn; never the endpoint's 6 s.
-    assert elapsed < 3.0
+    # The bound is the turn budget plus the rules' own turn (seconds on a busy machine); never the
+    # endpoint's 6 s.
+    assert elapsed < 5.0
     assert reply.handled_by == "rules" and "far too late" not in reply.text.lower()
     assert "in time" in (conv.trace[-1].fallback or "")
 

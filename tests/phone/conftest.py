@@ -12,6 +12,7 @@ import pytest
 
 from device_bridge.broker import MosquittoBroker
 from device_bridge.simulator import Simulator
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.audio import read_audio
 from voicebot.config import Settings
 from voicebot.runtime import Runtime, build_runtime
@@ -38,6 +39,7 @@ def phone_runtime(phone_broker: MosquittoBroker, tmp_path_factory: pytest.TempPa
         extra={
             # Agents are on duty around the clock, so an escalation on the phone is a live transfer.
             "dialogue": {
+                "command_timeout_s": COMMAND_TIMEOUT_S,
                 "live_transfer": True,
                 "agent_hours": [{"days": ALL_WEEK, "start": "00:00", "end": "23:59:59"}],
             }

@@ -83,7 +83,7 @@ def test_a_finding_the_conversation_opened_with_is_not_announced_again(run, sim:
         assert rt.bridge.conn.wait_subscribed(10)  # type: ignore[attr-defined]
         sim.inject("back_door_sensor", "low_battery")
         contacts.wait_for("back_door_sensor")
-        assert until(lambda: announcements.pending() == 1, 5)
+        assert until(lambda: announcements.pending() == 1, 15)
         conv = rt.conversation(channel="speaker")
         assert "battery is at 4%" in conv.greet().text
         assert announcements.take(10.0) is None and announcements.pending() == 0
@@ -103,7 +103,7 @@ def test_an_open_question_holds_the_announcement(run, sim: Simulator, mosquitto,
         assert rt.bridge.conn.wait_subscribed(10)  # type: ignore[attr-defined]
         sim.inject("back_door_sensor", "low_battery")
         contacts.wait_for("back_door_sensor")
-        assert until(lambda: announcements.pending() == 1, 5)
+        assert until(lambda: announcements.pending() == 1, 15)
         # the greeting asks "Shall I walk you through changing it?"; the customer has not answered
         line = VirtualLine([], speed=4.0, tail_s=4.0, max_s=30)
         session = Session(line, rt.conversation(channel="speaker"), transcriber, synthesizer, rt.settings,

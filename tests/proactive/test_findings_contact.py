@@ -25,7 +25,7 @@ def test_low_battery_is_contacted_once_with_a_ticket_and_the_playbook(run, sim: 
     ticket = service.tickets.ticket(contact["ticket_id"])  # type: ignore[union-attr]
     assert ticket is not None and ticket.customer_id == "anna" and "battery is at 4%" in ticket.problem
     # the battery also fell fast (87% to 4%): two findings of one kind, one contact
-    assert until(lambda: {f.rule for f in service.findings.findings("anna")} >= {"battery_low", "battery_falling"}, 5)  # type: ignore[union-attr]
+    assert until(lambda: {f.rule for f in service.findings.findings("anna")} >= {"battery_low", "battery_falling"}, 15)  # type: ignore[union-attr]
     # the device keeps reporting (every 0.5 s) and the rules keep being evaluated: still one contact
     seen = service.watcher.evaluations  # type: ignore[union-attr]
     assert until(lambda: service.watcher.evaluations >= seen + 15, 15)  # type: ignore[union-attr]

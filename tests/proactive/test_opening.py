@@ -10,6 +10,7 @@ import pytest
 
 from device_bridge.simulator import Simulator
 from tests.proactive.conftest import HOME
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.config import Settings
 from voicebot.runtime import Runtime, build_runtime
 
@@ -26,7 +27,8 @@ def contacted(run, sim: Simulator, mosquitto) -> Iterator[Callable[[], Runtime]]
     runtimes: list[Runtime] = []
 
     def runtime() -> Runtime:
-        rt = build_runtime(Settings(), broker=mosquitto.url, home=HOME, store_path=Path(service.store_location),
+        settings = Settings(extra={"dialogue": {"command_timeout_s": COMMAND_TIMEOUT_S}})
+        rt = build_runtime(settings, broker=mosquitto.url, home=HOME, store_path=Path(service.store_location),
                            models=False)
         runtimes.append(rt)
         return rt

@@ -168,7 +168,7 @@ def test_phone_command_refuses_an_open_audiosocket_before_loading_anything(tmp_p
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         env={
             "HOME": str(tmp_path),
             "XDG_DATA_HOME": str(tmp_path),

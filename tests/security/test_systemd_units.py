@@ -16,7 +16,7 @@ UNITS = sorted((ROOT / "systemd").glob("*.service"))
 
 def exposure(unit: Path) -> float:
     out = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=180)
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out.stdout)
     assert found, out.stdout[-500:] + out.stderr
     return float(found.group(1))

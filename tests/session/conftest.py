@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from device_bridge.devices import STATELESS
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.channels.virtual import Cue, VirtualLine
 from voicebot.demo import espeak
 from voicebot.metrics import Metrics
@@ -31,7 +32,8 @@ def home_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     store = tmp_path_factory.mktemp("session-store") / "voicebot.sqlite3"
     with MosquittoBroker() as broker:
-        rt = build_runtime(Settings(), broker=broker.url, home=demo_home(), simulate=True,
+        settings = Settings(extra={"dialogue": {"command_timeout_s": COMMAND_TIMEOUT_S}})
+        rt = build_runtime(settings, broker=broker.url, home=demo_home(), simulate=True,
                            store_path=store, models=False)
         try:
             yield rt

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.session.conftest import run_call
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.channels.virtual import Cue
 
 
@@ -25,7 +26,8 @@ def multilingual_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]
 
     store: Path = tmp_path_factory.mktemp("reply-language") / "voicebot.sqlite3"
     with MosquittoBroker() as broker:
-        rt = build_runtime(Settings(extra={"dialogue": {"languages": ["de", "es"]}}), broker=broker.url,
+        rt = build_runtime(Settings(extra={"dialogue": {"languages": ["de", "es"], "command_timeout_s": COMMAND_TIMEOUT_S}}),
+                           broker=broker.url,
                            home=demo_home(), simulate=True, store_path=store, models=False)
         try:
             # the German understanding loads here, not in the test's turn

@@ -30,7 +30,7 @@ def test_listed_devices_are_the_alsa_pcms(tmp_path) -> None:
     home, _, _ = alsa_home(tmp_path)
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "voicebot"), "listen", "--list-devices"],
-        env={**os.environ, "HOME": str(home)}, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "HOME": str(home)}, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
     assert "mic" in proc.stdout and "spk" in proc.stdout

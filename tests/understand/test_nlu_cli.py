@@ -47,7 +47,7 @@ def test_bad_home_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("devices: [{name: X, type: toaster}]\n")
     # the real process: a clear message and a failing exit status, whatever raised it
     out = subprocess.run([sys.executable, "-c", "from voicebot.cli import main; main()", "nlu", "--json", "--home",
-                          str(bad)], input="hello\n", capture_output=True, text=True, timeout=60)
+                          str(bad)], input="hello\n", capture_output=True, text=True, timeout=180)
     assert out.returncode != 0
     assert "toaster" in out.stderr or "type" in out.stderr
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from device_bridge.broker import MosquittoBroker
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.config import Settings
 from voicebot.runtime import Runtime, build_runtime
 from voicebot.store import Customer
@@ -30,7 +31,8 @@ def webchat_broker() -> Iterator[MosquittoBroker]:
 def webchat_runtime(webchat_broker: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """Models load on first use (the phone call); the chat tests need none."""
     tmp = tmp_path_factory.mktemp("webchat")
-    rt = build_runtime(Settings(data_dir=tmp), broker=webchat_broker.url, home=HERE / "home.yaml", simulate=True,
+    settings = Settings(data_dir=tmp, extra={"dialogue": {"command_timeout_s": COMMAND_TIMEOUT_S}})
+    rt = build_runtime(settings, broker=webchat_broker.url, home=HERE / "home.yaml", simulate=True,
                        store_path=tmp / "voicebot.sqlite3", models=False)
     rt.store.save_customer(JORDAN)
     rt.store.save_customer(SAM)

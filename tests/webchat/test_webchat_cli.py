@@ -20,7 +20,7 @@ VOICEBOT = [str(Path(sys.executable).parent / "voicebot")]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VOICEBOT, *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*VOICEBOT, *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 def test_a_printed_link_opens_a_chat_on_the_served_webchat(tmp_path: Path) -> None:

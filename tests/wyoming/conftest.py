@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from device_bridge.broker import MosquittoBroker
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.config import Settings
 from voicebot.runtime import Runtime, build_runtime
 from voicebot.understand.vocabulary import available_languages
@@ -70,7 +71,8 @@ def wyoming_broker() -> Iterator[MosquittoBroker]:
 @pytest.fixture(scope="session")
 def wyoming_runtime(wyoming_broker: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     tmp = tmp_path_factory.mktemp("wyoming")
-    settings = Settings(data_dir=tmp, extra={"dialogue": {"languages": available_languages()}})
+    settings = Settings(data_dir=tmp, extra={"dialogue": {"languages": available_languages(),
+                                                          "command_timeout_s": COMMAND_TIMEOUT_S}})
     rt = build_runtime(settings, broker=wyoming_broker.url, home=DEMO_HOME, simulate=True,
                        store_path=tmp / "wyoming.sqlite3")
     try:
