@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from typing import Annotated
 
@@ -11,6 +12,10 @@ import typer
 from rich.console import Console
 
 console = Console()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # end as Ctrl-C does, stopping the model server on the way out
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +71,8 @@ def register(app: typer.Typer) -> None:
         """Run SmolLM2-135M on a local llama.cpp server (install: scripts/install-llm-server .venv)."""
         from voicebot.dialogue.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerError
 
+        # Without this a SIGTERM (kill, systemd) would end this process and leave the server running.
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             server = LocalLlamaServer(threads=threads).start()
         except LocalServerError as exc:
