@@ -18,7 +18,7 @@ StoreOption = Annotated[
 
 def _host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise typer.BadParameter(f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:8088", param_hint="--http")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -41,15 +41,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The agents' console: the ticket queue, live conversations, stepping in (docs/console.md)."""
         from voicebot.config import load_settings
-        from voicebot.console.server import build_console, serve
+        from voicebot.console.server import build_console, listen, serve
 
         host, port = _host_port(http)
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            typer.echo(f"voicebot console: {exc}", err=True)
+            raise typer.Exit(1) from None
         running = build_console(load_settings(), store, broker)
         if not running.console.db.agents():
             typer.echo("voicebot console: no agent can sign in yet; add one with `voicebot agents add NAME`", err=True)
-        typer.echo(f"voicebot console on http://{host}:{port}/", err=True)
+        bound_host, bound_port = sock.getsockname()[:2]
+        typer.echo(f"voicebot console on http://{bound_host}:{bound_port}/", err=True)
         try:
-            serve(running, host, port)
+            serve(running, sock)
         finally:
             running.close()
 

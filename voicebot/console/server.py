@@ -4,6 +4,8 @@ broker, and uvicorn."""
 from __future__ import annotations
 
 import contextlib
+import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +70,32 @@ def build_console(settings: Settings, store: str | Path | None = None, broker: s
     return running
 
 
-def serve(running: RunningConsole, host: str, port: int) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The console's listening socket, bound before uvicorn starts: a busy address is one clear
+    error, and port 0 gets a free port that can be printed."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)  # from here on, requests wait for uvicorn instead of being refused
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def serve(running: RunningConsole, sock: socket.socket) -> None:
+    """Until SIGINT or SIGTERM; either ends it cleanly (the caller then closes ``running``)."""
     import uvicorn
 
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(create_app(running.console), host=host, port=port, log_level="warning",
                             proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    # uvicorn handles SIGTERM while it serves and then raises it again, which by default would end
+    # the process before the store and the broker connection are closed.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: setattr(server, "should_exit", True))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
