@@ -229,10 +229,14 @@ def broker(prefer: Annotated[str, typer.Option(help="auto, mosquitto or amqtt")]
     """Run the embedded broker on a free loopback port (prints its URL)."""
     b = start_embedded(prefer)
     typer.echo(b.url)
+    # SIGTERM (kill, systemd) ends it as Ctrl-C does: the Mosquitto it started goes with it.
+    stop = threading.Event()
+    with contextlib.suppress(ValueError):  # signal only works in the main thread
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         end = None if duration is None else time.monotonic() + duration
-        while end is None or time.monotonic() < end:
-            time.sleep(0.2)
+        while not stop.is_set() and (end is None or time.monotonic() < end):
+            stop.wait(0.2)
     except KeyboardInterrupt:
         pass
     finally:

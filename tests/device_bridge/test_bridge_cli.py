@@ -91,3 +91,25 @@ def test_simulate_command_serves_a_home_that_obeys_and_takes_faults(broker, tmp_
         _out, err = proc.communicate(timeout=10)
         wipe(broker.url)
     assert "simulating 3 devices" in err  # two devices and the Zigbee hub
+
+
+def test_stopping_the_broker_command_stops_its_mosquitto() -> None:
+    """`device-bridge broker` stopped with SIGTERM (kill, systemd) takes its Mosquitto with it
+    instead of leaving it listening with no parent."""
+    import signal
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-m", "device_bridge.cli", "broker"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()  # printed once the broker listens
+        assert url.startswith("mqtt://127.0.0.1:"), (url, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+        port = int(url.rsplit(":", 1)[1])
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0, proc.stderr.read() if proc.stderr else ""
+    with pytest.raises(OSError):  # nothing listens there any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
