@@ -23,6 +23,10 @@ def nlu() -> Understander:
         {"name": "Wake Up", "type": "script"},
         {"name": "Garden Tap", "type": "valve", "area": "Porch"},
         {"name": "Maria", "type": "person"},
+        {"name": "Tom", "type": "person"},
+        {"name": "Anwesenheit", "type": "binary_sensor", "device_class": "presence"},
+        {"name": "Greenhouse", "type": "sensor", "device_class": "temperature", "area": "Porch"},
+        {"name": "Study Thermostat", "type": "climate", "area": "Study"},
         {"name": "Study Blind", "type": "cover", "device_class": "blind", "area": "Study"},
         {"name": "Ventilador de pie", "type": "fan", "area": "Despacho"},
         {"name": "Lámpara del despacho", "type": "light", "area": "Despacho"},
@@ -82,3 +86,52 @@ def test_slots_follow_home_assistant(nlu: Understander, language: str, text: str
 def test_name_all_still_acts_on_every_device_of_the_room(nlu: Understander) -> None:
     u = nlu.understand("turn on the fans in the study", language="en")
     assert sorted(u.device_ids) == ["desk_fan", "tower_fan"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "devices", "state"),
+    [
+        # people at home are the home's persons, not a presence sensor
+        ("en", "is somebody at home", ["maria", "tom"], "home"),
+        ("en", "how many people are home right now", ["maria", "tom"], "home"),
+        ("en", "is tom home", ["tom"], "home"),
+        # the home zone in the language's own words is the state home
+        ("de", "ist Tom daheim", ["tom"], "home"),
+        ("de", "ist jemand zu Hause", ["maria", "tom"], "home"),
+    ],
+)
+def test_people_at_home_are_persons(nlu: Understander, language: str, text: str, devices: list[str],
+                                    state: str) -> None:
+    u = nlu.understand(text, language=language)
+    assert u.intent == "HassGetState"
+    assert (sorted(u.device_ids), u.slots.get("domain"), u.slots.get("state")) == (devices, "person", state)
+
+
+def test_a_named_temperature_sensor_is_read_as_its_state(nlu: Understander) -> None:
+    u = nlu.understand("what's the greenhouse temperature", language="en")
+    assert (u.intent, u.device_ids) == ("HassGetState", ["greenhouse"])
+    thermostat = nlu.understand("what's the temperature in the study", language="en")
+    assert (thermostat.intent, thermostat.device_ids) == ("HassClimateGetTemperature", ["study_thermostat"])
+
+
+@pytest.mark.parametrize("text", ["apaga los focos del despacho", "apaga cada bombilla del despacho"])
+def test_spanish_words_for_bulbs_are_lights(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text, language="es")
+    assert (u.intent, u.device_ids) == ("HassTurnOff", ["l_mpara_del_despacho"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["who is the mayor of springfield", "check my inbox for new messages", "how is the weather looking",
+     "are there any concerts on near me"],
+)
+def test_questions_about_nothing_of_the_home_are_no_device_questions(nlu: Understander, text: str) -> None:
+    u = nlu.understand(text, language="en")
+    assert u.intent is None, u
+    assert u.device_ids == [] and u.candidates == []
+
+
+def test_who_is_in_a_room_of_the_home_is_about_people(nlu: Understander) -> None:
+    u = nlu.understand("who is in the study", language="en")
+    assert u.intent == "HassGetState"
+    assert u.slots.get("domain") == "person"

@@ -12,7 +12,8 @@ expect ("Home Assistant's vocabulary, exactly", issue 12).
 - Per language (``ha_slots`` in data/<lang>.yaml): slots HA's sentences of that language do not
   fill (``drop``: German opening and closing covers names no device class), the domains whose
   named devices it also names by domain (``name_domain``), and where it marks "every device of
-  a kind in a place" as ``name: all`` (``name_all``: "turn on the fans in the kitchen").
+  a kind in a place" as ``name: all`` (``name_all``: "turn on the fans in the kitchen"), and
+  its words for the home zone (``home_zone``: "zu Hause" is the state home).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def conform(
     ``areas_said``: the rooms the speaker named (the area slot may be the room they are in)."""
     if intent in _NO_DOMAIN:
         slots.pop("domain", None)
+    said = str(slots.get("state", "")).lower()
+    if intent == "HassGetState" and any(said == w or said.startswith(w + " ") for w in vocab.ha_home_words):
+        # "ist Anna zu Hause?": the home zone, whatever the language calls it (a template's
+        # wildcard zone also takes the words after it: "home right now")
+        slots["state"] = "home"
     domains = {str(index.devices[i].type) for i in device_ids if i in index.devices}
     if slots.get("name") and slots.get("name") != "all" and len(domains) == 1:
         domain = next(iter(domains))

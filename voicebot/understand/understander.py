@@ -215,6 +215,11 @@ class Understander:
                 slots["domain"] = "lock"
                 template = None  # its cover slots are not what was meant
                 matched = f"{matched}, doors as their locks"
+        if (intent == "HassClimateGetTemperature" and target.device_ids and target.how in ("name", "fuzzy")
+                and all(str(index.devices[i].type) == "sensor" for i in target.device_ids)):
+            # "what is the furnace temperature?" with a sensor named Furnace: reading a named
+            # sensor is asking its state (a thermostat's own temperature is the climate intent)
+            intent = "HassGetState"
         not_handled: str | None = None
         if template is None and question is None and intent in DEVICE_INTENTS:
             not_handled = self._not_for_a_device(vocab, rule, intent, slots, plain, mentions, index)
@@ -230,6 +235,14 @@ class Understander:
                 ha_slots = same.slots
                 kept = {k: v for k, v in slots.items() if k not in _HA_SLOTS}
                 slots = {**kept, **same.slots, **same.values}
+        if (intent == "HassGetState" and question is None and not target.device_ids and not target.candidates
+                and not any(slots.get(k) for k in ("name", "area", "floor", "domain", "device_class"))
+                and slots.get("state") not in ("locked", "unlocked", "open", "closed")  # only doors and such are
+                and not mentions.any_target and not mentions.pronoun and not (context and context.last_device_ids)):
+            # "check my mail", "how is the traffic", "are there any events on my calendar": a
+            # question that names nothing of the home, no kind of device and no earlier device
+            # is not a question about the home
+            intent, slots, target, not_handled = None, {}, Target(), "no device question: nothing of the home asked about"
         if intent is None and safety:
             # "I smell gas": an emergency is a problem report even without a device
             intent, slots, confidence, matched = "ReportProblem", {"symptom": safety}, STRONG, "safety"
@@ -330,7 +343,10 @@ class Understander:
         recognizer = self._templates.get(vocab.language)
         if recognizer is None:
             recognizer = self._templates[vocab.language] = TemplateRecognizer(vocab.language)
-        return recognizer.recognize(text[:MAX_CHARS], index, speaker_area)
+        match = recognizer.recognize(text[:MAX_CHARS], index, speaker_area)
+        if match is not None and not _zone_known(vocab, match, index):
+            return None
+        return match
 
     def _from_template(
         self, match: TemplateMatch, m: Mentions, resolver: Resolver, speaker_area: str | None,
@@ -382,6 +398,8 @@ class Understander:
             return None
         sensors = [d for d in index.devices.values() if str(d.type) == "binary_sensor" and d.device_class]
         named_ids = [i for h in m.names for i in h.device_ids]
+        if any(str(index.devices[i].type) == "person" for i in named_ids):
+            return None  # "is Ada home?": the person's own state, not a presence sensor's
         sensors_by_id = {d.id for d in sensors if d.device_class in vocab.sensed}
         for cls, by_state in vocab.sensed.items():
             pool = [d.id for d in sensors if d.device_class == cls]
@@ -502,6 +520,9 @@ class Understander:
             hint = slots.get("domain")
             if intent == "HassGetState" and not hint and slots.get("state") in ("locked", "unlocked"):
                 hint = "lock"  # "are the doors locked?"
+            if intent == "HassGetState" and slots.get("state") in ("home", "not_home") and not m.names:
+                # "is anyone home?", "is everyone at home?": every person of the home is asked about
+                hint, m = "person", replace(m, all=True)
             if intent == "HassClimateGetTemperature" and not m.kinds:
                 hint = None  # a thermostat or a temperature sensor will do
             target = resolver.resolve(m, intent, hint, speaker_area, context, allowed)
@@ -604,6 +625,20 @@ class Understander:
         return out
 
 
+
+
+def _zone_known(vocab: Vocabulary, match: TemplateMatch, index: HomeIndex) -> bool:
+    """Whether a template's question about people names a place they can be: HA's templates
+    take any words as the zone ("who is {zone}"), so "who is the governor of new york" would ask
+    who is in a zone of that name. Known: the home zone in this language's words (``home_zone``)
+    and the home's rooms. Languages without ``home_zone`` data are not checked."""
+    state = str(match.slots.get("state") or "").lower()
+    if match.intent != "HassGetState" or match.domain != "person" or not state or not vocab.ha_home_words:
+        return True
+    if any(state == w or state.startswith(w + " ") for w in vocab.ha_home_words):
+        return True
+    rooms = {a.name.lower() for a in index.areas.values()} | {x.lower() for a in index.areas.values() for x in a.aliases}
+    return state in rooms
 
 
 def _kind_over_area(match: TemplateMatch, m: Mentions, speaker_area: str | None) -> TemplateMatch:

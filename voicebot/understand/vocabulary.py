@@ -125,6 +125,8 @@ class Vocabulary:
     # (intents, domain, scope) where HA's sentences mark "every <domain> device of the place" as
     # name: all; scope "area": a room said aloud, "home": no room or floor at all
     ha_name_all: tuple[tuple[frozenset[str], str, str], ...] = ()
+    # the language's words for the home zone ("zu Hause"): a person there is in state home
+    ha_home_words: frozenset[str] = frozenset()
 
     @staticmethod
     def any_match(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -276,6 +278,7 @@ def load(language: str = "en", folder: Path = DATA) -> Vocabulary:
         ha_name_domain={str(i): frozenset(str(d) for d in ds or ())
                         for i, ds in ((lex.get("ha_slots") or {}).get("name_domain") or {}).items()},
         ha_name_all=tuple(_name_all((lex.get("ha_slots") or {}).get("name_all") or [])),
+        ha_home_words=frozenset(str(w).lower() for w in (lex.get("ha_slots") or {}).get("home_zone") or ()),
         media_mute=_compile("media.mute", (lex.get("media") or {}).get("mute") or []),
         templates={True: "primary", False: "", None: ""}.get(lex.get("templates"), str(lex.get("templates"))),
     )
