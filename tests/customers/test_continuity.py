@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import COMMAND_TIMEOUT_S
 from voicebot.customers import follow_customer
 from voicebot.customers.settings import CustomerSettings
 from voicebot.dialogue.engine import DialogueEngine
@@ -33,7 +34,7 @@ def engine(home: Home, tmp_path: Path) -> Iterator[DialogueEngine]:
     home.reset()
     store = Store(tmp_path / "voicebot.sqlite3")
     standard_customers(store)
-    settings = DialogueSettings(command_timeout_s=3.0, languages=["en", "de"])
+    settings = DialogueSettings(command_timeout_s=COMMAND_TIMEOUT_S, languages=["en", "de"])
     yield DialogueEngine(home.bridge, store, settings, understander=home.understander(settings))
     store.close()
 

@@ -113,7 +113,7 @@ def test_voicebot_commands_every_kind_of_device_through_tls_password_and_acl(har
         by_convention = {d.convention: d for d in bridge.devices() if d.type in ("light", "switch")}
         assert set(by_convention) == {"zigbee2mqtt", "homeassistant", "tasmota"}
         for device in by_convention.values():
-            result = bridge.set(device.id, {"state": "on"}, timeout=5)
+            result = bridge.set(device.id, {"state": "on"}, timeout=15)
             assert result.ok, (device.convention, device.id, result)
     finally:
         bridge.stop()
@@ -124,10 +124,10 @@ def test_publishes_outside_the_acl_reach_nobody(hardened: HardenedBroker) -> Non
     observer = MqttConnection(hardened.plain_url("observer"))
     seen: list[str] = []
     observer.subscribe("#", lambda m: seen.append(m.topic))
-    assert observer.start(5), observer.last_error
+    assert observer.start(15), observer.last_error
     bot = MqttConnection(hardened.tls_url, username="voicebot", password=PASSWORDS["voicebot"],
                          ca_file=str(hardened.ca_file))
-    assert bot.start(5), bot.last_error
+    assert bot.start(15), bot.last_error
     try:
         forbidden = ["zigbee2mqtt/bridge/request/permit_join", "cmnd/tasmota_A1B2C3/Upgrade",
                      "cmnd/tasmota_A1B2C3/Backlog", "homeassistant/lock/x/config", "voicebot/feedback/dev/ack"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from device_bridge.devices import Device
-from tests.waiting import until
+from tests.waiting import COMMAND_TIMEOUT_S, until
 from voicebot.dialogue.settings import DialogueSettings
 from voicebot.store import Store
 from voicebot.testing.scenario import simulated_home
@@ -45,11 +45,11 @@ def test_turning_a_scene_off_is_explained_not_asked_about(mosquitto, tmp_path: P
     path = tmp_path / "home.yaml"
     path.write_text(HOME)
     with simulated_home(mosquitto.url, path) as h:
-        conv = h.engine(DialogueSettings(command_timeout_s=3.0), Store()).conversation("chat")
+        conv = h.engine(DialogueSettings(command_timeout_s=COMMAND_TIMEOUT_S), Store()).conversation("chat")
         out = conv.handle("turn off movie night")
         assert "movie night" in out.text.lower() and "switched off" in out.text, out.text
         assert "which" not in out.text.lower() and not out.actions, out.text
         assert h.simulator.activations("movie_night") == 0
         out = conv.handle("start movie night")
-        assert until(lambda: h.simulator.activations("movie_night") == 1), out.text
+        assert until(lambda: h.simulator.activations("movie_night") == 1, 15), out.text
         assert h.simulator.state("tv")["state"] != "on" and h.simulator.state("living_room_lamp")["state"] == "off"

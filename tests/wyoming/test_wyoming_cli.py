@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
 
 
-async def browse_for(name: str, timeout: float = 10.0) -> AsyncServiceInfo | None:
+async def browse_for(name: str, timeout: float = 30.0) -> AsyncServiceInfo | None:
     """Browse for Wyoming services on loopback, as Home Assistant's zeroconf does on the LAN;
     the one called ``name``, resolved (address and port), or None."""
     zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
@@ -37,7 +37,7 @@ async def browse_for(name: str, timeout: float = 10.0) -> AsyncServiceInfo | Non
     try:
         await asyncio.wait_for(found.wait(), timeout)
         info = AsyncServiceInfo(SERVICE_TYPE, name)
-        return info if await info.async_request(zc.zeroconf, 3000) else None
+        return info if await info.async_request(zc.zeroconf, 10000) else None
     except TimeoutError:
         return None
     finally:
