@@ -37,7 +37,7 @@ def test_phone_command_answers_a_dialled_call(
     )
     try:
         bound: dict[str, str] = {}
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # models, a broker and a home load first
         assert server.stdout is not None
         while len(bound) < 2 and time.monotonic() < deadline:
             line = server.stdout.readline()
@@ -50,7 +50,7 @@ def test_phone_command_answers_a_dialled_call(
         wav = write_wav(tmp_path / "bye.wav", speech("Goodbye.", 16000), 16000)
         dial = subprocess.run(
             [*VOICEBOT, "phone", "dial", "--audiosocket", bound["audiosocket"], "--wait", "60", str(wav)],
-            capture_output=True, text=True, cwd=ROOT, timeout=90,
+            capture_output=True, text=True, cwd=ROOT, timeout=180,
         )
         assert dial.returncode == 0, dial.stderr
         result = json.loads(dial.stdout)
