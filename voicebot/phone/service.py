@@ -179,7 +179,7 @@ class PhoneLine:
         # core), each holding on to what it once needed (voicebot.phone.memory).
         memory.limit_arenas()
         await asyncio.to_thread(memory.trim)  # what loading and warming the models left behind
-        self._warming = asyncio.get_running_loop().run_in_executor(self.executor, self.warm_phrase_cache)
+        self._warming = asyncio.get_running_loop().run_in_executor(self.executor, self._warm_then_trim)
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(s.session_threads, thread_name_prefix="phone-session")
         )
@@ -226,6 +226,11 @@ class PhoneLine:
                 "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,
             }
         }
+
+    def _warm_then_trim(self) -> int:
+        made = self.warm_phrase_cache()
+        memory.trim(True)  # synthesizing them grew the heap; the audio kept is small
+        return made
 
     def warm_phrase_cache(self, rate: int = 8000) -> int:
         """Synthesize the frequent replies (``cached_replies``, in English) at the phone's rate,
