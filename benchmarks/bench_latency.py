@@ -271,12 +271,21 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
         cue = min(spoken, key=lambda c: abs((c.speech_end or 0) - t.end))
         sounding = [s for s in line.log.reply_starts if s >= (cue.speech_end or 0)]
         true_latency = (sounding[0] - cue.speech_end) if sounding and cue.speech_end is not None else None
+        timings = t.timings.as_dict()
+        # Where the true latency goes beyond the session's own stages: the endpointer places the
+        # end of speech after the voice's last quiet sounds (its frames are 30 ms), and a reply's
+        # first audio sounds at the line's next frame.
+        vad_tail = (t.end - cue.speech_end) if cue.speech_end is not None else None
+        first = timings.get("first_audio")
+        to_line = (true_latency - vad_tail - first) if None not in (true_latency, vad_tail, first) else None
         rows.append(
             {
                 "user": t.user_text,
                 "said": cue.text,
                 "true_first_audio": true_latency,
-                **t.timings.as_dict(),
+                "vad_tail": vad_tail,
+                "to_line": to_line,
+                **timings,
             }
         )
     return rows
@@ -316,10 +325,17 @@ def _report(rows, metrics, barge_truth, false_barge, barge_missed, coughs, args)
     if true:
         print(f"end of voice → first reply audio sounding (true, on the line): {_ms(quantiles(true))}")
     summary = metrics.summary()
+    tail = [r["vad_tail"] for r in rows if r.get("vad_tail") is not None]
+    if tail:
+        print(f"  of which: end of voice → end of speech as the endpointer saw it: {_ms(quantiles(tail))}")
     print("per stage, seconds after the end of speech as the endpointer saw it:")
-    for name in ("endpoint", "transcript", "reply_text", "first_audio", "transcribe_s", "dialogue_s", "synth_first_s"):
+    for name in ("endpoint", "transcript", "reply_text", "first_audio", "transcribe_s", "understand_s", "dialogue_s",
+                 "synth_first_s"):
         if name in summary:
             print(f"  {name:14s} {_ms(summary[name])}")
+    line = [r["to_line"] for r in rows if r.get("to_line") is not None]
+    if line:
+        print(f"  first audio made → sounding on the line: {_ms(quantiles(line))}")
     spec = sum(1 for r in rows if r.get("speculative"))
     quick = sum(1 for r in rows if r.get("end_reason") == "quick")
     print(f"speculative transcript used in {spec}/{len(rows)} turns; quick end of turn in {quick}/{len(rows)}")
