@@ -45,18 +45,23 @@ def test_a_printed_link_opens_a_chat_on_the_served_webchat(tmp_path: Path) -> No
         link = printed.stdout.strip()
         assert link.startswith(f"http://127.0.0.1:{port}/#t=")
 
-        async def chat() -> tuple[dict, dict, dict]:
+        async def chat() -> tuple[dict, dict, dict, dict]:
             async with connect(f"ws://127.0.0.1:{port}/ws") as ws:
                 await ws.send(json.dumps({"type": "hello", "token": link.split("#t=", 1)[1]}))
                 ready = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 greeting = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 await ws.send(json.dumps({"type": "message", "text": "turn on the kitchen light"}))
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
-                return ready, greeting, reply
+                # Typed like `voicebot chat`: a customer may write in any language with data.
+                await ws.send(json.dumps({"type": "message", "text": "schalte das Licht in der Küche aus"}))
+                german = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                return ready, greeting, reply, german
 
-        ready, greeting, reply = asyncio.run(chat())
+        ready, greeting, reply, german = asyncio.run(chat())
         assert ready["name"] == "Casey" and greeting["text"].startswith("Hello, Casey!")
         assert reply["actions"] and reply["actions"][0]["device"] == "Kitchen Light", reply
+        assert german["language"] == "de" and german["actions"], german
+        assert german["actions"][0]["changes"] == {"state": "off"}, german
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)

@@ -35,21 +35,24 @@ def turn_json(user: str, reply: Reply) -> dict[str, Any]:
     }
 
 
+def detecting_languages() -> Any:
+    """The settings, with every language that has understanding data recognised per turn
+    unless ``dialogue.languages`` says which: a customer who types German gets German (the typed
+    channels: `voicebot chat` and the web chat)."""
+    import os
+
+    from voicebot.config import load_settings
+    from voicebot.understand.vocabulary import available_languages
+
+    s = load_settings()
+    dialogue = dict(s.extra.get("dialogue") or {})
+    if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
+        dialogue["languages"] = available_languages()
+        s.extra["dialogue"] = dialogue
+    return s
+
+
 def register(app: typer.Typer) -> None:
-    def _detecting_languages() -> Any:
-        """The settings, with every language that has understanding data recognised per turn
-        unless ``dialogue.languages`` says which: a customer who types German gets German."""
-        import os
-
-        from voicebot.config import load_settings
-        from voicebot.understand.vocabulary import available_languages
-
-        s = load_settings()
-        dialogue = dict(s.extra.get("dialogue") or {})
-        if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
-            dialogue["languages"] = available_languages()
-            s.extra["dialogue"] = dialogue
-        return s
 
     @app.command()
     def chat(
@@ -78,7 +81,7 @@ def register(app: typer.Typer) -> None:
         from voicebot.store import StoreError
 
         try:
-            rt = build_runtime(_detecting_languages(), broker=broker, home=home_file, simulate=broker is None,
+            rt = build_runtime(detecting_languages(), broker=broker, home=home_file, simulate=broker is None,
                                store_path=store, models=False)
         except (StartupError, PlaybookError, StoreError, HomeFileError) as exc:
             typer.echo(f"voicebot chat: {exc}", err=True)

@@ -59,11 +59,12 @@ def register(app: typer.Typer) -> None:
         """Serve the web chat until interrupted."""
         if ctx.invoked_subcommand is not None:
             return
+        from voicebot.cli.dialogue import detecting_languages
         from voicebot.phone.service import parse_hostport
         from voicebot.runtime import StartupError
         from voicebot.webchat.settings import WebChatSettings
 
-        settings = load_settings()
+        settings = detecting_languages()  # typed, like `voicebot chat`: any language with data is understood
         ws = section(WebChatSettings, "webchat", settings)
         try:
             host, port = parse_hostport(http or ws.http, "--http")
