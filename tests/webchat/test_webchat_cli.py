@@ -39,6 +39,10 @@ def test_a_printed_link_opens_a_chat_on_the_served_webchat(tmp_path: Path) -> No
         line = server.stdout.readline()  # printed once it listens
         assert line.startswith("webchat: 127.0.0.1:"), (line, server.stderr.read() if server.poll() is not None else "")
         port = int(line.rsplit(":", 1)[1])
+        hint = server.stderr.readline()  # not the configured port: the links need --base-url
+        while hint and not hint.startswith("links:"):  # a log line before it
+            hint = server.stderr.readline()
+        assert hint.strip() == f"links: voicebot webchat link CUSTOMER --base-url http://127.0.0.1:{port}/", hint
         printed = _run(["webchat", "link", "c-cli", "--ttl", "2h", "--base-url", f"http://127.0.0.1:{port}/",
                         "--store", store], env)
         assert printed.returncode == 0 and "expires" in printed.stderr

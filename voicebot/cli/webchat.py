@@ -139,6 +139,7 @@ async def _serve(
     settings: Settings, ws: WebChatSettings, host: str, port: int,
     home: Path | None, broker: str | None, simulate: bool, store: str | None,
 ) -> None:
+    from voicebot.phone.service import parse_hostport
     from voicebot.runtime import build_runtime
     from voicebot.webchat.server import WebChatServer, base_url, build_webchat
 
@@ -150,7 +151,11 @@ async def _serve(
         server = WebChatServer(build_webchat(rt, ws), host, port)
         bound = await server.start()
         typer.echo(f"webchat: {bound[0]}:{bound[1]}")
-        typer.echo(f"links: voicebot webchat link CUSTOMER (base {base_url(ws, *bound)})", err=True)
+        here = base_url(ws, *bound)
+        if here == base_url(ws, *parse_hostport(ws.http, "webchat.http")):
+            typer.echo(f"links: voicebot webchat link CUSTOMER (base {here})", err=True)
+        else:  # `webchat link` alone would print links to the configured address, not this one
+            typer.echo(f"links: voicebot webchat link CUSTOMER --base-url {here}", err=True)
         _serving.append(server)
         try:
             await server.wait()
