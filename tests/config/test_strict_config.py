@@ -23,7 +23,7 @@ VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
 def _spawn(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     """The real `voicebot` process: what a user's shell sees (exit status, stderr, no traceback)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
-    return subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120,
+    return subprocess.run([*VOICEBOT, *args], input=stdin, capture_output=True, text=True, timeout=180,
                           env={**clean, "VOICEBOT_DATA_DIR": str(tmp_path / "data"), **env})
 
 

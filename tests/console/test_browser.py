@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from console_helpers import PASSWORDS, ConsoleStack, TestLine
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -124,7 +124,12 @@ def test_watch_take_over_speak_and_hand_back(stack: ConsoleStack, browser: WebDr
     browser.get(stack.url + "/live")
     thread.start()  # the call starts while the agent watches the list
     card = f'li[data-conversation="{cid}"]'
-    wait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, card)))
+    try:
+        wait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, card)))
+    except TimeoutException as exc:  # say which side missed it: the board, or the page
+        live = [c.conversation_id for c in stack.console.board.conversations()]
+        raise AssertionError(f"no card for {cid} on {browser.current_url}; the board lists {live}; the page shows "
+                             f"{text_of(browser, 'main')!r}") from exc
 
     customer_says(line, session, "Please turn on the kitchen light.")
     wait(browser, 30).until(lambda d: "kitchen" in text_of(d, card).lower() and "Customer" in text_of(d, card))

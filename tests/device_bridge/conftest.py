@@ -77,18 +77,28 @@ def home_rig(broker: MosquittoBroker) -> Iterator[tuple[Simulator, DeviceBridge]
 
 def wipe_retained(url: str) -> None:
     """Delete every retained message on the broker (publish empty retained payloads)."""
-    import time
-
-    from device_bridge.client import MqttConnection
+    import threading
+    import uuid
 
     seen: set[str] = set()
+    marker = f"voicebot-test/wipe/{uuid.uuid4().hex}"
+    all_retained = threading.Event()
+
+    def on_message(m: Any) -> None:
+        if m.topic == marker:
+            all_retained.set()
+        elif m.retain and m.payload:
+            seen.add(m.topic)
+
     conn = MqttConnection(url)
-    conn.subscribe("#", lambda m: seen.add(m.topic) if m.retain and m.payload else None)
-    conn.start(5)
-    time.sleep(0.3)
-    for topic in seen:
-        conn.publish(topic, b"", retain=True)
-    time.sleep(0.1)
+    conn.subscribe("#", on_message, qos=0)  # one QoS: the broker's messages to us keep their order
+    assert conn.start(15), "could not reach the broker to wipe it"
+    # A new subscription's retained messages come before anything published after it: once our own
+    # marker is back, every retained message has been seen (a sleep missed some on a busy machine).
+    conn.publish(marker, b"x", qos=0)
+    assert all_retained.wait(15), "the broker did not route the wipe's marker back"
+    for topic in list(seen):
+        assert conn.publish(topic, b"", retain=True, qos=1).wait(10) != "expired", topic
     conn.stop()
 
 

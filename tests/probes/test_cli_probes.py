@@ -46,7 +46,7 @@ def test_a_bad_broker_url_is_one_line_in_every_command(tmp_path: Path, url: str,
 
 @pytest.mark.parametrize("broker", ["notaurl", "mqtt://no-such-host.invalid:1883"])
 def test_a_feedback_worker_with_an_unusable_broker_says_so_and_exits(tmp_path: Path, broker: str) -> None:
-    done = _run([*VOICEBOT, "feedback"], tmp_path, timeout=90, VOICEBOT_MQTT__BROKER=broker)
+    done = _run([*VOICEBOT, "feedback"], tmp_path, timeout=180, VOICEBOT_MQTT__BROKER=broker)
     _one_clear_line(done)
     assert "is not a URL" in done.stderr or "cannot be resolved" in done.stderr
 
@@ -58,7 +58,7 @@ def test_a_wav_cut_in_half_is_refused_like_the_feedback_worker_does(tmp_path: Pa
     cut = tmp_path / "cut.wav"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    done = _run([*VOICEBOT, "transcribe", str(cut)], tmp_path, timeout=120)
+    done = _run([*VOICEBOT, "transcribe", str(cut)], tmp_path, timeout=180)
     _one_clear_line(done, f"{cut}: the file is cut off: the WAV data chunk announces")
 
 

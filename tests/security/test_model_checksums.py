@@ -37,7 +37,7 @@ def _shadow_voice_package(tmp_path: Path, flip: bool) -> Path:
 def _say(tmp_path: Path, site: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from voicebot.cli import main; main()", "say", "hello", "-o", str(tmp_path / "x.wav")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=180,
         env={"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
              "PYTHONPATH": f"{site}:{ROOT}"},
     )

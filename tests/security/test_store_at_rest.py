@@ -192,7 +192,7 @@ def test_customers_export_and_erase_commands(home: Home, tmp_path: Path, voicebo
     # a wrong key: the real command prints one line and exits 2, no traceback
     wrong = subprocess.run(
         [sys.executable, "-c", "from voicebot.cli import main; main()", "customers", "export", "bob", "--store",
-         str(db)], capture_output=True, text=True, timeout=120,
+         str(db)], capture_output=True, text=True, timeout=180,
         env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "VOICEBOT_STORE__KEY": new_key()},
     )
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "does not open" in wrong.stderr

@@ -63,7 +63,7 @@ def test_listen_hears_the_microphone_and_answers_on_the_speaker(tmp_path, own_mo
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "voicebot"), "listen", "--input", "mic", "--output", "spk", "--once", "--timeout", "3", "--home", str(demo_home()),
          "--simulate", "--broker", own_mosquitto.url, "--area", "Kitchen"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stderr.lower()

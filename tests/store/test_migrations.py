@@ -61,7 +61,7 @@ def test_after_upgrade_autogenerate_finds_nothing_to_add(store_location: str) ->
     """A table or column declared without a revision shows up here (docs/scale.md says how to add one)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", COMPARE, store_location, *table_modules()],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     diffs = json.loads(done.stdout.strip().splitlines()[-1])
     assert diffs == [], "the database the migrations make differs from METADATA; write a revision:\n" + "\n".join(diffs)

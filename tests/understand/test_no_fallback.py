@@ -60,7 +60,7 @@ def test_chat_does_not_operate_the_floor_lamp(tmp_path: Path) -> None:
     home.write_text(json.dumps(ONE_LIGHT), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-c", "from voicebot.cli import main; main()", "chat", "--json", "--home", str(home)],
-        input="turn on the garage light\n", capture_output=True, text=True, timeout=120,
+        input="turn on the garage light\n", capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stderr
     turn = json.loads(done.stdout.splitlines()[0])
