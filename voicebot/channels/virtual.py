@@ -155,7 +155,11 @@ class VirtualLine:
             if cue_pcm is None and cue_i < len(self.cues) and self.t >= self.lead_s:
                 cue = self.cues[cue_i]
                 if cue.after == "reply_start":
-                    due = reply_start is not None and self.t - reply_start >= cue.delay_s
+                    # A bot that never starts another reply (it answered early, or was cut off
+                    # before) must not hold the line until max_s: the customer talks anyway.
+                    due = (reply_start is not None and self.t - reply_start >= cue.delay_s) or (
+                        not sounding and self.t - max(last_cue_end, quiet_since) >= 3 * self.max_wait_s
+                    )
                 else:
                     due = (heard_since_cue and not sounding and self.t - quiet_since >= cue.delay_s) or (
                         not sounding and self.t - max(last_cue_end, quiet_since) >= self.max_wait_s
