@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.subprocess_env import shared_cache
 from tests.waiting import COMMAND_TIMEOUT_S, until
 from voicebot.dialogue.engine import DialogueEngine
 from voicebot.dialogue.settings import DialogueSettings
@@ -125,7 +126,7 @@ def test_voicebot_chat_json_with_no_configuration(tmp_path: Path) -> None:
         [str(Path(sys.executable).parent / "voicebot"), "chat", "--json", "--store", str(tmp_path / "s.sqlite3")],
         input="\n".join(said) + "\n",
         capture_output=True, text=True, timeout=240, cwd=ROOT,  # a broker, a home and two languages load
-        env={"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(tmp_path), **shared_cache()},
     )
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -39,7 +39,7 @@ async def phone_process(location: str, broker: MosquittoBroker) -> AsyncIterator
     broker, and its HTTP API."""
     store = Store(location)
     conn = MqttConnection(broker.url)
-    conn.start(wait=5.0)
+    assert conn.start(wait=15.0), "the phone process could not reach the broker"
     registry = CallRegistry(store=CallStore(store))
     relay = await asyncio.to_thread(AnnounceRelay(registry, conn).start, asyncio.get_running_loop())
     try:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.subprocess_env import shared_cache
 from voicebot.audio import write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def test_phone_command_answers_a_dialled_call(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        env={"XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={"XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **shared_cache()},
     )
     try:
         bound: dict[str, str] = {}

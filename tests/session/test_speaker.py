@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.subprocess_env import shared_cache
 from voicebot.demo import demo_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def test_listen_hears_the_microphone_and_answers_on_the_speaker(tmp_path, own_mo
     # The greeting plays first; the customer speaks after it, then says nothing more.
     audio = np.concatenate([quiet(6.0), say("Turn on the kitchen light."), quiet(40.0)])
     audio.astype("<i2").tofile(mic)
-    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "data"), **shared_cache()}
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "voicebot"), "listen", "--input", "mic", "--output", "spk", "--once", "--timeout", "3", "--home", str(demo_home()),
          "--simulate", "--broker", own_mosquitto.url, "--area", "Kitchen"],

@@ -15,6 +15,7 @@ from pathlib import Path
 from zeroconf import IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from tests.subprocess_env import shared_cache
 from voicebot.testing.ha_wyoming import converse, describe
 from voicebot.wyoming.discovery import SERVICE_TYPE, Advertisement
 
@@ -68,7 +69,7 @@ def test_the_command_serves_advertises_and_stops(tmp_path: Path) -> None:
         [*VOICEBOT, "-v", "-c", str(config), "wyoming", "--uri", "tcp://127.0.0.1:0",
          "--store", str(tmp_path / "voicebot.sqlite3")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)},
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path), **shared_cache()},
     )
     try:
         assert server.stdout is not None
