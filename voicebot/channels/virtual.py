@@ -161,8 +161,10 @@ class VirtualLine:
                         not sounding and self.t - max(last_cue_end, quiet_since) >= 3 * self.max_wait_s
                     )
                 else:
+                    # No reply after max_wait_s: the customer goes on, but not while the bot is still
+                    # working on one (a loaded machine took longer; the cue then cut the reply off).
                     due = (heard_since_cue and not sounding and self.t - quiet_since >= cue.delay_s) or (
-                        not sounding and self.t - max(last_cue_end, quiet_since) >= self.max_wait_s
+                        not sounding and not self.busy() and self.t - max(last_cue_end, quiet_since) >= self.max_wait_s
                     )
                 if due:
                     if cue.on_start is not None:
