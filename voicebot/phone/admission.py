@@ -1,12 +1,14 @@
 """Admission control: a call the host cannot serve well is told so politely, with a callback
 ticket, instead of joining a conversation whose every answer would come late.
 
-The limit is ``phone.max_calls`` (default: 12 per CPU core, the capacity issue 17 aims at: 24
-staggered calls on 2 cores; not yet confirmed on an idle machine, see the README's benchmarks). A call past it hears the ``lines_busy`` reply (in the
-customer's language when their number is known), followed by what happens next with the ticket
-opened for it (a callback when the caller's number is known), and the leg is ended with the
-outcome ``busy``. Counters: ``voicebot_phone_calls_total{result="admitted"|"busy"}`` and the gauge
-``voicebot_phone_active_calls`` (Prometheus, ``GET /metrics``), and ``admission`` in ``/healthz``.
+The limit is ``phone.max_calls`` (default: 4 per CPU core, the largest load the idle 2-core
+development machine served with every turn answered in real time and p95 under 2 s: 8 staggered
+calls, p95 1.53 s; README's benchmarks and docs/scale.md). A call past it hears the ``lines_busy``
+reply (in the customer's language when their number is known), followed by what happens next with
+the ticket opened for it (a callback when the caller's number is known), and the leg is ended with
+the outcome ``busy``. Counters: ``voicebot_phone_calls_total{result="admitted"|"busy"}`` and the
+gauge ``voicebot_phone_active_calls`` (Prometheus, ``GET /metrics``), and ``admission`` in
+``/healthz``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from voicebot.speak import Synthesizer
 
 log = logging.getLogger(__name__)
 
-CALLS_PER_CORE = 12  # the target (24 staggered calls on 2 cores), provisional until measured idle
+CALLS_PER_CORE = 4  # measured on an idle 2-core machine (module doc); issue 17 aims at 12
 
 
 def default_max_calls() -> int:

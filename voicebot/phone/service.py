@@ -68,7 +68,7 @@ class PhoneSettings(BaseModel):
     twilio_account_sid: str | None = None
     max_announced: int = 1000  # calls announced over HTTP and not yet connected
     # Calls served at once; one more is answered "all lines are busy" with a callback ticket
-    # (voicebot.phone.admission). None: 12 per CPU core (the target capacity; README benchmarks).
+    # (voicebot.phone.admission). None: 4 per CPU core (measured; README benchmarks, docs/scale.md).
     max_calls: int | None = Field(None, ge=0)
     # Replies (keys of the dialogue's reply files) synthesized into the phrase cache at start, so
     # the sentences every call hears play at once instead of waiting for Piper.
