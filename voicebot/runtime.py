@@ -92,10 +92,10 @@ class Runtime:
                     self._closers.append(add_listener(self._on_registry_event))
 
     def warm_understanding(self) -> None:
-        """Build the understander, its templates and the learned layer (index and model) now, so
-        no caller's turn pays for them: measured, 390 ms of the first turn's dialogue and 650 ms
-        of the first turn the rules did not understand. The learned layer's memory is taken at
-        start instead of at that turn (README, benchmarks)."""
+        """Build the understander and its templates and run one request through it, so no
+        caller's turn pays for them (measured: 390 ms of the first turn's dialogue). The learned
+        layer's index is read too; its model (~60 MB) still loads at the first turn the rules do
+        not understand, so a process whose callers the rules understand never holds it."""
         try:
             understander = self.engine.understander()
             warm_up = getattr(understander, "warm_up", None)

@@ -93,7 +93,7 @@ class Understander:
             if vocab.templates:
                 self._template(vocab, "hello", self.index(lang))
             if self._learned is not None:
-                self._learned.neighbours("hello", lang)  # its index (cached on disk) and model
+                self._learned.index(lang)  # built once and cached on disk
 
     # ------------------------------------------------------------------ registry snapshot
     def index(self, language: str | None = None) -> HomeIndex:
