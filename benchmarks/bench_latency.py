@@ -10,6 +10,11 @@ in the clip to the moment the first reply audio sounds.
 
     .venv/bin/python benchmarks/bench_latency.py [--echo 0.5] [--calls N]
     .venv/bin/python benchmarks/bench_latency.py --endpointing [--fell-end-ms 0]
+    .venv/bin/python benchmarks/bench_latency.py --dialogue
+
+``--dialogue`` times the dialogue alone (the same turns as text, through a runtime started as the
+services start it) and the garbage collector's pauses meanwhile: where a turn's tail comes from
+when it is neither hearing nor speaking.
 
 ``--endpointing`` runs only the end-of-turn decision, in audio time (so the machine's load does not
 matter), over the same recordings and spoken turns plus sentences with a pause inside them:
@@ -196,6 +201,48 @@ def endpointing(fell_end_ms: int | None) -> None:
     print(f"  cut-offs (a turn ended inside a sentence): {cut}; turns: {turns_total}; end reasons: {reasons}")
 
 
+def dialogue_only() -> None:
+    """Each turn of CALLS as text through a fresh conversation per call (see the module's doc)."""
+    import gc
+
+    from voicebot.demo import demo_home
+    from voicebot.runtime import build_runtime
+
+    pauses: list[tuple[int, float]] = []
+    started: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], time.perf_counter() - started[0]))
+
+    rt = build_runtime(home=demo_home(), simulate=True, store_path=":memory:", models=True)
+    gc.callbacks.append(on_gc)
+    took: list[tuple[float, str]] = []
+    try:
+        for call in CALLS:
+            conv = rt.conversation(channel="bench")
+            conv.greet()
+            for what, kind in call:
+                if kind == "cough":
+                    continue
+                text = what[5:].rsplit(".", 1)[0].replace("_", " ") if what.startswith("file:") else what
+                t0 = time.perf_counter()
+                conv.handle(text)
+                took.append((time.perf_counter() - t0, text))
+            conv.end("abandoned")
+    finally:
+        gc.callbacks.remove(on_gc)
+        rt.close()
+    print(f"dialogue alone over {len(took)} turns: {_ms(quantiles([t for t, _ in took]))}")
+    for t, text in sorted(took, reverse=True)[:3]:
+        print(f"  {t * 1000:6.0f} ms  {text}")
+    full = [d for g, d in pauses if g == 2]
+    print(f"garbage collections meanwhile: {len(pauses)}, full ones {len(full)}"
+          + (f", longest full {max(full) * 1000:.0f} ms" if full else ""))
+
+
 def _trim(pcm: np.ndarray) -> np.ndarray:
     """The clip without its silent or noisy ends (espeak-ng and recordings pad them): from the
     first to the last 10 ms within 35 dB of the loudest."""
@@ -211,9 +258,13 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=len(CALLS))
     ap.add_argument("--json", type=Path, help="also write the raw per-turn figures here")
     ap.add_argument("--endpointing", action="store_true", help="only the end-of-turn decision, in audio time")
+    ap.add_argument("--dialogue", action="store_true", help="only the dialogue, the turns as text")
     ap.add_argument("--fell-end-ms", type=int, default=-1,
                     help="with --endpointing: silence that ends a finished turn whose voice fell (0: off; default: the session's)")
     args = ap.parse_args()
+    if args.dialogue:
+        dialogue_only()
+        return
     if args.endpointing:
         from voicebot.config import section
         from voicebot.session import SessionSettings
