@@ -112,7 +112,7 @@ def _wipe() -> Any:
 def peer(broker: MosquittoBroker, wipe: Any) -> Iterator[MqttConnection]:
     """A device-side MQTT client to publish discovery, state and answers by hand."""
     conn = MqttConnection(broker.url)
-    conn.start(5)
+    assert conn.start(15), "could not reach the broker"
     yield conn
     conn.stop()
     wipe(broker.url)

@@ -81,7 +81,7 @@ def test_simulate_command_serves_a_home_that_obeys_and_takes_faults(broker, tmp_
             assert bridge.wait_until_known(10)
             assert bridge.set("flat_lamp", {"state": "on"}).ok
             conn = MqttConnection(broker.url)
-            conn.start(5)
+            assert conn.start(15), "could not reach the broker"
             conn.publish("voicebot-sim/flat_plug/fault/set", "offline").wait(2)
             assert bridge.wait_for(lambda b: b.get("flat_plug").telemetry.available is False, 10)
             assert bridge.set("flat_plug", {"state": "on"}).outcome is Outcome.OFFLINE

@@ -91,7 +91,7 @@ def test_zigbee_door_contact_means_closed(home_rig, broker) -> None:
     """Z2M reports contact=true for a closed door; Home Assistant's door is "off" then."""
     _sim, bridge = home_rig
     conn = MqttConnection(broker.url)
-    conn.start(5)
+    assert conn.start(15), "could not reach the broker"
     conn.publish("zigbee2mqtt/z_door", json.dumps({"contact": False, "battery": 91, "linkquality": 80}))
     assert bridge.wait_for(lambda b: b.get("z_door").state.get("state") == "on", timeout=10)
     conn.publish("zigbee2mqtt/z_door", json.dumps({"contact": True}))

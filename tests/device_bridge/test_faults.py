@@ -145,7 +145,7 @@ def test_faults_and_customer_actions_over_mqtt(rig, broker) -> None:
     events: list[dict] = []
     conn = MqttConnection(broker.url)
     conn.subscribe("voicebot-sim/+/event", lambda m: events.append(json.loads(m.payload)))
-    conn.start(5)
+    assert conn.start(15), "could not reach the broker"
     conn.publish("voicebot-sim/hall_light/fault/set", json.dumps({"type": "offline"}))
     assert bridge.wait_for(lambda b: b.get("hall_light").telemetry.available is False, 10)
     conn.publish("voicebot-sim/hall_light/action", "power_cycle")
@@ -180,7 +180,7 @@ def test_a_device_that_died_long_ago_is_not_mistaken_for_fresh(broker, wipe) -> 
     """A retained state message is as old as the device says, not as old as the bridge's start."""
     home = {"devices": [{"name": "Shed Light", "type": "light"}]}
     conn = MqttConnection(broker.url)
-    conn.start(5)
+    assert conn.start(15), "could not reach the broker"
     three_hours_ago = time.time() - 3 * 3600
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(three_hours_ago))
     conn.publish("zigbee2mqtt/shed_light", json.dumps({"state": "ON", "brightness": 80, "last_seen": stamp}),

@@ -23,7 +23,7 @@ def test_bad_fault_and_state_values_do_not_stop_the_ticker(broker, peer, wipe, c
     reports = threading.Semaphore(0)
     watcher = MqttConnection(broker.url)
     watcher.subscribe("zigbee2mqtt/hall_temperature", lambda m: reports.release())
-    watcher.start(5)
+    assert watcher.start(15), "could not reach the broker"
     try:
         with caplog.at_level(logging.WARNING):
             for topic, payload in (("hall_temperature/fault/set", {"type": "wrong_reading", "offset": "lots"}),

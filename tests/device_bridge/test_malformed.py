@@ -41,7 +41,7 @@ def test_malformed_messages_are_logged_with_their_topic_and_skipped(home_rig, br
     _sim, bridge = home_rig
     before = bridge.get("z_light").state
     conn = MqttConnection(broker.url)
-    conn.start(5)
+    assert conn.start(15), "could not reach the broker"
     with caplog.at_level(logging.WARNING):
         for topic, payload in BAD:
             conn.publish(topic, payload).wait(2)

@@ -220,7 +220,7 @@ def test_simulator_publishes_firmware_discovery_and_bridge_keeps_one_device_each
     seen: dict[str, Any] = {}
     watcher = MqttConnection(broker.url)
     watcher.subscribe(f"{PREFIX}/#", lambda m: seen.__setitem__(m.topic, m.payload), wait=5)
-    watcher.start(5)
+    assert watcher.start(15), "could not reach the broker"
     try:
         # list(): the watcher's thread adds to seen while this one reads it
         assert until(lambda: sum(t.endswith("/config") for t in list(seen)) >= 7, 10)
