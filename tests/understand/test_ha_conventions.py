@@ -69,10 +69,6 @@ def _ha(slots: dict[str, Any]) -> dict[str, Any]:
         # a named cover's position names its domain
         ("en", "set the study blind to 40%", None, "HassSetPosition",
          {"name": "Study Blind", "domain": "cover", "position": 40}),
-        ("en", "open the garden tap to 40", None, "HassSetPosition",
-         {"name": "Garden Tap", "domain": "valve", "position": 40}),
-        ("en", "lower the study blind to 25", None, "HassSetPosition",
-         {"name": "Study Blind", "domain": "cover", "position": 25}),
         ("es", "pon la llave del riego al 30%", None, "HassSetPosition",
          {"name": "Llave del riego", "domain": "valve", "position": 30}),
         # "la habitación" is the room the speaker is in here, not a room named: no name: all
