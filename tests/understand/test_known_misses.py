@@ -57,7 +57,7 @@ def test_doors_are_their_locks_where_no_door_opens(
     ("language", "text", "area"),
     [
         ("es", "la luz de la cocina no se enciende", None),
-        ("es", "la luz no funciona", "Cocina"),
+        ("es", "la luz de la cocina no funciona", "Salón"),
         ("en", "the light in the cocina keeps flickering", None),
     ],
 )

@@ -355,10 +355,12 @@ class Resolver:
                 return Target(candidates=pool, how="group")
             # "turn on the lamp" in a room with two: a singular kind word names one device, so
             # which one is asked; "the lamps", "all the lights", "turn off the bedroom" mean them all.
-            # So for a fault: "la luz de la cocina no se enciende" with two kitchen lights is
-            # one of them, and troubleshooting the other would be troubleshooting the wrong light
+            # So for a fault in a room said: "la luz de la cocina no se enciende" with two kitchen
+            # lights is one of them (troubleshooting the other would be the wrong light); in the
+            # speaker's room the dialogue asks openly, as the room is only a guess
             if (
-                m.kinds and len(pool) > 1 and (intent in caps.CHANGING or intent == "ReportProblem")
+                m.kinds and len(pool) > 1
+                and (intent in caps.CHANGING or (intent == "ReportProblem" and bool(m.areas or m.floors)))
                 and not (m.plural or m.all or m.both)
             ):
                 return Target(candidates=pool, how="group")
