@@ -37,14 +37,20 @@ def turn_json(user: str, reply: Reply) -> dict[str, Any]:
 
 def detecting_languages() -> Any:
     """The settings, with every language that has understanding data recognised per turn
-    unless ``dialogue.languages`` says which: a customer who types German gets German (the typed
-    channels: `voicebot chat` and the web chat)."""
+    unless ``dialogue.languages`` says which (see :func:`with_all_languages`)."""
+    from voicebot.config import load_settings
+
+    return with_all_languages(load_settings())
+
+
+def with_all_languages(s: Any) -> Any:
+    """``s`` with every language that has understanding data recognised per turn unless
+    ``dialogue.languages`` says which: a customer who types or speaks German gets German (the
+    typed channels, `voicebot chat` and the web chat, and Home Assistant's conversations)."""
     import os
 
-    from voicebot.config import load_settings
     from voicebot.understand.vocabulary import available_languages
 
-    s = load_settings()
     dialogue = dict(s.extra.get("dialogue") or {})
     if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
         dialogue["languages"] = available_languages()

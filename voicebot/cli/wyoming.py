@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from voicebot.cli.dialogue import with_all_languages
 from voicebot.cli.store import STORE_HELP
 from voicebot.config import Settings, load_settings, section
 
 DEMO_HOME = Path(__file__).resolve().parents[2] / "device_bridge" / "homes" / "demo.yaml"
-
-
-def _with_languages(s: Settings) -> Settings:
-    """Every language with understanding data recognised per turn unless ``dialogue.languages``
-    says which (as ``voicebot chat`` does): the reply follows the language the customer used."""
-    from voicebot.understand.vocabulary import available_languages
-
-    dialogue = dict(s.extra.get("dialogue") or {})
-    if not dialogue.get("languages") and "VOICEBOT_DIALOGUE__LANGUAGES" not in os.environ:
-        dialogue["languages"] = available_languages()
-        s.extra["dialogue"] = dialogue
-    return s
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from voicebot.wyoming.server import parse_uri
         from voicebot.wyoming.settings import WyomingSettings
 
-        settings = _with_languages(load_settings())
+        settings = with_all_languages(load_settings())
         ws = section(WyomingSettings, "wyoming", settings)
         try:
             host, _ = parse_uri(uri or ws.uri)
