@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import aiohttp
 from phone_helpers import AUTH, TEST_SETTINGS, hear, phone_line
 
+from voicebot.channels.phone import audiosocket_wire as aswire
 from voicebot.channels.phone.peers import AudioSocketCaller
 from voicebot.runtime import Runtime
 
@@ -17,6 +19,33 @@ from voicebot.runtime import Runtime
 async def _get(url: str) -> tuple[int, str]:
     async with aiohttp.ClientSession(headers=AUTH) as http, http.get(url) as resp:
         return resp.status, await resp.text()
+
+
+async def _hangup_survives_a_caller_still_talking(line: Any, host: str, port: int) -> None:
+    """A caller that keeps sending audio and reads nothing until after the bot has hung up (as
+    a busy Asterisk may) still finds the hangup message: the bot's side is half-closed and the
+    caller's audio drained, never answered with a reset that would discard the hangup."""
+    call_id = uuid.uuid4()
+    reader, writer = await asyncio.open_connection(host, port)
+    frame = aswire.encode(aswire.Kind.SLIN_8K, bytes(320))
+    try:
+        writer.write(aswire.encode_uuid(str(call_id)))
+
+        async def talk_until_ended() -> None:
+            while (record := line.registry.get(str(call_id))) is None or record.state == "active":
+                writer.write(frame)
+                await writer.drain()
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(talk_until_ended(), 30)
+        for _ in range(25):  # half a second more of audio after the bot's hangup
+            writer.write(frame)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        received = await asyncio.wait_for(reader.read(), 15)  # everything, up to the bot's close
+    finally:
+        writer.close()
+    assert received.endswith(aswire.HANGUP), received[-16:]
 
 
 async def _busy_then_free(rt: Runtime, line: Any) -> None:
@@ -50,10 +79,12 @@ async def _busy_then_free(rt: Runtime, line: Any) -> None:
         assert ticket.summary["caller"] == "+1 555 0199" and ticket.summary["callback"] is True
         assert f"ticket number {ticket.id};" in record["turns"][0]["bot"], record  # what was said
 
+        await _hangup_survives_a_caller_still_talking(line, host, port)
+
         _, health = await _get(f"{http}/healthz")
-        assert json.loads(health)["admission"] == {"limit": 1, "active": 1, "admitted": 1, "busy": 1}
+        assert json.loads(health)["admission"] == {"limit": 1, "active": 1, "admitted": 1, "busy": 2}
         _, metrics = await _get(f"{http}/metrics")
-        assert 'voicebot_phone_calls_total{result="busy"} 1.0' in metrics
+        assert 'voicebot_phone_calls_total{result="busy"} 2.0' in metrics
         assert "voicebot_phone_active_calls 1.0" in metrics
     finally:
         await first.close()  # the first caller hangs up: the line is free again

@@ -56,9 +56,10 @@ async def _troubleshooting_call(rt: Runtime, line: Any, speech: Speech) -> None:
         await asyncio.wait_for(caller.closed.wait(), 10)
         assert caller.hangup_received, "the bot ends its leg with a hangup message (00 00 00)"
         # Every message back was one 20 ms frame at 8 kHz (320 bytes), and frames kept coming while
-        # the bot listened and thought (Asterisk drops a leg after 2 s without traffic).
+        # the bot listened and thought: Asterisk drops a leg after 2 s without traffic, and that is
+        # the bound (a loaded machine may delay a frame by a second; the call must survive it).
         assert {len(f) for f in caller.heard.frames} == {160}
-        assert caller.max_gap() < 1.0
+        assert caller.max_gap() < 2.0
     finally:
         await caller.close()
 

@@ -61,7 +61,10 @@ class AudioSocketLeg:
         with contextlib.suppress(ConnectionError, OSError):
             self._writer.write(wire.HANGUP)
             await self._writer.drain()
-        self._writer.close()
+            # Half-close only: the server closes the socket once the caller has closed its side
+            # (see _close_after_caller), so the hangup is not lost to a reset.
+            if self._writer.can_write_eof():
+                self._writer.write_eof()
 
 
 class AudioSocketServer:
@@ -120,7 +123,10 @@ class AudioSocketServer:
             log.exception("AudioSocket call from %s failed", peer)
         finally:
             self._tasks.discard(task)
-            writer.close()
+            try:
+                await _close_after_caller(reader, writer)
+            except asyncio.CancelledError:  # stopped again while closing: the socket is closed
+                log.info("AudioSocket call from %s closed with the server", peer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object) -> None:
         try:
@@ -249,3 +255,22 @@ class AudioSocketServer:
             log.warning("call %s ended on bad input: %s", call_id, error)
         else:
             log.info("call %s: the caller hung up", call_id)
+
+
+async def _close_after_caller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, linger_s: float = 2.0) -> None:
+    """Close a connection without destroying what was last sent. The caller is usually still
+    sending audio when the bot hangs up; closing a socket with the caller's bytes unread makes
+    the kernel answer with a reset, and a reset discards the hangup message if the caller has
+    not read it yet. So: half-close (our side is done), read and drop what the caller still
+    sends until it closes (at most ``linger_s``), then close."""
+    try:
+        if not writer.is_closing() and writer.can_write_eof():
+            with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+                writer.write_eof()  # RuntimeError: already half-closed by the leg's hangup
+        async with asyncio.timeout(linger_s):
+            while await reader.read(1 << 16):
+                pass
+    except (TimeoutError, ConnectionError, OSError):
+        pass  # a caller that does not close in time, or has already gone: close anyway
+    finally:
+        writer.close()
