@@ -138,6 +138,10 @@ class Simulator:
         self.thermal_step_c = thermal_step_c
         self.prefix = prefix
         self._lock = threading.RLock()
+        # Held from computing a report to publishing it (always taken before _lock): without it
+        # the ticker could publish a cover's travel report computed just before a state was set
+        # by hand, after that state's own report, and leave the bridge with the stale one.
+        self._order = threading.RLock()
         self._devices: dict[str, VirtualDevice] = {}
         for hd in self.home.devices:
             self._devices[hd.device.id] = VirtualDevice(hd, dict(hd.state), [dict(f) for f in hd.faults])
@@ -244,76 +248,80 @@ class Simulator:
             return [dict(f) for f in self._vd(device).faults]
 
     def inject(self, device: str, fault: str | dict[str, Any]) -> None:
-        spec = parse_fault(fault, f"fault for {device}")
-        with self._lock:
-            vd = self._vd(device)
-            vd.faults = [f for f in vd.faults if f["type"] != spec["type"]] + [spec]
-            if spec["type"] == "intermittent":
-                vd.next_flip = time.monotonic() + float(spec.get("period_s", 6.0)) - float(spec.get("off_s", 2.0))
-        log.info("fault %s injected into %s", spec["type"], vd.id)
-        if spec["type"] in ("unresponsive", "stuck"):
-            # nothing shows from outside until someone sends it a command
-            self._publish_all([Outgoing(f"{self.prefix}/{vd.id}/faults", dumps(vd.faults), retain=True)])
-        else:
-            self._publish_all(self._refresh(vd))
+        with self._order:
+            spec = parse_fault(fault, f"fault for {device}")
+            with self._lock:
+                vd = self._vd(device)
+                vd.faults = [f for f in vd.faults if f["type"] != spec["type"]] + [spec]
+                if spec["type"] == "intermittent":
+                    vd.next_flip = time.monotonic() + float(spec.get("period_s", 6.0)) - float(spec.get("off_s", 2.0))
+            log.info("fault %s injected into %s", spec["type"], vd.id)
+            if spec["type"] in ("unresponsive", "stuck"):
+                # nothing shows from outside until someone sends it a command
+                self._publish_all([Outgoing(f"{self.prefix}/{vd.id}/faults", dumps(vd.faults), retain=True)])
+            else:
+                self._publish_all(self._refresh(vd))
 
     def clear(self, device: str, fault: str | None = None) -> None:
-        with self._lock:
-            vd = self._vd(device)
-            vd.faults = [f for f in vd.faults if fault is not None and f["type"] != fault]
-            if not vd.has("intermittent"):
-                vd.link_up = True
-                vd.next_flip = 0.0
-        self._publish_all(self._refresh(vd))
+        with self._order:
+            with self._lock:
+                vd = self._vd(device)
+                vd.faults = [f for f in vd.faults if fault is not None and f["type"] != fault]
+                if not vd.has("intermittent"):
+                    vd.link_up = True
+                    vd.next_flip = 0.0
+            self._publish_all(self._refresh(vd))
 
     def customer_action(self, device: str, action: str) -> list[str]:
         """What the customer did at a troubleshooting step's request; returns the fault
         types it cleared (and publishes ``<prefix>/<id>/event``)."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
-        out: list[Outgoing] = []
-        with self._lock:
-            vd = self._vd(device)
-            if action == "toggle":
-                if "state" in vd.state and vd.state["state"] in ("on", "off"):
-                    vd.state["state"] = "off" if vd.state["state"] == "on" else "on"
-                cleared: list[str] = []
-            else:
-                cures = set(CURES[action])
-                if action == "replace_battery" and vd.home.battery:
-                    cures.add("offline")
-                if action == "restart_hub" and vd.home.device.topics.get("role") != "hub":
-                    cures = set()
-                cleared = [f["type"] for f in vd.faults if action in f.get("fixed_by", ()) or
-                           ("fixed_by" not in f and f["type"] in cures)]
-                vd.faults = [f for f in vd.faults if f["type"] not in cleared]
-                if "intermittent" in cleared:
-                    vd.link_up = True
-            out += self._refresh(vd)
-            out.append(Outgoing(f"{self.prefix}/{vd.id}/event", dumps({"action": action, "cleared": cleared})))
-        log.info("customer did %s on %s; cleared %s", action, vd.id, cleared or "nothing")
-        self._publish_all(out)
-        return cleared
+        with self._order:
+            if action not in ACTIONS:
+                raise ValueError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+            out: list[Outgoing] = []
+            with self._lock:
+                vd = self._vd(device)
+                if action == "toggle":
+                    if "state" in vd.state and vd.state["state"] in ("on", "off"):
+                        vd.state["state"] = "off" if vd.state["state"] == "on" else "on"
+                    cleared: list[str] = []
+                else:
+                    cures = set(CURES[action])
+                    if action == "replace_battery" and vd.home.battery:
+                        cures.add("offline")
+                    if action == "restart_hub" and vd.home.device.topics.get("role") != "hub":
+                        cures = set()
+                    cleared = [f["type"] for f in vd.faults if action in f.get("fixed_by", ()) or
+                               ("fixed_by" not in f and f["type"] in cures)]
+                    vd.faults = [f for f in vd.faults if f["type"] not in cleared]
+                    if "intermittent" in cleared:
+                        vd.link_up = True
+                out += self._refresh(vd)
+                out.append(Outgoing(f"{self.prefix}/{vd.id}/event", dumps({"action": action, "cleared": cleared})))
+            log.info("customer did %s on %s; cleared %s", action, vd.id, cleared or "nothing")
+            self._publish_all(out)
+            return cleared
 
     def set_state(self, device: str, changes: dict[str, Any]) -> None:
         """The world changes the device (a reading moves, someone opens a door). A number
         (position, temperature, brightness…) must stay a number: ValueError otherwise."""
-        with self._lock:
-            vd = self._vd(device)
-            for key, value in changes.items():
-                now = vd.state.get(key)
-                if (isinstance(now, (int, float)) and not isinstance(now, bool) and key != "state"
-                        and (isinstance(value, bool) or not isinstance(value, (int, float)))):
-                    raise ValueError(f"{key} of {vd.id} must be a number, not {value!r}")
-            if vd.target_position is not None and "current_position" in changes:
-                # a cover put somewhere by hand stops where it is put, instead of
-                # travelling on to the target of the last command
-                vd.target_position = None
-                if "state" not in changes:
-                    changes = {**changes, "state": "closed" if changes["current_position"] == 0 else "open"}
-            vd.state.update(changes)
-            out = self._report(vd) if self._online(vd) else []
-        self._publish_all(out)
+        with self._order:
+            with self._lock:
+                vd = self._vd(device)
+                for key, value in changes.items():
+                    now = vd.state.get(key)
+                    if (isinstance(now, (int, float)) and not isinstance(now, bool) and key != "state"
+                            and (isinstance(value, bool) or not isinstance(value, (int, float)))):
+                        raise ValueError(f"{key} of {vd.id} must be a number, not {value!r}")
+                if vd.target_position is not None and "current_position" in changes:
+                    # a cover put somewhere by hand stops where it is put, instead of
+                    # travelling on to the target of the last command
+                    vd.target_position = None
+                    if "state" not in changes:
+                        changes = {**changes, "state": "closed" if changes["current_position"] == 0 else "open"}
+                vd.state.update(changes)
+                out = self._report(vd) if self._online(vd) else []
+            self._publish_all(out)
 
     def add_device(self, spec: dict[str, Any]) -> str:
         """A device joins the home while running (pairing): announced like real ones."""
@@ -684,7 +692,8 @@ class Simulator:
         while self._running:
             time.sleep(step)
             try:
-                last_tele, last_thermal = self._tick(step, last_tele, last_thermal)
+                with self._order:
+                    last_tele, last_thermal = self._tick(step, last_tele, last_thermal)
             except Exception:  # one device's bad value must not stop every device's telemetry
                 log.exception("simulator tick failed; going on")
 
