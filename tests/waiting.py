@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -19,4 +20,15 @@ def until(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
         if predicate():
             return True
         time.sleep(0.02)
+    return bool(predicate())
+
+
+async def until_async(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
+    """:func:`until` inside an event loop: the loop keeps running while it waits."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if predicate():
+            return True
+        await asyncio.sleep(0.02)
     return bool(predicate())

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from device_bridge.broker import MosquittoBroker
 from device_bridge.client import MqttConnection
+from tests.waiting import until_async
 from voicebot.channels.phone.announce_relay import AnnounceRelay
 from voicebot.channels.phone.call_store import CallStore
 from voicebot.channels.phone.calls import CallRecord, CallRegistry, http_app
@@ -25,12 +26,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 async def until(predicate: Any, timeout: float = 10.0) -> bool:
-    end = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
+    return await until_async(predicate, timeout)
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.console.console_helpers import get_json, post_json, served
+from tests.waiting import until_async
 from tests.webchat.chat_client import receive, say, serving, signed_in
 from voicebot import live
 from voicebot.runtime import Runtime
@@ -54,12 +55,7 @@ def light_on(rt: Runtime, device_id: str) -> bool:
 
 
 async def until(predicate: Any, timeout: float = 15.0) -> bool:
-    end = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
+    return await until_async(predicate, timeout)
 
 
 def test_an_agent_takes_over_a_web_chat_and_hands_it_back(webchat_runtime: Runtime, console: tuple[Any, str]) -> None:
