@@ -32,10 +32,11 @@ import tomllib
 from pathlib import Path
 
 from voicebot.config import Settings, SpeakSettings, load_settings
+from voicebot.languages import primary_language
 from voicebot.model_error import ModelError
 from voicebot.speak import PiperSynthesizer
 from voicebot.transcribe import FasterWhisperTranscriber
-from voicebot.voices import SpokenVoice, VoicesByLanguage, espeak_fallback, primary_language
+from voicebot.voices import SpokenVoice, VoicesByLanguage, espeak_fallback
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def _piper_voice(onnx: Path, cfg: Path, sp: SpeakSettings) -> SpokenVoice:
             _cache[key] = found
     locale = voice_locale(cfg)
     name = onnx.name.removesuffix(".onnx")
-    return SpokenVoice(name, primary_language(locale), locale, "piper", found)  # type: ignore[arg-type]
+    return SpokenVoice(name, primary_language(locale) or "", locale, "piper", found)  # type: ignore[arg-type]
 
 
 def load_synthesizer(settings: Settings | None = None) -> VoicesByLanguage:

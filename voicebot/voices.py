@@ -21,14 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicebot.espeak_voice import EspeakSynthesizer, EspeakUnavailable
+from voicebot.languages import primary_language
 from voicebot.speak import SentenceSynthesizer, SpeechChunk, first_chunk_latency, speak_all, split_sentences
 
 log = logging.getLogger(__name__)
-
-
-def primary_language(code: str | None) -> str:
-    """"de-DE", "de_DE", "DE" → "de" (the part a reply's language and a voice share)."""
-    return (code or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ class VoicesByLanguage:
         fallback: Fallback | None = None,
     ) -> None:
         self.default = default
-        self.configured = {primary_language(k): v for k, v in (voices or {}).items()}
+        self.configured = {primary_language(k) or k: v for k, v in (voices or {}).items()}
         self.fallback = fallback
         self.native_rate = default.rate
         self._chosen: dict[str, SpokenVoice] = {default.language: default, **self.configured}
@@ -85,7 +81,7 @@ class VoicesByLanguage:
         """The voice that speaks ``language`` (made on first use for a fallback voice)."""
         if language is None:
             return self.default
-        wanted = primary_language(language)
+        wanted = primary_language(language) or ""
         with self._lock:
             voice = self._chosen.get(wanted)
             if voice is None:
@@ -126,7 +122,7 @@ class VoicesByLanguage:
                 log.warning("the voice for %r failed (%s): its replies are spoken by the default voice %s from now on",
                             language, exc, self.default.name)
                 with self._lock:
-                    self._chosen[primary_language(language)] = self.default
+                    self._chosen[primary_language(language) or ""] = self.default
                     self._routes = {k: (self.default.synthesizer if v is synth else v) for k, v in self._routes.items()}
                 synth = self.default.synthesizer
                 chunks = list(synth.synthesize(sentence, sample_rate))

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from voicebot.languages import primary_language
+
 REQUIRED_META = ("model", "firmware")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _CLIP_ID_FIELD = re.compile(rb'"clip_id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"')
@@ -78,7 +80,7 @@ class ClipMeta:
 
     @property
     def language(self) -> str | None:
-        return self.locale.replace("_", "-").split("-")[0].lower() if self.locale else None
+        return primary_language(self.locale)
 
 
 @dataclass

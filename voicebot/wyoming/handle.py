@@ -18,8 +18,8 @@ from wyoming.handle import Handled, NotHandled
 
 from device_bridge.devices import Area
 from voicebot.dialogue.types import Reply
+from voicebot.languages import primary_language
 from voicebot.wyoming.conversations import Conversations, satellite_area
-from voicebot.wyoming.stt import primary_language
 from voicebot.wyoming.wire import RequestError
 
 log = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from wyoming.event import Event
 
 from voicebot.audio import SAMPLE_RATE, to_pipeline
 from voicebot.config import ListenSettings
+from voicebot.languages import primary_language
 from voicebot.listen import Endpointer, SpeechPaused, SpeechResumed, SpeechStarted
 from voicebot.speak import split_sentences
 from voicebot.transcribe import Transcriber
@@ -88,13 +89,6 @@ def pipeline_audio(pieces: list[_Piece]) -> np.ndarray:
         if raw:
             out.append(to_pipeline(to_int16(raw, p.fmt.width), p.fmt.rate, p.fmt.channels))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
-
-
-def primary_language(tag: str | None) -> str | None:
-    """'en-US', 'en_US', 'EN' → 'en'; None or empty → None."""
-    if not tag:
-        return None
-    return tag.replace("_", "-").split("-")[0].lower() or None
 
 
 class SpeechToText:

@@ -21,8 +21,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStopped, SynthesizeVoice
 
+from voicebot.languages import primary_language
 from voicebot.speak import Synthesizer, split_sentences
-from voicebot.wyoming.stt import primary_language
 from voicebot.wyoming.wire import RequestError, WireError
 
 log = logging.getLogger(__name__)
