@@ -185,8 +185,11 @@ def test_customers_export_and_erase_commands(home: Home, tmp_path: Path, voicebo
     assert "Tuesday" in exported.stdout and json.loads(exported.stdout)["profile"]["name"] == "Alice Example"
     erased = run("customers", "erase", "alice", "--yes", "--store", str(db))
     assert erased.returncode == 0 and json.loads(erased.stdout)["erased"], erased.stderr
-    again = json.loads(run("customers", "export", "alice", "--store", str(db)).stdout)
+    after = run("customers", "export", "alice", "--store", str(db))
+    again = json.loads(after.stdout)
     assert again["profile"] is None and again["turns"] == [] and again["tickets"] == []
+    assert "nothing is held about 'alice'" in after.stderr
+    assert "nothing is held" not in exported.stderr
     listed = run("tickets", "list", "--customer", "alice", "--store", str(db))
     assert listed.returncode == 0 and listed.stdout == ""
     # a wrong key: the real command prints one line and exits 2, no traceback

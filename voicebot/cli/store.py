@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,7 +135,12 @@ def register_customer_commands(customers: typer.Typer) -> None:
         trace, feedback (audio as base64) and anything else kept under their id."""
         from voicebot.store_admin import export_customer
 
-        print(json.dumps(export_customer(open_store(store), customer_id, device or []), ensure_ascii=False, indent=2))
+        held = export_customer(open_store(store), customer_id, device or [])
+        print(json.dumps(held, ensure_ascii=False, indent=2))
+        if held["profile"] is None and not any(isinstance(v, list) and v for k, v in held.items() if k != "devices"):
+            # The export is still printed (it is the proof that nothing is kept), but a mistyped
+            # id must not pass for an empty record unnoticed.
+            print(f"nothing is held about {customer_id!r} (no profile, no conversations, no feedback)", file=sys.stderr)
 
     @customers.command("erase")
     def erase(
