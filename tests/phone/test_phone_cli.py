@@ -50,14 +50,18 @@ def test_phone_command_answers_a_dialled_call(
 
         wav = write_wav(tmp_path / "bye.wav", speech("Goodbye.", 16000), 16000)
         dial = subprocess.run(
-            [*VOICEBOT, "phone", "dial", "--audiosocket", bound["audiosocket"], "--wait", "60", str(wav)],
+            [*VOICEBOT, "phone", "dial", "--audiosocket", bound["audiosocket"], "--wait", "60", "--hear", str(wav)],
             capture_output=True, text=True, cwd=ROOT, timeout=180,
+            env={"XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **shared_cache()},
         )
         assert dial.returncode == 0, dial.stderr
         result = json.loads(dial.stdout)
         assert result["turns"][0]["end_of_speech_to_first_audio_s"] is not None, result
         assert result["bot_utterances"] >= 2, result  # the greeting and the goodbye
         assert result["bot_ended_call"], result
+        # --hear: what the bot said, as Whisper hears it on the line
+        assert "assistant" in result["greeting"].lower(), result
+        assert "thank you for calling" in result["turns"][0]["bot_said"].lower(), result
 
         # No token configured: the line made one, readable only by its user, in the data directory.
         token_file = tmp_path / "voicebot" / "phone-api-token"

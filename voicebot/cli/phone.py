@@ -86,23 +86,33 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Sign the stream as Twilio does (default: phone.twilio_auth_token from config)."),
         ] = None,
         wait: Annotated[float, typer.Option(help="Longest wait for each reply, seconds.")] = 15.0,
+        hear: Annotated[
+            bool, typer.Option("--hear", help="Transcribe what the bot said (greeting and each reply) with Whisper.")
+        ] = False,
     ) -> None:
-        """Place a test call: say each recording after the bot has answered, print timings as JSON."""
+        """Place a test call: say each recording after the bot has answered, print timings (and
+        with --hear what the bot said) as JSON."""
         from voicebot.phone.dial import place_call
 
         if (audiosocket is None) == (twilio is None):
             raise typer.BadParameter("give exactly one of --audiosocket HOST:PORT or --twilio URL")
         from voicebot.audio import AudioFileError
+        from voicebot.model_error import ModelError
 
         try:
             if twilio is not None and twilio_auth_token is None:
                 from voicebot.phone.service import PhoneSettings
 
                 twilio_auth_token = section(PhoneSettings, "phone").twilio_auth_token
+            transcriber = None
+            if hear:
+                from voicebot.models import load_transcriber
+
+                transcriber = load_transcriber()
             result = asyncio.run(
-                place_call(files, audiosocket, twilio, rate, caller, customer, wait, twilio_auth_token)
+                place_call(files, audiosocket, twilio, rate, caller, customer, wait, twilio_auth_token, transcriber)
             )
-        except (AudioFileError, ValueError, OSError) as exc:  # a bad recording, address, or no line there
+        except (AudioFileError, ModelError, ValueError, OSError) as exc:  # a bad recording, model, address, or no line
             typer.echo(f"voicebot phone dial: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(json.dumps(result, indent=2))
