@@ -122,3 +122,17 @@ def test_examples_are_cached_per_language(tmp_path: Path) -> None:
     rows = json.loads(cached.read_text(encoding="utf-8"))
     cached.write_text(json.dumps(rows[:1]), encoding="utf-8")
     assert cached_examples("en", True, tmp_path) == [Example(*rows[0])]
+
+
+def test_the_warm_up_leaves_the_model_to_the_first_turn_the_rules_miss() -> None:
+    """A process warms its understanding at start; the learned layer's model (~60 MB resident)
+    must wait for a turn that needs it, so a process whose callers the rules understand never
+    holds it (README, "phone process memory after a call")."""
+    layer = SemanticLayer()
+    nlu = Understander(lambda: [], lambda: [], learned=layer)
+    nlu.warm_up()
+    index = layer.index("en")
+    assert index is not None and len(index.examples) > 0  # the index is read at start
+    assert "_session" not in vars(index.encoder), "the warm-up loaded the learned layer's model"
+    assert nlu.understand("the carpet is filthy").matched.startswith("semantic")  # now it loads
+    assert "_session" in vars(index.encoder)

@@ -89,7 +89,9 @@ class Understander:
         """Load every configured language's data and templates now rather than on the first turn
         in it (Home Assistant's templates take a few seconds to prepare per language)."""
         for lang, vocab in self._vocabs.items():
-            self.understand(" ".join(sorted(vocab.markers)[:3]), language=lang)
+            # the rules only: a few marker words are no request, and would load the learned
+            # layer's model (~60 MB) in every process, also those whose callers it never serves
+            self.understand(" ".join(sorted(vocab.markers)[:3]), language=lang, learned=False)
             if vocab.templates:
                 self._template(vocab, "hello", self.index(lang))
             if self._learned is not None:
@@ -129,10 +131,12 @@ class Understander:
         speaker_area: str | None = None,
         language: str | None = None,
         prior: str | None = None,
+        learned: bool = True,
     ) -> Understanding:
         """``language``: the language the turn is in (e.g. Whisper's detection); one this
         understander was not configured for is loaded on first use when data for it exists.
-        Without it the language is detected, ``prior`` (the conversation's) winning when unsure."""
+        Without it the language is detected, ``prior`` (the conversation's) winning when unsure.
+        ``learned=False``: the rules and templates only (the warm-up)."""
         if language and language not in self._vocabs:
             try:
                 self._vocabs[language] = load(language)
@@ -198,7 +202,7 @@ class Understander:
                     template, mentions, resolver, speaker_area, context
                 )
                 confidence, matched = STRONG, f"template {template.intent}"
-        if intent is None and not safety and self._learned is not None and not (context and context.pending):
+        if intent is None and not safety and learned and self._learned is not None and not (context and context.pending):
             # wording no rule knows ("suck up the dust"): the nearest known phrasings, asked
             # about rather than acted on unless they agree closely (semantic/layer.py); not for
             # the answer to a question, which is the question's business
