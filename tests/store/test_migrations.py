@@ -100,3 +100,32 @@ def test_a_store_file_from_before_alembic_opens_with_its_data_and_is_migrated(tm
     feedback.close()
     again = Store(path, store_settings=StoreSettings())  # a second open finds nothing to do
     assert again.ticket(newer.id) is not None
+
+
+def test_the_heads_read_from_the_revision_files_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from voicebot.migrations import alembic_config
+
+    assert _heads() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+# A store opened a second time (up to date) does not load Alembic: ~8 MB resident in every
+# service process for a library only an upgrade uses.
+REOPEN = """
+import sys
+from voicebot.store import Store
+Store(sys.argv[1]).close()
+print("alembic" in sys.modules)
+"""
+
+
+def test_an_up_to_date_store_opens_without_alembic(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = str(tmp_path / "store.sqlite3")
+    loaded = []
+    for _ in range(2):  # made (and migrated), then opened as it is
+        done = subprocess.run([sys.executable, "-c", REOPEN, path], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        loaded.append(done.stdout.strip().splitlines()[-1])
+    assert loaded == ["True", "False"]
