@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from voicebot.audio import read_audio  # noqa: E402
-from voicebot.channels.virtual import Cue, VirtualLine  # noqa: E402
+from voicebot.channels.virtual import Cue, VirtualLine, voiced_extent  # noqa: E402
 from voicebot.demo import SHARED_AUDIO, espeak  # noqa: E402
 from voicebot.metrics import Metrics, quantiles  # noqa: E402
 from voicebot.session import Session  # noqa: E402
@@ -318,17 +318,23 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
     for t in result.turns:
         if t.ignored or t.timings.first_audio is None:
             continue
-        # The cue whose voice ended closest before the session's end-of-speech.
-        cue = min(spoken, key=lambda c: abs((c.speech_end or 0) - t.end))
-        sounding = [s for s in line.log.reply_starts if s >= (cue.speech_end or 0)]
-        true_latency = (sounding[0] - cue.speech_end) if sounding and cue.speech_end is not None else None
+        # The cue whose words ended closest to the session's end of speech.
+        cue = min(spoken, key=lambda c: abs(_words_end(c) - t.end))
+        voice_end = _words_end(cue)
+        # The reply to this turn cannot sound before the session ended the turn (its end of
+        # speech plus the endpoint delay): a reply sounding earlier answered an earlier turn.
+        # (Matching from the cue's voice end instead once took the NEXT turn's reply: the
+        # recording's noise after its words put that "end" after the session's end of speech.)
+        decided = t.end + (t.timings.endpoint or 0.0)
+        sounding = [s for s in line.log.reply_starts if s >= decided]
+        true_latency = (sounding[0] - voice_end) if sounding else None
         timings = t.timings.as_dict()
         # Where the true latency goes beyond the session's own stages: the endpointer places the
         # end of speech after the voice's last quiet sounds (its frames are 30 ms), and a reply's
         # first audio sounds at the line's next frame.
-        vad_tail = (t.end - cue.speech_end) if cue.speech_end is not None else None
+        vad_tail = t.end - voice_end
         first = timings.get("first_audio")
-        to_line = (true_latency - vad_tail - first) if None not in (true_latency, vad_tail, first) else None
+        to_line = (true_latency - vad_tail - first) if None not in (true_latency, first) else None
         rows.append(
             {
                 "user": t.user_text,
@@ -340,6 +346,39 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
             }
         )
     return rows
+
+
+# Sound after the words that is no word: a stretch whose loud part is shorter than a syllable,
+# after a silence longer than a stop consonant's closure (the shared recording what_time_is_it.wav
+# has two such bursts, 70 and 90 ms, 0.26 s and 0.5 s after its last word).
+BURST_MAX_S = 0.12
+BURST_GAP_S = 0.15
+
+
+def _words_end(cue: Cue) -> float:
+    """Line time the cue's words end: ``voiced_extent``'s end (the last 10 ms above the noise
+    floor, which is what the virtual line records) less any trailing noise bursts (above)."""
+    assert cue.speech_end is not None
+    _, end = voiced_extent(cue.pcm)
+    return cue.speech_end - end + _without_bursts(cue.pcm, end)
+
+
+def _without_bursts(pcm: np.ndarray, end: float, rate: int = 16000) -> float:
+    win = rate // 100
+    n = pcm.size // win
+    x = pcm[: n * win].astype(np.float64).reshape(n, win)
+    level = np.sqrt(np.mean(x * x, axis=1))
+    threshold = max(np.percentile(level, 10) * 4, level.max() * 0.04, 30.0)  # as voiced_extent
+    loud = np.flatnonzero(level > threshold)
+    if loud.size == 0:
+        return end
+    # islands of loud windows split by quiet of BURST_GAP_S or more, dropped from the end while short
+    gap = int(BURST_GAP_S * 100)
+    splits = np.flatnonzero(np.diff(loud) > gap)
+    islands = np.split(loud, splits + 1)
+    while len(islands) > 1 and islands[-1].size <= BURST_MAX_S * 100:
+        islands.pop()
+    return (islands[-1][-1] + 1) * win / rate
 
 
 def _barge_figures(cues: list[Cue], line: VirtualLine) -> tuple[int, list[float], int, int]:
@@ -375,6 +414,8 @@ def _report(rows, metrics, barge_truth, false_barge, barge_missed, coughs, args)
     print(f"answered turns: {len(rows)}  (echo gain {args.echo}, real-time pace)")
     if true:
         print(f"end of voice → first reply audio sounding (true, on the line): {_ms(quantiles(true))}")
+    if len(true) < len(rows):
+        print(f"  ({len(rows) - len(true)} answered turns had no reply sounding after the turn ended on the line)")
     summary = metrics.summary()
     tail = [r["vad_tail"] for r in rows if r.get("vad_tail") is not None]
     if tail:
