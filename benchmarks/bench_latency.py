@@ -9,7 +9,7 @@ while the bot speaks. "True" latency is measured on the line: from the end of th
 in the clip to the moment the first reply audio sounds.
 
     .venv/bin/python benchmarks/bench_latency.py [--echo 0.5] [--calls N]
-    .venv/bin/python benchmarks/bench_latency.py --endpointing [--fell-end-ms 0]
+    .venv/bin/python benchmarks/bench_latency.py --endpointing [--fell-end-ms 0] [--complete-end-ms 0]
     .venv/bin/python benchmarks/bench_latency.py --dialogue
 
 ``--dialogue`` times the dialogue alone (the same turns as text, through a runtime started as the
@@ -33,6 +33,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -144,16 +145,27 @@ PAUSED = [
 PAUSES_S = (0.25, 0.6)  # shorter than today's quick end (300 ms), and longer
 
 
-def endpointing(fell_end_ms: int | None) -> None:
+def endpointing(fell_end_ms: int | None, complete_end_ms: int | None, verbose: bool = False) -> None:
     """End-of-turn delay and cut-offs in audio time (see the module's doc)."""
+    from device_bridge.home import load_home
     from voicebot.config import load_settings, section
+    from voicebot.demo import demo_home
     from voicebot.frames import InFrame
     from voicebot.listener import HeardTurn, Listener
     from voicebot.models import load_transcriber
     from voicebot.session import SessionSettings
+    from voicebot.understand import Understander
+    from voicebot.understand.completeness import UnderstandingJudge
 
     settings = load_settings()
     opts = section(SessionSettings, "session", settings)
+    # The judgement the live session wires: the understanding over the home the real-time run
+    # uses (the demo home), a new conversation (no question pending), no speaker area.
+    home = load_home(demo_home())
+    devices, areas = [hd.device for hd in home.devices], list(home.areas)
+    understander = Understander(lambda: devices, lambda: areas)
+    understander.warm_up()
+    judge = _TimedJudge(UnderstandingJudge(understander)) if complete_end_ms else None
     listen = settings.listen.model_copy(update={"end_silence_ms": opts.end_silence_ms, "pause_ms": opts.pause_ms})
     transcriber = load_transcriber(settings)
     clips: list[tuple[str, np.ndarray, int]] = []  # (what, audio, pauses inside the sentence)
@@ -176,8 +188,10 @@ def endpointing(fell_end_ms: int | None) -> None:
             continue  # several sentences (or speakers): a turn per sentence is right
         audio = np.concatenate([np.zeros(4800, np.int16), _trim(pcm), np.zeros(32000, np.int16)])
         listener = Listener(transcriber, listen, speculate="now", quick_end_ms=opts.quick_end_ms,
-                            fell_end_ms=fell_end_ms, held_end_ms=opts.held_end_ms)
+                            fell_end_ms=fell_end_ms, held_end_ms=opts.held_end_ms, judge=judge,
+                            complete_end_ms=complete_end_ms, incomplete_end_ms=opts.incomplete_end_ms)
         ends: list[HeardTurn] = []
+        heard = len(judge.said) if judge is not None else 0
         for k in range(0, len(audio) - 479, 480):
             ends += [e for e in listener.feed(InFrame(audio[k : k + 480])) if isinstance(e, HeardTurn)]
         ends += [e for e in listener.flush() if isinstance(e, HeardTurn)]
@@ -193,12 +207,37 @@ def endpointing(fell_end_ms: int | None) -> None:
                 plain.append(delays[-1])
         print(f"  {what[:48]:48s} turns {len(ends)} {'CUT' if len(ends) > 1 else '   '} "
               f"end +{(ends[-1].decided - ends[-1].end) * 1000 if ends else float('nan'):5.0f} ms ({', '.join(e.reason for e in ends)})")
+        if verbose and judge is not None:
+            print("      " + "; ".join(judge.said[heard:]))
     q = quantiles(delays)
     print(f"\nendpointing over {len(delays)} one-sentence clips ({sum(c[2] for c in clips)} with a pause inside), "
-          f"fell_end_ms={fell_end_ms}:")
+          f"quick_end_ms={opts.quick_end_ms}, fell_end_ms={fell_end_ms}, held_end_ms={opts.held_end_ms}, "
+          f"complete_end_ms={complete_end_ms}, incomplete_end_ms={opts.incomplete_end_ms if complete_end_ms else None}:")
     print(f"  end of voice → turn ended (audio time): {_ms(q)}")
     print(f"  the same, {len(plain)} clips said without a pause inside: {_ms(quantiles(plain))}")
     print(f"  cut-offs (a turn ended inside a sentence): {cut}; turns: {turns_total}; end reasons: {reasons}")
+    if judge is not None:
+        said = ", ".join(f"{k} {v}" for k, v in sorted(judge.verdicts.items()))
+        print(f"  the understanding's judgement at {len(judge.took)} pauses: {said}; "
+              f"it took (CPU) {_ms(quantiles(judge.took))}")
+
+
+class _TimedJudge:
+    """The judge, counting its verdicts and the CPU time each took."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge = judge
+        self.verdicts: dict[str, int] = {}
+        self.took: list[float] = []
+        self.said: list[str] = []  # each pause's transcript and verdict
+
+    def completeness(self, text: str) -> str | None:
+        t0 = time.process_time()
+        verdict: str | None = self.judge.completeness(text)
+        self.took.append(time.process_time() - t0)
+        self.said.append(f"{text.strip()!r}: {verdict}")
+        self.verdicts[str(verdict)] = self.verdicts.get(str(verdict), 0) + 1
+        return verdict
 
 
 def dialogue_only() -> None:
@@ -261,6 +300,10 @@ def main() -> None:
     ap.add_argument("--dialogue", action="store_true", help="only the dialogue, the turns as text")
     ap.add_argument("--fell-end-ms", type=int, default=-1,
                     help="with --endpointing: silence that ends a finished turn whose voice fell (0: off; default: the session's)")
+    ap.add_argument("--complete-end-ms", type=int, default=-1,
+                    help="with --endpointing: silence that ends a request the understanding finds complete "
+                         "(0: no judgement, the words and voice alone; default: the session's)")
+    ap.add_argument("--verbose", action="store_true", help="with --endpointing: each pause's transcript and judgement")
     args = ap.parse_args()
     if args.dialogue:
         dialogue_only()
@@ -269,9 +312,10 @@ def main() -> None:
         from voicebot.config import section
         from voicebot.session import SessionSettings
 
-        default = section(SessionSettings, "session").fell_end_ms or None
-        fell = default if args.fell_end_ms < 0 else (args.fell_end_ms or None)
-        endpointing(fell)
+        opts = section(SessionSettings, "session")
+        fell = (opts.fell_end_ms or None) if args.fell_end_ms < 0 else (args.fell_end_ms or None)
+        complete = (opts.complete_end_ms or None) if args.complete_end_ms < 0 else (args.complete_end_ms or None)
+        endpointing(fell, complete, args.verbose)
         return
 
     from voicebot.demo import demo_home

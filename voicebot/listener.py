@@ -13,7 +13,10 @@ Per :class:`~voicebot.frames.InFrame`, in this order:
    the turn ends after ``quick_end_ms`` of silence instead of the endpointer's longer one, so a
    pause inside a sentence ("turn on the ... living room lamp") does not cut the speaker off;
    when besides the voice fell at its end (a statement's final fall, :func:`final_prosody`),
-   after ``fell_end_ms`` already.
+   after ``fell_end_ms`` already. With a :class:`~voicebot.turn_taking.TurnJudge` (the live
+   session's: the understanding over the conversation's home and state), a transcript that makes
+   a complete request ends after ``complete_end_ms``, and one that is not complete yet ("set
+   the thermostat") waits ``incomplete_end_ms``.
 
 A finished turn is a :class:`HeardTurn`; :meth:`Listener.hear` gives its transcript (the
 speculative one when it is valid) and applies the wake word. Every step is also a stage event
@@ -24,6 +27,7 @@ this class; one Listener per audio stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -37,7 +41,17 @@ from voicebot.events import Phase, Stage, emit
 from voicebot.frames import InFrame, echo_history_samples
 from voicebot.listen import Endpointer, ListenEvent, SpeechPaused, SpeechResumed, SpeechStarted
 from voicebot.transcribe import Transcriber, Transcript
-from voicebot.turn_taking import Prosody, end_silence_ms, final_prosody, strip_wake_word
+from voicebot.turn_taking import (
+    Completeness,
+    Prosody,
+    TurnJudge,
+    end_rule,
+    final_prosody,
+    sounds_finished,
+    strip_wake_word,
+)
+
+log = logging.getLogger(__name__)
 
 GREET = "\x00greet"  # what a turn of the wake word alone asks for
 
@@ -70,7 +84,7 @@ class HeardTurn:
     decided: float  # audio time the end of turn was decided
     eos_wall: float  # monotonic time the speech ended, at real-time pace
     pcm: np.ndarray
-    reason: str  # silence | quick | fell | max_length | end_of_stream
+    reason: str  # silence | quick | fell | complete | incomplete | max_length | end_of_stream
     over_bot: bool  # began over the bot's speech without barging in (echo or noise)
     speculation: Job | None  # the transcription started at the pause, valid for this turn
     paused_at: float | None  # audio time that pause was noticed (with ``speculation``)
@@ -99,6 +113,9 @@ class Listener:
         quick_end_ms: int | None = None,
         fell_end_ms: int | None = None,
         held_end_ms: int | None = None,
+        judge: TurnJudge | None = None,
+        complete_end_ms: int | None = None,
+        incomplete_end_ms: int | None = None,
         barge_in: bool = False,
         barge_in_ms: int = 120,
         wake_word: str | None = None,
@@ -109,13 +126,19 @@ class Listener:
         asyncio loop) or at once in the caller's thread (files); None: no speculation;
         ``quick_end_ms``: silence that ends a finished-sounding turn (None: never early);
         ``fell_end_ms``: the same when the voice also fell at the end, ``held_end_ms`` when it
-        stayed up and the words are no question (None: no prosody, :func:`end_silence_ms`)."""
+        stayed up and the words are no question (None: no prosody, :func:`end_silence_ms`);
+        ``judge``: is the transcript a complete request (None: the words and voice alone decide),
+        then ended after ``complete_end_ms``, or after ``incomplete_end_ms`` when not complete."""
         self.transcriber = transcriber
         self.language = language
         self.speculate = speculate
         self.quick_end_ms = quick_end_ms
         self.fell_end_ms = fell_end_ms
         self.held_end_ms = held_end_ms if held_end_ms is not None else quick_end_ms
+        self.judge = judge
+        self.complete_end_ms = complete_end_ms
+        self.incomplete_end_ms = incomplete_end_ms
+        self._judged: tuple[Job, Completeness | None] | None = None  # the judgement of a speculation
         # the silence at the end of a pause's audio (whole frames, 16 samples a millisecond)
         self._pause_tail = max(1, round(settings.pause_ms / settings.frame_ms)) * settings.frame_ms * 16
         self._prosody: Prosody | None = None  # how the voice ended before the pause under way
@@ -229,17 +252,33 @@ class Listener:
             return None
         text = spec.result().text
         prosody = self._prosody if self.fell_end_ms is not None else None
-        need = end_silence_ms(text, prosody, self.quick_end_ms, self.fell_end_ms or 0, self.held_end_ms or 0)
-        if need is None or (self.audio_t - pause.time) * 1000 < need:
+        judged = self._judgement(spec, text)
+        rule = end_rule(text, prosody, self.quick_end_ms, self.fell_end_ms or 0, self.held_end_ms or 0,
+                        judged, self.complete_end_ms, self.incomplete_end_ms)
+        if rule is None or (self.audio_t - pause.time) * 1000 < rule[0]:
             return None
-        fell = prosody is not None and need < self.quick_end_ms
+        reason = rule[1]
         end = pause.time
         start = self._utterance_start if self._utterance_start is not None else end
         self._speculative = None
         self._pause = None
         # The endpointer forgets this turn (its clock runs on) and listens for the next one.
         self.endpointer.reset()
-        return self._end_turn(start, end, pause.pcm, spec, pause, "fell" if fell else "quick", self.audio_t)
+        return self._end_turn(start, end, pause.pcm, spec, pause, reason, self.audio_t)
+
+    def _judgement(self, spec: Job, text: str) -> Completeness | None:
+        """The judge's word on this speculation's transcript, asked once per speculation (a
+        judge that fails has no opinion: the turn ends as it would without one)."""
+        if self.judge is None or self.complete_end_ms is None:
+            return None
+        if self._judged is None or self._judged[0] is not spec:
+            try:
+                judged = self.judge.completeness(text) if sounds_finished(text) else None
+            except Exception:
+                log.exception("the end-of-turn judgement failed")
+                judged = None
+            self._judged = (spec, judged)
+        return self._judged[1]
 
     def _end_turn(
         self,

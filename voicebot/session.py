@@ -32,6 +32,7 @@ from voicebot.metrics import Metrics, default_metrics
 from voicebot.speak import Synthesizer
 from voicebot.speaker import Speaker
 from voicebot.transcribe import Transcriber
+from voicebot.turn_taking import TurnJudge
 from voicebot.turns import (
     Greeting,
     SessionEvent,
@@ -57,6 +58,10 @@ class SessionSettings(BaseModel):
     # question (voicebot.turn_taking.end_silence_ms); fell_end_ms 0: no prosody, as before
     fell_end_ms: int = Field(180, ge=0)
     held_end_ms: int = Field(700, ge=90)
+    # the understanding's judgement (voicebot.understand.completeness): a complete request ends
+    # after complete_end_ms (0: no judgement, as before), one not complete yet waits incomplete_end_ms
+    complete_end_ms: int = Field(200, ge=0)
+    incomplete_end_ms: int = Field(700, ge=90)
     end_silence_ms: int = Field(1100, ge=300)  # silence that ends any other turn
     barge_in: bool = True
     barge_in_ms: int = Field(120, ge=60)  # voiced audio over the bot's speech that stops it
@@ -105,6 +110,8 @@ class Session:
         self.listener = Listener(
             transcriber, listen, language=s.transcribe.language, speculate="thread", quick_end_ms=opts.quick_end_ms,
             fell_end_ms=opts.fell_end_ms or None, held_end_ms=opts.held_end_ms,
+            judge=_turn_judge(conversation) if opts.complete_end_ms else None,
+            complete_end_ms=opts.complete_end_ms or None, incomplete_end_ms=opts.incomplete_end_ms,
             barge_in=opts.barge_in, barge_in_ms=opts.barge_in_ms, wake_word=opts.wake_word, awake_s=opts.awake_s,
         )
         self.speaker = Speaker(channel, synthesizer, opts.lookahead_s, live=lambda: self._reading)
@@ -294,6 +301,13 @@ class Session:
                 self.on_event(event)
             except Exception:
                 log.exception("session event handler failed")
+
+
+def _turn_judge(conversation: Conversation) -> TurnJudge | None:
+    """The conversation's end-of-turn judgement (the rules dialogue's understanding of its home
+    and state), when it offers one."""
+    offer = getattr(conversation, "turn_judge", None)
+    return offer() if callable(offer) else None
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

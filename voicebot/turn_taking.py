@@ -1,12 +1,27 @@
-"""Turn taking from the words and the voice: does a transcript read as a finished turn, did the
-voice fall at its end (:func:`final_prosody`), and does it start with the wake phrase."""
+"""Turn taking from the words and the voice: does a transcript read as a finished turn, is it a
+complete request (a :class:`TurnJudge`, the understanding's), did the voice fall at its end
+(:func:`final_prosody`), and does it start with the wake phrase."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
+
+Completeness = Literal["complete", "incomplete"]
+
+
+class TurnJudge(Protocol):
+    """Does a speculative transcript make a complete request in this conversation? "complete":
+    nothing more is needed to answer it (a command whose device and values are all known, a
+    question fully asked, thanks, the answer to the bot's yes/no question); "incomplete": it
+    names something the request is not yet complete without ("set the thermostat", "turn on the
+    light" in a home of several lights); None: no opinion (the words and the voice decide).
+    Called on the listener's thread at each pause, so it must be quick and change nothing."""
+
+    def completeness(self, text: str) -> Completeness | None: ...
 
 # Words after which a sentence cannot be over: a pause here is the speaker thinking.
 _DANGLING = frozenset(
@@ -81,21 +96,60 @@ class Prosody:
         return self.pitched and -OCTAVE_SLIP < self.fall_st < HELD_SEMITONES
 
 
-def end_silence_ms(text: str, prosody: Prosody | None, quick_ms: int, fell_ms: int, held_ms: int) -> int | None:
+def end_silence_ms(
+    text: str,
+    prosody: Prosody | None,
+    quick_ms: int,
+    fell_ms: int,
+    held_ms: int,
+    judged: Completeness | None = None,
+    complete_ms: int | None = None,
+    incomplete_ms: int | None = None,
+) -> int | None:
     """Silence after which a turn with this speculative transcript ends (None: the endpointer's
-    long silence decides). Words first: a last word that cannot end a sentence never ends it
-    early. Then the voice: a statement's fall ends it after ``fell_ms``; a question mark ends it
-    after ``quick_ms`` whatever the pitch did (questions often rise); a voice held up without
-    one waits ``held_ms``, since that is how a pause inside a sentence sounds."""
+    long silence decides); :func:`end_rule` says which rule and why."""
+    rule = end_rule(text, prosody, quick_ms, fell_ms, held_ms, judged, complete_ms, incomplete_ms)
+    return None if rule is None else rule[0]
+
+
+def end_rule(
+    text: str,
+    prosody: Prosody | None,
+    quick_ms: int,
+    fell_ms: int,
+    held_ms: int,
+    judged: Completeness | None = None,
+    complete_ms: int | None = None,
+    incomplete_ms: int | None = None,
+) -> tuple[int, str] | None:
+    """(silence, rule) after which a turn with this speculative transcript ends; rule is quick,
+    fell, complete or incomplete (None: the endpointer's long silence decides).
+
+    Words first: a last word that cannot end a sentence never ends it early. With the
+    understanding's judgement (``judged``, used when ``complete_ms`` is set): an incomplete
+    request waits ``incomplete_ms`` whatever the voice did, since what completes it is likely
+    still to come; a complete one ends after ``complete_ms`` (or the fall's, if shorter), unless
+    the voice was held up on words that are no question (then as without a judgement: the
+    speaker sounds as if going on, "close the blinds, ... in the living room").
+
+    Then the voice: a statement's fall ends it after ``fell_ms``; a question mark ends it after
+    ``quick_ms`` whatever the pitch did (questions often rise); a voice held up without one
+    waits ``held_ms``, since that is how a pause inside a sentence sounds."""
     if not sounds_finished(text):
         return None
-    if prosody is None or text.rstrip().endswith("?"):
-        return quick_ms
-    if prosody.fell:
-        return min(fell_ms, quick_ms)
-    if prosody.held:
-        return max(held_ms, quick_ms)
-    return quick_ms
+    question = text.rstrip().endswith("?")
+    judging = complete_ms is not None and judged is not None
+    if judging and judged == "incomplete":
+        return max(incomplete_ms if incomplete_ms is not None else held_ms, quick_ms), "incomplete"
+    held = prosody is not None and prosody.held and not question
+    fell = prosody is not None and prosody.fell and not question
+    if judging and judged == "complete" and complete_ms is not None and not held:
+        return (min(fell_ms, complete_ms), "complete") if fell else (complete_ms, "complete")
+    if fell:
+        return min(fell_ms, quick_ms), "fell" if fell_ms < quick_ms else "quick"
+    if held:
+        return max(held_ms, quick_ms), "quick"
+    return quick_ms, "quick"
 
 
 def final_prosody(pcm: np.ndarray, rate: int = 16000, span_s: float = 1.5) -> Prosody:

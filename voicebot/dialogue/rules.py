@@ -36,7 +36,9 @@ from voicebot.dialogue.safety import danger_of_kind, detect_danger
 from voicebot.dialogue.troubleshoot import RunOutput
 from voicebot.dialogue.types import Action, Reply
 from voicebot.privacy.redact import redact
+from voicebot.understand.completeness import UnderstandingJudge
 from voicebot.understand.types import DEVICE_INTENTS, Understanding
+from voicebot.understand.understander import Understander
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,20 @@ class RulesConversation:
         """The bot asked something (a confirmation, which device, a troubleshooting step) and the
         customer has not answered yet."""
         return not self.ended and (self.pending is not None or self.caps.run is not None)
+
+    def turn_judge(self) -> UnderstandingJudge | None:
+        """Is a speculative transcript a complete request in this conversation (the live
+        session's end of turn, voicebot.turn_taking.TurnJudge)? The understanding over this home,
+        this conversation's context (a question just asked) and the dialogue's confidence to act;
+        names the customer taught are not looked up (the store is not read at every pause)."""
+        stage = self.engine.understander()
+        if not isinstance(stage, Understander):
+            return None  # another understanding stage: no judgement, the words and voice decide
+        return UnderstandingJudge(
+            stage, lambda: self.context, self.speaker_area,
+            lambda: None if self.language == "en" or self._detect else self.language,
+            confident=self.engine.settings.confirm_below,
+        )
 
     @property
     def replies(self) -> Any:

@@ -136,7 +136,8 @@ class Understander:
         """``language``: the language the turn is in (e.g. Whisper's detection); one this
         understander was not configured for is loaded on first use when data for it exists.
         Without it the language is detected, ``prior`` (the conversation's) winning when unsure.
-        ``learned=False``: the rules and templates only (the warm-up)."""
+        ``learned=False``: the rules and templates only (the warm-up; the end-of-turn judgement,
+        voicebot/understand/completeness.py, which must be quick)."""
         if language and language not in self._vocabs:
             try:
                 self._vocabs[language] = load(language)
