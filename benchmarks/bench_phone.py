@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import subprocess
 import sys
@@ -185,6 +186,69 @@ def server_memory(pid: int) -> dict[str, int]:
     return out
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU time the server process has used (user + system, all threads): unlike wall time it
+    does not grow when other jobs share the machine."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def speculations(url: str, token: str) -> dict[str, float]:
+    """The server's speculative transcriptions by result (used, discarded, missed), from /metrics."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session, session.get(url) as resp:
+        text = await resp.text()
+    found = re.findall(r'^voicebot_speculative_transcripts_total\{result="(\w+)"\} ([0-9.e+]+)$', text, re.M)
+    return {k: float(v) for k, v in found}
+
+
+# Where a turn's time goes, from the server's own timings of each turn (voicebot.turns.TurnTimings),
+# in seconds after the end of the caller's speech unless a duration.
+BREAKDOWN = {
+    "endpoint": "turn end decided (silence waited)",
+    "stt_after_end": "transcript ready, after the turn end was decided",
+    "stt_queued": "of the transcript used: queued behind other turns",
+    "stt_run": "of the transcript used: Whisper running",
+    "dialogue": "dialogue (understanding, device commands)",
+    "synth_first": "synthesis of the first audio chunk",
+    "first_audio": "first reply audio handed to the line",
+    "line": "first audio handed to the line → heard by the caller (pacing)",
+}
+
+
+def breakdown(turns: list[dict[str, Any]], heard: list[float]) -> dict[str, Any]:
+    """Per stage p50 / p95 over the turns, how turns ended, and how many used the transcription
+    started at the pause. ``heard``: the callers' latencies of the same turns, in the same order."""
+    parts: dict[str, list[float]] = {k: [] for k in BREAKDOWN}
+    reasons: dict[str, int] = {}
+    for i, t in enumerate(turns):
+        if t.get("endpoint") is None:
+            continue
+        reasons[t.get("end_reason", "?")] = reasons.get(t.get("end_reason", "?"), 0) + 1
+        values = {
+            "endpoint": t.get("endpoint"),
+            "stt_after_end": t["transcript"] - t["endpoint"] if t.get("transcript") is not None else None,
+            "stt_queued": t.get("transcribe_queued_s"),
+            "stt_run": t.get("transcribe_s"),
+            "dialogue": t.get("dialogue_s"),
+            "synth_first": t.get("synth_first_s"),
+            "first_audio": t.get("first_audio"),
+            "line": heard[i] - t["first_audio"] if i < len(heard) and t.get("first_audio") is not None else None,
+        }
+        for k, v in values.items():
+            if v is not None:
+                parts[k].append(float(v))
+    out: dict[str, Any] = {
+        k: [round(float(np.percentile(v, 50)), 3), round(float(np.percentile(v, 95)), 3)] if v else None
+        for k, v in parts.items()
+    }
+    out["end_reasons"] = reasons
+    return out
+
+
 async def http_json(url: str, token: str) -> Any:
     import aiohttp
 
@@ -199,19 +263,30 @@ async def run_load(
     host, port = addrs["audiosocket"]
     http = "http://{}:{}".format(*addrs["http"])
     before = (await http_json(f"{http}/healthz", token)).get("transcription", {})
+    spec_before = await speculations(f"{http}/metrics", token)
+    cpu_before = server_cpu_s(pid)
     started = time.perf_counter()
     lockstep = Lockstep(n) if shape == "worst" else None
     calls = await asyncio.gather(
         *(one_call(host, port, turns, 1000 * n + i, shape, ring_s, lockstep) for i in range(n))
     )
     wall = time.perf_counter() - started
+    cpu = server_cpu_s(pid) - cpu_before
     after = (await http_json(f"{http}/healthz", token)).get("transcription", {})
+    spec = await speculations(f"{http}/metrics", token)
+    spec = {k: int(v - spec_before.get(k, 0)) for k, v in spec.items()}
     stt_requests = after.get("requests", 0) - before.get("requests", 0)
     stt_wait = after.get("mean_wait_s", 0) * after.get("requests", 0) - before.get("mean_wait_s", 0) * before.get("requests", 0)
     underruns = late_frames = busy = 0
     lateness = 0.0
+    timed: list[dict[str, Any]] = []
+    heard: list[float] = []
     for c in calls:
         record = await http_json(f"{http}/calls/{c['call']}", token)
+        speech = [t["timings"] for t in record.get("turns", []) if t.get("source") == "speech" and t.get("timings")]
+        if len(speech) == len(c["latencies"]):  # the caller's measures match the server's turns
+            timed.extend(speech)
+            heard.extend(c["latencies"])
         underruns += int(record.get("underruns") or 0)
         late_frames += int(record.get("late_frames") or 0)
         lateness = max(lateness, float(record.get("max_lateness_s") or 0.0))
@@ -236,6 +311,13 @@ async def run_load(
         "real_time": underruns == 0,
         "ended_by_bot": sum(1 for c in calls if c["hung_up_by_bot"]),
         "transcriptions": stt_requests,  # speculative ones included
+        # speculative transcriptions by result: used for the turn, discarded (the caller went on;
+        # skipped if still queued, else run for nothing), missed (the turn was transcribed afresh)
+        "speculations": spec,
+        "transcriptions_skipped": after.get("skipped", 0) - before.get("skipped", 0),
+        "server_cpu_s": round(cpu, 1),
+        "server_cpu_s_per_turn": round(cpu / lat.size, 3) if lat.size else None,
+        "breakdown": breakdown(timed, heard),
         "transcription_busy_s": round(after.get("busy_s", 0) - before.get("busy_s", 0), 2),
         "transcription_mean_wait_s": round(stt_wait / stt_requests, 3) if stt_requests else 0.0,
         "server_mb": server_memory(pid),
@@ -313,6 +395,21 @@ def main() -> None:
         r["calls"] for r in results
         if r["p95_s"] is not None and r["p95_s"] < target and not r["missing_replies"] and r["real_time"] and not r["busy"]
     ]
+    print("where the time goes, p50 / p95 s (server's timings of each turn; after the end of the caller's speech "
+          "unless a duration):")
+    print(f"{'calls':>5} " + " ".join(f"{k:>13}" for k in BREAKDOWN) + "  ended by")
+    for r in results:
+        b = r["breakdown"]
+        cells = [f"{b[k][0]:.2f}/{b[k][1]:.2f}" if b.get(k) else "-" for k in BREAKDOWN]
+        print(f"{r['calls']:>5} " + " ".join(f"{c:>13}" for c in cells) + f"  {b['end_reasons']}")
+    print("transcriptions per load: run / skipped while queued; speculations used / discarded / missed; "
+          "server CPU s per turn; mean queue wait s")
+    for r in results:
+        sp = r["speculations"]
+        print(f"{r['calls']:>5} {r['transcriptions']:>4} run / {r['transcriptions_skipped']} skipped for "
+              f"{r['turns']} turns; speculations {sp.get('used', 0)} / {sp.get('discarded', 0)} / {sp.get('missed', 0)}; "
+              f"CPU {r['server_cpu_s_per_turn']} s/turn ({r['server_cpu_s']} s in {r['wall_s']} s); "
+              f"queue wait {r['transcription_mean_wait_s']} s")
     print(f"largest load with p95 under {target} s, no missing reply, no underrun: "
           f"{max(ok) if ok else 'none'} simultaneous calls")
 

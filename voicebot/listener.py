@@ -352,7 +352,7 @@ class Listener:
 
     def _admit(self, turn: HeardTurn, transcript: Transcript) -> Heard:
         emit(Stage.TRANSCRIBE, Phase.END, turn.index, transcribe_s=transcript.elapsed_s,
-             speculative=turn.speculation is not None)
+             queued_s=transcript.queued_s, speculative=turn.speculation is not None)
         text = transcript.text.strip()
         if turn.over_bot:
             return Heard(text, transcript, "heard over the bot's own speech without barging in (echo or noise)")

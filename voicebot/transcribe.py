@@ -34,6 +34,7 @@ class Transcript:
     window_s: float = 0.0  # encoder window actually used (0 when the model was not run)
     no_speech_prob: float = 0.0  # the model's probability that the audio holds no speech
     heard: str = ""  # Whisper's own text when ``text`` had near-misses of the home's names corrected
+    queued_s: float = 0.0  # time it waited in a shared queue before the model ran (voicebot.channels.phone.pool)
 
 
 class Transcriber(Protocol):

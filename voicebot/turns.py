@@ -31,6 +31,7 @@ class TurnTimings:
     speculative: bool | None = None  # the transcript came from the transcription started at the pause
     transcript: float | None = None
     transcribe_s: float | None = None
+    transcribe_queued_s: float | None = None  # of the transcript used: time queued behind other calls' turns
     understand_s: float | None = None
     dialogue_s: float | None = None
     reply_text: float | None = None
@@ -49,6 +50,7 @@ class TurnTimings:
         elif e.stage is Stage.TRANSCRIBE and e.phase is Phase.END:
             self.transcript = self._since(e.time)
             self.transcribe_s = d.get("transcribe_s")
+            self.transcribe_queued_s = d.get("queued_s")
         elif e.stage is Stage.UNDERSTAND and e.phase is Phase.END:
             self.understand_s = (self.understand_s or 0.0) + d["elapsed_s"]
         elif e.stage is Stage.DIALOGUE and e.phase is Phase.END:

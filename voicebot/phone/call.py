@@ -219,6 +219,7 @@ class PhoneCall:
                 if turn.user == event.user_text and turn.end_of_speech_to_first_audio_s is None:
                     first = event.timings.first_audio
                     turn.end_of_speech_to_first_audio_s = round(first, 3) if first is not None else None
+                    turn.timings = event.timings.as_dict(3)
                     break
 
     async def _dtmf_loop(self) -> None:

@@ -42,6 +42,9 @@ class Turn:
     source: str = "speech"  # "speech", "dtmf" or "greeting"
     intent: str | None = None
     end_of_speech_to_first_audio_s: float | None = None
+    # where that time went (voicebot.turns.TurnTimings, seconds): the turn's end decided, the
+    # transcript's queueing and run, the dialogue, the first sentence's synthesis
+    timings: dict[str, Any] | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class TranscriptionPool:
                 self.stats.requests += 1
                 self.stats.busy_s += time.perf_counter() - started
                 self.stats.waited_s += started - job.queued_at
-            job.future.set_result(result)
+            job.future.set_result(replace(result, queued_s=round(started - job.queued_at, 4)))
 
 
 class SynthesisSlots:
