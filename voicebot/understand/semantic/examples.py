@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ _PLACEHOLDERS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thousands per language, held for the process's life
 class Example:
     text: str
     intent: str  # a DEVICE_INTENTS name, or NONE
@@ -48,6 +49,13 @@ class Example:
     @property
     def label(self) -> tuple[str, str, int]:
         return (self.intent, self.domain or "", self.sign)
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Example:
+        """From a JSON row (text, intent, domain, sign, source); the few distinct labels and
+        sources are shared between examples rather than one copy each."""
+        text, intent, domain, sign, source = row
+        return cls(text, sys.intern(intent), sys.intern(domain) if domain else None, sign, sys.intern(source))
 
 
 def examples(language: str, dev: bool = True) -> list[Example]:
@@ -113,7 +121,7 @@ def dev_examples(language: str) -> list[Example]:
     if not DEV_EXAMPLES.is_file():
         return []
     data = json.loads(DEV_EXAMPLES.read_text(encoding="utf-8"))
-    return [Example(t, i, d, s, src) for t, i, d, s, src in data.get(language, [])]
+    return [Example.from_row(row) for row in data.get(language, [])]
 
 
 def _text(value: Any) -> str | None:

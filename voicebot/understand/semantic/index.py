@@ -56,7 +56,8 @@ class SemanticIndex:
         self.language = language
         self.encoder = encoder
         self.examples = items
-        self._labels = [e.label for e in items]
+        shared: dict[tuple[str, str, int], tuple[str, str, int]] = {}  # a few dozen labels, one tuple each
+        self._labels = [shared.setdefault(e.label, e.label) for e in items]
         self._matrix = self._load_or_build(cache or cache_dir())
 
     # ------------------------------------------------------------------ building
@@ -151,7 +152,7 @@ def cached_examples(language: str, dev: bool, cache: Path) -> list[Example]:
     path = cache / f"examples-{language}-{digest.hexdigest()[:20]}.json"
     if path.is_file():
         try:
-            return [Example(*row) for row in json.loads(path.read_text(encoding="utf-8"))]
+            return [Example.from_row(row) for row in json.loads(path.read_text(encoding="utf-8"))]
         except (OSError, ValueError, TypeError):
             log.warning("semantic example cache %s unreadable: rebuilding", path)
     items = examples(language, dev=dev)
