@@ -2,6 +2,13 @@
 synthesis latency, endpointing cost, peak memory. Prints its figures; run:
 
     .venv/bin/python benchmarks/bench_audio.py [--json]
+    .venv/bin/python benchmarks/bench_audio.py --first-audio [--rounds 3] [--threads 1]
+
+``--first-audio`` times only the synthesis of the first audio of the bot's real replies: the turns
+of benchmarks/bench_latency.py said as text to the rules dialogue, each reply's first piece as the
+Speaker synthesizes it (at the phone's 8 kHz and the live line's 16 kHz, the cache cleared), with
+the Piper voice run whole (as before) and cut at its decoder (``speak.pieces``), alternating, so
+both see the same load. Wall time and this thread's CPU time (load-independent with one thread).
 
 Spoken commands come from three sources: the shared human recordings (../shared/data/audio),
 the bundled Piper voice, and espeak-ng (two voices), all saying the sentences in
@@ -147,6 +154,88 @@ def bench_synthesis() -> dict[str, object]:
     }
 
 
+def bot_replies() -> list[str]:
+    """The rules dialogue's replies to bench_latency's turns (said as text), distinct, in order."""
+    import importlib.util
+
+    from voicebot.demo import demo_home
+    from voicebot.runtime import build_runtime
+
+    spec = importlib.util.spec_from_file_location("bench_latency", ROOT / "benchmarks" / "bench_latency.py")
+    latency = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(latency)  # type: ignore[union-attr]
+    rt = build_runtime(home=demo_home(), simulate=True, store_path=":memory:", models=False)
+    replies: list[str] = []
+    try:
+        for call in latency.CALLS:
+            conv = rt.conversation(channel="bench")
+            conv.greet()
+            for what, kind in call:
+                if kind != "cough":
+                    text = what[5:].rsplit(".", 1)[0].replace("_", " ") if what.startswith("file:") else what
+                    replies.append(conv.handle(text).text)
+            conv.end("abandoned")
+    finally:
+        rt.close()
+    return list(dict.fromkeys(r for r in replies if r))
+
+
+def bench_first_audio(rounds: int, threads: int) -> None:
+    """See the module's doc (``--first-audio``)."""
+    from voicebot.dialogue.types import Reply
+    from voicebot.models import resolve_voice
+    from voicebot.phone.service import FREQUENT_REPLIES
+    from voicebot.reply_speech import reply_sentences
+    from voicebot.speak import PiperSynthesizer
+
+    settings = Settings()
+    onnx, cfg = resolve_voice(settings.speak.voice, settings.speak.voice_config)
+    voices = {
+        "whole": PiperSynthesizer(onnx, cfg, threads=threads),
+        "pieces": PiperSynthesizer(onnx, cfg, threads=threads, pieces_dir=settings.data_dir / "models" / "piper-split"),
+    }
+    from voicebot.dialogue.replies import default_replies
+
+    cached_texts = default_replies().texts["en"]
+    cached = {p for key in FREQUENT_REPLIES for t in _as_list(cached_texts.get(key))
+              for p in reply_sentences(Reply(t.replace("{name}", "").strip()))}
+    firsts = [next(reply_sentences(Reply(r)), "") for r in bot_replies()]
+    dynamic = [f for f in dict.fromkeys(firsts) if f and f not in cached]
+    for voice in voices.values():
+        list(voice.synthesize("Warm up, please.", 8000))
+    wall: dict[str, list[float]] = {k: [] for k in voices}
+    cpu: dict[str, list[float]] = {k: [] for k in voices}
+    audio: dict[str, list[float]] = {k: [] for k in voices}
+    load = [os.getloadavg()[0]]
+    for _ in range(rounds):
+        for rate in (8000, 16000):
+            for first in dynamic:
+                for name, voice in voices.items():  # alternating: both see the same load
+                    voice.cache.clear()
+                    t, c = time.perf_counter(), time.thread_time()
+                    chunk = next(iter(voice.synthesize(first, rate)))
+                    wall[name].append(time.perf_counter() - t)
+                    cpu[name].append(time.thread_time() - c)
+                    audio[name].append(len(chunk.pcm) / rate)
+        load.append(os.getloadavg()[0])
+    print(f"machine: {os.cpu_count()} cores, load average {min(load):.1f}–{max(load):.1f}; Piper threads {threads}")
+    print(f"first pieces of {len(dynamic)} distinct bot replies not in the phrase cache "
+          f"(of {len(firsts)} turns), × 2 rates × {rounds} rounds:")
+    for text in dynamic:
+        print(f"  {text}")
+    ms = lambda xs, q: 1000 * pct(xs, q)  # noqa: E731
+    for name in voices:
+        print(f"  {name:6s}: synthesis → first audio p50 {ms(wall[name], 50):5.0f} ms, p95 {ms(wall[name], 95):5.0f} ms, "
+              f"max {1000 * max(wall[name]):5.0f} ms; CPU p50 {ms(cpu[name], 50):5.0f} ms, p95 {ms(cpu[name], 95):5.0f} ms; "
+              f"first chunk's audio p50 {pct(audio[name], 50):.2f} s")
+    w, p = pct(wall["pieces"], 50) / pct(wall["whole"], 50), pct(wall["pieces"], 95) / pct(wall["whole"], 95)
+    print(f"  pieces / whole: wall p50 ×{w:.2f}, p95 ×{p:.2f}; CPU p50 ×{pct(cpu['pieces'], 50) / pct(cpu['whole'], 50):.2f}")
+
+
+def _as_list(value: object) -> list[str]:
+    return [] if value is None else list(value) if isinstance(value, list) else [str(value)]
+
+
 def bench_endpointing(items: list[tuple[str, str, np.ndarray]]) -> dict[str, object]:
     """Endpointer cost, and when the text of a turn is ready relative to the end of speech when
     the session transcribes at SpeechPaused (listen_pcm simulates that timing)."""
@@ -188,7 +277,13 @@ def bench_endpointing(items: list[tuple[str, str, np.ndarray]]) -> dict[str, obj
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--first-audio", action="store_true", help="only the synthesis of the bot's first audio")
+    parser.add_argument("--rounds", type=int, default=3, help="with --first-audio: passes over the replies")
+    parser.add_argument("--threads", type=int, default=1, help="with --first-audio: onnxruntime threads (speak.threads)")
     args = parser.parse_args()
+    if args.first_audio:
+        bench_first_audio(args.rounds, args.threads)
+        return
     report: dict[str, object] = {"machine": machine()}
     started = time.perf_counter()
     load_transcriber(Settings())

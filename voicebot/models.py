@@ -233,15 +233,15 @@ def voice_locale(config: Path) -> str:
         return "en_US"  # voices without the field are Piper's older English ones
 
 
-def _piper_voice(onnx: Path, cfg: Path, sp: SpeakSettings) -> SpokenVoice:
+def _piper_voice(onnx: Path, cfg: Path, sp: SpeakSettings, pieces_dir: Path | None) -> SpokenVoice:
     """A loaded Piper voice (one per model and settings in the process)."""
-    key = ("piper", str(onnx), str(cfg), sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads)
+    key = ("piper", str(onnx), str(cfg), sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, pieces_dir)
     with _cache_lock:
         found = _cache.get(key)
         if found is None:
             found = PiperSynthesizer(
                 onnx, cfg, length_scale=sp.length_scale, noise_scale=sp.noise_scale, noise_w=sp.noise_w,
-                threads=sp.threads,
+                threads=sp.threads, pieces_dir=pieces_dir,
             )
             _cache[key] = found
     locale = voice_locale(cfg)
@@ -263,12 +263,15 @@ def load_synthesizer(settings: Settings | None = None) -> VoicesByLanguage:
         except ModelError as exc:
             raise ModelError(f"speak.voices.{language}: {exc}") from None
     key = ("voices", str(onnx), str(cfg), tuple(sorted((k, str(a), str(b)) for k, (a, b) in paths.items())),
-           sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, sp.fallback, sp.espeak_speed)
+           sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, sp.fallback, sp.espeak_speed, sp.pieces,
+           str(s.data_dir))
     with _cache_lock:
         found = _cache.get(key)
     if found is None:
-        default = _piper_voice(onnx, cfg, sp)
-        voices = {language: _piper_voice(a, b, sp) for language, (a, b) in paths.items()}
+        # Where each voice cut at its decoder is kept, so long sentences start sooner (voicebot.piper_split)
+        pieces = s.data_dir / "models" / "piper-split" if sp.pieces else None
+        default = _piper_voice(onnx, cfg, sp, pieces)
+        voices = {language: _piper_voice(a, b, sp, pieces) for language, (a, b) in paths.items()}
         for language, voice in voices.items():
             if voice.language != language:
                 log.warning("speak.voices.%s is a voice for %s (%s)", language, voice.locale, voice.name)
