@@ -47,7 +47,8 @@ def test_each_reply_language_is_spoken_by_its_voice(synthesizer) -> None:
 def test_english_takes_the_piper_voice_exactly_as_before(synthesizer) -> None:
     text = "Sure. The kitchen light is now off."
     piper = synthesizer.default.synthesizer
-    assert [c.text for c in synthesizer.synthesize(text, 16000, language="en")] == ["Sure.", "The kitchen light is now off."]
+    said = [c.text for c in synthesizer.synthesize(text, 16000, language="en") if c.ends_sentence]
+    assert said == ["Sure.", "The kitchen light is now off."]
     for language in (None, "en"):
         assert np.array_equal(synthesizer.speak_all(text, 16000, language=language), piper.speak_all(text, 16000))
 
