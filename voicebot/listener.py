@@ -298,6 +298,8 @@ class Listener:
         eos_wall = self.wall_t - (self.audio_t - end)  # the wall time the speech ended, at real-time pace
         if self.speculate is not None:
             emit(Stage.TRANSCRIBE, Phase.SPECULATION, result="used" if spec is not None else "missed")
+        if spec is not None:
+            self._awaited(spec)
         emit(Stage.LISTEN, Phase.TURN_ENDED, self._turns, start=start, end=end, decided=decided, reason=reason,
              speculative=spec is not None, eos_wall=eos_wall)
         return HeardTurn(self._turns, start, end, decided, eos_wall, pcm, reason, over_bot, spec,
@@ -311,6 +313,13 @@ class Listener:
                 # it is never run. One already running finishes; its result is dropped.
                 self._speculative.cancel()
             self._speculative = None
+
+    def _awaited(self, job: Job) -> None:
+        """The turn ended: its caller waits on this transcription now; a shared queue
+        (voicebot.channels.phone.pool) runs it before other calls' speculations."""
+        awaited = getattr(self.transcriber, "awaited", None)
+        if callable(awaited) and isinstance(job, Future):
+            awaited(job)
 
     # ------------------------------------------------------------------ words
     def transcribe(self, pcm: np.ndarray) -> Transcript:
@@ -339,7 +348,9 @@ class Listener:
         if transcript is None:
             submit = getattr(self.transcriber, "submit", None)
             if callable(submit):  # a shared queue: wait for it without holding a thread
-                transcript = await asyncio.wrap_future(submit(turn.pcm, self.language))
+                job = submit(turn.pcm, self.language)
+                self._awaited(job)
+                transcript = await asyncio.wrap_future(job)
             else:
                 transcript = await asyncio.to_thread(self.transcribe, turn.pcm)
         return self._admit(turn, transcript)

@@ -1,9 +1,10 @@
 """Transcription and synthesis shared by every call of the process.
 
-All calls share one loaded Whisper model. Turns from concurrent calls wait in one first-come
-first-served queue taken by ``workers`` threads, so the CPU works on one or two transcriptions
-at full speed instead of every call's turn fighting for it at once, and a call's turn never
-waits behind more than the turns that ended before it.
+All calls share one loaded Whisper model. Turns from concurrent calls wait in one queue taken by
+``workers`` threads, so the CPU works on one or two transcriptions at full speed instead of every
+call's turn fighting for it at once: turns whose caller is waiting first, in the order they
+ended, then speculations started at callers' pauses, in the order they started; a speculation
+dropped while it waits is never run.
 
 Batching waiting turns into one decoder call was measured and rejected on the 2-core CPU this
 targets: eight short turns decoded as one batch took as long as eight one by one (3.6 s vs
@@ -13,9 +14,9 @@ targets: eight short turns decoded as one batch took as long as eight one by one
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -35,25 +36,37 @@ class PoolStats:
     waited_s: float = 0.0  # total time requests spent queued before a worker took them
     longest_queue: int = 0
     skipped: int = 0  # dropped by the caller while queued (a speculation made stale), never run
+    awaited: int = 0  # ran as a turn its caller waited on (ended turns, before any speculation)
 
 
-@dataclass
+@dataclass(eq=False)  # one job is itself, whatever its audio
 class _Job:
     pcm: np.ndarray
     language: str | None
     future: Future[Transcript]
     queued_at: float
+    awaited: bool = False
 
 
 class TranscriptionPool:
     """A Transcriber (blocking ``transcribe``, called from session worker threads) backed by a
-    shared queue and worker threads."""
+    shared queue and worker threads.
+
+    Two kinds of work wait: a turn whose end was decided, which its caller is waiting on
+    (:meth:`awaited`, and every ``transcribe``), and a speculation started at a caller's pause,
+    which may still be dropped (the caller goes on talking: the future is cancelled and the job
+    never runs). Workers take the awaited turns first, each kind in the order it came: a caller
+    who has finished never waits behind other calls' pauses.
+    """
 
     def __init__(self, transcriber: Transcriber, workers: int = 1) -> None:
         self.transcriber = transcriber
         self.stats = PoolStats()
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._lock = threading.Lock()
+        self._awaited: deque[_Job] = deque()
+        self._speculative: deque[_Job] = deque()
+        self._jobs: dict[Future[Transcript], _Job] = {}  # queued, by future
+        self._cond = threading.Condition()
+        self._closed = False
         self._running = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"transcribe-{i}", daemon=True) for i in range(workers)
@@ -61,37 +74,61 @@ class TranscriptionPool:
         for t in self._threads:
             t.start()
 
-    def submit(self, pcm: np.ndarray, language: str | None = None) -> Future[Transcript]:
-        """Queue a transcription; cancelling the future before a worker takes it skips it."""
-        job = _Job(pcm, language, Future(), time.perf_counter())
-        self._queue.put(job)
-        with self._lock:
-            self.stats.longest_queue = max(self.stats.longest_queue, self._queue.qsize())
+    def submit(self, pcm: np.ndarray, language: str | None = None, awaited: bool = False) -> Future[Transcript]:
+        """Queue a transcription: a speculation unless ``awaited`` (a caller waits on it now);
+        cancelling the future before a worker takes it skips it."""
+        job = _Job(pcm, language, Future(), time.perf_counter(), awaited)
+        with self._cond:
+            (self._awaited if awaited else self._speculative).append(job)
+            self._jobs[job.future] = job
+            self.stats.longest_queue = max(self.stats.longest_queue, len(self._jobs))
+            self._cond.notify()
         return job.future
+
+    def awaited(self, future: Future[Transcript]) -> None:
+        """The turn of a queued speculation ended: its caller waits on it now, so it goes before
+        every speculation (after the turns already awaited). A job already taken is left alone."""
+        with self._cond:
+            job = self._jobs.get(future)
+            if job is None or job.awaited:
+                return
+            job.awaited = True
+            self._speculative.remove(job)
+            self._awaited.append(job)
 
     def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
         """The Transcriber protocol: blocks the calling thread until a pool worker is done."""
-        return self.submit(pcm, language).result()
+        return self.submit(pcm, language, awaited=True).result()
 
     def busy(self) -> bool:
         """A transcription is running or waiting."""
-        return self._running > 0 or not self._queue.empty()
+        return self._running > 0 or bool(self._jobs)
 
     def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         for t in self._threads:
             t.join(timeout=5)
 
+    def _next(self) -> _Job | None:
+        """The next job to run (None: closed), awaited turns first."""
+        with self._cond:
+            while True:
+                while not (self._awaited or self._speculative or self._closed):
+                    self._cond.wait()
+                if self._closed:
+                    return None
+                job = (self._awaited or self._speculative).popleft()
+                del self._jobs[job.future]
+                if job.future.set_running_or_notify_cancel():
+                    self._running += 1
+                    return job
+                self.stats.skipped += 1  # a speculation the caller dropped (they went on talking) while it queued
+
     def _work(self) -> None:
-        while (job := self._queue.get()) is not None:
-            if not job.future.set_running_or_notify_cancel():
-                with self._lock:  # a speculation the caller dropped (they went on talking) while it queued
-                    self.stats.skipped += 1
-                continue
+        while (job := self._next()) is not None:
             started = time.perf_counter()
-            with self._lock:
-                self._running += 1
             try:
                 result = self.transcriber.transcribe(job.pcm, job.language)
             except Exception as exc:  # the caller's turn fails, not the worker
@@ -99,10 +136,11 @@ class TranscriptionPool:
                 job.future.set_exception(exc)
                 continue
             finally:
-                with self._lock:
+                with self._cond:
                     self._running -= 1
-            with self._lock:
+            with self._cond:
                 self.stats.requests += 1
+                self.stats.awaited += job.awaited
                 self.stats.busy_s += time.perf_counter() - started
                 self.stats.waited_s += started - job.queued_at
             job.future.set_result(replace(result, queued_s=round(started - job.queued_at, 4)))
