@@ -221,6 +221,7 @@ class PhoneLine:
             "transcription": {
                 "requests": p.requests,
                 "skipped": p.skipped,
+                "awaited": p.awaited,  # run as turns their caller waited on (the rest: speculations)
                 "longest_queue": p.longest_queue,
                 "busy_s": round(p.busy_s, 3),
                 "mean_wait_s": round(p.waited_s / p.requests, 3) if p.requests else 0.0,
