@@ -141,6 +141,9 @@ PAUSED = [
     "Close the blinds, | in the living room.",
     "I think the, | hallway light is broken.",
     "Could you, | turn off the floor lamp?",
+    # A complete command with a second device joined on: its first half is a request the
+    # understanding finds complete, so this is where a short complete end would cut.
+    "Turn off the kitchen light, | and the hallway light.",
 ]
 PAUSES_S = (0.25, 0.6)  # shorter than today's quick end (300 ms), and longer
 

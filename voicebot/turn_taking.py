@@ -139,10 +139,12 @@ def end_rule(
         return None
     question = text.rstrip().endswith("?")
     judging = complete_ms is not None and judged is not None
-    if judging and judged == "incomplete":
-        return max(incomplete_ms if incomplete_ms is not None else held_ms, quick_ms), "incomplete"
     held = prosody is not None and prosody.held and not question
     fell = prosody is not None and prosody.fell and not question
+    if judging and judged == "incomplete":
+        if fell:
+            return quick_ms, "quick"  # the voice says it ended, the words that more may come: as before
+        return max(incomplete_ms if incomplete_ms is not None else held_ms, quick_ms), "incomplete"
     if judging and judged == "complete" and complete_ms is not None and not held:
         return (min(fell_ms, complete_ms), "complete") if fell else (complete_ms, "complete")
     if fell:

@@ -32,7 +32,9 @@ FELL, HELD, LEVEL = Prosody(5.0, 6.0, True), Prosody(0.2, 0.0, True), Prosody(1.
         ("Turn on the kitchen light.", FELL, "complete", (180, "complete")),  # the fall's is shorter
         ("Turn on the kitchen light.", HELD, "complete", (700, "quick")),  # sounds like going on
         ("Is the front door locked?", HELD, "complete", (200, "complete")),  # questions rise
-        ("Turn on the light.", FELL, "incomplete", (700, "incomplete")),  # which one? more may come
+        ("Turn on the light.", LEVEL, "incomplete", (700, "incomplete")),  # which one? more may come
+        ("Turn on the light.", HELD, "incomplete", (700, "incomplete")),
+        ("Turn on the light.", FELL, "incomplete", (300, "quick")),  # the voice ended it: as before
         ("Turn on the", LEVEL, "incomplete", None),  # words first: never early on "the"
         ("Turn on the kitchen light.", LEVEL, None, (300, "quick")),  # no opinion: as before
         ("Turn on the kitchen light.", FELL, None, (180, "fell")),
