@@ -127,8 +127,9 @@ def end_rule(
 
     Words first: a last word that cannot end a sentence never ends it early. With the
     understanding's judgement (``judged``, used when ``complete_ms`` is set): an incomplete
-    request waits ``incomplete_ms`` whatever the voice did, since what completes it is likely
-    still to come; a complete one ends after ``complete_ms`` (or the fall's, if shorter), unless
+    request waits ``incomplete_ms``, since what completes it is likely still to come, unless
+    the voice fell like a statement's end (then ``quick_ms``, as without a judgement: the two
+    signals disagree); a complete one ends after ``complete_ms`` (or the fall's, if shorter), unless
     the voice was held up on words that are no question (then as without a judgement: the
     speaker sounds as if going on, "close the blinds, ... in the living room").
 
