@@ -272,6 +272,8 @@ class Listener:
         if self.judge is None or self.complete_end_ms is None:
             return None
         if self._judged is None or self._judged[0] is not spec:
+            if self.wake_word:  # the request is what follows the wake phrase, when it is said
+                text = strip_wake_word(text, self.wake_word) or text
             try:
                 judged = self.judge.completeness(text) if sounds_finished(text) else None
             except Exception:

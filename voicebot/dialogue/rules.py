@@ -105,16 +105,18 @@ class RulesConversation:
         customer has not answered yet."""
         return not self.ended and (self.pending is not None or self.caps.run is not None)
 
-    def turn_judge(self) -> UnderstandingJudge | None:
+    def turn_judge(self) -> UnderstandingJudge:
         """Is a speculative transcript a complete request in this conversation (the live
         session's end of turn, voicebot.turn_taking.TurnJudge)? The understanding over this home,
         this conversation's context (a question just asked) and the dialogue's confidence to act;
         names the customer taught are not looked up (the store is not read at every pause)."""
-        stage = self.engine.understander()
-        if not isinstance(stage, Understander):
-            return None  # another understanding stage: no judgement, the words and voice decide
+
+        def understander() -> Understander | None:
+            stage = self.engine.understander()  # built on first use, not when the session starts
+            return stage if isinstance(stage, Understander) else None  # another stage: no judgement
+
         return UnderstandingJudge(
-            stage, lambda: self.context, self.speaker_area,
+            understander, lambda: self.context, self.speaker_area,
             lambda: None if self.language == "en" or self._detect else self.language,
             confident=self.engine.settings.confirm_below,
         )

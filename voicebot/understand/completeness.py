@@ -77,13 +77,15 @@ class UnderstandingJudge:
 
     def __init__(
         self,
-        understander: Understand,
+        understander: Understand | Callable[[], Understand | None],
         context: Callable[[], ConversationContext | None] = lambda: None,
         speaker_area: str | None = None,
         language: Callable[[], str | None] = lambda: None,
         confident: float = CONFIDENT,
     ) -> None:
-        self.understander = understander
+        # an understander, or where to get it when judging (the dialogue engine builds its own
+        # on first use; None: no judgement)
+        self._understander = understander
         self.context = context
         self.speaker_area = speaker_area
         self.language = language
@@ -92,6 +94,9 @@ class UnderstandingJudge:
     def completeness(self, text: str) -> Completeness | None:
         # A shallow copy: the dialogue's thread may be updating the context meanwhile, and the
         # understanding must not see half of that nor touch the original.
+        understander = self._understander if hasattr(self._understander, "understand") else self._understander()
+        if understander is None:
+            return None
         ctx = copy.copy(self.context())
-        u = self.understander.understand(text, ctx, self.speaker_area, language=self.language(), learned=False)
+        u = understander.understand(text, ctx, self.speaker_area, language=self.language(), learned=False)
         return completeness(u, ctx.pending if ctx is not None else None, self.confident)
