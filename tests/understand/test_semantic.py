@@ -138,25 +138,6 @@ def test_the_warm_up_leaves_the_model_to_the_first_turn_the_rules_miss() -> None
     assert "_session" in vars(index.encoder)
 
 
-def test_the_tokenizer_keeps_no_special_token_matcher_and_gives_the_same_ids() -> None:
-    """The tokenizer is loaded without its added-token matcher (~6 MB resident): every sentence
-    still gets the ids the model's own tokenizer file gives it."""
-    from tokenizers import Tokenizer
-
-    from voicebot.understand.semantic.encoder import MAX_TOKENS, TOKENIZER, load_tokenizer
-    from voicebot.understand.semantic.prepared import cache_dir
-
-    light = load_tokenizer()
-    assert light.get_added_tokens_decoder() == {}
-    full = Tokenizer.from_file(str(TOKENIZER))
-    full.no_padding()
-    full.enable_truncation(MAX_TOKENS)
-    texts = ["turn off the kitchen light", "what's the temperature in the living room?", "Schalte das Licht aus",
-             "set the thermostat to 21.5 degrees", "an unknownwordxyz and émigré café", "",
-             *(e.text for e in cached_examples("en", True, cache_dir())[:3000])]
-    assert [e.ids for e in light.encode_batch(texts)] == [e.ids for e in full.encode_batch(texts)]
-
-
 def test_the_examples_share_their_labels() -> None:
     """Thousands of examples are held per language: no per-object dict, one copy of each label."""
     from voicebot.understand.semantic.prepared import cache_dir

@@ -10,20 +10,16 @@ Rollos zu" as the nearest "mach die Rollos auf", see docs/understand.md.)
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from voicebot.model_error import ModelError
 from voicebot.models import verify_files
 from voicebot.understand.semantic.prepared import cache_dir, prepared_graph
-
-if TYPE_CHECKING:
-    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +93,13 @@ class MiniLMEncoder:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @cached_property
-    def _tokenizer(self) -> Tokenizer:
-        return load_tokenizer()
+    def _tokenizer(self):  # type: ignore[no-untyped-def]
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(TOKENIZER))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(MAX_TOKENS)
+        return tokenizer
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -117,22 +118,6 @@ class MiniLMEncoder:
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return _normalise(vectors.astype(np.float32))
-
-
-def load_tokenizer() -> Tokenizer:
-    """The model's WordPiece tokenizer without its "added tokens" ([CLS], [SEP], [PAD], [UNK],
-    [MASK] written out in the input): their matcher took ~6 MB resident for five strings no
-    spoken or typed request contains. The special tokens themselves are still put around each
-    sentence (post-processor) and unknown words are still [UNK] (the vocabulary): the same ids
-    for every sentence but one that spells a special token out (tests/understand/test_semantic.py)."""
-    from tokenizers import Tokenizer
-
-    spec = json.loads(TOKENIZER.read_text(encoding="utf-8"))
-    spec["added_tokens"] = []
-    tokenizer = Tokenizer.from_str(json.dumps(spec))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_TOKENS)
-    return tokenizer
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
