@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from llm_support import HomeUnderTest
@@ -27,6 +31,27 @@ def test_without_configuration_the_conversation_is_left_alone(home: HomeUnderTes
     rules = home.engine.conversation("chat")
     assert not load_llm_settings(Settings()).enabled
     assert with_llm(rules, Settings()) is rules
+
+
+# A fresh interpreter (this one has imported the client for the other tests).
+WITHOUT_LLM = """
+import sys
+from voicebot.config import Settings
+from voicebot.dialogue.llm import with_llm
+rules = object()
+assert with_llm(rules, Settings()) is rules
+print(sorted(m for m in ("openai", "voicebot.dialogue.llm.client", "voicebot.dialogue.llm.policy") if m in sys.modules))
+"""
+
+
+def test_without_configuration_the_openai_client_is_not_loaded() -> None:
+    """Every conversation asks whether an LLM is configured; without one, the OpenAI client
+    (~15 MB resident, a second to import, at a phone call's first turn) stays unloaded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICEBOT_LLM", "OPENAI_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", WITHOUT_LLM], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_ollama_style_two_variables(monkeypatch: pytest.MonkeyPatch, home: HomeUnderTest, store: Store) -> None:
