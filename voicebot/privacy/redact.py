@@ -15,6 +15,7 @@ first-name list (package ``names``), capitalised and not a common word.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -108,8 +109,29 @@ _CUE_FALSE = _words(
 )
 
 
+class _Words:
+    """A fixed set of lower-case words held as one string per initial: a long-lived service keeps
+    the census lists for its life, and 20 000 surnames as a set of strings were ~4.7 MB resident
+    (the objects, the set's table and the file read to make them), as strings ~0.2 MB. A lookup
+    scans the words with the same initial (a few microseconds)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        by_initial: dict[str, list[str]] = {}
+        for word in sorted(set(words)):
+            by_initial.setdefault(word[:1], []).append(word)
+        self._text = {initial: "\n" + "\n".join(group) + "\n" for initial, group in by_initial.items()}
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str) or "\n" in word:
+            return False
+        return f"\n{word}\n" in self._text.get(word[:1], "")
+
+    def __len__(self) -> int:
+        return sum(text.count("\n") - 1 for text in self._text.values())
+
+
 @cache
-def _first_names() -> frozenset[str]:
+def _first_names() -> _Words:
     """Census first names common enough to matter (≥0.004 % of people), minus common words."""
     import names  # the package ships the 1990 US census name lists as data files
 
@@ -120,21 +142,21 @@ def _first_names() -> frozenset[str]:
             parts = line.split()
             if len(parts) >= 2 and float(parts[1]) >= 0.004:
                 out.add(parts[0].lower())
-    return frozenset(out - _NOT_NAMES - _sentiment_words())
+    return _Words(out - _NOT_NAMES - _sentiment_words())
 
 
 @cache
-def _last_names() -> frozenset[str]:
+def _last_names() -> _Words:
     """The most common census surnames (top 20 000), used only right after a first name."""
     import names
 
-    lines = (Path(names.__file__).parent / "dist.all.last").read_text().splitlines()[:20000]
-    return frozenset(line.split()[0].lower() for line in lines if line.strip())
+    with (Path(names.__file__).parent / "dist.all.last").open() as lines:
+        return _Words(line.split()[0].lower() for line in itertools.islice(lines, 20000) if line.strip())
 
 
-@cache
 def _sentiment_words() -> frozenset[str]:
-    """Words of VADER's lexicon ("joy", "hope"…): a feeling, not a name."""
+    """Words of VADER's lexicon ("joy", "hope"…): a feeling, not a name (read once, for the
+    first-name list)."""
     import vaderSentiment
 
     lexicon = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
