@@ -27,9 +27,15 @@ Printed per load:
     .venv/bin/python benchmarks/bench_phone.py [--shape staggered|worst] [--loads 1,8,16,24]
         [--store postgresql://...] [--json]
 
-The usual environment variables configure the server, e.g. two transcription workers of one
-thread each: VOICEBOT_TRANSCRIBE__WORKERS=2 VOICEBOT_TRANSCRIBE__THREADS=1
-VOICEBOT_PHONE__TRANSCRIBE_WORKERS=2.
+Then where each turn's time went (the server's timings of the turn, p50 / p95): the turn's end
+decided, the transcript ready after that, its queue wait and Whisper's run, the dialogue, the
+first chunk's synthesis, first audio handed to the line and heard; how turns ended; how many
+transcriptions ran or were skipped and the speculations used / discarded / missed; and the
+server's CPU seconds per turn (load-independent, unlike the latencies).
+
+The usual environment variables configure the server, as `voicebot phone` would be, e.g. the
+transcription split before this became two workers of one thread each:
+VOICEBOT_TRANSCRIBE__WORKERS=1 VOICEBOT_TRANSCRIBE__THREADS=2.
 """
 
 from __future__ import annotations
@@ -65,12 +71,12 @@ TARGETS_P95_S = {"staggered": 1.2, "worst": 1.5}
 def serve(store: str | None) -> None:
     from voicebot.config import load_settings, section
     from voicebot.phone import memory
-    from voicebot.phone.service import PhoneSettings, build_phone_line
+    from voicebot.phone.service import PhoneSettings, build_phone_line, phone_transcription
     from voicebot.runtime import build_runtime
 
     async def main() -> None:
         memory.limit_arenas()  # as `voicebot phone` does, before the models load
-        settings = load_settings()
+        settings = phone_transcription(load_settings())  # as `voicebot phone` does
         with tempfile.TemporaryDirectory() as tmp:
             rt = await asyncio.to_thread(
                 build_runtime, settings, home=HOME, simulate=True, store_path=store or Path(tmp) / "bench.sqlite3"

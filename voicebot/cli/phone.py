@@ -128,10 +128,11 @@ async def _serve(
     store: str | None,
 ) -> None:
     from voicebot.phone import memory
-    from voicebot.phone.service import build_phone_line
+    from voicebot.phone.service import build_phone_line, phone_transcription
     from voicebot.runtime import build_runtime
 
     memory.limit_arenas()  # before the models load (voicebot.phone.memory)
+    settings = phone_transcription(settings)
     rt = await asyncio.to_thread(
         build_runtime, settings, broker=broker, home=home, simulate=simulate, store_path=store
     )

@@ -42,7 +42,9 @@ class PhoneSettings(BaseModel):
     audiosocket: str | None = "127.0.0.1:9092"  # HOST:PORT, or empty to disable
     twilio: str | None = None  # HOST:PORT of the Media Streams WebSocket
     http: str | None = "127.0.0.1:9093"  # HOST:PORT of GET /calls/{uuid}
-    transcribe_workers: int = 1  # threads taking turns from the shared transcription queue
+    # threads taking turns from the shared transcription queue; None: one per model replica
+    # (``transcribe.workers``, which the phone line sets to 2 of 1 thread each: phone_transcription)
+    transcribe_workers: int | None = Field(None, ge=1)
     synthesis_slots: int = 1  # sentences synthesized at the same time, over all calls
     worker_threads: int = 4  # the calls' own work off the event loop (DTMF answers, call set-up)
     # The event loop's default executor, where the live session runs its dialogue turns,
@@ -82,6 +84,18 @@ FREQUENT_REPLIES = (
 )
 
 
+def phone_transcription(settings: Settings) -> Settings:
+    """The phone line's Whisper: two replicas of one thread each (``transcribe.workers`` 2,
+    ``threads`` 1) unless the configuration sets either. Calls' turns come in bursts; one
+    transcription on two threads used the cores poorly (CTranslate2's threads wait for each other
+    at every step, and under load the waiting burns CPU): measured with bench_phone (README),
+    the line's CPU per turn halved and the queue all but vanished."""
+    t = settings.transcribe
+    if {"threads", "workers"} & t.model_fields_set:
+        return settings
+    return settings.model_copy(update={"transcribe": t.model_copy(update={"threads": 1, "workers": 2})})
+
+
 def parse_hostport(value: str, what: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -115,7 +129,8 @@ class PhoneLine:
         # Call records go to the store's database too: any phone process sharing it answers GET /calls/{uuid}.
         records = CallStore(self.store) if isinstance(self.store, StoreDatabase) else None
         self.registry = CallRegistry(max_announced=s.max_announced, store=records)
-        self.pool = TranscriptionPool(self.transcriber, workers=s.transcribe_workers)
+        workers = s.transcribe_workers or self.voicebot_settings.transcribe.workers
+        self.pool = TranscriptionPool(self.transcriber, workers=workers)
         self.voice = SynthesisSlots(self.synthesizer, s.synthesis_slots, transcribing=self.pool.busy)
         self.executor = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="phone")
         self.services = PhoneServices(
