@@ -478,6 +478,11 @@ def _report(rows, metrics, barge_truth, false_barge, barge_missed, coughs, args)
     spec = sum(1 for r in rows if r.get("speculative"))
     quick = sum(1 for r in rows if r.get("end_reason") == "quick")
     print(f"speculative transcript used in {spec}/{len(rows)} turns; quick end of turn in {quick}/{len(rows)}")
+    reasons: dict[str, int] = {}
+    for r in rows:
+        reasons[str(r.get("end_reason"))] = reasons.get(str(r.get("end_reason")), 0) + 1
+    print("  turns ended by rule (complete/incomplete: the understanding's judgement; quick/fell: the words "
+          f"and voice; silence: the endpointer): {reasons}")
     if barge_truth:
         print(f"barge-in: voice start → playback stopped: {_ms(quantiles(barge_truth))} over {len(barge_truth)}")
     print(f"barge-ins missed: {barge_missed}; false barge-ins (echo, coughs): {false_barge} "
