@@ -362,9 +362,8 @@ def main() -> None:
 def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> list[dict]:
     rows = []
     spoken = [c for c in cues if not c.cough and c.speech_end is not None]
-    for t in result.turns:
-        if t.ignored or t.timings.first_audio is None:
-            continue
+    answered = [t for t in result.turns if not t.ignored and t.timings.first_audio is not None]
+    for k, t in enumerate(answered):
         # The cue whose words ended closest to the session's end of speech.
         cue = min(spoken, key=lambda c: abs(_words_end(c) - t.end))
         voice_end = _words_end(cue)
@@ -372,8 +371,12 @@ def _turn_rows(result: SessionResult, cues: list[Cue], line: VirtualLine) -> lis
         # speech plus the endpoint delay): a reply sounding earlier answered an earlier turn.
         # (Matching from the cue's voice end instead once took the NEXT turn's reply: the
         # recording's noise after its words put that "end" after the session's end of speech.)
+        # Nor, as this turn's, after the next answered turn was ended: a reply cut off before it
+        # sounded (the caller went on) would otherwise be measured to the next turn's reply.
         decided = t.end + (t.timings.endpoint or 0.0)
-        sounding = [s for s in line.log.reply_starts if s >= decided]
+        later = answered[k + 1] if k + 1 < len(answered) else None
+        before = later.end + (later.timings.endpoint or 0.0) if later is not None else float("inf")
+        sounding = [s for s in line.log.reply_starts if decided <= s < before]
         true_latency = (sounding[0] - voice_end) if sounding else None
         timings = t.timings.as_dict()
         # Where the true latency goes beyond the session's own stages: the endpointer places the
@@ -462,7 +465,8 @@ def _report(rows, metrics, barge_truth, false_barge, barge_missed, coughs, args)
     if true:
         print(f"end of voice → first reply audio sounding (true, on the line): {_ms(quantiles(true))}")
     if len(true) < len(rows):
-        print(f"  ({len(rows) - len(true)} answered turns had no reply sounding after the turn ended on the line)")
+        print(f"  ({len(rows) - len(true)} answered turns had no reply of their own sounding on the line "
+              "between their end and the next turn's)")
     summary = metrics.summary()
     tail = [r["vad_tail"] for r in rows if r.get("vad_tail") is not None]
     if tail:
