@@ -220,7 +220,7 @@ def bench_first_audio(rounds: int, threads: int) -> None:
         load.append(os.getloadavg()[0])
     print(f"machine: {os.cpu_count()} cores, load average {min(load):.1f}–{max(load):.1f}; Piper threads {threads}")
     print(f"first pieces of {len(dynamic)} distinct bot replies not in the phrase cache "
-          f"(of {len(firsts)} turns), × 2 rates × {rounds} rounds:")
+          f"(of {len(firsts)} distinct replies), × 2 rates × {rounds} rounds:")
     for text in dynamic:
         print(f"  {text}")
     ms = lambda xs, q: 1000 * pct(xs, q)  # noqa: E731
