@@ -107,3 +107,15 @@ def test_a_call_whose_turn_ended_is_transcribed_before_a_call_still_pausing(tran
     finally:
         gated.release.set()
         pool.close()
+
+
+def test_the_phone_line_transcribes_two_turns_at_once_unless_configured() -> None:
+    """Two Whisper replicas of one thread each, so two calls' turns are transcribed side by side;
+    a configuration that sets the split keeps it."""
+    from voicebot.config import Settings
+    from voicebot.phone.service import phone_transcription
+
+    assert phone_transcription(Settings()).transcribe.model_dump(include={"threads", "workers"}) == {
+        "threads": 1, "workers": 2}
+    mine = Settings(transcribe={"threads": 2})  # type: ignore[arg-type]
+    assert phone_transcription(mine) is mine
