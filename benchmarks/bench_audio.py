@@ -185,6 +185,7 @@ def bench_first_audio(rounds: int, threads: int) -> None:
     from voicebot.dialogue.types import Reply
     from voicebot.models import resolve_voice
     from voicebot.phone.service import FREQUENT_REPLIES
+    from voicebot.piper_split import cache_dir as piper_cache
     from voicebot.reply_speech import reply_sentences
     from voicebot.speak import PiperSynthesizer
 
@@ -192,7 +193,7 @@ def bench_first_audio(rounds: int, threads: int) -> None:
     onnx, cfg = resolve_voice(settings.speak.voice, settings.speak.voice_config)
     voices = {
         "whole": PiperSynthesizer(onnx, cfg, threads=threads),
-        "pieces": PiperSynthesizer(onnx, cfg, threads=threads, pieces_dir=settings.data_dir / "models" / "piper-split"),
+        "pieces": PiperSynthesizer(onnx, cfg, threads=threads, pieces_dir=piper_cache()),
     }
     from voicebot.dialogue.replies import default_replies
 

@@ -31,6 +31,7 @@ import threading
 import tomllib
 from pathlib import Path
 
+from voicebot import piper_split
 from voicebot.config import Settings, SpeakSettings, load_settings
 from voicebot.languages import primary_language
 from voicebot.model_error import ModelError
@@ -263,13 +264,12 @@ def load_synthesizer(settings: Settings | None = None) -> VoicesByLanguage:
         except ModelError as exc:
             raise ModelError(f"speak.voices.{language}: {exc}") from None
     key = ("voices", str(onnx), str(cfg), tuple(sorted((k, str(a), str(b)) for k, (a, b) in paths.items())),
-           sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, sp.fallback, sp.espeak_speed, sp.pieces,
-           str(s.data_dir))
+           sp.length_scale, sp.noise_scale, sp.noise_w, sp.threads, sp.fallback, sp.espeak_speed, sp.pieces)
     with _cache_lock:
         found = _cache.get(key)
     if found is None:
         # Where each voice cut at its decoder is kept, so long sentences start sooner (voicebot.piper_split)
-        pieces = s.data_dir / "models" / "piper-split" if sp.pieces else None
+        pieces = piper_split.cache_dir() if sp.pieces else None
         default = _piper_voice(onnx, cfg, sp, pieces)
         voices = {language: _piper_voice(a, b, sp, pieces) for language, (a, b) in paths.items()}
         for language, voice in voices.items():

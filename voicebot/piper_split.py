@@ -7,7 +7,9 @@ frames with a few frames of context on each side gives the same samples as the w
 (within 1e-6): the first half-second can be decoded and played while the rest is decoded.
 
 The cut is made once per voice file with the ``onnx`` package, in a child process (importing it
-costs ~40 MB the service should not keep), and kept beside the model verification cache:
+costs ~40 MB the service should not keep), and kept in the cache with what the other models derive
+(``$XDG_CACHE_HOME/voicebot/piper``, keyed by the voice file's size and time, the two halves
+checked by digest before every use, as :mod:`voicebot.understand.semantic.prepared` does):
 
     python -m voicebot.piper_split VOICE.onnx OUT_DIR     # writes OUT_DIR/text.onnx, decoder.onnx
 
@@ -18,9 +20,11 @@ costs ~40 MB the service should not keep), and kept beside the model verificatio
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -39,6 +43,11 @@ class SplitVoice:
     latent: str  # the name of the tensor between them, [1, channels, frames]
 
 
+def cache_dir() -> Path:
+    """Where the cut voices are kept."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "voicebot" / "piper"
+
+
 def split_voice(model: Path, cache_dir: Path) -> SplitVoice | None:
     """The voice's two halves from ``cache_dir`` (made there first if missing), or None."""
     try:
@@ -49,6 +58,8 @@ def split_voice(model: Path, cache_dir: Path) -> SplitVoice | None:
     found = _read(out)
     if found is not None:
         return found
+    if out.exists():
+        shutil.rmtree(out, ignore_errors=True)  # damaged or half-written: never used, made anew
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     try:
         tmp.mkdir(parents=True, exist_ok=True)
@@ -64,22 +75,28 @@ def split_voice(model: Path, cache_dir: Path) -> SplitVoice | None:
         log.warning("the Piper voice %s is run whole (%s)", model.name, exc)
         return None
     finally:
-        if tmp.exists():
-            for f in tmp.iterdir():
-                f.unlink(missing_ok=True)
-            tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
     return _read(out)
 
 
 def _read(folder: Path) -> SplitVoice | None:
+    """The halves kept in ``folder`` if they are whole and as written (else None: made anew)."""
     try:
         meta = json.loads((folder / "split.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    text, decoder = folder / "text.onnx", folder / "decoder.onnx"
-    if not (text.exists() and decoder.exists()) or not isinstance(meta.get("latent"), str):
+        text, decoder = folder / "text.onnx", folder / "decoder.onnx"
+        if not isinstance(meta.get("latent"), str) or meta.get("digests") != {"text": _digest(text), "decoder": _digest(decoder)}:
+            return None
+    except (OSError, ValueError, AttributeError):
         return None
     return SplitVoice(text, decoder, meta["latent"])
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def cut(model: Path, out: Path) -> str:
@@ -101,7 +118,8 @@ def cut(model: Path, out: Path) -> str:
     inputs = [i.name for i in g.input]
     onnx.save(extractor.extract_model(inputs, [latent]), str(out / "text.onnx"))
     onnx.save(extractor.extract_model([latent], [g.output[0].name]), str(out / "decoder.onnx"))
-    (out / "split.json").write_text(json.dumps({"latent": latent, "from": str(model)}), encoding="utf-8")
+    digests = {"text": _digest(out / "text.onnx"), "decoder": _digest(out / "decoder.onnx")}
+    (out / "split.json").write_text(json.dumps({"latent": latent, "from": str(model), "digests": digests}), encoding="utf-8")
     return latent
 
 

@@ -74,7 +74,7 @@ class SpeakSettings(BaseModel):
     # never waits behind a sentence being synthesized (README, benchmark section)
     threads: int = Field(1, ge=1)
     # A long sentence is decoded in pieces and its first ~0.56 s played while the rest is made
-    # (the voice cut at its decoder once, kept under data_dir; voicebot.piper_pieces). False: whole.
+    # (the voice cut at its decoder once, kept in the cache; voicebot.piper_pieces). False: whole.
     pieces: bool = True
 
     @field_validator("voices", mode="before")

@@ -130,3 +130,19 @@ def test_a_voice_that_cannot_be_cut_is_run_whole(tmp_path: Path, caplog) -> None
     with caplog.at_level(logging.WARNING, logger="voicebot.piper_split"):
         assert split_voice(model, tmp_path / "cut") is None
     assert "run whole" in caplog.text and "not a Piper VITS graph" in caplog.text
+
+
+def test_a_damaged_cut_is_made_anew_never_loaded(tmp_path: Path) -> None:
+    import shutil
+
+    from voicebot.piper_split import cache_dir
+
+    onnx, _ = resolve_voice("joe")
+    kept = split_voice(onnx, cache_dir())  # the one the synthesizer fixture made
+    assert kept is not None
+    folder = tmp_path / kept.text_model.parent.name
+    shutil.copytree(kept.text_model.parent, folder)
+    damaged = folder / "decoder.onnx"
+    damaged.write_bytes(damaged.read_bytes()[:-100] + b"\0" * 100)
+    again = split_voice(onnx, tmp_path)
+    assert again is not None and again.decoder_model.read_bytes() == kept.decoder_model.read_bytes()
