@@ -64,22 +64,27 @@ def test_the_first_piece_costs_a_fraction_of_the_whole_sentence(synthesizer, who
     assert min(first) < 0.7 * min(whole), (first, whole)
 
 
+class Line:
+    """A phone-rate line that keeps what it is given to play (a barge-in clears it)."""
+
+    name, rate = "test", 8000
+
+    def __init__(self) -> None:
+        self.played: list[np.ndarray] = []
+        self.started = asyncio.Event()
+
+    async def play(self, pcm: np.ndarray) -> None:
+        self.played.append(pcm)
+        self.started.set()
+
+    def clear(self) -> None:
+        self.played.clear()
+
+    def pending_s(self) -> float:
+        return 0.0
+
+
 def test_the_speaker_plays_a_long_reply_whole_and_in_order_with_a_short_first_piece(synthesizer) -> None:
-    class Line:
-        name, rate = "test", 8000
-
-        def __init__(self) -> None:
-            self.played: list[np.ndarray] = []
-
-        async def play(self, pcm: np.ndarray) -> None:
-            self.played.append(pcm)
-
-        def clear(self) -> None:
-            self.played.clear()
-
-        def pending_s(self) -> float:
-            return 0.0
-
     synthesizer.default.synthesizer.cache.clear()
     line, said = Line(), []
 
@@ -93,6 +98,28 @@ def test_the_speaker_plays_a_long_reply_whole_and_in_order_with_a_short_first_pi
     expected = [synthesizer.speak_all(p, 8000) for p in reply_sentences(Reply(REPLY))]  # from the cache now
     assert np.array_equal(np.concatenate(line.played), np.concatenate(expected))  # every word, in order
     assert said[-1] == " ".join(reply_sentences(Reply(REPLY)))
+
+
+def test_a_barge_in_after_the_first_piece_stops_the_reply_and_the_next_one_is_whole(synthesizer) -> None:
+    synthesizer.default.synthesizer.cache.clear()
+    line = Line()
+    after = "The front door sensor is closed, and the back door sensor is open."
+
+    async def speak() -> list[np.ndarray]:
+        speaker = Speaker(line, synthesizer)  # type: ignore[arg-type]
+        speaker.say(Reply(LONG), [])
+        await line.started.wait()  # the first piece is sounding: the caller talks over it
+        speaker.cancel()
+        await speaker.finish()
+        assert line.played == []  # nothing more of the cut reply reaches the line
+        heard: list[np.ndarray] = []
+        speaker.say(Reply(after), heard)
+        await speaker.finish()
+        return heard
+
+    heard = asyncio.run(speak())
+    expected = [synthesizer.speak_all(p, 8000) for p in reply_sentences(Reply(after))]
+    assert np.array_equal(np.concatenate(heard), np.concatenate(expected))  # the next reply, every word
 
 
 def test_pieces_cover_the_sentence_and_grow() -> None:
