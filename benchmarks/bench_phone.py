@@ -31,7 +31,9 @@ Then where each turn's time went (the server's timings of the turn, p50 / p95): 
 decided, the transcript ready after that, its queue wait and Whisper's run, the dialogue, the
 first chunk's synthesis, first audio handed to the line and heard; how turns ended; how many
 transcriptions ran or were skipped and the speculations used / discarded / missed; and the
-server's CPU seconds per turn (load-independent, unlike the latencies).
+server's CPU seconds per turn (less load-dependent than the latencies). A large ``line`` (first
+audio handed to the line → heard) means the audio path lagged (the pacer, the socket, or this
+process's own callers on a loaded machine), not the pipeline.
 
 The usual environment variables configure the server, as `voicebot phone` would be, e.g. the
 transcription split before this became two workers of one thread each:
