@@ -63,8 +63,11 @@ def split_voice(model: Path, cache_dir: Path) -> SplitVoice | None:
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     try:
         tmp.mkdir(parents=True, exist_ok=True)
+        # The child imports this very module, wherever this process found it (a checkout run without installing).
+        here = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
         done = subprocess.run([sys.executable, "-m", "voicebot.piper_split", str(model), str(tmp)],
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, env=env)
         if done.returncode != 0:
             log.warning("the Piper voice %s is run whole (it could not be cut at its decoder: %s)",
                         model.name, (done.stderr.strip().splitlines() or ["?"])[-1])
