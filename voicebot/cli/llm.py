@@ -73,20 +73,24 @@ def register(app: typer.Typer) -> None:
 
         # Without this a SIGTERM (kill, systemd) would end this process and leave the server running.
         signal.signal(signal.SIGTERM, _terminated)
+        server = LocalLlamaServer(threads=threads)
+        # A stop may come at any moment from here on (while the server starts, while the lines
+        # below are printed): every one of them stops the model server and ends normally.
         try:
-            server = LocalLlamaServer(threads=threads).start()
-        except LocalServerError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
-        console.print(f"serving {MODEL_ALIAS} at {server.base_url}; in another shell:")
-        console.print(f"  export VOICEBOT_LLM__BASE_URL={server.base_url}")
-        console.print(f"  export VOICEBOT_LLM__MODEL={MODEL_ALIAS}")
-        try:
+            try:
+                server.start()
+            except LocalServerError as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(1) from None
+            console.print(f"serving {MODEL_ALIAS} at {server.base_url}; in another shell:")
+            console.print(f"  export VOICEBOT_LLM__BASE_URL={server.base_url}")
+            console.print(f"  export VOICEBOT_LLM__MODEL={MODEL_ALIAS}")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
         finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second stop must not cut the first short
             server.stop()
 
 
