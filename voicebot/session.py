@@ -52,7 +52,9 @@ ANSWER_WAIT_S = 30.0  # an announcement waits this long for the answer to a ques
 class SessionSettings(BaseModel):
     """The "session" section (env VOICEBOT_SESSION__<FIELD>)."""
 
-    pause_ms: int = Field(120, ge=30)  # silence after which a speculative transcription starts
+    # silence after which a speculative transcription starts: the turn cannot end before it is
+    # done, so with a complete request (complete_end_ms) this decides the end of turn (docs/audio.md)
+    pause_ms: int = Field(90, ge=30)
     quick_end_ms: int = Field(300, ge=90)  # silence that ends a turn whose transcript reads as finished
     # the same when the voice also fell at the end, and when it stayed up on words that are no
     # question (voicebot.turn_taking.end_silence_ms); fell_end_ms 0: no prosody, as before
