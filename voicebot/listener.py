@@ -192,7 +192,7 @@ class Listener:
             self.detector.reset()
         for event in self.endpointer.feed(pcm):
             out.extend(self._on(event, bot_speaking))
-        quick = self._quick_end()
+        quick = self._quick_end(bot_speaking)
         if quick is not None:
             out.append(quick)
         return out
@@ -243,7 +243,7 @@ class Listener:
         self._pause = None
         return [self._end_turn(event.start, event.end, event.pcm, spec, pause, event.reason, event.decided_at)]
 
-    def _quick_end(self) -> HeardTurn | None:
+    def _quick_end(self, bot_speaking: bool = False) -> HeardTurn | None:
         """End the turn early when the speculative transcript reads as a finished sentence."""
         spec, pause = self._speculative, self._pause
         if self.quick_end_ms is None or spec is None or pause is None or not spec.done() or spec.cancelled():
@@ -252,7 +252,7 @@ class Listener:
             return None
         text = spec.result().text
         prosody = self._prosody if self.fell_end_ms is not None else None
-        judged = self._judgement(spec, text)
+        judged = None if bot_speaking else self._judgement(spec, text)
         rule = end_rule(text, prosody, self.quick_end_ms, self.fell_end_ms or 0, self.held_end_ms or 0,
                         judged, self.complete_end_ms, self.incomplete_end_ms)
         if rule is None or (self.audio_t - pause.time) * 1000 < rule[0]:
@@ -268,7 +268,9 @@ class Listener:
 
     def _judgement(self, spec: Job, text: str) -> Completeness | None:
         """The judge's word on this speculation's transcript, asked once per speculation (a
-        judge that fails has no opinion: the turn ends as it would without one)."""
+        judge that fails has no opinion: the turn ends as it would without one). Not asked while
+        the bot speaks (the caller above: voice over the bot is a barge-in or echo, and the
+        frames then must reach the barge-in detector without delay)."""
         if self.judge is None or self.complete_end_ms is None:
             return None
         if self._judged is None or self._judged[0] is not spec:
