@@ -181,3 +181,18 @@ def test_per_language_aliases_in_the_home_file() -> None:
     u = nlu.understand("Schalte das Licht im Hobbyraum ein")
     assert (u.language, u.device_ids) == ("de", ["lamp"])
 
+
+
+def test_word_lists_keep_yes_no_on_off_as_words() -> None:
+    """YAML 1.1 reads yes/no/on/off as booleans; in a list of words they are words. Spanish
+    "no" is a negation (sentiment: "no funciona bien" is no praise), English "off" and "yes"
+    count as English, "on"/"off" as media verbs."""
+    from voicebot.understand.vocabulary import DATA, load
+
+    en, es = load("en", DATA), load("es", DATA)
+    assert {"off", "yes"} <= en.markers and {"on", "off"} <= en.media_verbs
+    assert "no" in es.markers and "no" in es.negations
+    for lang in ("en", "de", "es"):
+        vocab = load(lang, DATA)
+        for words in (vocab.markers, vocab.negations, vocab.media_verbs, vocab.neutral, vocab.appliances):
+            assert not {"True", "False"} & words, (lang, sorted(words)[:5])

@@ -162,9 +162,23 @@ def _table(source: str, raw: dict[str, list[str]] | None) -> dict[str, list[re.P
     return {str(k): _compile(f"{source}.{k}", v) for k, v in (raw or {}).items()}
 
 
+class _WordsLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML as the word lists mean it: only true/false are booleans. PyYAML follows YAML 1.1,
+    where yes/no/on/off are too, so English "yes", "off", "on" and Spanish "no" in a list of
+    words became True/False (and then the strings "True"/"False") and never matched."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_WordsLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_WordsLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_WordsLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise VocabularyError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
