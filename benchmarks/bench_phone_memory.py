@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIO = ROOT.parent.parent / "shared" / "data" / "audio"
+sys.path.insert(0, str(ROOT))
+
+from voicebot.demo import SHARED_AUDIO  # noqa: E402  (../shared/data/audio beside the checkout)
+
 TURNS = ("would_you_please_turn_on_living_room_lamp.wav", "what_time_is_it.wav")
 LEARNED_WEIGHTS = re.compile(r"/minilm-[0-9a-f]+-ort[^/]*/weights\.bin$")
 VOICEBOT = [sys.executable, "-c", "from voicebot.cli import main; main()"]
@@ -76,7 +79,7 @@ def one_run(wait_s: float, start_timeout_s: float) -> dict[str, Any]:
         idle, idle_learned = rss_mb(server.pid), learned_loaded(server.pid)
         dial = subprocess.run(
             [*VOICEBOT, "phone", "dial", "--audiosocket", f"127.0.0.1:{port}", *TURNS],
-            cwd=AUDIO, env=env, capture_output=True, text=True, timeout=180,
+            cwd=SHARED_AUDIO, env=env, capture_output=True, text=True, timeout=180,
         )
         if dial.returncode != 0:
             raise RuntimeError(f"the call failed: {dial.stderr[-500:]}")
