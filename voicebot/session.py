@@ -112,7 +112,7 @@ class Session:
         self.listener = Listener(
             transcriber, listen, language=s.transcribe.language, speculate="thread", quick_end_ms=opts.quick_end_ms,
             fell_end_ms=opts.fell_end_ms or None, held_end_ms=opts.held_end_ms,
-            judge=_turn_judge(conversation) if opts.complete_end_ms else None,
+            judge=turn_judge_of(conversation) if opts.complete_end_ms else None,
             complete_end_ms=opts.complete_end_ms or None, incomplete_end_ms=opts.incomplete_end_ms,
             barge_in=opts.barge_in, barge_in_ms=opts.barge_in_ms, wake_word=opts.wake_word, awake_s=opts.awake_s,
         )
@@ -305,9 +305,9 @@ class Session:
                 log.exception("session event handler failed")
 
 
-def _turn_judge(conversation: Conversation) -> TurnJudge | None:
+def turn_judge_of(conversation: object) -> TurnJudge | None:
     """The conversation's end-of-turn judgement (the rules dialogue's understanding of its home
-    and state), when it offers one."""
+    and state), when it offers one; a wrapper around a dialogue passes its inner one on."""
     offer = getattr(conversation, "turn_judge", None)
     return offer() if callable(offer) else None
 

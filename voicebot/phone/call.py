@@ -27,8 +27,9 @@ from voicebot.config import Settings
 from voicebot.dialogue.types import Conversation, Reply
 from voicebot.listener import BargeIn
 from voicebot.privacy.redact import redact
-from voicebot.session import Session, SessionSettings
+from voicebot.session import Session, SessionSettings, turn_judge_of
 from voicebot.speak import Synthesizer
+from voicebot.turn_taking import TurnJudge
 from voicebot.turns import SessionEvent, TurnRecord
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ class _ObservedConversation:
 
     def end(self, outcome: str) -> None:
         self.inner.end(self.call.final_outcome())
+
+    def turn_judge(self) -> TurnJudge | None:
+        """The dialogue's end-of-turn judgement: a caller's complete request ends the turn
+        sooner on the phone too (without this the call's sessions never had one)."""
+        return turn_judge_of(self.inner)
 
 
 class PhoneCall:
